@@ -1,0 +1,376 @@
+// Reading, resolving and validating chip configurations. The single validation function is
+// validate_chip_config(): generic range checks driven by the (range) field option, then the
+// rules that relate several fields.
+#include "proto/chip_config_io.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace aimc::proto {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using google::protobuf::TextFormat;
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+// Numeric value of a scalar field (element `index` of a repeated one), for range checks.
+bool numeric_value(const Message& m, const FieldDescriptor* f, int index, double* out) {
+  const Reflection* r = m.GetReflection();
+  const bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      *out = rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f);
+      return true;
+    case FieldDescriptor::CPPTYPE_INT64:
+      *out = static_cast<double>(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
+      return true;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      *out = rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f);
+      return true;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      *out = static_cast<double>(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
+      return true;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      *out = rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f);
+      return true;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      *out = rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f);
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string range_text(const FieldRange& range) {
+  std::string lo = range.has_min() ? format_number(range.min()) : "-inf";
+  std::string hi = range.has_max() ? format_number(range.max()) : "inf";
+  return std::string(range.min_exclusive() ? "(" : "") + lo + ".." + hi +
+         (range.min_exclusive() ? ")" : "");
+}
+
+// Walks every field, checking the (range) option; the values a field takes when unset are its
+// declared defaults, which are checked too (a default outside its own range is a schema bug).
+void check_ranges(const Message& m, std::vector<PathStep>* prefix,
+                  std::vector<ConfigIssue>* issues) {
+  const Descriptor* d = m.GetDescriptor();
+  const Reflection* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int k = 0; k < n; ++k) {
+      prefix->push_back({f, f->is_repeated() ? k : -1});
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        if (f->is_repeated()) {
+          check_ranges(r->GetRepeatedMessage(m, f, k), prefix, issues);
+        } else if (r->HasField(m, f)) {
+          check_ranges(r->GetMessage(m, f), prefix, issues);
+        }
+      } else if (f->options().HasExtension(range)) {
+        const FieldRange& rg = f->options().GetExtension(range);
+        double v = 0;
+        if (numeric_value(m, f, k, &v)) {
+          bool ok = std::isfinite(v);
+          if (rg.has_min()) ok = ok && (rg.min_exclusive() ? v > rg.min() : v >= rg.min());
+          if (rg.has_max()) ok = ok && v <= rg.max();
+          if (!ok) {
+            issues->push_back(
+                {*prefix, "must be in " + range_text(rg) + ", got " + format_number(v)});
+          }
+        }
+      }
+      prefix->pop_back();
+    }
+  }
+}
+
+const FieldDescriptor* field_of(const Message& m, const char* name) {
+  const FieldDescriptor* f = m.GetDescriptor()->FindFieldByName(name);
+  if (f == nullptr) throw std::logic_error(std::string("no field ") + name);
+  return f;
+}
+
+// Builds a path from (message, field name) pairs, top-down.
+class PathBuilder {
+ public:
+  PathBuilder& add(const Message& m, const char* name, int index = -1) {
+    steps_.push_back({field_of(m, name), index});
+    return *this;
+  }
+  std::vector<PathStep> steps() const { return steps_; }
+
+ private:
+  std::vector<PathStep> steps_;
+};
+
+void resolve_message(Message* m) {
+  const Descriptor* d = m->GetDescriptor();
+  const Reflection* r = m->GetReflection();
+  for (int i = 0; i < d->oneof_decl_count(); ++i) {
+    const auto* oneof = d->oneof_decl(i);
+    if (!r->HasOneof(*m, oneof) && oneof->field_count() > 0 &&
+        oneof->field(0)->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      r->MutableMessage(m, oneof->field(0));
+    }
+  }
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->is_repeated()) {
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        for (int k = 0; k < r->FieldSize(*m, f); ++k) {
+          resolve_message(r->MutableRepeatedMessage(m, f, k));
+        }
+      }
+      continue;
+    }
+    if (f->containing_oneof() != nullptr && !r->HasField(*m, f)) continue;
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        resolve_message(r->MutableMessage(m, f));
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        if (!r->HasField(*m, f)) r->SetInt32(m, f, f->default_value_int32());
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        if (!r->HasField(*m, f)) r->SetInt64(m, f, f->default_value_int64());
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        if (!r->HasField(*m, f)) r->SetUInt32(m, f, f->default_value_uint32());
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        if (!r->HasField(*m, f)) r->SetUInt64(m, f, f->default_value_uint64());
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        if (!r->HasField(*m, f)) r->SetDouble(m, f, f->default_value_double());
+        break;
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        if (!r->HasField(*m, f)) r->SetFloat(m, f, f->default_value_float());
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (!r->HasField(*m, f)) r->SetBool(m, f, f->default_value_bool());
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        if (!r->HasField(*m, f)) r->SetEnum(m, f, f->default_value_enum());
+        break;
+      case FieldDescriptor::CPPTYPE_STRING:
+        if (!r->HasField(*m, f)) r->SetString(m, f, f->default_value_string());
+        break;
+    }
+  }
+}
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit CollectErrors(std::string source) : source_(std::move(source)) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!first_.empty()) return;
+    first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+             message;
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string source_;
+  std::string first_;
+};
+
+// Line (1-based) of the innermost field of `path` in the parsed text, or 0 when it is absent.
+int line_of(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& path) {
+  int line = 0;
+  for (size_t i = 0; i < path.size() && tree != nullptr; ++i) {
+    const int index = path[i].index < 0 ? 0 : path[i].index;
+    const auto loc = tree->GetLocation(path[i].field, path[i].index < 0 ? -1 : index);
+    if (loc.line < 0) break;
+    line = loc.line + 1;
+    if (i + 1 < path.size()) tree = tree->GetTreeForNested(path[i].field, path[i].index);
+  }
+  return line;
+}
+
+bool is_absent_or_partial(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& p) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (tree == nullptr) return true;
+    if (tree->GetLocation(p[i].field, p[i].index).line < 0) return true;
+    if (i + 1 < p.size()) tree = tree->GetTreeForNested(p[i].field, p[i].index);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string ConfigIssue::path_string() const {
+  std::string s;
+  for (const PathStep& step : path) {
+    if (!s.empty()) s += '.';
+    s += step.field->name();
+    if (step.index >= 0) s += "[" + std::to_string(step.index) + "]";
+  }
+  return s;
+}
+
+std::vector<ConfigIssue> validate_chip_config(const ChipConfig& c) {
+  std::vector<ConfigIssue> issues;
+  std::vector<PathStep> prefix;
+  check_ranges(c, &prefix, &issues);
+  auto add = [&](const PathBuilder& p, const std::string& message) {
+    issues.push_back({p.steps(), message});
+  };
+
+  const TileConfig& tile = c.tile();
+  if (tile.cols() % tile.cells_per_weight() != 0) {
+    add(PathBuilder().add(c, "tile").add(tile, "cols"),
+        "must be a multiple of tile.cells_per_weight (" +
+            std::to_string(tile.cells_per_weight()) + "), got " + std::to_string(tile.cols()));
+  }
+  const uint64_t weight_cols = tile.cols() / tile.cells_per_weight();
+  const uint64_t adc_cols = uint64_t{tile.adc().adcs_per_tile()} * tile.adc().cols_per_adc();
+  if (adc_cols < weight_cols) {
+    add(PathBuilder().add(c, "tile").add(tile, "adc").add(tile.adc(), "adcs_per_tile"),
+        "adcs_per_tile * cols_per_adc (" + std::to_string(adc_cols) +
+            ") must cover the tile's weight columns (" + std::to_string(weight_cols) + ")");
+  }
+  if (tile.count() % tile.adc().tiles_per_bank() != 0) {
+    add(PathBuilder().add(c, "tile").add(tile, "adc").add(tile.adc(), "tiles_per_bank"),
+        "must divide tile.count (" + std::to_string(tile.count()) + "), got " +
+            std::to_string(tile.adc().tiles_per_bank()));
+  }
+  const uint64_t nodes = uint64_t{c.noc().mesh_x()} * c.noc().mesh_y();
+  if (tile.count() > nodes) {
+    add(PathBuilder().add(c, "tile").add(tile, "count"),
+        "must not exceed the mesh nodes noc.mesh_x * noc.mesh_y (" + std::to_string(nodes) +
+            "), got " + std::to_string(tile.count()));
+  }
+  const DpuConfig& dpu = c.dpu();
+  if (dpu.count() > nodes) {
+    add(PathBuilder().add(c, "dpu").add(dpu, "count"),
+        "must not exceed the mesh nodes (" + std::to_string(nodes) + "), got " +
+            std::to_string(dpu.count()));
+  }
+  if (dpu.nodes_size() != 0 && static_cast<uint32_t>(dpu.nodes_size()) != dpu.count()) {
+    add(PathBuilder().add(c, "dpu").add(dpu, "nodes"),
+        "must list one node per DPU (" + std::to_string(dpu.count()) + ") or none, got " +
+            std::to_string(dpu.nodes_size()));
+  }
+  for (int i = 0; i < dpu.nodes_size(); ++i) {
+    if (dpu.nodes(i) >= nodes) {
+      add(PathBuilder().add(c, "dpu").add(dpu, "nodes", i),
+          "must be a mesh node index below " + std::to_string(nodes) + ", got " +
+              std::to_string(dpu.nodes(i)));
+    }
+  }
+  return issues;
+}
+
+void resolve_defaults(Message* message) { resolve_message(message); }
+
+ChipConfig parse_chip_config(const std::string& text, const std::string& source) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(text[i]);
+    if (ch == 0 || (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t')) {
+      throw UserError(source + ": not a text config (binary byte 0x" +
+                      [&] {
+                        char b[8];
+                        std::snprintf(b, sizeof b, "%02x", ch);
+                        return std::string(b);
+                      }() +
+                      " at offset " + std::to_string(i) + ")");
+    }
+  }
+  bool has_content = false;
+  {
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto pos = line.find_first_not_of(" \t\r");
+      if (pos != std::string::npos && line[pos] != '#') {
+        has_content = true;
+        break;
+      }
+    }
+  }
+  if (!has_content) {
+    throw UserError(source + ": empty config file (expected at least schema_version: 1)");
+  }
+
+  ChipConfig config;
+  TextFormat::Parser parser;
+  CollectErrors errors(source);
+  parser.RecordErrorsTo(&errors);
+  TextFormat::ParseInfoTree tree;
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &config)) {
+    throw UserError(errors.first().empty() ? source + ": could not parse config" : errors.first());
+  }
+  if (!config.has_schema_version()) {
+    throw UserError(source + ": schema_version: missing (this program reads schema_version 1)");
+  }
+  ChipConfig resolved = config;
+  resolve_defaults(&resolved);
+  const auto issues = validate_chip_config(resolved);
+  if (!issues.empty()) {
+    const ConfigIssue& first = issues.front();
+    const int line = line_of(&tree, first.path);
+    std::string where = source + (line > 0 ? ":" + std::to_string(line) : "");
+    std::string msg = where + ": " + first.path_string() + ": " + first.message;
+    if (line > 0 && is_absent_or_partial(&tree, first.path)) msg += " (default value)";
+    if (issues.size() > 1) {
+      msg += " (and " + std::to_string(issues.size() - 1) + " more: ";
+      for (size_t i = 1; i < issues.size() && i < 4; ++i) {
+        msg += (i > 1 ? "; " : "") + issues[i].path_string() + ": " + issues[i].message;
+      }
+      msg += issues.size() > 4 ? "; ...)" : ")";
+    }
+    throw UserError(msg);
+  }
+  return resolved;
+}
+
+ChipConfig load_chip_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open config file '" + path + "'");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return parse_chip_config(buffer.str(), path);
+}
+
+std::string to_text(const Message& message) {
+  std::string out;
+  TextFormat::Printer printer;
+  printer.PrintToString(message, &out);
+  return out;
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw UserError("cannot write '" + path + "': folder missing or not writable");
+    out << contents;
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw UserError("cannot write '" + path + "': write failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw UserError("cannot write '" + path + "': rename failed");
+  }
+}
+
+}  // namespace aimc::proto

@@ -1,0 +1,51 @@
+// Reading, resolving and validating chip configurations (protobuf text format).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "proto/chip_config.pb.h"
+#include "proto/user_error.h"
+
+namespace aimc::proto {
+
+/// One step of a field path: a field and, for repeated fields, the element index (else -1).
+struct PathStep {
+  const google::protobuf::FieldDescriptor* field;
+  int index;
+};
+
+/// One invalid value: where it is and what is wrong with it.
+struct ConfigIssue {
+  std::vector<PathStep> path;
+  std::string message;
+  /// Dotted field path, e.g. "tile.adc.bits" or "dpu.nodes[2]".
+  std::string path_string() const;
+};
+
+/// Checks every value of a config: the (range) option of each numeric field and the rules that
+/// tie fields together. Returns the issues found, in field order; empty means valid.
+std::vector<ConfigIssue> validate_chip_config(const ChipConfig& config);
+
+/// Sets every unset singular field of `message` (recursively) to its declared default; a oneof
+/// with no member set gets its first member. The result prints every parameter in force.
+void resolve_defaults(google::protobuf::Message* message);
+
+/// Parses, resolves and validates a config from text. `source` names it in errors. Throws
+/// UserError "SOURCE:LINE:COL: message" for syntax errors (unknown field, wrong type, garbage)
+/// and "SOURCE:LINE: path: message" for invalid values (LINE left out when the field is absent).
+ChipConfig parse_chip_config(const std::string& text, const std::string& source);
+
+/// Reads a .pbtxt file and parses it as parse_chip_config does.
+ChipConfig load_chip_config(const std::string& path);
+
+/// Protobuf text format of a message, every set field printed.
+std::string to_text(const google::protobuf::Message& message);
+
+/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
+/// Throws UserError when the folder is not writable.
+void write_file_atomic(const std::string& path, const std::string& contents);
+
+}  // namespace aimc::proto

@@ -1,0 +1,75 @@
+// Subcommand dispatch and the mapping of exceptions to exit statuses.
+#include "sim/cli.h"
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "proto/user_error.h"
+#include "sim/commands.h"
+#include "sim/version.h"
+
+namespace aimc::sim {
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "aimcsim " << AIMCSIM_VERSION
+      << ": how accurate, how fast and how energy-efficient is this LLM on that analog chip?\n\n"
+         "usage: aimcsim COMMAND [FLAGS]   (aimcsim COMMAND --help for its flags)\n\ncommands:\n";
+  for (const Command& c : commands()) {
+    out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary
+        << "\n";
+  }
+  out << "\n  --version   print the version and the git commit\n";
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"validate", "check a chip config and print it with every default filled in",
+       cmd_validate},
+      {"describe", "list noise models, tile kinds, presets and shape cards with their parameters",
+       cmd_describe},
+  };
+  return list;
+}
+
+std::string data_root() {
+  const char* home = std::getenv("AIMCSIM_HOME");
+  return home != nullptr && *home != '\0' ? std::string(home) : std::string(AIMCSIM_SOURCE_DIR);
+}
+
+int run_command(const std::vector<std::string>& args, std::ostream& out) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(out);
+    return 0;
+  }
+  if (args[0] == "--version") {
+    out << "aimcsim " << AIMCSIM_VERSION << " (git " << AIMCSIM_GIT_COMMIT << ")\n";
+    return 0;
+  }
+  for (const Command& c : commands()) {
+    if (args[0] == c.name) return c.run({args.begin() + 1, args.end()}, out);
+  }
+  std::string names;
+  for (const Command& c : commands()) names += (names.empty() ? "" : ", ") + std::string(c.name);
+  throw UserError("unknown command '" + args[0] + "' (commands: " + names + ")");
+}
+
+int run_cli(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return run_command(args, std::cout);
+  } catch (const UserError& e) {
+    std::cout.flush();
+    std::cerr << "aimcsim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "aimcsim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace aimc::sim

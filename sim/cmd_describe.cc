@@ -1,0 +1,110 @@
+// `aimcsim describe`: what the program knows (noise models, tile kinds, presets, shape cards),
+// each with its parameters, units and defaults, generated from the registrations the code uses.
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "proto/chip_config_io.h"
+#include "sim/cli.h"
+#include "sim/commands.h"
+#include "sim/flags.h"
+
+namespace aimc::sim {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+std::string default_text(const FieldDescriptor* f) {
+  std::ostringstream s;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: s << f->default_value_int32(); break;
+    case FieldDescriptor::CPPTYPE_INT64: s << f->default_value_int64(); break;
+    case FieldDescriptor::CPPTYPE_UINT32: s << f->default_value_uint32(); break;
+    case FieldDescriptor::CPPTYPE_UINT64: s << f->default_value_uint64(); break;
+    case FieldDescriptor::CPPTYPE_DOUBLE: s << f->default_value_double(); break;
+    case FieldDescriptor::CPPTYPE_FLOAT: s << f->default_value_float(); break;
+    case FieldDescriptor::CPPTYPE_BOOL: s << (f->default_value_bool() ? "true" : "false"); break;
+    case FieldDescriptor::CPPTYPE_ENUM: s << f->default_value_enum()->name(); break;
+    case FieldDescriptor::CPPTYPE_STRING: s << '"' << f->default_value_string() << '"'; break;
+    case FieldDescriptor::CPPTYPE_MESSAGE: s << "{...}"; break;
+  }
+  return s.str();
+}
+
+std::string range_text(const FieldDescriptor* f) {
+  if (!f->options().HasExtension(proto::range)) return "";
+  const proto::FieldRange& r = f->options().GetExtension(proto::range);
+  std::ostringstream s;
+  s << (r.min_exclusive() ? "(" : "[") << (r.has_min() ? std::to_string(r.min()) : "-inf")
+    << ", " << (r.has_max() ? std::to_string(r.max()) : "inf") << "]";
+  std::string t = s.str();
+  // Trim the trailing zeros std::to_string leaves ("1.000000" -> "1").
+  std::string out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    out += t[i];
+    if (t[i] == '.') {
+      size_t j = i + 1;
+      while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
+      std::string digits = t.substr(i + 1, j - i - 1);
+      while (!digits.empty() && digits.back() == '0') digits.pop_back();
+      if (digits.empty()) out.pop_back();
+      out += digits;
+      i = j - 1;
+    }
+  }
+  return out;
+}
+
+void print_parameters(const Descriptor* d, std::ostream& out) {
+  if (d->field_count() == 0) {
+    out << "      (no parameters)\n";
+    return;
+  }
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    out << "      " << std::left << std::setw(24) << f->name() << " default " << std::setw(10)
+        << default_text(f) << " " << range_text(f) << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_describe(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("describe flags");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_flags("describe", "", options, positional, args, &vm, out)) return 0;
+
+  out << "Noise models (numerics.weight_noise; units in parameter names):\n";
+  const auto* oneof = proto::WeightNoiseConfig::descriptor()->FindOneofByName("model");
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    const FieldDescriptor* f = oneof->field(i);
+    out << "  " << f->name() << (i == 0 ? "  (default)" : "") << "\n";
+    print_parameters(f->message_type(), out);
+  }
+
+  out << "\nTile kinds (tile.kind):\n";
+  const auto* kinds = proto::TileKind_descriptor();
+  for (int i = 0; i < kinds->value_count(); ++i) out << "  " << kinds->value(i)->name() << "\n";
+
+  out << "\nPresets (configs/):\n";
+  std::vector<std::filesystem::path> presets;
+  const std::filesystem::path dir = std::filesystem::path(data_root()) / "configs";
+  if (std::filesystem::is_directory(dir)) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() == ".pbtxt") presets.push_back(e.path());
+    }
+  }
+  std::sort(presets.begin(), presets.end());
+  for (const auto& p : presets) {
+    const proto::ChipConfig c = proto::load_chip_config(p.string());
+    out << "  " << std::left << std::setw(16) << p.stem().string() << c.tile().count() << " tiles "
+        << c.tile().rows() << "x" << c.tile().cols() << ", " << c.name() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace aimc::sim

@@ -1,0 +1,42 @@
+// The weights of a decoder-only transformer in float32, laid out for execution, whatever the
+// checkpoint's dtype, sharding or tensor naming (GPT-2 Conv1D weights are transposed on load).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "arch/linear_layer.h"
+#include "workloads/model_config.h"
+
+namespace aimc::workloads {
+
+/// One linear layer: W (out x in), optional bias, optional learned per-input-tile ranges.
+struct LinearWeights {
+  LinearShape shape;
+  arch::Matrix weight;             ///< (out x in)
+  arch::Vector bias;               ///< size out, or empty
+  std::vector<float> input_range;  ///< `<layer>.input_range` from the checkpoint, or empty
+};
+
+/// One decoder block. norm*_bias are empty for RMSNorm.
+struct BlockWeights {
+  arch::Vector attn_norm_weight, attn_norm_bias;
+  arch::Vector mlp_norm_weight, mlp_norm_bias;
+  /// The block's linear layers, in the order linear_layers() lists them for this block.
+  std::vector<LinearWeights> linears;
+};
+
+struct TransformerWeights {
+  ModelConfig config;
+  arch::Matrix token_embedding;     ///< (vocab x hidden)
+  arch::Matrix position_embedding;  ///< (max_positions x hidden) for learned positions, else empty
+  std::vector<BlockWeights> blocks;
+  arch::Vector final_norm_weight, final_norm_bias;
+  LinearWeights lm_head;            ///< a copy of token_embedding when tied
+};
+
+/// Loads a Hugging Face model folder (config.json + model.safetensors, or shards listed in
+/// model.safetensors.index.json). Throws UserError naming the file and tensor on bad input.
+TransformerWeights load_transformer(const std::string& folder);
+
+}  // namespace aimc::workloads
