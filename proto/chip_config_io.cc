@@ -6,11 +6,11 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace aimc::proto {
 namespace {
@@ -211,6 +211,31 @@ bool is_absent_or_partial(const TextFormat::ParseInfoTree* tree, const std::vect
   return false;
 }
 
+// Offset of the first byte that cannot be in a text file (control characters other than
+// whitespace, or bytes that do not form valid UTF-8), or npos.
+size_t first_binary_byte(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char ch = static_cast<unsigned char>(text[i]);
+    if (ch < 0x80) {
+      if (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t') return i;
+      ++i;
+      continue;
+    }
+    const int extra = (ch & 0xE0) == 0xC0   ? 1
+                      : (ch & 0xF0) == 0xE0 ? 2
+                      : (ch & 0xF8) == 0xF0 ? 3
+                                            : -1;
+    if (extra < 0) return i;
+    for (int k = 1; k <= extra; ++k) {
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80)
+        return i;
+    }
+    i += extra + 1;
+  }
+  return std::string::npos;
+}
+
 }  // namespace
 
 std::string ConfigIssue::path_string() const {
@@ -234,8 +259,8 @@ std::vector<ConfigIssue> validate_chip_config(const ChipConfig& c) {
   const TileConfig& tile = c.tile();
   if (tile.cols() % tile.cells_per_weight() != 0) {
     add(PathBuilder().add(c, "tile").add(tile, "cols"),
-        "must be a multiple of tile.cells_per_weight (" +
-            std::to_string(tile.cells_per_weight()) + "), got " + std::to_string(tile.cols()));
+        "must be a multiple of tile.cells_per_weight (" + std::to_string(tile.cells_per_weight()) +
+            "), got " + std::to_string(tile.cols()));
   }
   const uint64_t weight_cols = tile.cols() / tile.cells_per_weight();
   const uint64_t adc_cols = uint64_t{tile.adc().adcs_per_tile()} * tile.adc().cols_per_adc();
@@ -257,9 +282,9 @@ std::vector<ConfigIssue> validate_chip_config(const ChipConfig& c) {
   }
   const DpuConfig& dpu = c.dpu();
   if (dpu.count() > nodes) {
-    add(PathBuilder().add(c, "dpu").add(dpu, "count"),
-        "must not exceed the mesh nodes (" + std::to_string(nodes) + "), got " +
-            std::to_string(dpu.count()));
+    add(PathBuilder().add(c, "dpu").add(dpu, "count"), "must not exceed the mesh nodes (" +
+                                                           std::to_string(nodes) + "), got " +
+                                                           std::to_string(dpu.count()));
   }
   if (dpu.nodes_size() != 0 && static_cast<uint32_t>(dpu.nodes_size()) != dpu.count()) {
     add(PathBuilder().add(c, "dpu").add(dpu, "nodes"),
@@ -268,28 +293,25 @@ std::vector<ConfigIssue> validate_chip_config(const ChipConfig& c) {
   }
   for (int i = 0; i < dpu.nodes_size(); ++i) {
     if (dpu.nodes(i) >= nodes) {
-      add(PathBuilder().add(c, "dpu").add(dpu, "nodes", i),
-          "must be a mesh node index below " + std::to_string(nodes) + ", got " +
-              std::to_string(dpu.nodes(i)));
+      add(PathBuilder().add(c, "dpu").add(dpu, "nodes", i), "must be a mesh node index below " +
+                                                                std::to_string(nodes) + ", got " +
+                                                                std::to_string(dpu.nodes(i)));
     }
   }
   return issues;
 }
 
-void resolve_defaults(Message* message) { resolve_message(message); }
+void resolve_defaults(Message* message) {
+  resolve_message(message);
+}
 
 ChipConfig parse_chip_config(const std::string& text, const std::string& source) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char ch = static_cast<unsigned char>(text[i]);
-    if (ch == 0 || (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t')) {
-      throw UserError(source + ": not a text config (binary byte 0x" +
-                      [&] {
-                        char b[8];
-                        std::snprintf(b, sizeof b, "%02x", ch);
-                        return std::string(b);
-                      }() +
-                      " at offset " + std::to_string(i) + ")");
-    }
+  const size_t bad = first_binary_byte(text);
+  if (bad != std::string::npos) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(text[bad]));
+    throw UserError(source + ": not a text config (binary byte 0x" + hex + " at offset " +
+                    std::to_string(bad) + ")");
   }
   bool has_content = false;
   {

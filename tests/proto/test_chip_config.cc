@@ -74,9 +74,9 @@ TEST(ChipConfig, ValidateReportsEveryIssueWithItsPath) {
 }
 
 TEST(ChipConfig, MissingFileIsAUserError) {
-  EXPECT_EQ(error_of(kSource / "configs/does-not-exist.pbtxt"),
-            "cannot open config file '" + (kSource / "configs/does-not-exist.pbtxt").string() +
-                "'");
+  EXPECT_EQ(
+      error_of(kSource / "configs/does-not-exist.pbtxt"),
+      "cannot open config file '" + (kSource / "configs/does-not-exist.pbtxt").string() + "'");
 }
 
 // Each broken config of the committed corpus gives its expected message.
