@@ -17,8 +17,7 @@ void print_usage(std::ostream& out) {
       << ": how accurate, how fast and how energy-efficient is this LLM on that analog chip?\n\n"
          "usage: aimcsim COMMAND [FLAGS]   (aimcsim COMMAND --help for its flags)\n\ncommands:\n";
   for (const Command& c : commands()) {
-    out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary
-        << "\n";
+    out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
   }
   out << "\n  --version   print the version and the git commit\n";
 }
@@ -27,10 +26,11 @@ void print_usage(std::ostream& out) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {"validate", "check a chip config and print it with every default filled in",
-       cmd_validate},
+      {"validate", "check a chip config and print it with every default filled in", cmd_validate},
       {"describe", "list noise models, tile kinds, presets and shape cards with their parameters",
        cmd_describe},
+      {"map", "map a model onto a chip with a placement strategy, or compare strategies", cmd_map},
+      {"eval", "accuracy table: FP32 / W4A8 / analog over chip instances (noise seeds)", cmd_eval},
   };
   return list;
 }

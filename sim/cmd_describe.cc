@@ -20,16 +20,36 @@ using google::protobuf::FieldDescriptor;
 std::string default_text(const FieldDescriptor* f) {
   std::ostringstream s;
   switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: s << f->default_value_int32(); break;
-    case FieldDescriptor::CPPTYPE_INT64: s << f->default_value_int64(); break;
-    case FieldDescriptor::CPPTYPE_UINT32: s << f->default_value_uint32(); break;
-    case FieldDescriptor::CPPTYPE_UINT64: s << f->default_value_uint64(); break;
-    case FieldDescriptor::CPPTYPE_DOUBLE: s << f->default_value_double(); break;
-    case FieldDescriptor::CPPTYPE_FLOAT: s << f->default_value_float(); break;
-    case FieldDescriptor::CPPTYPE_BOOL: s << (f->default_value_bool() ? "true" : "false"); break;
-    case FieldDescriptor::CPPTYPE_ENUM: s << f->default_value_enum()->name(); break;
-    case FieldDescriptor::CPPTYPE_STRING: s << '"' << f->default_value_string() << '"'; break;
-    case FieldDescriptor::CPPTYPE_MESSAGE: s << "{...}"; break;
+    case FieldDescriptor::CPPTYPE_INT32:
+      s << f->default_value_int32();
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      s << f->default_value_int64();
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      s << f->default_value_uint32();
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      s << f->default_value_uint64();
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      s << f->default_value_double();
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      s << f->default_value_float();
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      s << (f->default_value_bool() ? "true" : "false");
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      s << f->default_value_enum()->name();
+      break;
+    case FieldDescriptor::CPPTYPE_STRING:
+      s << '"' << f->default_value_string() << '"';
+      break;
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      s << "{...}";
+      break;
   }
   return s.str();
 }
@@ -38,8 +58,8 @@ std::string range_text(const FieldDescriptor* f) {
   if (!f->options().HasExtension(proto::range)) return "";
   const proto::FieldRange& r = f->options().GetExtension(proto::range);
   std::ostringstream s;
-  s << (r.min_exclusive() ? "(" : "[") << (r.has_min() ? std::to_string(r.min()) : "-inf")
-    << ", " << (r.has_max() ? std::to_string(r.max()) : "inf") << "]";
+  s << (r.min_exclusive() ? "(" : "[") << (r.has_min() ? std::to_string(r.min()) : "-inf") << ", "
+    << (r.has_max() ? std::to_string(r.max()) : "inf") << "]";
   std::string t = s.str();
   // Trim the trailing zeros std::to_string leaves ("1.000000" -> "1").
   std::string out;

@@ -20,5 +20,7 @@ const std::vector<Command>& commands();
 
 int cmd_validate(const std::vector<std::string>& args, std::ostream& out);
 int cmd_describe(const std::vector<std::string>& args, std::ostream& out);
+int cmd_map(const std::vector<std::string>& args, std::ostream& out);
+int cmd_eval(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace aimc::sim

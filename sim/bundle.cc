@@ -1,0 +1,48 @@
+// Paths of the bundled chip, model and texts, and the flags that select them.
+#include "sim/bundle.h"
+
+#include <filesystem>
+
+#include "proto/chip_config_io.h"
+#include "sim/cli.h"
+
+namespace aimc::sim {
+
+std::string bundled_chip_path() {
+  return data_root() + "/configs/default.pbtxt";
+}
+std::string bundled_model_path() {
+  return data_root() + "/workloads/models/tinyllama-bytes";
+}
+std::string bundled_eval_text_path() {
+  return data_root() + "/workloads/data/kjv-eval.txt";
+}
+std::string bundled_calib_text_path() {
+  return data_root() + "/workloads/data/kjv-calib.txt";
+}
+
+void add_chip_model_flags(po::options_description* options, bool with_mapping) {
+  options->add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),
+                         "chip config (.pbtxt)")(
+      "model", po::value<std::string>()->default_value(bundled_model_path()),
+      "shape card name (see aimcsim describe) or Hugging Face model folder");
+  if (with_mapping) {
+    options->add_options()("mapping", po::value<std::string>()->default_value("dense"),
+                           "placement strategy (see aimcsim describe)");
+  }
+}
+
+proto::ChipConfig chip_from_flags(const po::variables_map& vm) {
+  return proto::load_chip_config(vm["chip"].as<std::string>());
+}
+
+std::string model_from_flags(const po::variables_map& vm) {
+  return vm["model"].as<std::string>();
+}
+
+bool is_bundled_model(const std::string& model) {
+  std::error_code ec;
+  return std::filesystem::equivalent(model, bundled_model_path(), ec);
+}
+
+}  // namespace aimc::sim

@@ -1,0 +1,28 @@
+// Component specs built from a validated proto::ChipConfig: the one place that reads the config
+// for the timing and energy model (components only ever see their spec).
+#pragma once
+
+#include "arch/energy_model.h"
+#include "arch/sc_adc_bank.h"
+#include "arch/sc_dpu.h"
+#include "arch/sc_memory.h"
+#include "arch/sc_noc.h"
+#include "arch/sc_tile.h"
+#include "proto/chip_config.pb.h"
+
+namespace aimc::sim {
+
+/// Clock period of the chip, in picoseconds.
+double cycle_ps(const proto::ChipConfig& config);
+arch::TileSpec tile_spec(const proto::ChipConfig& config);
+arch::AdcBankSpec adc_bank_spec(const proto::ChipConfig& config);
+arch::DpuSpec dpu_spec(const proto::ChipConfig& config);
+arch::NocSpec noc_spec(const proto::ChipConfig& config);
+arch::MemorySpec kv_sram_spec(const proto::ChipConfig& config);
+arch::MemorySpec dram_spec(const proto::ChipConfig& config);
+arch::EnergySpec energy_spec(const proto::ChipConfig& config);
+arch::LeakageSpec leakage_spec(const proto::ChipConfig& config);
+/// Mesh node of each DPU: dpu.nodes when given, else spread evenly over the mesh.
+std::vector<int> dpu_nodes(const proto::ChipConfig& config);
+
+}  // namespace aimc::sim

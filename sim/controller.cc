@@ -1,0 +1,392 @@
+// The controller: step templates per token, the ready-time queue and the execution of each step
+// on the chip's components.
+#include "sim/controller.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+namespace aimc::sim {
+namespace {
+
+using arch::Ps;
+
+}  // namespace
+
+Controller::Controller(sc_core::sc_module_name name, Chip* chip,
+                       const workloads::ModelConfig& model, const proto::MappingPlan& plan,
+                       const ControllerOptions& options)
+    : sc_core::sc_module(name), chip_(chip), model_(model), opt_(options) {
+  const proto::ChipConfig& c = chip->config();
+  act_bits_ = static_cast<int>(c.noc().activation_bits());
+  dac_bits_ = static_cast<int>(c.tile().dac().bits());
+  cells_per_weight_ = static_cast<int>(c.tile().cells_per_weight());
+  weight_bits_ = static_cast<int>(c.dpu().weight_bits());
+  if (opt_.prompt_tokens < 1) throw std::invalid_argument("prompt_tokens must be >= 1");
+  if (opt_.decode_tokens < 0) throw std::invalid_argument("decode_tokens must be >= 0");
+
+  // Layers and their tiles.
+  for (int i = 0; i < plan.layers_size(); ++i) {
+    const proto::LayerPlacement& lp = plan.layers(i);
+    Layer l;
+    l.name = lp.name();
+    l.block = lp.block();
+    l.on_tiles = lp.on_tiles();
+    l.in = lp.in_features();
+    l.out = lp.out_features();
+    l.dpu = static_cast<int>(lp.dpu()) % chip->dpu_count();
+    const std::string& r = lp.role();
+    l.bias = (model.qkv_bias && (r == "q" || r == "k" || r == "v" || r == "qkv")) ||
+             (model.o_bias && r == "o") ||
+             (model.mlp_bias && (r == "up" || r == "down" || r == "gate" || r == "gate_up"));
+    l.replicas.resize(std::max<uint32_t>(1, lp.replicas()));
+    l.ledger = i;
+    ledger_names_.push_back(l.name);
+    layers_.push_back(std::move(l));
+  }
+  {
+    // Row groups: blocks of one copy that share an input slice receive one multicast.
+    std::map<std::pair<int, std::pair<int, int>>, int> group_of;  // (layer, (replica, row_tile))
+    for (const proto::BlockPlacement& b : plan.blocks()) {
+      Layer& l = layers_.at(b.layer_index());
+      const int rep = static_cast<int>(b.replica()) % static_cast<int>(l.replicas.size());
+      auto key = std::make_pair(static_cast<int>(b.layer_index()),
+                                std::make_pair(rep, static_cast<int>(b.row_tile())));
+      auto it = group_of.find(key);
+      if (it == group_of.end()) {
+        it = group_of.emplace(key, static_cast<int>(l.replicas[rep].size())).first;
+        l.replicas[rep].push_back(RowGroup{});
+        l.replicas[rep].back().rows = static_cast<int>(b.row_end() - b.row_begin());
+      }
+      RowGroup& g = l.replicas[rep][it->second];
+      const int outs = static_cast<int>(b.col_end() - b.col_begin());
+      g.tiles.push_back(static_cast<int>(b.tile()) % chip->tile_count());
+      g.outs.push_back(outs);
+      g.cols_phys.push_back(outs * cells_per_weight_);
+    }
+    for (Layer& l : layers_) {
+      // A replica without blocks (should not happen) falls back to copy 0.
+      for (auto& rep : l.replicas)
+        if (rep.empty()) rep = l.replicas[0];
+      if (l.on_tiles && l.replicas[0].empty()) l.on_tiles = false;
+    }
+  }
+  const int blocks = model.num_layers;
+  for (int b = 0; b < blocks; ++b) {
+    ledger_names_.push_back("layers." + std::to_string(b) + ".attention");
+    ledger_names_.push_back("layers." + std::to_string(b) + ".vector");
+  }
+  ledger_names_.push_back("embedding");
+  ledger_names_.push_back("final");
+  ledgers_[0].assign(ledger_names_.size(), arch::ActionCounts{});
+  ledgers_[1].assign(ledger_names_.size(), arch::ActionCounts{});
+
+  build_template(true, &with_head_);
+  build_template(false, &without_head_);
+
+  // KV cache: keys and values of every kv head of every block, kv_bits each.
+  kv_bits_per_token_block_ =
+      2LL * model.num_kv_heads * model.head_dim * static_cast<long long>(c.memory().kv_bits());
+  kv_bits_per_token_ = kv_bits_per_token_block_ * blocks;
+  kv_capacity_tokens_ =
+      kv_bits_per_token_ > 0
+          ? static_cast<long long>(c.memory().kv_sram_bytes()) * 8 / kv_bits_per_token_
+          : 0;
+
+  // Token state.
+  const int total = opt_.prompt_tokens + opt_.decode_tokens;
+  tokens_.resize(total);
+  remaining_.resize(total);
+  ready_at_.resize(total);
+  done_at_.resize(total);
+  for (int t = 0; t < total; ++t) {
+    const std::vector<Step>& st = steps_of(t);
+    tokens_[t].decode = t >= opt_.prompt_tokens;
+    remaining_[t].resize(st.size());
+    ready_at_[t].assign(st.size(), 0);
+    done_at_[t].assign(st.size(), 0);
+    for (size_t i = 0; i < st.size(); ++i) remaining_[t][i] = static_cast<int>(st[i].deps.size());
+    // Attention of block b waits for the previous token's attention of block b (its K/V).
+    if (t > 0)
+      for (int a : attention_step_) remaining_[t][a] += 1;
+    // A decode token starts from the token the previous one generated.
+    if (t >= opt_.prompt_tokens) remaining_[t][embed_step_] += 1;
+  }
+  for (int t = 0; t < opt_.prompt_tokens; ++t) push(t, embed_step_, 0);
+
+  SC_METHOD(wake);
+}
+
+void Controller::set_trace(arch::SpanSink* sink) {
+  sink_ = sink;
+  trace_track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
+  if (trace_track_ < 0) sink_ = nullptr;
+}
+
+const std::vector<Controller::Step>& Controller::steps_of(int token) const {
+  const bool head = token >= opt_.prompt_tokens - 1;
+  return head ? with_head_ : without_head_;
+}
+
+void Controller::build_template(bool with_head, std::vector<Step>* out) {
+  std::vector<Step>& st = *out;
+  st.clear();
+  const int L = static_cast<int>(layers_.size());
+  // Index the plan's layers by (block, role), matching names with workloads::linear_layers.
+  std::map<std::pair<int, std::string>, int> by_role;
+  {
+    const std::vector<workloads::LinearShape> shapes = workloads::linear_layers(model_);
+    static const char* kRole[] = {"q",    "k",  "v",       "qkv",  "o",
+                                  "gate", "up", "gate_up", "down", "lm_head"};
+    for (const workloads::LinearShape& s : shapes)
+      for (int i = 0; i < L; ++i)
+        if (layers_[i].name == s.name) by_role[{s.block, kRole[static_cast<int>(s.role)]}] = i;
+  }
+  auto layer = [&](int block, const std::string& role) {
+    auto it = by_role.find({block, role});
+    return it == by_role.end() ? -1 : it->second;
+  };
+  const int base = L;
+  const int H = model_.hidden_size;
+  auto add = [&](Kind k, int block, int dpu, long long elems, int ledger, std::vector<int> deps,
+                 int layer_index = -1) {
+    Step s;
+    s.kind = k;
+    s.block = block;
+    s.dpu = dpu;
+    s.out_elems = elems;
+    s.ledger = ledger;
+    s.deps = std::move(deps);
+    s.layer = layer_index;
+    st.push_back(s);
+    return static_cast<int>(st.size()) - 1;
+  };
+  auto lin = [&](int block, const std::string& role, std::vector<int> deps) {
+    const int li = layer(block, role);
+    if (li < 0) return -1;
+    return add(Kind::kLinear, block, layers_[li].dpu, layers_[li].out, layers_[li].ledger,
+               std::move(deps), li);
+  };
+  auto block_dpu = [&](int b) {
+    for (const char* r : {"q", "qkv"})
+      if (layer(b, r) >= 0) return layers_[layer(b, r)].dpu;
+    return 0;
+  };
+  attention_step_.assign(model_.num_layers, -1);
+  const int ledger_embed = base + 2 * model_.num_layers, ledger_final = ledger_embed + 1;
+  embed_step_ = add(Kind::kEmbed, -1, block_dpu(0), H, ledger_embed, {});
+  int prev = embed_step_;
+  for (int b = 0; b < model_.num_layers; ++b) {
+    const int dpu = block_dpu(b);
+    const int la = base + 2 * b, lv = la + 1;
+    const int n1 = add(Kind::kNorm, b, dpu, H, lv, {prev});
+    std::vector<int> qkv;
+    if (model_.fused_qkv) {
+      qkv.push_back(lin(b, "qkv", {n1}));
+    } else {
+      for (const char* r : {"q", "k", "v"}) qkv.push_back(lin(b, r, {n1}));
+    }
+    qkv.erase(std::remove(qkv.begin(), qkv.end(), -1), qkv.end());
+    const int att = add(Kind::kAttention, b, dpu,
+                        static_cast<long long>(model_.num_heads) * model_.head_dim, la, qkv);
+    attention_step_[b] = att;
+    const int o = lin(b, "o", {att});
+    const int r1 = add(Kind::kResidualNorm, b, dpu, H, lv, {o >= 0 ? o : att});
+    std::vector<int> mlp_in;
+    if (model_.fused_gate_up) {
+      mlp_in.push_back(lin(b, "gate_up", {r1}));
+    } else {
+      if (model_.gated_mlp) mlp_in.push_back(lin(b, "gate", {r1}));
+      mlp_in.push_back(lin(b, "up", {r1}));
+    }
+    mlp_in.erase(std::remove(mlp_in.begin(), mlp_in.end(), -1), mlp_in.end());
+    if (mlp_in.empty()) mlp_in.push_back(r1);
+    const int act_dpu = st[mlp_in[0]].dpu;
+    const int act = add(Kind::kActivation, b, act_dpu, model_.intermediate_size, lv, mlp_in);
+    const int down = lin(b, "down", {act});
+    prev = add(Kind::kResidual, b, dpu, H, lv, {down >= 0 ? down : act});
+  }
+  if (with_head) {
+    const int fin = add(Kind::kFinal, -1, st[prev].dpu, H, ledger_final, {prev});
+    head_step_ = lin(-1, "lm_head", {fin});
+    if (head_step_ < 0) head_step_ = fin;
+  }
+  for (size_t i = 0; i < st.size(); ++i)
+    for (int d : st[i].deps) st[d].succ.push_back(static_cast<int>(i));
+}
+
+void Controller::push(int token, int step, Ps ready) {
+  queue_.push(Pending{ready, seq_++, token, step});
+}
+
+void Controller::wake() {
+  ++activations_;
+  const Ps now = static_cast<Ps>(sc_core::sc_time_stamp().value());  // resolution 1 ps
+  const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
+  while (!queue_.empty() && queue_.top().ready <= horizon) {
+    const Pending p = queue_.top();
+    queue_.pop();
+    const std::vector<Step>& st = steps_of(p.token);
+    const Ps done = execute(p.token, st[p.step], p.ready);
+    complete(p.token, p.step, done);
+  }
+  if (!queue_.empty()) {
+    const Ps next = std::max(queue_.top().ready, now + 1);
+    next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
+  }
+}
+
+void Controller::complete(int token, int step, Ps done) {
+  const std::vector<Step>& st = steps_of(token);
+  done_at_[token][step] = done;
+  end_time_ = std::max(end_time_, done);
+  TokenRecord& rec = tokens_[token];
+  rec.end = std::max(rec.end, done);
+  auto release = [&](int t, int s, Ps when) {
+    ready_at_[t][s] = std::max(ready_at_[t][s], when);
+    if (--remaining_[t][s] == 0) push(t, s, ready_at_[t][s]);
+  };
+  for (int s : st[step].succ) release(token, s, done);
+  const int total = static_cast<int>(tokens_.size());
+  if (st[step].kind == Kind::kAttention && token + 1 < total)
+    release(token + 1, attention_step_[st[step].block], done);
+  if (step == head_step_ && &st == &with_head_ && token + 1 < total &&
+      token + 1 >= opt_.prompt_tokens)
+    release(token + 1, embed_step_, done);
+  if (sink_ && step + 1 == static_cast<int>(st.size()))
+    sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
+                rec.end);
+}
+
+Ps Controller::move(int from, int to, long long elems, Ps ready, arch::ActionCounts* c) {
+  if (from == to) return ready;
+  return chip_->noc().unicast(ready, chip_->dpu_node(from), chip_->dpu_node(to),
+                              static_cast<double>(elems) * act_bits_, c);
+}
+
+Ps Controller::execute(int token, const Step& s, Ps ready) {
+  const int phase = token >= opt_.prompt_tokens ? 1 : 0;
+  arch::ActionCounts* c = &ledgers_[phase][s.ledger];
+  const std::vector<Step>& st = steps_of(token);
+  // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
+  // the tiles).
+  Ps t = ready;
+  if (s.kind != Kind::kLinear) {
+    for (int d : s.deps)
+      t = std::max(t, move(st[d].dpu, s.dpu, st[d].out_elems, done_at_[token][d], c));
+  }
+  arch::ScDpu& dpu = chip_->dpu(s.dpu);
+  const bool layer_norm = model_.norm == workloads::NormKind::kLayerNorm;
+  const long long H = model_.hidden_size;
+  switch (s.kind) {
+    case Kind::kEmbed: {
+      tokens_[token].start = ready;
+      if (token == opt_.prompt_tokens)
+        decode_wall_start_s_ =
+            std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+      return chip_->dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
+    }
+    case Kind::kNorm:
+      return dpu.run(t, arch::DpuWork::norm(H, layer_norm), c, "norm");
+    case Kind::kResidualNorm: {
+      arch::DpuWork w = arch::DpuWork::residual(H);
+      w += arch::DpuWork::norm(H, layer_norm);
+      return dpu.run(t, w, c, "residual+norm");
+    }
+    case Kind::kResidual:
+      return dpu.run(t, arch::DpuWork::residual(H), c, "residual");
+    case Kind::kFinal:
+      return dpu.run(t, arch::DpuWork::norm(H, layer_norm), c, "final norm");
+    case Kind::kActivation: {
+      const long long I = model_.intermediate_size;
+      arch::DpuWork w = arch::DpuWork::activation(I);
+      if (model_.gated_mlp) w += arch::DpuWork::gating(I);
+      return dpu.run(t, w, c, "activation");
+    }
+    case Kind::kAttention:
+      return run_attention(token, s, t, c);
+    case Kind::kLinear: {
+      const Layer& l = layers_[s.layer];
+      if (on_linear) on_linear(token, s.layer);
+      const int src = s.deps.empty() ? s.dpu : st[s.deps[0]].dpu;
+      Ps in_ready = ready;
+      for (int d : s.deps) in_ready = std::max(in_ready, done_at_[token][d]);
+      const double macs = static_cast<double>(l.in) * l.out;
+      ops_[phase] += 2 * macs;
+      return run_linear(token, l, src, in_ready, c);
+    }
+  }
+  return t;
+}
+
+Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch::ActionCounts* c) {
+  arch::ScNoc& noc = chip_->noc();
+  const int dpu_node = chip_->dpu_node(l.dpu);
+  const int src_node = chip_->dpu_node(src_dpu);
+  if (!l.on_tiles) {
+    // Digital layer: every DPU computes a slice of the outputs, streaming its weights from DRAM.
+    const int n = chip_->dpu_count();
+    Ps done = ready;
+    for (int d = 0; d < n; ++d) {
+      const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
+      if (outs == 0) continue;
+      const Ps in = noc.unicast(ready, src_node, chip_->dpu_node(d),
+                                static_cast<double>(l.in) * act_bits_, c);
+      const Ps w =
+          chip_->dram().access(in, static_cast<double>(outs) * l.in * weight_bits_, c, "weights");
+      const Ps comp =
+          chip_->dpu(d).run(in, arch::DpuWork::macs(static_cast<double>(outs) * l.in), c, "matvec");
+      done = std::max(done, std::max(w, comp));
+    }
+    return done;
+  }
+  const auto& groups = l.replicas[token % l.replicas.size()];
+  Ps all_in = ready;
+  for (const RowGroup& g : groups) {
+    const int n = static_cast<int>(g.tiles.size());
+    if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
+    noc.multicast(ready, src_node, g.tiles.data(), n, static_cast<double>(g.rows) * dac_bits_,
+                  arrivals_.data(), c);
+    for (int i = 0; i < n; ++i) {
+      const Ps out = chip_->tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
+      const Ps back =
+          noc.unicast(out, g.tiles[i], dpu_node, static_cast<double>(g.outs[i]) * act_bits_, c);
+      all_in = std::max(all_in, back);
+    }
+  }
+  return chip_->dpu(l.dpu).run(
+      all_in, arch::DpuWork::reduce_partials(l.out, static_cast<int>(groups.size()), l.bias), c,
+      "reduce");
+}
+
+Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCounts* c) {
+  const long long heads = model_.num_heads, kvh = model_.num_kv_heads, hd = model_.head_dim;
+  const long long ctx = token + 1;  // keys and values of this and every earlier position
+  const int phase = token >= opt_.prompt_tokens ? 1 : 0;
+  arch::ScDpu& dpu = chip_->dpu(s.dpu);
+  Ps t = ready;
+  if (model_.positions == workloads::PositionKind::kRotary)
+    t = dpu.run(t, arch::DpuWork::rope((heads + kvh) * hd), c, "rope");
+  // Append this token's K and V: SRAM while it has room, then DRAM.
+  const bool in_sram = token < kv_capacity_tokens_;
+  const double block_bits = static_cast<double>(kv_bits_per_token_block_);
+  const Ps wrote =
+      (in_sram ? chip_->kv_sram() : chip_->dram()).access(t, block_bits, c, "kv write");
+  // Read the K and V of the earlier positions from where they live.
+  const long long earlier = token;
+  const long long from_sram = std::min<long long>(earlier, kv_capacity_tokens_);
+  const long long from_dram = earlier - from_sram;
+  const Ps rs = chip_->kv_sram().access(ready, block_bits * from_sram, c, "kv read");
+  const Ps rd = chip_->dram().access(ready, block_bits * from_dram, c, "kv read");
+  // QK^T, softmax, softmax(.)V over the context.
+  arch::DpuWork w = arch::DpuWork::macs(static_cast<double>(heads * ctx * hd));
+  w += arch::DpuWork::softmax(heads * ctx, heads);
+  w += arch::DpuWork::macs(static_cast<double>(heads * ctx * hd));
+  ops_[phase] += 4.0 * heads * ctx * hd;
+  const Ps comp = dpu.run(t, w, c, "attention");
+  return std::max({comp, wrote, rs, rd});
+}
+
+}  // namespace aimc::sim

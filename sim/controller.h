@@ -1,0 +1,159 @@
+// The controller: executes a mapped model token by token on a Chip — a prefill of P prompt
+// tokens (pipelined across layers: a token's step starts as soon as its inputs and resources are
+// ready) then D decode tokens, each appending to the KV cache (spilling to DRAM when the
+// KV-cache SRAM is full), in dependency order: norm, q/k/v, attention, o, residual and norm,
+// gate/up, activation and gating, down, residual, ..., final norm, lm_head.
+//
+// Timing: loosely timed. Steps wait in a queue ordered by the time their inputs are ready; one
+// SC_METHOD pops every step ready within one quantum of the kernel's time, issues it to the
+// components (which return completion times from their busy-until state) and schedules its
+// successors, then sleeps until the next step is ready. So the kernel advances in quantum-sized
+// steps, with a handful of process activations per token.
+#pragma once
+
+#include <functional>
+#include <queue>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "arch/action_counts.h"
+#include "proto/mapping_plan.pb.h"
+#include "sim/chip_top.h"
+#include "workloads/model_config.h"
+
+namespace aimc::sim {
+
+/// What the controller runs.
+struct ControllerOptions {
+  int prompt_tokens = 16;    ///< P: prefill tokens (>= 1)
+  int decode_tokens = 16;    ///< D: generated tokens
+  double quantum_ns = 1000;  ///< temporal-decoupling quantum of the controller
+};
+
+/// Timing of one token.
+struct TokenRecord {
+  arch::Ps start = 0;  ///< its embedding lookup began
+  arch::Ps end = 0;    ///< its last step ended (lm_head for the last prompt and decode tokens)
+  bool decode = false;
+};
+
+/// Executes the plan. Construct before sc_start (it registers one SC_METHOD); results are valid
+/// once the kernel has run out of events.
+class Controller : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(Controller);
+  Controller(sc_core::sc_module_name name, Chip* chip, const workloads::ModelConfig& model,
+             const proto::MappingPlan& plan, const ControllerOptions& options);
+
+  /// Hook called when a linear layer of a token is issued (token position, index into
+  /// plan.layers); the place where the numerics of a run with weights attach (issue 6, sec. 4).
+  std::function<void(int token, int layer)> on_linear;
+
+  // ---- Results ----------------------------------------------------------------------------
+  const std::vector<TokenRecord>& tokens() const { return tokens_; }
+  /// Ledger names (linear layers by name, then per block "<prefix>.attention" and
+  /// "<prefix>.vector", "embedding", "final").
+  const std::vector<std::string>& ledger_names() const { return ledger_names_; }
+  /// Action counts by ledger, for prefill (phase 0) and decode (phase 1).
+  const std::vector<arch::ActionCounts>& ledger(int phase) const { return ledgers_[phase]; }
+  /// Operations (2 per MAC of linear layers and attention) by phase.
+  double ops(int phase) const { return ops_[phase]; }
+  /// KV-cache placement.
+  long long kv_bytes_per_token() const { return kv_bits_per_token_ / 8; }
+  long long kv_capacity_tokens() const { return kv_capacity_tokens_; }
+  /// Time the last step ended.
+  arch::Ps end_time() const { return end_time_; }
+  /// Process activations of the controller's method (a cost measure).
+  long long activations() const { return activations_; }
+  /// Wall-clock second (steady clock) at which the first decode token was issued; 0 when none.
+  double decode_wall_start_s() const { return decode_wall_start_s_; }
+  /// Records one span per token on a "controller" track (nullptr: none).
+  void set_trace(arch::SpanSink* sink);
+
+ private:
+  enum class Kind {
+    kEmbed,
+    kNorm,
+    kLinear,
+    kAttention,
+    kResidualNorm,
+    kActivation,
+    kResidual,
+    kFinal
+  };
+  struct Step {
+    Kind kind;
+    int layer = -1;  // index into layers_ (kLinear)
+    int block = -1;
+    int dpu = 0;  // where it runs / its output lives
+    long long out_elems = 0;
+    int ledger = 0;
+    std::vector<int> deps;  // steps of the same token
+    std::vector<int> succ;
+  };
+  struct RowGroup {
+    int rows = 0;
+    std::vector<int> tiles;
+    std::vector<int> cols_phys;  // columns converted per tile
+    std::vector<int> outs;       // partial outputs per tile
+  };
+  struct Layer {
+    std::string name;
+    int block = -1;
+    bool on_tiles = false;
+    long long in = 0, out = 0;
+    int dpu = 0;
+    bool bias = false;
+    std::vector<std::vector<RowGroup>> replicas;  // replica -> row groups
+    int ledger = 0;
+  };
+  struct Pending {
+    arch::Ps ready;
+    long long seq;
+    int token;
+    int step;
+    bool operator>(const Pending& o) const {
+      return ready != o.ready ? ready > o.ready : seq > o.seq;
+    }
+  };
+
+  void build_layers();
+  void build_template(bool with_head, std::vector<Step>* steps);
+  void wake();
+  void push(int token, int step, arch::Ps ready);
+  arch::Ps execute(int token, const Step& s, arch::Ps ready);
+  arch::Ps run_linear(int token, const Layer& l, int src_node, arch::Ps ready,
+                      arch::ActionCounts* c);
+  arch::Ps run_attention(int token, const Step& s, arch::Ps ready, arch::ActionCounts* c);
+  arch::Ps move(int from_dpu, int to_dpu, long long elems, arch::Ps ready, arch::ActionCounts* c);
+  const std::vector<Step>& steps_of(int token) const;
+  void complete(int token, int step, arch::Ps done);
+
+  Chip* chip_;
+  workloads::ModelConfig model_;
+  ControllerOptions opt_;
+  int act_bits_, dac_bits_, cells_per_weight_, weight_bits_;
+  std::vector<Layer> layers_;
+  std::vector<Step> with_head_, without_head_;
+  std::vector<int> attention_step_;  // per block, index in both templates
+  int embed_step_ = 0, head_step_ = -1;
+  std::vector<std::string> ledger_names_;
+  std::vector<arch::ActionCounts> ledgers_[2];
+  double ops_[2] = {0, 0};
+  // Per token state.
+  std::vector<TokenRecord> tokens_;
+  std::vector<std::vector<int>> remaining_;
+  std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> queue_;
+  long long seq_ = 0;
+  long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0, kv_capacity_tokens_ = 0;
+  arch::Ps end_time_ = 0;
+  long long activations_ = 0;
+  std::vector<arch::Ps> arrivals_;  // scratch
+  arch::SpanSink* sink_ = nullptr;
+  int trace_track_ = -1;
+  double decode_wall_start_s_ = 0;
+};
+
+}  // namespace aimc::sim

@@ -1,0 +1,113 @@
+// Running an accuracy evaluation for the CLI: load, pick rows by tile kind, report progress.
+#include "sim/eval_job.h"
+
+#include <unistd.h>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include "arch/tile_numerics.h"
+#include "proto/user_error.h"
+#include "sim/bundle.h"
+#include "workloads/dataset.h"
+#include "workloads/shape_cards.h"
+#include "workloads/transformer_weights.h"
+
+namespace aimc::sim {
+
+void add_eval_flags(po::options_description* options) {
+  options->add_options()(
+      "data", po::value<std::string>(),
+      "evaluation tokens: text (bytes), .bin/.u32 (uint32) or .npy (default: the bundled "
+      "held-out text for the bundled model)")(
+      "calib", po::value<std::string>(),
+      "calibration tokens, disjoint from --data (default: the bundled calibration text for the "
+      "bundled model, else the first calibration windows of --data, which are then not "
+      "evaluated)")("seeds", po::value<int>()->default_value(10),
+                    "analog chip instances (programming-noise seeds)")(
+      "seed", po::value<uint64_t>()->default_value(0), "base seed of the chip instances")(
+      "window", po::value<int>()->default_value(128), "tokens per evaluation window")(
+      "max-windows", po::value<int>()->default_value(32), "windows to evaluate (0 = all)")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)");
+}
+
+EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig& chip) {
+  EvalJob job;
+  job.model = model_from_flags(vm);
+  job.data = vm.count("data") ? vm["data"].as<std::string>() : "";
+  job.calib = vm.count("calib") ? vm["calib"].as<std::string>() : "";
+  if (is_bundled_model(job.model)) {
+    if (job.data.empty()) job.data = bundled_eval_text_path();
+    if (job.calib.empty() && !vm.count("data")) job.calib = bundled_calib_text_path();
+  }
+  if (vm["seeds"].as<int>() < 1) throw UserError("--seeds must be at least 1");
+  if (vm["window"].as<int>() < 1) throw UserError("--window must be at least 1");
+  if (vm["max-windows"].as<int>() < 0) throw UserError("--max-windows must not be negative");
+  job.options.eval.seeds = vm["seeds"].as<int>();
+  job.options.eval.base_seed = vm["seed"].as<uint64_t>();
+  job.options.eval.window_length = vm["window"].as<int>();
+  job.options.eval.max_windows = vm["max-windows"].as<int>();
+  job.options.eval.threads = vm["threads"].as<int>();
+  job.options.eval.lm_head_analog = chip.mapping().lm_head_on_tiles();
+  job.options.calibration.window =
+      static_cast<int>(chip.numerics().input_range().calibration_window());
+  job.options.calibration.batches =
+      static_cast<int>(chip.numerics().input_range().calibration_batches());
+  return job;
+}
+
+workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip) {
+  if (!std::filesystem::is_directory(job.model)) {
+    workloads::resolve_model(job.model);  // unknown names fail here with the list of cards
+    throw UserError("model '" + job.model +
+                    "' is a shape card without weights: accuracy needs a model folder "
+                    "(--model PATH)");
+  }
+  if (job.data.empty()) {
+    throw UserError("--data is required for a model other than the bundled one");
+  }
+  const workloads::TransformerWeights weights = workloads::load_transformer(job.model);
+  const int vocab = weights.config.vocab_size;
+  workloads::TokenIds eval_tokens = workloads::load_tokens(job.data, vocab);
+  workloads::TokenIds calib_tokens;
+  if (!job.calib.empty()) {
+    calib_tokens = workloads::load_tokens(job.calib, vocab);
+  } else {
+    // Calibration must not see the evaluated text: take it off the front.
+    const size_t n = static_cast<size_t>(job.options.calibration.window + 1) *
+                     static_cast<size_t>(job.options.calibration.batches);
+    if (eval_tokens.size() <= n) {
+      throw UserError(job.data + ": too short to carve " + std::to_string(n) +
+                      " calibration tokens off the front; give --calib FILE");
+    }
+    calib_tokens.assign(eval_tokens.begin(), eval_tokens.begin() + static_cast<long>(n));
+    eval_tokens.erase(eval_tokens.begin(), eval_tokens.begin() + static_cast<long>(n));
+  }
+
+  workloads::EvalTableOptions options = job.options;
+  switch (chip.tile().kind()) {
+    case proto::ANALOG:
+      options.backends = {arch::Backend::kFp32, arch::Backend::kW4A8, arch::Backend::kAnalog};
+      break;
+    case proto::DIGITAL_W4A8:
+    case proto::DIGITAL_FP:
+      options.backends = {arch::Backend::kFp32, arch::Backend::kW4A8};
+      break;
+    default:
+      break;
+  }
+  if (::isatty(STDERR_FILENO)) {
+    auto mutex = std::make_shared<std::mutex>();
+    options.eval.progress = [mutex](const std::string& line) {
+      std::lock_guard<std::mutex> lock(*mutex);
+      std::cerr << "\r\033[K" << line << std::flush;
+    };
+  }
+  const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
+  workloads::EvalTable table =
+      workloads::evaluate_table(weights, numerics, eval_tokens, calib_tokens, options);
+  if (options.eval.progress) std::cerr << "\r\033[K" << std::flush;
+  return table;
+}
+
+}  // namespace aimc::sim

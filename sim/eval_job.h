@@ -1,0 +1,31 @@
+// An accuracy evaluation as the CLI runs it: which model, which data, and the options; shared
+// by `aimcsim eval` and `aimcsim run`.
+#pragma once
+
+#include <string>
+
+#include "proto/chip_config.pb.h"
+#include "sim/flags.h"
+#include "workloads/evaluation.h"
+
+namespace aimc::sim {
+
+struct EvalJob {
+  std::string model;  ///< model folder (shape cards have no weights and cannot be evaluated)
+  std::string data;   ///< evaluation token file
+  std::string calib;  ///< calibration token file; empty = carve from the front of `data`
+  workloads::EvalTableOptions options;
+};
+
+/// Adds the evaluation flags (--data, --calib, --seeds, --seed, --window, --max-windows,
+/// --threads).
+void add_eval_flags(po::options_description* options);
+
+/// The job the flags describe, with the bundled texts as defaults for the bundled model.
+EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig& chip);
+
+/// Loads the model and data and evaluates FP32, W4A8 and the chip's tiles. Progress lines go
+/// to stderr when it is a terminal. Throws UserError for a shape card, missing data, bad files.
+workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip);
+
+}  // namespace aimc::sim

@@ -1,0 +1,90 @@
+// SimReport as JSON and as a summary table.
+#include "sim/sim_report.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+namespace aimc::sim {
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+void line(std::string* out, const std::string& name, const std::string& value) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-28s %s\n", name.c_str(), value.c_str());
+  *out += buf;
+}
+
+void phase(std::string* out, const char* title, const proto::PhaseEnergy& p, int top) {
+  *out += std::string(title) + " (" + std::to_string(p.tokens()) + " tokens)\n";
+  line(out, "energy per token", fmt("%.4g uJ", p.total_nj_per_token() * 1e-3));
+  line(out, "TOPS / TOPS/W", fmt("%.4g", p.tops()) + " / " + fmt("%.4g", p.tops_per_w()));
+  const double total = std::max(p.total_nj_per_token(), 1e-30);
+  for (const proto::EnergyEntry& e : p.by_component())
+    if (e.nj_per_token() > 0)
+      line(out, "  " + e.name(),
+           fmt("%10.4g nJ", e.nj_per_token()) + fmt("  %5.1f %%", 100 * e.nj_per_token() / total));
+  std::vector<proto::EnergyEntry> layers(p.by_layer().begin(), p.by_layer().end());
+  std::sort(layers.begin(), layers.end(),
+            [](const auto& a, const auto& b) { return a.nj_per_token() > b.nj_per_token(); });
+  *out += "  top layers (dynamic energy per token)\n";
+  for (int i = 0; i < top && i < static_cast<int>(layers.size()); ++i)
+    if (layers[i].nj_per_token() > 0)
+      line(out, "  " + layers[i].name(), fmt("%10.4g nJ", layers[i].nj_per_token()));
+}
+
+}  // namespace
+
+std::string report_to_json(const proto::SimReport& report) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(report, &out, o);
+  return out;
+}
+
+std::string format_summary(const proto::SimReport& r, int top) {
+  std::string out;
+  out += "model " + r.model() + " on chip " + r.chip() + ": " + std::to_string(r.prompt_tokens()) +
+         " prompt + " + std::to_string(r.decode_tokens()) + " decode tokens\n";
+  line(&out, "time to first token", fmt("%.4g us", r.ttft_ns() * 1e-3));
+  line(&out, "decode latency", fmt("%.4g us/token", r.decode_latency_ns() * 1e-3));
+  line(&out, "decode throughput", fmt("%.4g tokens/s", r.decode_tokens_per_s()));
+  line(&out, "simulated time", fmt("%.4g us", r.total_time_ns() * 1e-3));
+  phase(&out, "prefill", r.prefill(), top);
+  phase(&out, "decode", r.decode(), top);
+  out += "utilization\n";
+  const proto::Utilization& u = r.utilization();
+  line(&out, "tiles / ADCs",
+       fmt("%.3g %%", 100 * u.tiles()) + " / " + fmt("%.3g %%", 100 * u.adcs()));
+  line(&out, "DPUs / links",
+       fmt("%.3g %%", 100 * u.dpus()) + " / " + fmt("%.3g %%", 100 * u.links()));
+  line(&out, "KV SRAM / DRAM",
+       fmt("%.3g %%", 100 * u.kv_sram()) + " / " + fmt("%.3g %%", 100 * u.dram()));
+  const proto::KvPlacement& kv = r.kv_cache();
+  out += "KV cache\n";
+  line(&out, "bytes per token", fmt("%.0f", static_cast<double>(kv.bytes_per_token())));
+  line(&out, "SRAM capacity", fmt("%.0f tokens", static_cast<double>(kv.sram_capacity_tokens())));
+  line(&out, "spills to DRAM from token",
+       kv.first_dram_token() < 0 ? std::string("never")
+                                 : fmt("%.0f", static_cast<double>(kv.first_dram_token())));
+  out += "weight programming (once, not in the figures above)\n";
+  line(&out, "cells / time / energy",
+       fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +
+           " / " + fmt("%.4g uJ", r.programming().energy_uj()));
+  out += "simulation\n";
+  line(&out, "wall time", fmt("%.4g s", r.wall_s()));
+  line(&out, "wall per decode token", fmt("%.4g ms", r.wall_s_per_decode_token() * 1e3));
+  line(&out, "tile reads per wall second", fmt("%.4g", r.tile_reads_per_wall_s()));
+  return out;
+}
+
+}  // namespace aimc::sim

@@ -1,0 +1,58 @@
+// The timed simulation's public API: run a mapped model (or the peak workload of the HERMES
+// validation) on a chip and get a SimReport.
+//
+// One kernel per process: SystemC 2.3 elaborates modules once per process and cannot be
+// restarted after sc_stop. So every simulation runs in a forked child process by default (the
+// parent never touches the kernel): the child elaborates a fresh chip, runs sc_start() until the
+// controller has no more work, and returns the serialized report through a pipe. A caller that
+// runs exactly one simulation (the CLI) may set `isolate = false` to run it in its own process.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "proto/chip_config.pb.h"
+#include "proto/mapping_plan.pb.h"
+#include "proto/sim_report.pb.h"
+#include "workloads/model_config.h"
+
+namespace aimc::sim {
+
+/// What to simulate and what to record.
+struct SimOptions {
+  int prompt_tokens = 16;     ///< prefill length P (>= 1)
+  int decode_tokens = 16;     ///< generated tokens D (>= 0)
+  std::string trace_path;     ///< Chrome/Perfetto trace JSON; empty = no trace
+  double trace_start_us = 0;  ///< trace window, in simulated microseconds
+  double trace_end_us = 1e300;
+  std::string trace_filter;  ///< comma-separated component-name substrings; empty = all
+  double quantum_ns = 1000;  ///< temporal-decoupling quantum of the controller
+  bool isolate = true;       ///< run in a forked child (see the file comment)
+};
+
+/// Simulates `plan` of `model` on `config` (validated, defaults resolved): prefill of
+/// prompt_tokens, then decode_tokens, and returns the report. Throws UserError for bad options.
+proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
+                          const proto::MappingPlan& plan, const SimOptions& options = {});
+
+/// Result of the peak workload: every tile doing back-to-back full reads with its inputs
+/// already in its buffer (the figure of merit chips are published with).
+struct PeakResult {
+  double time_ns = 0;    ///< simulated time until the last read's outputs are ready
+  double ops = 0;        ///< 2 x rows x weight columns x reads
+  double energy_pj = 0;  ///< dynamic + leakage of the whole chip over time_ns
+  double tops = 0;
+  double tops_per_w = 0;
+  double read_latency_ns = 0;   ///< one read on an idle tile (closed form)
+  double read_interval_ns = 0;  ///< steady-state interval of back-to-back reads
+};
+
+/// Runs `reads_per_tile` back-to-back full reads on every tile of `config`.
+PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile = 1000,
+                             bool isolate = true);
+
+/// Runs `fn` in a forked child process and returns the string it produced; rethrows the
+/// child's exception message as std::runtime_error (or UserError when it was one).
+std::string run_isolated(const std::function<std::string()>& fn);
+
+}  // namespace aimc::sim

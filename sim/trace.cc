@@ -1,0 +1,75 @@
+// Trace-event JSON writer.
+#include "sim/trace.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "proto/chip_config_io.h"
+
+namespace aimc::sim {
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') o += '\\';
+    o += ch;
+  }
+  return o;
+}
+
+}  // namespace
+
+TraceWriter::TraceWriter(const TraceOptions& options)
+    : opt_(options),
+      start_ps_(static_cast<arch::Ps>(options.start_us * 1e6)),
+      end_ps_(options.end_us > 1e12 ? INT64_MAX : static_cast<arch::Ps>(options.end_us * 1e6)) {
+  std::stringstream ss(options.filter);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) filters_.push_back(item);
+}
+
+bool TraceWriter::wants(const std::string& track) const {
+  if (filters_.empty()) return true;
+  for (const std::string& f : filters_)
+    if (track.find(f) != std::string::npos) return true;
+  return false;
+}
+
+int TraceWriter::track(const std::string& name) {
+  tracks_.push_back(name);
+  return static_cast<int>(tracks_.size()) - 1;
+}
+
+void TraceWriter::span(int track_id, const char* what, arch::Ps start, arch::Ps end) {
+  if (track_id < 0 || end < start_ps_ || start > end_ps_) return;
+  if (static_cast<long long>(spans_.size()) >= opt_.max_spans) {
+    ++dropped_;
+    return;
+  }
+  spans_.push_back(Span{track_id, what, start, end});
+}
+
+void TraceWriter::write() const {
+  std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  char buf[256];
+  bool first = true;
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    out += first ? "" : ",\n";
+    first = false;
+    out += "{\"ph\":\"M\",\"pid\":1,\"tid\":" + std::to_string(i) +
+           ",\"name\":\"thread_name\",\"args\":{\"name\":\"" + json_escape(tracks_[i]) + "\"}}";
+  }
+  for (const Span& s : spans_) {
+    std::snprintf(buf, sizeof buf,
+                  "%s{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"name\":\"%s\",\"ts\":%.6f,\"dur\":%.6f}",
+                  first ? "" : ",\n", s.track, s.what, s.start * 1e-6, (s.end - s.start) * 1e-6);
+    first = false;
+    out += buf;
+  }
+  out += "\n]}\n";
+  proto::write_file_atomic(opt_.path, out);
+}
+
+}  // namespace aimc::sim
