@@ -1,0 +1,77 @@
+// FP32 and W4A8 linear layers (digital_linear.h).
+#include "arch/digital_linear.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "arch/quantize.h"
+#include "proto/user_error.h"
+
+namespace aimc::arch {
+
+Fp32Linear::Fp32Linear(const Matrix& weight, const Vector* bias) : weight_(weight) {
+  if (bias != nullptr) {
+    if (bias->size() != weight.rows()) throw std::invalid_argument("Fp32Linear: bias size");
+    bias_ = *bias;
+  }
+}
+
+void Fp32Linear::forward(const Matrix& x, Matrix* y) {
+  if (x.cols() != weight_.cols()) throw std::invalid_argument("Fp32Linear::forward: x columns");
+  y->noalias() = x * weight_.transpose();
+  if (bias_.size() > 0) y->rowwise() += bias_.transpose();
+}
+
+W4A8Linear::W4A8Linear(const Matrix& weight, const Vector* bias,
+                       const std::vector<float>& input_ranges, int tile_rows)
+    : codes_(weight.rows(), weight.cols()),
+      step_w_(weight.rows()),
+      in_split_(balanced_split(static_cast<int>(weight.cols()), tile_rows)),
+      in_off_(split_offsets(in_split_)),
+      input_ranges_(input_ranges) {
+  if (input_ranges.size() != in_split_.size()) {
+    throw UserError("W4A8 layer of " + std::to_string(weight.cols()) + " inputs: expected " +
+                    std::to_string(in_split_.size()) + " input ranges (one per tile of " +
+                    std::to_string(tile_rows) + " rows), got " +
+                    std::to_string(input_ranges.size()));
+  }
+  for (size_t i = 0; i < input_ranges.size(); ++i) {
+    if (!(input_ranges[i] > 0) || !std::isfinite(input_ranges[i])) {
+      throw UserError("W4A8 layer: input range of input tile " + std::to_string(i) +
+                      " must be positive and finite, got " + std::to_string(input_ranges[i]));
+    }
+  }
+  if (bias != nullptr) {
+    if (bias->size() != weight.rows()) throw std::invalid_argument("W4A8Linear: bias size");
+    bias_ = *bias;
+  }
+  for (Eigen::Index j = 0; j < weight.rows(); ++j) {
+    const float wmax = weight.row(j).cwiseAbs().maxCoeff();
+    step_w_(j) = 2.0 * wmax / 14;
+    for (Eigen::Index i = 0; i < weight.cols(); ++i) {
+      codes_(j, i) = static_cast<float>(w4_code(weight(j, i), wmax));
+    }
+  }
+}
+
+void W4A8Linear::forward(const Matrix& x, Matrix* y) {
+  if (x.cols() != codes_.cols()) throw std::invalid_argument("W4A8Linear::forward: x columns");
+  const Eigen::Index batch = x.rows();
+  y->setZero(batch, codes_.rows());
+  for (size_t t = 0; t < in_split_.size(); ++t) {
+    x_codes_.resize(batch, in_split_[t]);
+    dac_codes(x.middleCols(in_off_[t], in_split_[t]), input_ranges_[t], kInputLevels, x_codes_);
+    acc_.noalias() = x_codes_ * codes_.middleCols(in_off_[t], in_split_[t]).transpose();
+    const double step_in = 2.0 * input_ranges_[t] / kInputLevels;
+    for (Eigen::Index j = 0; j < acc_.cols(); ++j) {
+      const double scale = step_in * step_w_(j);
+      for (Eigen::Index b = 0; b < batch; ++b) {
+        (*y)(b, j) += static_cast<float>(acc_(b, j) * scale);
+      }
+    }
+  }
+  if (bias_.size() > 0) y->rowwise() += bias_.transpose();
+}
+
+}  // namespace aimc::arch

@@ -1,0 +1,135 @@
+// xoshiro256** streams and Box-Muller normal draws built only from IEEE +, *, /, sqrt, so that
+// the same seed gives the same bits with any libm (see rng.h).
+#include "arch/rng.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace aimc::arch {
+namespace {
+
+uint64_t splitmix_next(uint64_t* state) {
+  *state += 0x9e3779b97f4a7c15ULL;
+  return mix64(*state);
+}
+
+/// ln(u) for u in (0, 1]: exponent from the float's bits, mantissa folded into
+/// [sqrt(1/2), sqrt(2)), then ln(m) = 2 atanh((m-1)/(m+1)) as an odd series (error < 1e-9).
+inline float log_unit(float u) {
+  int32_t bits;
+  std::memcpy(&bits, &u, sizeof bits);
+  int32_t e = ((bits >> 23) & 0xff) - 127;
+  int32_t mbits = (bits & 0x007fffff) | 0x3f800000;
+  const int32_t fold = mbits > 0x3fb504f3 ? 1 : 0;  // 0x3fb504f3 = sqrt(2) as float bits
+  mbits -= fold << 23;                              // halve m without rounding
+  e += fold;
+  float m;
+  std::memcpy(&m, &mbits, sizeof m);
+  const float z = (m - 1.0f) / (m + 1.0f);
+  const float z2 = z * z;
+  const float series = 1.0f + z2 * (1.0f / 3 + z2 * (1.0f / 5 + z2 * (1.0f / 7 + z2 * (1.0f / 9))));
+  return static_cast<float>(e) * 0.69314718f + 2.0f * z * series;
+}
+
+/// One Box-Muller pair from 64 random bits. The radius uses the top 31 bits, u1 in (0, 1];
+/// the angle uses the low 24 bits: 22 bits give an angle a in (-pi/4, pi/4) (Taylor series of
+/// sin and cos, error < 2e-9) and 2 bits pick the quadrant by exact rotations of 90 degrees.
+inline void box_muller(uint64_t w, float* z0, float* z1) {
+  const int32_t k31 = static_cast<int32_t>(w >> 33);
+  const float u1 = (static_cast<float>(k31) + 1.0f) * 0x1.0p-31f;
+  const float r = std::sqrt(-2.0f * log_unit(u1));
+  const int32_t lo = static_cast<int32_t>(w & 0xffffff);
+  const float frac = (static_cast<float>(lo & 0x3fffff) + 0.5f) * 0x1.0p-22f;  // (0, 1)
+  const float a = (frac - 0.5f) * 1.57079633f;
+  const float a2 = a * a;
+  const float s =
+      a *
+      (1.0f + a2 * (-1.0f / 6 + a2 * (1.0f / 120 + a2 * (-1.0f / 5040 + a2 * (1.0f / 362880)))));
+  const float c =
+      1.0f + a2 * (-0.5f + a2 * (1.0f / 24 + a2 * (-1.0f / 720 +
+                                                   a2 * (1.0f / 40320 + a2 * (-1.0f / 3628800)))));
+  const bool swap = (lo >> 22) & 1;
+  const float sign = ((lo >> 23) & 1) ? -1.0f : 1.0f;
+  const float x = swap ? -s : c;
+  const float y = swap ? c : s;
+  *z0 = r * x * sign;
+  *z1 = r * y * sign;
+}
+
+}  // namespace
+
+uint64_t mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t derive_seed(uint64_t base, uint64_t a, uint64_t b) {
+  // Each component goes through the mixer with a distinct odd offset, so (a, b) and (b, a),
+  // or a seed and a neighbouring seed, give unrelated results.
+  uint64_t h = mix64(base + 0x9e3779b97f4a7c15ULL);
+  h = mix64(h ^ (a + 0xd1b54a32d192ed03ULL));
+  h = mix64(h ^ (b + 0x8cb92ba72f3d8dd7ULL));
+  return h;
+}
+
+Rng::Rng(uint64_t seed) {
+  uint64_t state = seed;
+  for (auto& s : s_) s = splitmix_next(&state);
+  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // xoshiro's one forbidden state
+  for (int l = 0; l < kLanes; ++l) {
+    uint64_t lane_state = derive_seed(seed, 0x6c616e65 /* "lane" */, l);
+    for (int k = 0; k < 4; ++k) lane_[k][l] = splitmix_next(&lane_state);
+    if ((lane_[0][l] | lane_[1][l] | lane_[2][l] | lane_[3][l]) == 0) lane_[0][l] = 1;
+  }
+}
+
+void Rng::next_lanes(uint64_t* words) {
+  // xoshiro256** per lane, written with shifts and adds (x * 5 = (x << 2) + x, x * 9 =
+  // (x << 3) + x) so that SSE2, which has no 64-bit multiply, vectorises it across lanes.
+  for (int l = 0; l < kLanes; ++l) {
+    const uint64_t s1 = lane_[1][l];
+    const uint64_t m5 = (s1 << 2) + s1;
+    const uint64_t r = (m5 << 7) | (m5 >> 57);
+    words[l] = (r << 3) + r;
+    const uint64_t t = s1 << 17;
+    lane_[2][l] ^= lane_[0][l];
+    lane_[3][l] ^= s1;
+    lane_[1][l] = s1 ^ lane_[2][l];
+    lane_[0][l] ^= lane_[3][l];
+    lane_[2][l] ^= t;
+    lane_[3][l] = (lane_[3][l] << 45) | (lane_[3][l] >> 19);
+  }
+}
+
+float Rng::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  float z0;
+  box_muller(next_u64(), &z0, &spare_);
+  has_spare_ = true;
+  return z0;
+}
+
+void Rng::fill_normal(float* out, size_t n) {
+  // Words are drawn serially (the generator is a recurrence); the transform of a block of
+  // words is a branch-free loop the compiler vectorises. A block yields kBlock cosine draws
+  // followed by kBlock sine draws.
+  constexpr size_t kBlock = 128;  // a multiple of kLanes
+  uint64_t words[kBlock];
+  float tmp[2 * kBlock];
+  while (n > 0) {
+    const size_t pairs = n >= 2 * kBlock ? kBlock : (n + 1) / 2;
+    for (size_t k = 0; k < pairs; k += kLanes) next_lanes(&words[k]);
+    float* dst = n >= 2 * kBlock ? out : tmp;
+    for (size_t k = 0; k < pairs; ++k) box_muller(words[k], &dst[k], &dst[pairs + k]);
+    const size_t produced = 2 * pairs < n ? 2 * pairs : n;
+    if (dst == tmp) std::memcpy(out, tmp, produced * sizeof(float));
+    out += produced;
+    n -= produced;
+  }
+}
+
+}  // namespace aimc::arch
