@@ -262,6 +262,15 @@ std::vector<ConfigIssue> validate_chip_config(const ChipConfig& c) {
         "must be a multiple of tile.cells_per_weight (" + std::to_string(tile.cells_per_weight()) +
             "), got " + std::to_string(tile.cols()));
   }
+  // b bits give 2^b - 2 quantization levels: a 1-bit converter has none besides zero.
+  if (tile.dac().bits() == 1 && !tile.dac().ideal()) {
+    add(PathBuilder().add(c, "tile").add(tile, "dac").add(tile.dac(), "bits"),
+        "must be at least 2 for a non-ideal DAC (2^bits - 2 levels), got 1");
+  }
+  if (tile.adc().bits() == 1 && !tile.adc().ideal()) {
+    add(PathBuilder().add(c, "tile").add(tile, "adc").add(tile.adc(), "bits"),
+        "must be at least 2 for a non-ideal ADC (2^bits - 2 levels), got 1");
+  }
   const uint64_t weight_cols = tile.cols() / tile.cells_per_weight();
   const uint64_t adc_cols = uint64_t{tile.adc().adcs_per_tile()} * tile.adc().cols_per_adc();
   if (adc_cols < weight_cols) {
