@@ -6,10 +6,13 @@
 #include <ostream>
 #include <sstream>
 
+#include "arch/noise_model.h"
+#include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
 #include "sim/cli.h"
 #include "sim/commands.h"
 #include "sim/flags.h"
+#include "workloads/shape_cards.h"
 
 namespace aimc::sim {
 namespace {
@@ -98,12 +101,24 @@ int cmd_describe(const std::vector<std::string>& args, std::ostream& out) {
   po::variables_map vm;
   if (!parse_flags("describe", "", options, positional, args, &vm, out)) return 0;
 
-  out << "Noise models (numerics.weight_noise; units in parameter names):\n";
-  const auto* oneof = proto::WeightNoiseConfig::descriptor()->FindOneofByName("model");
-  for (int i = 0; i < oneof->field_count(); ++i) {
-    const FieldDescriptor* f = oneof->field(i);
-    out << "  " << f->name() << (i == 0 ? "  (default)" : "") << "\n";
-    print_parameters(f->message_type(), out);
+  out << "Noise models (numerics.weight_noise { NAME { ... } }; units in parameter names):\n";
+  const auto& models = arch::noise_models();
+  for (size_t i = 0; i < models.size(); ++i) {
+    out << "  " << models[i].name << (i == 0 ? "  (default)" : "") << ": " << models[i].description
+        << "\n";
+    print_parameters(models[i].params, out);
+  }
+
+  out << "\nMapping strategies (--mapping NAME):\n";
+  for (const std::string& line : mapping::strategy_descriptions()) out << "  " << line << "\n";
+
+  out << "\nShape cards (--model NAME; no weights, for mapping, time and energy):\n";
+  for (const std::string& name : workloads::shape_card_names()) {
+    const workloads::ModelConfig m = workloads::shape_card(name);
+    out << "  " << std::left << std::setw(16) << name << std::setprecision(3)
+        << workloads::parameter_count(m) / 1e9 << "B parameters, hidden " << m.hidden_size << ", "
+        << m.num_layers << " layers, " << m.num_heads << " heads (" << m.num_kv_heads
+        << " kv), MLP " << m.intermediate_size << ", vocab " << m.vocab_size << "\n";
   }
 
   out << "\nTile kinds (tile.kind):\n";

@@ -1,0 +1,186 @@
+// Analytic plan estimate: bit-hops over XY routes (multicast trees when the mesh multicasts)
+// and a per-layer latency of input delivery, crossbar reads and partial-sum collection.
+#include "mapping/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <vector>
+
+#include "mapping/mesh.h"
+
+namespace aimc::mapping {
+namespace {
+
+int round_up_to_bytes(int bits) {
+  return (bits + 7) / 8 * 8;
+}
+
+long long ceil_div(long long a, long long b) {
+  return (a + b - 1) / b;
+}
+
+/// Cost of one copy of one layer.
+struct CopyCost {
+  double input_bit_hops = 0;
+  double output_bit_hops = 0;
+  double latency_ns = 0;
+};
+
+}  // namespace
+
+int input_bits_per_element(const proto::ChipConfig& chip) {
+  switch (chip.tile().kind()) {
+    case proto::DIGITAL_W4A8:
+      return 8;
+    case proto::DIGITAL_FP:
+      return 32;
+    default:
+      return round_up_to_bytes(static_cast<int>(chip.tile().dac().bits()));
+  }
+}
+
+int output_bits_per_element(const proto::ChipConfig& chip) {
+  if (chip.tile().kind() != proto::ANALOG) return 32;
+  return round_up_to_bytes(static_cast<int>(chip.tile().adc().bits()));
+}
+
+double block_read_ns(const proto::ChipConfig& chip, int rows, int cols) {
+  const proto::TileConfig& tile = chip.tile();
+  const double clock = chip.clock_ghz();  // cycles per ns
+  if (tile.kind() != proto::ANALOG) {
+    const long long macs = static_cast<long long>(rows) * cols;
+    return (ceil_div(macs, tile.digital().macs_per_cycle()) + tile.digital().pipeline_cycles() +
+            tile.post_process_cycles()) /
+           clock;
+  }
+  const double steps = tile.dac().encoding() == proto::PWM
+                           ? std::ldexp(1.0, static_cast<int>(tile.dac().bits()) - 1)
+                           : static_cast<double>(tile.dac().bits());
+  const double integration_ns = steps * tile.dac().cycles_per_step() / clock;
+  // Columns beyond the ADC count wait for a second (third, ...) conversion round.
+  const double conversion_ns = static_cast<double>(ceil_div(cols, tile.adc().adcs_per_tile())) *
+                               tile.adc().t_conversion_ns();
+  return tile.dac().read_phases() * (integration_ns + conversion_ns) +
+         (tile.read_overhead_cycles() + tile.post_process_cycles()) / clock;
+}
+
+double layer_latency_without_hops_ns(const proto::ChipConfig& chip, const LayerPartition& layer) {
+  if (layer.block_count() == 0) return 0;
+  const double clock = chip.clock_ghz();
+  const int link = static_cast<int>(chip.noc().link_width_bits());
+  double slowest = 0;
+  for (int r : layer.row_sizes) {
+    for (int c : layer.col_sizes) {
+      const double t = block_read_ns(chip, r, c) +
+                       (ceil_div(static_cast<long long>(r) * input_bits_per_element(chip), link) +
+                        ceil_div(static_cast<long long>(c) * output_bits_per_element(chip), link)) /
+                           clock;
+      slowest = std::max(slowest, t);
+    }
+  }
+  const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
+                               ceil_div(layer.out, chip.dpu().lanes()) * chip.dpu().add_cycles();
+  return slowest + reduce_cycles / clock;
+}
+
+proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::ChipConfig& chip) {
+  const Mesh mesh{static_cast<int>(plan.mesh_x()), static_cast<int>(plan.mesh_y())};
+  const double clock = chip.clock_ghz();
+  const long long link = chip.noc().link_width_bits();
+  const long long hop_cycles = chip.noc().hop_latency_cycles();
+  const bool multicast = chip.noc().multicast();
+  const int in_bits = input_bits_per_element(chip);
+  const int out_bits = output_bits_per_element(chip);
+
+  // Blocks of each (layer, replica).
+  std::vector<std::map<int, std::vector<int>>> copies(plan.layers_size());
+  for (int b = 0; b < plan.blocks_size(); ++b) {
+    const proto::BlockPlacement& block = plan.blocks(b);
+    copies[block.layer_index()][static_cast<int>(block.replica())].push_back(b);
+  }
+
+  proto::PlanEstimate estimate;
+  double critical_path_ns = 0;
+  std::map<int, std::pair<double, int>> stages;  // stage -> (latency, copies)
+  for (int l = 0; l < plan.layers_size(); ++l) {
+    const proto::LayerPlacement& layer = plan.layers(l);
+    if (!layer.on_tiles() || copies[l].empty()) continue;
+    // The input vector comes from the DPU of the layer before (DPU 0 for the first layer).
+    const int first_source = plan.dpu_nodes_size() > 0 ? static_cast<int>(plan.dpu_nodes(0)) : 0;
+    const int source = l == 0 ? first_source : static_cast<int>(plan.layers(l - 1).dpu_node());
+    const int dpu = static_cast<int>(layer.dpu_node());
+    double input_sum = 0, output_sum = 0, latency = 0;
+    for (const auto& [replica, blocks] : copies[l]) {
+      CopyCost cost;
+      // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
+      std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
+      // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
+      std::map<int, double> arrive_cycles, read_ns, leave_cycles;
+      for (int b : blocks) {
+        const proto::BlockPlacement& block = plan.blocks(b);
+        const int tile = static_cast<int>(block.tile());
+        const int rows = static_cast<int>(block.row_end() - block.row_begin());
+        const int cols = static_cast<int>(block.col_end() - block.col_begin());
+        const long long slice_bits = static_cast<long long>(rows) * in_bits;
+        const long long partial_bits = static_cast<long long>(cols) * out_bits;
+        auto& slice = slices[static_cast<int>(block.row_tile())];
+        slice.first = slice_bits;
+        slice.second.push_back(tile);
+        cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
+        const double arrive = hop_cycles * mesh.hops(source, tile) + ceil_div(slice_bits, link);
+        const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
+        arrive_cycles[tile] = std::max(arrive_cycles[tile], arrive);
+        leave_cycles[tile] = std::max(leave_cycles[tile], leave);
+        // Blocks of one layer that share a tile are read one after another.
+        read_ns[tile] += block_read_ns(chip, rows, cols);
+      }
+      for (auto& [row_tile, slice] : slices) {
+        std::vector<int>& tiles = slice.second;
+        std::sort(tiles.begin(), tiles.end());
+        tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
+        long long links = 0;
+        if (multicast) {
+          links = mesh.multicast_links(source, tiles);
+        } else {
+          for (int t : tiles) links += mesh.hops(source, t);
+        }
+        cost.input_bit_hops += static_cast<double>(slice.first) * links;
+      }
+      for (const auto& [tile, read] : read_ns) {
+        cost.latency_ns =
+            std::max(cost.latency_ns, (arrive_cycles[tile] + leave_cycles[tile]) / clock + read);
+      }
+      const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
+                                   ceil_div(layer.out_features(), chip.dpu().lanes()) *
+                                   chip.dpu().add_cycles();
+      cost.latency_ns += reduce_cycles / clock;
+      input_sum += cost.input_bit_hops;
+      output_sum += cost.output_bit_hops;
+      latency = std::max(latency, cost.latency_ns);
+    }
+    // A token uses one copy; copies take turns, so the traffic per token is their mean.
+    const double n = static_cast<double>(copies[l].size());
+    estimate.set_input_bit_hops_per_token(estimate.input_bit_hops_per_token() + input_sum / n);
+    estimate.set_output_bit_hops_per_token(estimate.output_bit_hops_per_token() + output_sum / n);
+    critical_path_ns += latency;
+    auto& stage = stages[static_cast<int>(layer.stage())];
+    stage.first += latency;
+    stage.second =
+        stage.second == 0 ? static_cast<int>(n) : std::min(stage.second, static_cast<int>(n));
+  }
+  estimate.set_bit_hops_per_token(estimate.input_bit_hops_per_token() +
+                                  estimate.output_bit_hops_per_token());
+  estimate.set_critical_path_ns_per_token(critical_path_ns);
+  // Prefill: the stages work on different tokens at once; a stage with r copies takes r tokens
+  // per stage latency. The slowest stage sets the rate.
+  double slowest = 0;
+  for (const auto& [index, stage] : stages) {
+    estimate.add_stage_latency_ns(stage.first);
+    slowest = std::max(slowest, stage.first / stage.second);
+  }
+  estimate.set_prefill_tokens_per_s(slowest > 0 ? 1e9 / slowest : 0);
+  return estimate;
+}
+
+}  // namespace aimc::mapping
