@@ -26,6 +26,7 @@ void print_usage(std::ostream& out) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
+      {"run", "the main job: map, evaluate accuracy, simulate time and energy, report", cmd_run},
       {"validate", "check a chip config and print it with every default filled in", cmd_validate},
       {"describe", "list noise models, tile kinds, presets and shape cards with their parameters",
        cmd_describe},

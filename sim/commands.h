@@ -22,5 +22,6 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out);
 int cmd_describe(const std::vector<std::string>& args, std::ostream& out);
 int cmd_map(const std::vector<std::string>& args, std::ostream& out);
 int cmd_eval(const std::vector<std::string>& args, std::ostream& out);
+int cmd_run(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace aimc::sim

@@ -1,0 +1,139 @@
+// `aimcsim run`: the main job. Maps the model onto the chip, evaluates its accuracy (FP32, W4A8
+// and the chip over N chip instances, when the model has weights), simulates prefill and decode
+// in SystemC for time and energy, prints a summary and optionally writes the report files.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <ostream>
+
+#include "mapping/mapper.h"
+#include "mapping/plan_io.h"
+#include "proto/chip_config_io.h"
+#include "sim/bundle.h"
+#include "sim/commands.h"
+#include "sim/eval_job.h"
+#include "sim/sim_report.h"
+#include "sim/summary.h"
+#include "sim/timing_run.h"
+#include "workloads/shape_cards.h"
+
+namespace aimc::sim {
+namespace {
+
+proto::MeanStd mean_std(const workloads::MetricStats& s) {
+  proto::MeanStd m;
+  m.set_mean(s.mean);
+  m.set_std(s.std);
+  return m;
+}
+
+proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const std::string& data) {
+  proto::AccuracyReport a;
+  a.set_data(data);
+  a.set_window_length(table.window_length);
+  a.set_windows(table.windows);
+  a.set_tokens(table.tokens);
+  a.set_input_ranges(table.input_range_summary);
+  for (const workloads::EvalRow& row : table.rows) {
+    proto::AccuracyRow* r = a.add_rows();
+    r->set_backend(row.label);
+    r->set_runs(static_cast<uint32_t>(row.runs.size()));
+    for (uint64_t seed : row.chip_seeds) r->add_seeds(seed);
+    *r->mutable_perplexity() = mean_std(row.perplexity);
+    if (table.byte_level) *r->mutable_bits_per_byte() = mean_std(row.bits_per_byte);
+    *r->mutable_top1() = mean_std(row.top1);
+    *r->mutable_kl() = mean_std(row.kl);
+    for (const workloads::Metrics& m : row.runs) r->add_run_perplexity(m.perplexity);
+    r->set_wall_s(row.wall_s);
+  }
+  return a;
+}
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("run flags");
+  add_chip_model_flags(&options, true);
+  add_eval_flags(&options);
+  options.add_options()("prompt-tokens", po::value<int>()->default_value(32),
+                        "prompt tokens (prefill) of the timed run")(
+      "decode-tokens", po::value<int>()->default_value(32),
+      "generated tokens (decode) of the timed run")(
+      "out", po::value<std::string>(),
+      "write report.json, config.resolved.pbtxt, mapping.pbtxt here")(
+      "trace", po::value<std::string>(), "write a Chrome/Perfetto trace (JSON) of the timed run")(
+      "trace-window-us", po::value<std::vector<double>>()->multitoken(),
+      "trace only this simulated time window: START END (microseconds)")(
+      "trace-filter", po::value<std::string>()->default_value(""),
+      "trace only components whose names contain one of these comma-separated words")(
+      "no-accuracy", po::bool_switch(), "skip the accuracy evaluation");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_flags("run",
+                   "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--data FILE] "
+                   "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
+                   "[--trace FILE]",
+                   options, positional, args, &vm, out)) {
+    return 0;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const proto::ChipConfig chip = chip_from_flags(vm);
+  const std::string model_arg = model_from_flags(vm);
+  const workloads::ModelConfig model = workloads::resolve_model(model_arg);
+  const int prompt = vm["prompt-tokens"].as<int>();
+  const int decode = vm["decode-tokens"].as<int>();
+  if (prompt < 1) throw UserError("--prompt-tokens must be at least 1");
+  if (decode < 0) throw UserError("--decode-tokens must not be negative");
+  if (vm.count("out")) {
+    std::error_code ec;
+    std::filesystem::create_directories(vm["out"].as<std::string>(), ec);
+    if (ec) throw UserError("cannot create --out folder '" + vm["out"].as<std::string>() + "'");
+  }
+
+  const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
+  out << format_chip_summary(chip) << format_plan_summary(plan) << "\n";
+
+  // Accuracy: needs weights; a shape card gives time and energy only.
+  proto::AccuracyReport accuracy;
+  const bool has_weights = std::filesystem::is_directory(model_arg);
+  if (has_weights && !vm["no-accuracy"].as<bool>()) {
+    const EvalJob job = eval_job_from_flags(vm, chip);
+    const workloads::EvalTable table = run_eval_job(job, chip);
+    out << "accuracy on " << job.data << "\n" << workloads::format_eval_table(table) << "\n";
+    accuracy = accuracy_report(table, job.data);
+  } else if (!has_weights) {
+    out << "accuracy: none (" << model_arg << " is a shape card without weights)\n\n";
+  }
+
+  SimOptions sim_options;
+  sim_options.prompt_tokens = prompt;
+  sim_options.decode_tokens = decode;
+  if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();
+  if (vm.count("trace-window-us")) {
+    const auto w = vm["trace-window-us"].as<std::vector<double>>();
+    if (w.size() != 2 || !(w[0] < w[1])) {
+      throw UserError("--trace-window-us takes two numbers START END with START < END");
+    }
+    sim_options.trace_start_us = w[0];
+    sim_options.trace_end_us = w[1];
+  }
+  sim_options.trace_filter = vm["trace-filter"].as<std::string>();
+  proto::SimReport report = simulate(chip, model, plan, sim_options);
+  if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
+  out << format_summary(report);
+
+  if (vm.count("out")) {
+    const std::filesystem::path dir = vm["out"].as<std::string>();
+    proto::write_file_atomic((dir / "config.resolved.pbtxt").string(), proto::to_text(chip));
+    mapping::write_plan(plan, (dir / "mapping.pbtxt").string());
+    proto::write_file_atomic((dir / "report.json").string(), report_to_json(report));
+    out << "\nreport written to " << dir.string() << "/ (report.json, config.resolved.pbtxt, "
+        << "mapping.pbtxt)\n";
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "wall time " << std::round(wall * 10) / 10 << " s\n";
+  return 0;
+}
+
+}  // namespace aimc::sim
