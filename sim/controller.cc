@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <stdexcept>
+
+#include "proto/user_error.h"
 
 namespace aimc::sim {
 namespace {
@@ -13,6 +16,12 @@ namespace {
 using arch::Ps;
 
 }  // namespace
+
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 Controller::Controller(sc_core::sc_module_name name, Chip* chip,
                        const workloads::ModelConfig& model, const proto::MappingPlan& plan,
@@ -26,6 +35,7 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   if (opt_.prompt_tokens < 1) throw std::invalid_argument("prompt_tokens must be >= 1");
   if (opt_.decode_tokens < 0) throw std::invalid_argument("decode_tokens must be >= 0");
 
+  plan_model_ = plan.model();
   // Layers and their tiles.
   for (int i = 0; i < plan.layers_size(); ++i) {
     const proto::LayerPlacement& lp = plan.layers(i);
@@ -139,9 +149,22 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
     const std::vector<workloads::LinearShape> shapes = workloads::linear_layers(model_);
     static const char* kRole[] = {"q",    "k",  "v",       "qkv",  "o",
                                   "gate", "up", "gate_up", "down", "lm_head"};
-    for (const workloads::LinearShape& s : shapes)
-      for (int i = 0; i < L; ++i)
-        if (layers_[i].name == s.name) by_role[{s.block, kRole[static_cast<int>(s.role)]}] = i;
+    for (const workloads::LinearShape& s : shapes) {
+      bool found = false;
+      for (int i = 0; i < L && !found; ++i) {
+        if (layers_[i].name != s.name) continue;
+        if (layers_[i].in != s.in || layers_[i].out != s.out)
+          throw UserError("mapping plan: layer " + s.name + " is " +
+                          std::to_string(layers_[i].out) + " x " + std::to_string(layers_[i].in) +
+                          " in the plan but " + std::to_string(s.out) + " x " +
+                          std::to_string(s.in) + " in model " + model_.name);
+        by_role[{s.block, kRole[static_cast<int>(s.role)]}] = i;
+        found = true;
+      }
+      if (!found)
+        throw UserError("mapping plan for model '" + plan_model_ + "' has no layer " + s.name +
+                        " of model '" + model_.name + "'");
+    }
   }
   auto layer = [&](int block, const std::string& role) {
     auto it = by_role.find({block, role});
@@ -286,6 +309,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
         decode_wall_start_s_ =
             std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
                 .count();
+      if (token == opt_.prompt_tokens) decode_cpu_start_s_ = process_cpu_s();
       return chip_->dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
     }
     case Kind::kNorm:
@@ -365,28 +389,42 @@ Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCou
   const long long heads = model_.num_heads, kvh = model_.num_kv_heads, hd = model_.head_dim;
   const long long ctx = token + 1;  // keys and values of this and every earlier position
   const int phase = token >= opt_.prompt_tokens ? 1 : 0;
-  arch::ScDpu& dpu = chip_->dpu(s.dpu);
-  Ps t = ready;
-  if (model_.positions == workloads::PositionKind::kRotary)
-    t = dpu.run(t, arch::DpuWork::rope((heads + kvh) * hd), c, "rope");
-  // Append this token's K and V: SRAM while it has room, then DRAM.
+  // Append this token's K and V (after RoPE, approximated as ready + the RoPE of one group):
+  // SRAM while it has room, then DRAM.
   const bool in_sram = token < kv_capacity_tokens_;
   const double block_bits = static_cast<double>(kv_bits_per_token_block_);
-  const Ps wrote =
-      (in_sram ? chip_->kv_sram() : chip_->dram()).access(t, block_bits, c, "kv write");
-  // Read the K and V of the earlier positions from where they live.
+  // Read the K and V of the earlier positions from where they live; SRAM and DRAM in parallel.
   const long long earlier = token;
   const long long from_sram = std::min<long long>(earlier, kv_capacity_tokens_);
   const long long from_dram = earlier - from_sram;
   const Ps rs = chip_->kv_sram().access(ready, block_bits * from_sram, c, "kv read");
   const Ps rd = chip_->dram().access(ready, block_bits * from_dram, c, "kv read");
-  // QK^T, softmax, softmax(.)V over the context.
-  arch::DpuWork w = arch::DpuWork::macs(static_cast<double>(heads * ctx * hd));
-  w += arch::DpuWork::softmax(heads * ctx, heads);
-  w += arch::DpuWork::macs(static_cast<double>(heads * ctx * hd));
+  // The kv-head groups are spread over up to `dpu_count` DPUs starting at the block's DPU: each
+  // receives its query heads, key and value, applies RoPE, computes QK^T, softmax and
+  // softmax(.)V over the context, and returns its slice of the output to the block's DPU.
+  const int groups = static_cast<int>(
+      std::max<long long>(1, std::min<long long>(kvh > 0 ? kvh : 1, chip_->dpu_count())));
+  Ps done = std::max(rs, rd);
+  Ps rope_done = ready;
+  for (int g = 0; g < groups; ++g) {
+    const long long kv_g = kvh / groups + (g < kvh % groups ? 1 : 0);
+    const long long q_g = kvh > 0 ? heads * kv_g / kvh : heads;
+    const int d = (s.dpu + g) % chip_->dpu_count();
+    arch::ScDpu& dpu = chip_->dpu(d);
+    Ps t = move(s.dpu, d, (q_g + 2 * kv_g) * hd, ready, c);
+    if (model_.positions == workloads::PositionKind::kRotary)
+      t = dpu.run(t, arch::DpuWork::rope((q_g + kv_g) * hd), c, "rope");
+    rope_done = std::max(rope_done, t);
+    arch::DpuWork w = arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
+    w += arch::DpuWork::softmax(q_g * ctx, q_g);
+    w += arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
+    const Ps comp = std::max(dpu.run(t, w, c, "attention"), std::max(rs, rd));
+    done = std::max(done, move(d, s.dpu, q_g * hd, comp, c));
+  }
   ops_[phase] += 4.0 * heads * ctx * hd;
-  const Ps comp = dpu.run(t, w, c, "attention");
-  return std::max({comp, wrote, rs, rd});
+  const Ps wrote =
+      (in_sram ? chip_->kv_sram() : chip_->dram()).access(rope_done, block_bits, c, "kv write");
+  return std::max(done, wrote);
 }
 
 }  // namespace aimc::sim

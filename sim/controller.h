@@ -24,6 +24,9 @@
 
 namespace aimc::sim {
 
+/// CPU time of this process, in seconds (for simulation-speed figures).
+double process_cpu_s();
+
 /// What the controller runs.
 struct ControllerOptions {
   int prompt_tokens = 16;    ///< P: prefill tokens (>= 1)
@@ -38,7 +41,8 @@ struct TokenRecord {
   bool decode = false;
 };
 
-/// Executes the plan. Construct before sc_start (it registers one SC_METHOD); results are valid
+/// Executes the plan. Throws UserError when the plan does not hold every linear layer of the
+/// model with its shape. Construct before sc_start (it registers one SC_METHOD); results are valid
 /// once the kernel has run out of events.
 class Controller : public sc_core::sc_module {
  public:
@@ -68,6 +72,8 @@ class Controller : public sc_core::sc_module {
   long long activations() const { return activations_; }
   /// Wall-clock second (steady clock) at which the first decode token was issued; 0 when none.
   double decode_wall_start_s() const { return decode_wall_start_s_; }
+  /// Process CPU second at which the first decode token was issued; 0 when none.
+  double decode_cpu_start_s() const { return decode_cpu_start_s_; }
   /// Records one span per token on a "controller" track (nullptr: none).
   void set_trace(arch::SpanSink* sink);
 
@@ -132,6 +138,7 @@ class Controller : public sc_core::sc_module {
 
   Chip* chip_;
   workloads::ModelConfig model_;
+  std::string plan_model_;
   ControllerOptions opt_;
   int act_bits_, dac_bits_, cells_per_weight_, weight_bits_;
   std::vector<Layer> layers_;
@@ -154,6 +161,7 @@ class Controller : public sc_core::sc_module {
   arch::SpanSink* sink_ = nullptr;
   int trace_track_ = -1;
   double decode_wall_start_s_ = 0;
+  double decode_cpu_start_s_ = 0;
 };
 
 }  // namespace aimc::sim

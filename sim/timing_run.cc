@@ -14,6 +14,7 @@
 #include <systemc>
 
 #include "arch/energy_model.h"
+#include "mapping/mapper.h"
 #include "proto/user_error.h"
 #include "sim/chip_specs.h"
 #include "sim/chip_top.h"
@@ -77,12 +78,15 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   std::vector<int> nodes;
   if (plan.dpu_nodes_size() == static_cast<int>(config.dpu().count()))
     for (uint32_t n : plan.dpu_nodes()) nodes.push_back(static_cast<int>(n));
-  Chip chip("chip", config, nodes);
+  // Chip and controller are deliberately never destroyed: the kernel cannot be used again in
+  // this process anyway, and SystemC's module registry removes modules in quadratic time
+  // (seconds for a chip of 16k tiles).
+  Chip& chip = *new Chip("chip", config, nodes);
   ControllerOptions co;
   co.prompt_tokens = options.prompt_tokens;
   co.decode_tokens = options.decode_tokens;
   co.quantum_ns = options.quantum_ns;
-  Controller ctl("controller", &chip, model, plan, co);
+  Controller& ctl = *new Controller("controller", &chip, model, plan, co);
   std::unique_ptr<TraceWriter> trace;
   if (!options.trace_path.empty()) {
     TraceOptions to;
@@ -98,6 +102,7 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   const auto w0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
   const auto w1 = std::chrono::steady_clock::now();
+  const double cpu_end_s = process_cpu_s();
   const double wall_s = std::chrono::duration<double>(w1 - w0).count();
   const double decode_wall_s =
       ctl.decode_wall_start_s() > 0
@@ -205,6 +210,16 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     st->set_unit(s.unit);
     st->set_value(s.value);
   }
+  if (trace) {
+    proto::Statistic* ts = r.add_statistics();
+    ts->set_name("trace.spans_written");
+    ts->set_unit("count");
+    ts->set_value(static_cast<double>(trace->spans()));
+    ts = r.add_statistics();
+    ts->set_name("trace.spans_dropped");
+    ts->set_unit("count");
+    ts->set_value(static_cast<double>(trace->dropped()));
+  }
   proto::Statistic* st = r.add_statistics();
   st->set_name("controller.activations");
   st->set_unit("count");
@@ -222,13 +237,15 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   r.set_tile_reads(reads);
   r.set_wall_s(wall_s);
   r.set_wall_s_per_decode_token(D > 0 ? decode_wall_s / D : 0);
+  r.set_cpu_s_per_decode_token(
+      D > 0 && ctl.decode_cpu_start_s() > 0 ? (cpu_end_s - ctl.decode_cpu_start_s()) / D : 0);
   r.set_tile_reads_per_wall_s(wall_s > 0 ? reads / wall_s : 0);
   return r;
 }
 
 PeakResult peak_here(const proto::ChipConfig& config, int reads) {
   claim_kernel();
-  Chip chip("chip", config);
+  Chip& chip = *new Chip("chip", config);  // never destroyed, see simulate_here()
   const int rows = static_cast<int>(config.tile().rows());
   const int cols = static_cast<int>(config.tile().cols());
   const int wcols = cols / static_cast<int>(config.tile().cells_per_weight());
@@ -309,6 +326,11 @@ proto::SimReport simulate(const proto::ChipConfig& config, const workloads::Mode
   return r;
 }
 
+proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
+                          const std::string& strategy, const SimOptions& options) {
+  return simulate(config, model, mapping::make_plan(model, config, strategy), options);
+}
+
 PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile, bool isolate) {
   if (!isolate) return peak_here(config, reads_per_tile);
   const std::string s = run_isolated([&] {
@@ -322,3 +344,9 @@ PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile
 }
 
 }  // namespace aimc::sim
+
+// libsystemc's own main() calls sc_main; aimcsim has its own main() and starts the kernel with
+// sc_start() from simulate(), so this definition only satisfies the linker and is never called.
+int sc_main(int, char*[]) {
+  return 1;
+}

@@ -35,6 +35,12 @@ struct SimOptions {
 proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                           const proto::MappingPlan& plan, const SimOptions& options = {});
 
+/// Maps `model` onto `config` with mapping::make_plan(model, config, strategy) ("dense",
+/// "locality", "pipeline", "replicate") and simulates the plan. Throws UserError when the model
+/// does not fit or the strategy is unknown.
+proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
+                          const std::string& strategy, const SimOptions& options = {});
+
 /// Result of the peak workload: every tile doing back-to-back full reads with its inputs
 /// already in its buffer (the figure of merit chips are published with).
 struct PeakResult {

@@ -55,7 +55,10 @@ void TraceWriter::write() const {
   std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
   char buf[256];
   bool first = true;
+  std::vector<bool> used(tracks_.size(), false);
+  for (const Span& s : spans_) used[s.track] = true;
   for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (!used[i]) continue;  // only tracks with a span in the window
     out += first ? "" : ",\n";
     first = false;
     out += "{\"ph\":\"M\",\"pid\":1,\"tid\":" + std::to_string(i) +

@@ -18,7 +18,7 @@ struct TraceOptions {
   /// Comma-separated substrings of component names (e.g. "tile1,dpu,noc.link"); a track is kept
   /// when its name contains one of them. Empty keeps every track.
   std::string filter;
-  long long max_spans = 2000000;  ///< hard cap; later spans are counted but not written
+  long long max_spans = 1000000;  ///< hard cap (~90 MB); later spans are counted, not written
 };
 
 /// Collects spans in memory and writes them as {"traceEvents": [...]} (times in microseconds).

@@ -1,0 +1,67 @@
+// The energy model: prices action counts with a per-action energy table and adds leakage
+// power times simulated time. Plain C++; knows nothing of SystemC or of how counts were made.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "arch/action_counts.h"
+
+namespace aimc::arch {
+
+/// Energy of one action of each kind, in picojoules (the fields mirror ActionCounts).
+struct EnergySpec {
+  double dac_drive_pj = 0;
+  double cell_read_pj = 0;
+  double adc_conversion_pj = 0;
+  double tile_post_pj = 0;
+  double digital_tile_mac_pj = 0;
+  double dpu_add_pj = 0;
+  double dpu_mul_pj = 0;
+  double dpu_exp_pj = 0;
+  double dpu_recip_pj = 0;
+  double dpu_rsqrt_pj = 0;
+  double sram_pj_per_bit = 0;
+  double kv_sram_pj_per_bit = 0;
+  double dram_pj_per_bit = 0;
+  double noc_pj_per_bit_hop = 0;
+  double program_pj_per_cell = 0;
+};
+
+/// Static power of the chip's components, in milliwatts (already multiplied by their number).
+struct LeakageSpec {
+  double tiles_mw = 0;        ///< all tiles
+  double dpus_mw = 0;         ///< all DPUs
+  double kv_sram_mw = 0;      ///< the KV-cache SRAM
+  double routers_mw = 0;      ///< all mesh routers
+  double chip_static_mw = 0;  ///< clocking, control, I/O
+  double total_mw() const { return tiles_mw + dpus_mw + kv_sram_mw + routers_mw + chip_static_mw; }
+};
+
+/// One named energy, in picojoules.
+struct EnergyItem {
+  std::string name;
+  double pj = 0;
+};
+
+/// Energy split by component kind: dynamic items (dac, crossbar, adc, tile_digital, dpu, sram,
+/// kv_sram, dram, noc, programming) then leakage items (tile_leakage, dpu_leakage,
+/// sram_leakage, router_leakage, chip_static). Items are always present, possibly 0.
+struct EnergyBreakdown {
+  std::vector<EnergyItem> items;
+  double total_pj() const;
+  /// Energy of the item called `name`; 0 when absent.
+  double get(const std::string& name) const;
+};
+
+/// Dynamic energy of `counts` priced with `spec`, in picojoules.
+double dynamic_energy_pj(const ActionCounts& counts, const EnergySpec& spec);
+
+/// Leakage energy over `time_s` seconds of simulated time, in picojoules.
+double leakage_energy_pj(const LeakageSpec& leakage, double time_s);
+
+/// Dynamic energy by component kind plus leakage over `time_s`, in picojoules.
+EnergyBreakdown price(const ActionCounts& counts, const EnergySpec& spec,
+                      const LeakageSpec& leakage, double time_s);
+
+}  // namespace aimc::arch

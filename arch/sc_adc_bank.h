@@ -1,0 +1,48 @@
+// ADC bank: a pool of ADCs shared by the columns of one or more tiles. Conversions queue when the
+// ADCs are busy (first come, first served).
+#pragma once
+
+#include <systemc>
+#include <vector>
+
+#include "arch/action_counts.h"
+#include "arch/sc_common.h"
+
+namespace aimc::arch {
+
+/// Immutable parameters of one ADC bank.
+struct AdcBankSpec {
+  int adcs_per_group = 256;    ///< ADCs that one tile's columns are wired to (adc.adcs_per_tile)
+  int groups = 1;              ///< tiles sharing the bank (adc.tiles_per_bank); a request takes the
+                               ///< group that frees first
+  Ps t_conversion_ps = 38400;  ///< one conversion
+};
+
+/// A bank of `groups` x `adcs_per_group` ADCs.
+class ScAdcBank : public sc_core::sc_module {
+ public:
+  ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec);
+
+  /// Converts `columns` column samples that are ready at `ready`: the earliest-free group does
+  /// ceil(columns / adcs_per_group) rounds of one conversion each. Returns when the last
+  /// conversion ends; `*start` receives when the first began. Counts the conversions.
+  Ps convert(Ps ready, int columns, ActionCounts* counts, Ps* start);
+
+  const AdcBankSpec& spec() const { return spec_; }
+  /// ADC-picoseconds spent converting (sum over ADCs of their busy time).
+  double adc_busy_ps() const { return adc_busy_ps_; }
+  /// Number of ADCs in the bank.
+  int adcs() const { return spec_.adcs_per_group * spec_.groups; }
+  double conversions() const { return conversions_; }
+  void set_trace(SpanSink* sink);
+
+ private:
+  AdcBankSpec spec_;
+  std::vector<Ps> group_free_;
+  double adc_busy_ps_ = 0;
+  double conversions_ = 0;
+  SpanSink* sink_ = nullptr;
+  int track_ = -1;
+};
+
+}  // namespace aimc::arch

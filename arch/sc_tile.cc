@@ -1,0 +1,88 @@
+// Crossbar tile: integration phases, sample-and-hold slots and hand-off to the ADC bank.
+#include "arch/sc_tile.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace aimc::arch {
+
+ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank)
+    : sc_core::sc_module(name), spec_(spec), bank_(bank) {}
+
+Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
+  reads_ += 1;
+  if (counts) {
+    // The input codes are written into and read out of the input buffer; the partial outputs
+    // likewise through the output buffer.
+    counts->sram_bits += 2.0 * rows * spec_.dac_bits + 2.0 * cols * spec_.out_bits;
+  }
+  if (!spec_.analog) {
+    const Ps begin = std::max(ready, integrator_free_);
+    const double macs = static_cast<double>(rows) * cols;
+    const Ps compute = cycles_to_ps(std::ceil(macs / spec_.macs_per_cycle), spec_.cycle_ps);
+    integrator_free_ = begin + compute;
+    busy_ps_ += static_cast<double>(compute);
+    if (counts) counts->digital_tile_macs += macs;
+    const Ps end = begin + compute + spec_.t_pipeline_ps;
+    if (sink_) sink_->span(track_, "mac", begin, end);
+    return end;
+  }
+  const int n = spec_.integrations;
+  Ps t = std::max(ready, integrator_free_);
+  const Ps begin = t;
+  t += spec_.t_overhead_ps;
+  Ps last_conv_end = 0;
+  for (int i = 0; i < n; ++i) {
+    int& s = next_slot_;
+    const Ps int_start = std::max(t, slot_free_[s]);
+    const Ps int_end = int_start + spec_.t_integration_ps;
+    Ps conv_start = 0;
+    const Ps conv_end = bank_->convert(int_end, cols, counts, &conv_start);
+    slot_free_[s] = conv_end;
+    if (spec_.double_buffered) {
+      s ^= 1;
+      t = int_end;  // the next integration fills the other slot
+    } else {
+      t = conv_end;  // one slot: wait until the sample has been converted
+    }
+    last_conv_end = conv_end;
+  }
+  integrator_free_ = t;
+  busy_ps_ += static_cast<double>(t - begin);
+  if (counts) {
+    counts->dac_drives += static_cast<double>(rows) * n;
+    counts->cell_reads += static_cast<double>(rows) * cols * n;
+    counts->tile_post_ops += cols;
+  }
+  const Ps end = last_conv_end + spec_.t_post_ps;
+  if (sink_) sink_->span(track_, "read", begin, end);
+  return end;
+}
+
+Ps ScTile::unloaded_latency(const TileSpec& s, const AdcBankSpec& b, int cols) {
+  if (!s.analog) return 0;  // digital tiles: see read(); not used by the closed-form checks
+  const Ps rounds = (cols + b.adcs_per_group - 1) / b.adcs_per_group;
+  const Ps conv = rounds * b.t_conversion_ps;
+  const Ps n = s.integrations;
+  if (!s.double_buffered) return s.t_overhead_ps + n * (s.t_integration_ps + conv) + s.t_post_ps;
+  // Double-buffered: integrations run back to back and the ADC converts each sample after the
+  // later of its integration end and the previous conversion end.
+  return s.t_overhead_ps + s.t_integration_ps + (n - 1) * std::max(s.t_integration_ps, conv) +
+         conv + s.t_post_ps;
+}
+
+Ps ScTile::steady_interval(const TileSpec& s, const AdcBankSpec& b, int cols) {
+  const Ps rounds = (cols + b.adcs_per_group - 1) / b.adcs_per_group;
+  const Ps conv = rounds * b.t_conversion_ps;
+  const Ps n = s.integrations;
+  if (!s.double_buffered) return s.t_overhead_ps + n * (s.t_integration_ps + conv);
+  return std::max(s.t_overhead_ps + n * s.t_integration_ps, n * conv);
+}
+
+void ScTile::set_trace(SpanSink* sink) {
+  sink_ = sink;
+  track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
+  if (track_ < 0) sink_ = nullptr;
+}
+
+}  // namespace aimc::arch

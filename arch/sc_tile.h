@@ -1,0 +1,71 @@
+// Crossbar tile: drives an input vector through its DACs, integrates on the crossbar, hands the
+// column samples to its ADC bank and delivers digitized (and locally scaled) partial outputs to
+// its output buffer. Digital tiles (W4A8, FP) instead run a MAC array.
+#pragma once
+
+#include <systemc>
+
+#include "arch/action_counts.h"
+#include "arch/sc_adc_bank.h"
+#include "arch/sc_common.h"
+
+namespace aimc::arch {
+
+/// Immutable timing parameters of one tile (built in sim/ from proto TileConfig).
+struct TileSpec {
+  bool analog = true;
+  /// Integrations per read: read_phases for PWM, read_phases x dac bits for bit-serial.
+  int integrations = 1;
+  /// One integration: 2^(bits-1) PWM steps (or one bit-serial step) x cycles_per_step.
+  Ps t_integration_ps = 128000;
+  /// Fixed overhead at the start of each read (precharge, S&H settle).
+  Ps t_overhead_ps = 5000;
+  /// Local affine post-processing of the output vector, after the last conversion.
+  Ps t_post_ps = 0;
+  /// Two sample-and-hold slots: integration of the next sample overlaps conversion of the last.
+  bool double_buffered = true;
+  int dac_bits = 8;   ///< bits of the input codes (input buffer bits per row)
+  int out_bits = 16;  ///< bits of one partial output written to the output buffer
+  // Digital tiles only.
+  double macs_per_cycle = 1024;  ///< MAC array throughput
+  double cycle_ps = 1000;        ///< tile clock period
+  Ps t_pipeline_ps = 8000;       ///< fixed pipeline latency of one matrix-vector product
+};
+
+/// One tile. Reads of one tile execute in request order; a read starts when its input is in
+/// the input buffer and the integrator (and a sample-and-hold slot) is free.
+class ScTile : public sc_core::sc_module {
+ public:
+  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank);
+
+  /// One matrix-vector read of a `rows` x `cols` block (cols = physical columns converted) whose
+  /// input is ready at `ready`. Returns when the outputs are in the output buffer. Counts DAC
+  /// drives, cell reads, conversions, post-processing ops and buffer bits into `counts`.
+  Ps read(Ps ready, int rows, int cols, ActionCounts* counts);
+
+  /// Closed-form latency of one read on an idle tile and idle bank (what read() returns for
+  /// ready = 0 on a fresh tile when the bank serves only this tile).
+  static Ps unloaded_latency(const TileSpec& spec, const AdcBankSpec& bank, int cols);
+  /// Closed-form interval between back-to-back reads in steady state.
+  static Ps steady_interval(const TileSpec& spec, const AdcBankSpec& bank, int cols);
+
+  const TileSpec& spec() const { return spec_; }
+  ScAdcBank* bank() const { return bank_; }
+  /// Time the integrator (or MAC array) was busy, in ps.
+  double busy_ps() const { return busy_ps_; }
+  double reads() const { return reads_; }
+  void set_trace(SpanSink* sink);
+
+ private:
+  TileSpec spec_;
+  ScAdcBank* bank_;
+  Ps integrator_free_ = 0;
+  Ps slot_free_[2] = {0, 0};  // when each sample-and-hold slot's sample has been converted
+  int next_slot_ = 0;
+  double busy_ps_ = 0;
+  double reads_ = 0;
+  SpanSink* sink_ = nullptr;
+  int track_ = -1;
+};
+
+}  // namespace aimc::arch

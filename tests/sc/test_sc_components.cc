@@ -1,0 +1,180 @@
+// Component tier: each SystemC module in a harness, checked against its closed-form latency.
+// Every check runs in a forked child (sim::run_isolated) because a process elaborates SystemC
+// modules only once.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "arch/sc_dpu.h"
+#include "arch/sc_memory.h"
+#include "arch/sc_noc.h"
+#include "arch/sc_tile.h"
+#include "sim/timing_run.h"
+
+namespace aimc {
+namespace {
+
+using arch::Ps;
+
+// Runs `fn` (which returns a number) in a child process.
+double isolated(const std::function<double()>& fn) {
+  const std::string s = sim::run_isolated([&] {
+    std::ostringstream o;
+    o.precision(17);
+    o << fn();
+    return o.str();
+  });
+  return std::stod(s);
+}
+
+arch::TileSpec hermes_tile(int phases) {
+  arch::TileSpec s;
+  s.integrations = phases;
+  s.t_integration_ps = 128000;  // 128 PWM steps of 1 ns
+  s.t_overhead_ps = 5000;
+  s.t_post_ps = 4000;
+  s.double_buffered = true;
+  return s;
+}
+
+arch::AdcBankSpec hermes_bank() {
+  arch::AdcBankSpec b;
+  b.adcs_per_group = 256;
+  b.groups = 1;
+  b.t_conversion_ps = 38400;
+  return b;
+}
+
+TEST(ScTile, UnloadedReadMatchesClosedForm) {
+  for (int phases : {1, 4}) {
+    const arch::TileSpec ts = hermes_tile(phases);
+    const double got = isolated([&] {
+      arch::ScAdcBank bank("bank", hermes_bank());
+      arch::ScTile tile("tile", ts, &bank);
+      return static_cast<double>(tile.read(0, 256, 256, nullptr));
+    });
+    // overhead + phases x integration + one conversion + post-processing.
+    const double expect = 5000 + phases * 128000 + 38400 + 4000;
+    EXPECT_EQ(got, expect) << phases << " phases";
+    EXPECT_EQ(arch::ScTile::unloaded_latency(ts, hermes_bank(), 256), expect);
+  }
+}
+
+TEST(ScTile, SingleBufferedAndBitSerialClosedForm) {
+  arch::TileSpec ts = hermes_tile(2);
+  ts.double_buffered = false;
+  const double single = isolated([&] {
+    arch::ScAdcBank bank("bank", hermes_bank());
+    arch::ScTile tile("tile", ts, &bank);
+    return static_cast<double>(tile.read(0, 256, 256, nullptr));
+  });
+  EXPECT_EQ(single, 5000 + 2 * (128000 + 38400) + 4000);
+  // Bit-serial, 8 bits, ADC slower than one integration: the ADC is the bottleneck.
+  arch::TileSpec bs = hermes_tile(8);
+  bs.t_integration_ps = 1000;
+  const double serial = isolated([&] {
+    arch::ScAdcBank bank("bank", hermes_bank());
+    arch::ScTile tile("tile", bs, &bank);
+    return static_cast<double>(tile.read(0, 256, 256, nullptr));
+  });
+  EXPECT_EQ(serial, 5000 + 1000 + 8 * 38400 + 4000);
+  EXPECT_EQ(serial, arch::ScTile::unloaded_latency(bs, hermes_bank(), 256));
+}
+
+TEST(ScTile, BackToBackReadsOverlapConversion) {
+  const arch::TileSpec ts = hermes_tile(1);
+  const double second = isolated([&] {
+    arch::ScAdcBank bank("bank", hermes_bank());
+    arch::ScTile tile("tile", ts, &bank);
+    tile.read(0, 256, 256, nullptr);
+    return static_cast<double>(tile.read(0, 256, 256, nullptr));
+  });
+  // The second integration starts when the first ends (double-buffered sample-and-hold).
+  EXPECT_EQ(second, 2 * 133000 + 38400 + 4000);
+}
+
+TEST(ScAdcBank, SharedBankQueuesConversions) {
+  // Two tiles share one group of 128 ADCs: 256 columns take two rounds, and the second tile's
+  // conversions wait for the first's.
+  arch::AdcBankSpec b = hermes_bank();
+  b.adcs_per_group = 128;
+  const arch::TileSpec ts = hermes_tile(1);
+  const double second = isolated([&] {
+    arch::ScAdcBank bank("bank", b);
+    arch::ScTile t0("t0", ts, &bank), t1("t1", ts, &bank);
+    t0.read(0, 256, 256, nullptr);
+    return static_cast<double>(t1.read(0, 256, 256, nullptr));
+  });
+  EXPECT_EQ(second, 133000 + 2 * 2 * 38400 + 4000);
+}
+
+arch::NocSpec mesh8() {
+  arch::NocSpec n;
+  n.mesh_x = 8;
+  n.mesh_y = 8;
+  n.link_width_bits = 256;
+  n.cycle_ps = 1000;
+  n.hop_latency_cycles = 2;
+  return n;
+}
+
+TEST(ScNoc, IdleTransferTakesClosedFormTime) {
+  // From node 0 to node 8*3+5: 5 hops east, 3 south; 2048 bits = 8 flits.
+  const double got = isolated([&] {
+    arch::ScNoc noc("noc", mesh8());
+    return static_cast<double>(noc.unicast(0, 0, 29, 2048, nullptr));
+  });
+  EXPECT_EQ(got, 8 * 2000 + 8 * 1000);
+}
+
+TEST(ScNoc, TwoTransfersOverOneLinkSerialize) {
+  const double got = isolated([&] {
+    arch::ScNoc noc("noc", mesh8());
+    noc.unicast(0, 0, 1, 2048, nullptr);
+    return static_cast<double>(noc.unicast(0, 0, 1, 2048, nullptr));
+  });
+  // The second waits 8 flit cycles for the link.
+  EXPECT_EQ(got, 8000 + 2000 + 8000);
+}
+
+TEST(ScNoc, MulticastUsesEachTreeLinkOnce) {
+  const double bit_hops = isolated([&] {
+    arch::ScNoc noc("noc", mesh8());
+    const int dsts[] = {3, 11, 19};  // column 3, rows 0..2: tree of 3 + 2 links
+    Ps arr[3];
+    arch::ActionCounts c;
+    noc.multicast(0, 0, dsts, 3, 100, arr, &c);
+    return c.noc_bit_hops;
+  });
+  EXPECT_EQ(bit_hops, 5 * 100);
+}
+
+TEST(ScDpu, OperationLatencyIsLanesAndCycles) {
+  arch::DpuSpec s;
+  s.lanes = 64;
+  s.exp_cycles = 4;
+  arch::DpuWork w;
+  w.adds = 128;  // 2 vector ops x 1 cycle
+  w.exps = 65;   // 2 vector ops x 4 cycles
+  const double got = isolated([&] {
+    arch::ScDpu dpu("dpu", s);
+    dpu.run(0, w, nullptr, "a");
+    return static_cast<double>(dpu.run(0, w, nullptr, "b"));  // queues behind the first
+  });
+  EXPECT_EQ(got, 2 * (2 + 8) * 1000);
+}
+
+TEST(ScMemory, BandwidthAndLatency) {
+  arch::MemorySpec m;
+  m.bandwidth_gbps = 64;  // 64 bytes per ns
+  m.latency_ps = 100000;
+  const double got = isolated([&] {
+    arch::ScMemory mem("dram", m);
+    mem.access(0, 64 * 8 * 10, nullptr, "a");  // 10 ns of transfer
+    return static_cast<double>(mem.access(0, 64 * 8 * 10, nullptr, "b"));
+  });
+  EXPECT_EQ(got, 20000 + 100000);
+}
+
+}  // namespace
+}  // namespace aimc

@@ -1,0 +1,226 @@
+// Token file readers (text bytes, raw uint32, NumPy .npy) and windowing. The .npy header is
+// parsed here rather than through a library: the format is a short Python-literal dict, and
+// errors must name the file and say what is wrong with it.
+#include "workloads/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+#include "proto/user_error.h"
+
+namespace aimc::workloads {
+namespace {
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(path + ": cannot open token file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw UserError(path + ": read error");
+  return bytes;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  std::string tail = s.substr(s.size() - suffix.size());
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tail == suffix;
+}
+
+// Little-endian integer of `n` bytes at `p` (the host may be either endianness).
+uint64_t load_le(const unsigned char* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// The value of key `key` in the npy header dict, as the raw literal text up to the next
+// top-level comma or closing brace (e.g. "'<u4'", "False", "(12,)").
+std::string npy_header_value(const std::string& header, const std::string& key,
+                             const std::string& path) {
+  const std::string quoted[2] = {"'" + key + "'", "\"" + key + "\""};
+  size_t pos = std::string::npos;
+  for (const auto& q : quoted) {
+    pos = header.find(q);
+    if (pos != std::string::npos) {
+      pos += q.size();
+      break;
+    }
+  }
+  if (pos == std::string::npos) throw UserError(path + ": npy header has no '" + key + "' key");
+  pos = header.find(':', pos);
+  if (pos == std::string::npos) throw UserError(path + ": malformed npy header");
+  ++pos;
+  while (pos < header.size() && std::isspace(static_cast<unsigned char>(header[pos]))) ++pos;
+  int depth = 0;
+  size_t end = pos;
+  for (; end < header.size(); ++end) {
+    const char c = header[end];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (depth == 0 && (c == ',' || c == '}')) break;
+  }
+  std::string value = header.substr(pos, end - pos);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  return value;
+}
+
+}  // namespace
+
+TokenIds read_text_tokens(const std::string& path) {
+  const std::string bytes = read_file_bytes(path);
+  TokenIds tokens(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) tokens[i] = static_cast<unsigned char>(bytes[i]);
+  return tokens;
+}
+
+TokenIds read_u32_tokens(const std::string& path) {
+  const std::string bytes = read_file_bytes(path);
+  if (bytes.size() % 4 != 0) {
+    throw UserError(path + ": raw uint32 token file has " + std::to_string(bytes.size()) +
+                    " bytes, not a multiple of 4");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  TokenIds tokens(bytes.size() / 4);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const uint64_t v = load_le(p + 4 * i, 4);
+    if (v > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+      throw UserError(path + ": token " + std::to_string(v) + " at position " + std::to_string(i) +
+                      " does not fit in int32");
+    }
+    tokens[i] = static_cast<int32_t>(v);
+  }
+  return tokens;
+}
+
+TokenIds read_npy_tokens(const std::string& path) {
+  const std::string bytes = read_file_bytes(path);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  static const char kMagic[] = "\x93NUMPY";
+  if (bytes.size() < 10 || std::memcmp(p, kMagic, 6) != 0) {
+    throw UserError(path + ": not a NumPy .npy file (bad magic)");
+  }
+  const int major = p[6];
+  if (major < 1 || major > 3) {
+    throw UserError(path + ": unsupported .npy format version " + std::to_string(major));
+  }
+  // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
+  const size_t len_bytes = major == 1 ? 2 : 4;
+  if (bytes.size() < 8 + len_bytes) throw UserError(path + ": truncated .npy header");
+  const size_t header_len = load_le(p + 8, static_cast<int>(len_bytes));
+  const size_t data_offset = 8 + len_bytes + header_len;
+  if (bytes.size() < data_offset) throw UserError(path + ": truncated .npy header");
+  const std::string header = bytes.substr(8 + len_bytes, header_len);
+
+  std::string descr = npy_header_value(header, "descr", path);
+  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) {
+    descr = descr.substr(1, descr.size() - 2);
+  }
+  int item_size = 0;
+  bool is_signed = false;
+  if (descr == "<u4") {
+    item_size = 4;
+  } else if (descr == "<i4") {
+    item_size = 4, is_signed = true;
+  } else if (descr == "<u2") {
+    item_size = 2;
+  } else if (descr == "<i8") {
+    item_size = 8, is_signed = true;
+  } else if (descr == "|u1") {
+    item_size = 1;
+  } else {
+    throw UserError(path + ": unsupported .npy dtype '" + descr +
+                    "' (token arrays must be <u4, <i4, <u2, <i8 or |u1)");
+  }
+
+  const std::string fortran = npy_header_value(header, "fortran_order", path);
+  if (fortran == "True") throw UserError(path + ": Fortran-order .npy arrays are not supported");
+  if (fortran != "False") throw UserError(path + ": malformed fortran_order '" + fortran + "'");
+
+  // Shape: "(N,)" for a 1-D array; anything else (scalars, 2-D) is rejected.
+  const std::string shape = npy_header_value(header, "shape", path);
+  std::string inner = shape;
+  inner.erase(
+      std::remove_if(inner.begin(), inner.end(), [](unsigned char c) { return std::isspace(c); }),
+      inner.end());
+  if (inner.size() < 3 || inner.front() != '(' || inner.back() != ')' ||
+      inner[inner.size() - 2] != ',' || inner.find(',') != inner.size() - 2) {
+    throw UserError(path + ": .npy token array must be 1-D, shape is " + shape);
+  }
+  const std::string count_text = inner.substr(1, inner.size() - 3);
+  if (count_text.empty() || !std::all_of(count_text.begin(), count_text.end(),
+                                         [](unsigned char c) { return std::isdigit(c); })) {
+    throw UserError(path + ": malformed .npy shape " + shape);
+  }
+  const size_t count = std::stoull(count_text);
+  const size_t need = count * static_cast<size_t>(item_size);
+  if (bytes.size() - data_offset < need) {
+    throw UserError(path + ": truncated .npy data: shape " + shape + " needs " +
+                    std::to_string(need) + " bytes, file has " +
+                    std::to_string(bytes.size() - data_offset));
+  }
+
+  TokenIds tokens(count);
+  const unsigned char* data = p + data_offset;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t raw = load_le(data + i * item_size, item_size);
+    int64_t v = static_cast<int64_t>(raw);
+    if (is_signed && item_size == 4) v = static_cast<int32_t>(static_cast<uint32_t>(raw));
+    if (v < 0 || v > std::numeric_limits<int32_t>::max()) {
+      throw UserError(path + ": token " + std::to_string(v) + " at position " + std::to_string(i) +
+                      " is not a valid token id");
+    }
+    tokens[i] = static_cast<int32_t>(v);
+  }
+  return tokens;
+}
+
+void check_token_ids(const TokenIds& tokens, int vocab_size, const std::string& source) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab_size) {
+      throw UserError(source + ": token " + std::to_string(tokens[i]) + " at position " +
+                      std::to_string(i) + " is outside the vocabulary (size " +
+                      std::to_string(vocab_size) + ")");
+    }
+  }
+}
+
+TokenIds load_tokens(const std::string& path, int vocab_size) {
+  TokenIds tokens;
+  if (ends_with(path, ".npy")) {
+    tokens = read_npy_tokens(path);
+  } else if (ends_with(path, ".bin") || ends_with(path, ".u32")) {
+    tokens = read_u32_tokens(path);
+  } else {
+    tokens = read_text_tokens(path);
+  }
+  if (vocab_size > 0) check_token_ids(tokens, vocab_size, path);
+  return tokens;
+}
+
+std::vector<TokenWindow> make_windows(const TokenIds& tokens, int length, int max_windows,
+                                      const std::string& source) {
+  if (length < 1) {
+    throw UserError(source + ": window length must be at least 1, got " + std::to_string(length));
+  }
+  const size_t stride = static_cast<size_t>(length) + 1;
+  size_t n = tokens.size() / stride;
+  if (n == 0) {
+    throw UserError(source + ": " + std::to_string(tokens.size()) +
+                    " tokens are fewer than one window of " + std::to_string(stride) +
+                    " (length + 1 for the next-token targets)");
+  }
+  if (max_windows > 0) n = std::min(n, static_cast<size_t>(max_windows));
+  std::vector<TokenWindow> windows(n);
+  for (size_t i = 0; i < n; ++i) {
+    windows[i].tokens.assign(tokens.begin() + i * stride, tokens.begin() + (i + 1) * stride);
+  }
+  return windows;
+}
+
+}  // namespace aimc::workloads

@@ -1,0 +1,312 @@
+// Evaluation driver: a small job pool over std::thread. A job is one Executor (one chip
+// instance) running a contiguous range of windows in order; per-window sums land in slots
+// indexed by (run, window), and the reduction afterwards walks those slots in a fixed order,
+// which is what makes the results independent of the thread count and of scheduling.
+#include "workloads/evaluation.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/rng.h"
+#include "proto/user_error.h"
+
+namespace aimc::workloads {
+namespace {
+
+struct Job {
+  int run;
+  int first_window;
+  int end_window;
+};
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+// Runs fn(job index) for every job on up to `threads` threads. Rethrows the exception of the
+// lowest-numbered failed job, so the error reported does not depend on scheduling either.
+void run_jobs(int jobs, int threads, const std::function<void(int)>& fn) {
+  std::vector<std::exception_ptr> errors(jobs);
+  std::atomic<int> next{0};
+  auto worker = [&] {
+    for (int j = next++; j < jobs; j = next++) {
+      try {
+        fn(j);
+      } catch (...) {
+        errors[j] = std::current_exception();
+      }
+    }
+  };
+  const int n = std::max(1, std::min(threads, jobs));
+  if (n == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (int i = 0; i < n; ++i) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  }
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+MetricStats stats_of(const std::vector<Metrics>& runs, double Metrics::*field) {
+  MetricStats s;
+  const size_t n = runs.size();
+  if (n == 0) return s;
+  double sum = 0;
+  for (const Metrics& m : runs) sum += m.*field;
+  s.mean = sum / static_cast<double>(n);
+  if (n > 1) {
+    double sq = 0;
+    for (const Metrics& m : runs) sq += (m.*field - s.mean) * (m.*field - s.mean);
+    s.std = std::sqrt(sq / static_cast<double>(n - 1));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string backend_label(arch::Backend backend) {
+  switch (backend) {
+    case arch::Backend::kFp32:
+      return "FP32";
+    case arch::Backend::kW4A8:
+      return "W4A8";
+    case arch::Backend::kAnalog:
+      return "analog";
+  }
+  return "?";
+}
+
+EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& numerics,
+                 arch::Backend backend, const LayerInputRanges& ranges,
+                 const std::vector<TokenWindow>& windows, const EvalOptions& options,
+                 const WindowLogits* reference, WindowLogits* logits_out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int threads = resolve_threads(options.threads);
+  const int n_windows = static_cast<int>(windows.size());
+  if (reference && static_cast<int>(reference->size()) != n_windows) {
+    throw std::logic_error("evaluate: reference logits for a different number of windows");
+  }
+  // Only analog chips differ between seeds; FP32 and W4A8 are the same for every seed.
+  const bool per_seed = backend == arch::Backend::kAnalog;
+  const int runs = per_seed ? std::max(1, options.seeds) : 1;
+
+  EvalRow row;
+  row.label = backend_label(backend);
+  row.backend = backend;
+  for (int r = 0; r < runs; ++r) row.chip_seeds.push_back(arch::derive_seed(options.base_seed, r));
+
+  std::vector<Job> jobs;
+  if (per_seed) {
+    // A chip instance's reads draw noise from per-layer streams, so its windows must run in
+    // order on one Executor.
+    for (int r = 0; r < runs; ++r) jobs.push_back(Job{r, 0, n_windows});
+  } else {
+    const int chunks = std::max(1, std::min(threads, n_windows));
+    for (int c = 0; c < chunks; ++c) {
+      jobs.push_back(Job{0, static_cast<int>(static_cast<long long>(n_windows) * c / chunks),
+                         static_cast<int>(static_cast<long long>(n_windows) * (c + 1) / chunks)});
+    }
+  }
+  if (logits_out) {
+    if (runs != 1) throw std::logic_error("evaluate: logits_out needs a single run");
+    logits_out->assign(n_windows, arch::Matrix());
+  }
+
+  std::vector<std::vector<MetricSums>> sums(runs, std::vector<MetricSums>(n_windows));
+  std::mutex progress_mutex;
+  int runs_done = 0;
+  run_jobs(static_cast<int>(jobs.size()), threads, [&](int j) {
+    const Job& job = jobs[j];
+    ExecutorOptions eo;
+    eo.backend = backend;
+    eo.lm_head_on_backend = options.lm_head_analog;
+    eo.chip_seed = row.chip_seeds[job.run];
+    Executor executor(weights, numerics, ranges, eo);
+    for (int w = job.first_window; w < job.end_window; ++w) {
+      const TokenWindow& window = windows[w];
+      arch::Matrix logits = executor.prefill(window.tokens.data(), window.length());
+      accumulate_window(logits, window.tokens.data() + 1, reference ? &(*reference)[w] : nullptr,
+                        &sums[job.run][w]);
+      if (logits_out) (*logits_out)[w] = std::move(logits);
+    }
+    if (per_seed && options.progress) {
+      MetricSums total;
+      for (const MetricSums& s : sums[job.run]) total.add(s);
+      const Metrics m = finalize_metrics(total, weights.config.vocab_size);
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      char line[160];
+      std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): ppl %.4f", row.label.c_str(),
+                    job.run, ++runs_done, runs, m.perplexity);
+      options.progress(line);
+    }
+  });
+
+  for (int r = 0; r < runs; ++r) {
+    MetricSums total;
+    for (const MetricSums& s : sums[r]) total.add(s);  // window order
+    row.runs.push_back(finalize_metrics(total, weights.config.vocab_size));
+  }
+  row.mean_nll = stats_of(row.runs, &Metrics::mean_nll);
+  row.perplexity = stats_of(row.runs, &Metrics::perplexity);
+  row.bits_per_byte = stats_of(row.runs, &Metrics::bits_per_byte);
+  row.top1 = stats_of(row.runs, &Metrics::top1);
+  row.kl = stats_of(row.runs, &Metrics::kl);
+  row.tokens_per_run = row.runs.empty() ? 0 : row.runs[0].tokens;
+  row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.tokens_per_s =
+      row.wall_s > 0 ? static_cast<double>(row.tokens_per_run) * runs / row.wall_s : 0.0;
+  if (!per_seed && options.progress) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%s: ppl %.4f (%.1f s)", row.label.c_str(),
+                  row.perplexity.mean, row.wall_s);
+    options.progress(line);
+  }
+  return row;
+}
+
+EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNumerics& numerics,
+                         const TokenIds& eval_tokens, const TokenIds& calibration_tokens,
+                         const EvalTableOptions& options) {
+  const ModelConfig& c = weights.config;
+  const EvalOptions& eo = options.eval;
+  check_token_ids(eval_tokens, c.vocab_size, "evaluation data");
+  if (c.positions == PositionKind::kLearned && eo.window_length > c.max_positions) {
+    throw UserError("window length " + std::to_string(eo.window_length) + " exceeds the " +
+                    std::to_string(c.max_positions) + " learned positions of model " + c.name);
+  }
+  const std::vector<TokenWindow> windows =
+      make_windows(eval_tokens, eo.window_length, eo.max_windows, "evaluation data");
+
+  EvalTable table;
+  table.model = c.name;
+  table.vocab_size = c.vocab_size;
+  table.byte_level = c.vocab_size == 256;
+  table.window_length = eo.window_length;
+  table.windows = static_cast<int>(windows.size());
+  table.tokens = static_cast<long long>(windows.size()) * eo.window_length;
+  table.seeds = std::max(1, eo.seeds);
+  table.base_seed = eo.base_seed;
+  table.threads = resolve_threads(eo.threads);
+  table.lm_head_analog = eo.lm_head_analog;
+
+  const bool needs_ranges = std::any_of(options.backends.begin(), options.backends.end(),
+                                        [](arch::Backend b) { return b != arch::Backend::kFp32; });
+  LayerInputRanges ranges;
+  if (needs_ranges) {
+    if (!calibration_tokens.empty()) {
+      check_token_ids(calibration_tokens, c.vocab_size, "calibration data");
+    }
+    ranges = resolve_input_ranges(weights, numerics, calibration_tokens, options.calibration,
+                                  eo.lm_head_analog, &table.input_ranges);
+    table.input_range_summary = table.input_ranges.summary(numerics.kappa);
+  } else {
+    table.input_range_summary = "not needed (FP32 only)";
+  }
+
+  WindowLogits reference;
+  table.rows.push_back(
+      evaluate(weights, numerics, arch::Backend::kFp32, ranges, windows, eo, nullptr, &reference));
+  for (arch::Backend b : options.backends) {
+    if (b == arch::Backend::kFp32) continue;
+    table.rows.push_back(evaluate(weights, numerics, b, ranges, windows, eo, &reference));
+  }
+  return table;
+}
+
+namespace {
+
+std::string stat_cell(const MetricStats& s, int decimals) {
+  if (std::isnan(s.mean)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f +- %.*f", decimals, s.mean, decimals, s.std);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_eval_table(const EvalTable& t) {
+  std::ostringstream out;
+  out << "model " << t.model << ": " << t.windows << " windows x " << t.window_length << " tokens ("
+      << t.tokens << " predicted tokens per run); analog: " << t.seeds
+      << " chip instances (base seed " << t.base_seed << "); lm_head "
+      << (t.lm_head_analog ? "on tiles" : "FP32") << "; " << t.threads << " threads\n";
+  out << "input ranges: " << t.input_range_summary << "\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-8s %5s  %-22s %-20s %-20s %-24s %9s %10s\n", "backend",
+                "runs", "perplexity", "bits/byte", "top-1 accuracy", "KL(FP32||b) nats/token",
+                "wall s", "tokens/s");
+  out << line;
+  for (const EvalRow& r : t.rows) {
+    std::snprintf(line, sizeof line, "%-8s %5zu  %-22s %-20s %-20s %-24s %9.2f %10.0f\n",
+                  r.label.c_str(), r.runs.size(), stat_cell(r.perplexity, 4).c_str(),
+                  stat_cell(r.bits_per_byte, 4).c_str(), stat_cell(r.top1, 4).c_str(),
+                  stat_cell(r.kl, 5).c_str(), r.wall_s, r.tokens_per_s);
+    out << line;
+  }
+  return out.str();
+}
+
+std::string eval_table_json(const EvalTable& t) {
+  using nlohmann::json;
+  auto stat = [](const MetricStats& s) { return json{{"mean", s.mean}, {"std", s.std}}; };
+  json rows = json::array();
+  for (const EvalRow& r : t.rows) {
+    json runs = json::array();
+    for (size_t i = 0; i < r.runs.size(); ++i) {
+      const Metrics& m = r.runs[i];
+      runs.push_back({{"chip_seed", r.chip_seeds[i]},
+                      {"mean_nll_nats", m.mean_nll},
+                      {"perplexity", m.perplexity},
+                      {"bits_per_byte", m.bits_per_byte},
+                      {"top1", m.top1},
+                      {"kl_nats", m.kl},
+                      {"tokens", m.tokens}});
+    }
+    rows.push_back({{"backend", r.label},
+                    {"runs", runs},
+                    {"mean_nll_nats", stat(r.mean_nll)},
+                    {"perplexity", stat(r.perplexity)},
+                    {"bits_per_byte", stat(r.bits_per_byte)},
+                    {"top1", stat(r.top1)},
+                    {"kl_nats", stat(r.kl)},
+                    {"tokens_per_run", r.tokens_per_run},
+                    {"wall_s", r.wall_s},
+                    {"tokens_per_s", r.tokens_per_s}});
+  }
+  json j = {{"model", t.model},
+            {"vocab_size", t.vocab_size},
+            {"byte_level", t.byte_level},
+            {"window_length", t.window_length},
+            {"windows", t.windows},
+            {"tokens_per_run", t.tokens},
+            {"seeds", t.seeds},
+            {"base_seed", t.base_seed},
+            {"threads", t.threads},
+            {"lm_head_analog", t.lm_head_analog},
+            {"input_ranges",
+             {{"summary", t.input_range_summary},
+              {"from_checkpoint", t.input_ranges.from_checkpoint},
+              {"calibrated", t.input_ranges.calibrated},
+              {"fixed", t.input_ranges.fixed},
+              {"calibration_batches", t.input_ranges.calibration_batches},
+              {"calibration_tokens", t.input_ranges.calibration_tokens}}},
+            {"rows", rows}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace aimc::workloads
