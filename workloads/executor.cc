@@ -125,7 +125,10 @@ Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& 
       options.lm_head_on_backend ? options.backend : arch::Backend::kFp32;
   lm_head_ = build_layer(head_backend, numerics, weights.lm_head, &ranges.lm_head,
                          arch::derive_seed(options.chip_seed, ordinal));
-  if (c.positions == PositionKind::kRotary) inv_freq_ = rotary_inv_freq(c.head_dim, c.rope_theta);
+  if (c.positions == PositionKind::kRotary) {
+    inv_freq_ = rotary_inv_freq(c.head_dim, c.rope_theta);
+    scale_rotary_inv_freq(&inv_freq_, c.rope_scaling);
+  }
 }
 
 Executor::~Executor() = default;
@@ -319,6 +322,30 @@ std::vector<float> rotary_inv_freq(int head_dim, double theta) {
     inv[i] = 1.0f / power;
   }
   return inv;
+}
+
+void scale_rotary_inv_freq(std::vector<float>* inv_freq, const RopeScaling& scaling) {
+  if (scaling.kind != RopeScaling::Kind::kLlama3) return;
+  // Llama 3 (Hugging Face's llama3 rope init), in float32 as there: per frequency, the
+  // wavelength 2 pi / f decides whether it is kept (short), divided by `factor` (long), or
+  // interpolated between the two (the band in between).
+  const float factor = static_cast<float>(scaling.factor);
+  const float low = static_cast<float>(scaling.low_freq_factor);
+  const float high = static_cast<float>(scaling.high_freq_factor);
+  const float old_len = static_cast<float>(scaling.original_max_positions);
+  const float low_freq_wavelen = old_len / low;
+  const float high_freq_wavelen = old_len / high;
+  const float two_pi = static_cast<float>(2.0 * 3.14159265358979323846);
+  for (float& f : *inv_freq) {
+    const float wavelen = two_pi / f;
+    if (wavelen < high_freq_wavelen) continue;
+    if (wavelen > low_freq_wavelen) {
+      f = f / factor;
+      continue;
+    }
+    const float smooth = (old_len / wavelen - low) / (high - low);
+    f = (1.0f - smooth) * f / factor + smooth * f;
+  }
 }
 
 void apply_rotary(Matrix* x, int heads, int head_dim, const std::vector<float>& inv_freq,

@@ -143,6 +143,9 @@ arch::Matrix layer_norm(const arch::Matrix& x, const arch::Vector& weight, const
 /// Face does (1 / theta^(float(2i)/d)).
 std::vector<float> rotary_inv_freq(int head_dim, double theta);
 
+/// Applies a checkpoint's rope_scaling to rotary inverse frequencies in place (no-op for none).
+void scale_rotary_inv_freq(std::vector<float>* inv_freq, const RopeScaling& scaling);
+
 /// Applies rotary embeddings in place to `x` (tokens x heads*head_dim) for positions
 /// start .. start + tokens - 1, rotate_half convention: element i pairs with i + d/2.
 void apply_rotary(arch::Matrix* x, int heads, int head_dim, const std::vector<float>& inv_freq,

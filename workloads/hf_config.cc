@@ -81,6 +81,49 @@ class ConfigReader {
   const std::string& source_;
 };
 
+// `rope_scaling`: null, {"rope_type": "default"}, or Llama 3's {"rope_type": "llama3", "factor",
+// "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}; other schemes
+// (linear, dynamic, yarn, longrope) change the maths in ways not implemented here.
+RopeScaling read_rope_scaling(const ConfigReader& r) {
+  const Json& v = r.require("rope_scaling");
+  RopeScaling s;
+  if (!v.is_object()) r.fail("rope_scaling", "must be null or an object, got " + v.dump());
+  std::string type;
+  for (const char* key : {"rope_type", "type"}) {
+    if (v.contains(key) && v.at(key).is_string()) type = v.at(key).get<std::string>();
+  }
+  if (type == "default") return s;
+  if (type != "llama3") {
+    r.fail("rope_scaling", "of type '" + type + "' is unsupported (null, default and llama3 are)");
+  }
+  // The sub-object's keys are reported as rope_scaling.<key> of the same file.
+  auto number = [&](const char* key, double fallback, bool required) {
+    const std::string name = std::string("rope_scaling.") + key;
+    if (!v.contains(key) || v.at(key).is_null()) {
+      if (required) r.fail(name, "is missing (required by rope_type llama3)");
+      return fallback;
+    }
+    const Json& x = v.at(key);
+    if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() <= 0) {
+      r.fail(name, "must be a finite positive number, got " + x.dump());
+    }
+    return x.get<double>();
+  };
+  s.kind = RopeScaling::Kind::kLlama3;
+  s.factor = number("factor", 1, true);
+  s.low_freq_factor = number("low_freq_factor", 1, false);
+  s.high_freq_factor = number("high_freq_factor", 4, false);
+  const double original = number("original_max_position_embeddings", 8192, true);
+  if (original != std::floor(original) || original > 1e9) {
+    r.fail("rope_scaling.original_max_position_embeddings", "must be a positive integer");
+  }
+  s.original_max_positions = static_cast<int>(original);
+  if (!(s.high_freq_factor > s.low_freq_factor)) {
+    r.fail("rope_scaling.high_freq_factor", "must be larger than low_freq_factor");
+  }
+  return s;
+}
+
 Activation parse_activation(const ConfigReader& reader, const std::string& key,
                             const std::string& fallback) {
   std::string act = reader.string(key, fallback);
@@ -130,10 +173,7 @@ ModelConfig read_llama_like(const ConfigReader& r, Family family, const std::str
   c.gated_mlp = true;
   c.positions = PositionKind::kRotary;
   c.rope_theta = r.positive_number("rope_theta", 10000.0);
-  if (r.has("rope_scaling")) {
-    r.fail("rope_scaling",
-           "is unsupported (only null is), got " + Json(r.require("rope_scaling")).dump());
-  }
+  if (r.has("rope_scaling")) c.rope_scaling = read_rope_scaling(r);
   if (r.has("partial_rotary_factor") && r.positive_number("partial_rotary_factor", 1.0) != 1.0) {
     r.fail("partial_rotary_factor", "other than 1.0 is unsupported");
   }

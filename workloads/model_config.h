@@ -14,6 +14,18 @@ enum class NormKind { kRmsNorm, kLayerNorm };
 enum class Activation { kSilu, kGeluTanh, kGelu };
 enum class PositionKind { kRotary, kLearned };
 
+/// Rotary frequency scaling of long-context checkpoints (config.json `rope_scaling`).
+/// kLlama3: Llama 3.1/3.2's rule: wavelengths longer than original_max_positions /
+/// low_freq_factor are slowed by `factor`, shorter than original_max_positions /
+/// high_freq_factor are kept, and the band between is interpolated smoothly.
+struct RopeScaling {
+  enum class Kind { kNone, kLlama3 } kind = Kind::kNone;
+  double factor = 1;
+  double low_freq_factor = 1;
+  double high_freq_factor = 4;
+  int original_max_positions = 8192;
+};
+
 /// Hyper-parameters of a decoder-only transformer (Hugging Face config.json semantics).
 struct ModelConfig {
   std::string name;  ///< card name or checkpoint folder
@@ -23,21 +35,22 @@ struct ModelConfig {
   int intermediate_size = 0;  ///< MLP inner width (GPT-2: n_inner or 4 * n_embd)
   int num_layers = 0;
   int num_heads = 0;
-  int num_kv_heads = 0;       ///< grouped-query attention; == num_heads for plain MHA
-  int head_dim = 0;           ///< hidden_size / num_heads unless config.json says otherwise
-  int max_positions = 0;      ///< max_position_embeddings / n_positions
+  int num_kv_heads = 0;   ///< grouped-query attention; == num_heads for plain MHA
+  int head_dim = 0;       ///< hidden_size / num_heads unless config.json says otherwise
+  int max_positions = 0;  ///< max_position_embeddings / n_positions
   NormKind norm = NormKind::kRmsNorm;
   double norm_eps = 1e-5;
   Activation activation = Activation::kSilu;
-  bool gated_mlp = true;      ///< SwiGLU: down(act(gate(x)) * up(x)); else down(act(up(x)))
+  bool gated_mlp = true;  ///< SwiGLU: down(act(gate(x)) * up(x)); else down(act(up(x)))
   PositionKind positions = PositionKind::kRotary;
   double rope_theta = 10000;
+  RopeScaling rope_scaling;
   bool tie_word_embeddings = false;
-  bool qkv_bias = false;      ///< Qwen2 and GPT-2
-  bool o_bias = false;        ///< GPT-2
-  bool mlp_bias = false;      ///< GPT-2
-  bool fused_qkv = false;     ///< Phi-3 qkv_proj, GPT-2 c_attn
-  bool fused_gate_up = false; ///< Phi-3 gate_up_proj
+  bool qkv_bias = false;       ///< Qwen2 and GPT-2
+  bool o_bias = false;         ///< GPT-2
+  bool mlp_bias = false;       ///< GPT-2
+  bool fused_qkv = false;      ///< Phi-3 qkv_proj, GPT-2 c_attn
+  bool fused_gate_up = false;  ///< Phi-3 gate_up_proj
 };
 
 /// The role of a linear layer in a decoder block.

@@ -64,14 +64,26 @@ ModelConfig gpt2_card() {
   return c;
 }
 
+// Llama 3.1 / 3.2 long-context rotary scaling as their config.json files state it.
+ModelConfig with_llama3_rope(ModelConfig c, double factor) {
+  c.rope_scaling.kind = RopeScaling::Kind::kLlama3;
+  c.rope_scaling.factor = factor;
+  c.rope_scaling.low_freq_factor = 1;
+  c.rope_scaling.high_freq_factor = 4;
+  c.rope_scaling.original_max_positions = 8192;
+  return c;
+}
+
 std::vector<ModelConfig> all_cards() {
   return {
       // meta-llama/Llama-3.2-1B: 1.24 B parameters.
-      llama_like("llama-3.2-1b", Family::kLlama, 128256, 2048, 8192, 16, 32, 8, 131072, 1e-5,
-                 500000, true),
+      with_llama3_rope(llama_like("llama-3.2-1b", Family::kLlama, 128256, 2048, 8192, 16, 32, 8,
+                                  131072, 1e-5, 500000, true),
+                       32),
       // meta-llama/Llama-3.1-8B: 8.03 B.
-      llama_like("llama-3.1-8b", Family::kLlama, 128256, 4096, 14336, 32, 32, 8, 131072, 1e-5,
-                 500000, false),
+      with_llama3_rope(llama_like("llama-3.1-8b", Family::kLlama, 128256, 4096, 14336, 32, 32, 8,
+                                  131072, 1e-5, 500000, false),
+                       8),
       // microsoft/Phi-3-mini-4k-instruct: 3.82 B.
       llama_like("phi-3-mini-4k", Family::kPhi3, 32064, 3072, 8192, 32, 32, 32, 4096, 1e-5, 10000,
                  false),

@@ -132,3 +132,54 @@ TEST(Executor, AnalogNeedsInputRanges) {
 
 }  // namespace
 }  // namespace aimc::workloads
+
+namespace aimc::workloads {
+namespace {
+
+// Llama 3's rotary scaling (Llama-3.2-1B: head_dim 64, theta 5e5, factor 32, band 8192/4 ..
+// 8192/1): short wavelengths kept, long ones slowed exactly 32x, the band between interpolated
+// between the two, monotonically.
+TEST(RopeScaling, Llama3KeepsShortSlowsLongInterpolatesBand) {
+  RopeScaling s;
+  s.kind = RopeScaling::Kind::kLlama3;
+  s.factor = 32;
+  s.low_freq_factor = 1;
+  s.high_freq_factor = 4;
+  s.original_max_positions = 8192;
+  const std::vector<float> base = rotary_inv_freq(64, 500000.0);
+  std::vector<float> scaled = base;
+  scale_rotary_inv_freq(&scaled, s);
+  int kept = 0, slowed = 0, band = 0;
+  const double two_pi = 2.0 * 3.14159265358979323846;
+  for (size_t i = 0; i < base.size(); ++i) {
+    const double wavelen = two_pi / base[i];
+    if (wavelen < 2048) {
+      EXPECT_EQ(scaled[i], base[i]) << i;
+      ++kept;
+    } else if (wavelen > 8192) {
+      EXPECT_EQ(scaled[i], base[i] / 32.0f) << i;
+      ++slowed;
+    } else {
+      // Hand form in double: smooth = (8192 / wavelen - 1) / 3; f' = (1 - smooth) f / 32 + smooth
+      // f.
+      const double smooth = (8192.0 / wavelen - 1.0) / 3.0;
+      const double expected = (1 - smooth) * base[i] / 32.0 + smooth * base[i];
+      EXPECT_NEAR(scaled[i], expected, 1e-6 * expected) << i;
+      EXPECT_LT(scaled[i], base[i]);
+      EXPECT_GT(scaled[i], base[i] / 32.0f);
+      ++band;
+    }
+    if (i > 0) EXPECT_LT(scaled[i], scaled[i - 1]) << "frequencies must stay decreasing";
+  }
+  // All three regimes occur for this configuration.
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(slowed, 0);
+  EXPECT_GT(band, 0);
+  // No scaling: unchanged.
+  std::vector<float> none = base;
+  scale_rotary_inv_freq(&none, RopeScaling{});
+  EXPECT_EQ(none, base);
+}
+
+}  // namespace
+}  // namespace aimc::workloads

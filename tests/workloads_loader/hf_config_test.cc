@@ -124,6 +124,23 @@ std::string with_key(const std::string& base, const std::string& key, const std:
   return text.substr(0, at) + quoted + ": " + value + text.substr(end);
 }
 
+// Llama 3.1 / 3.2 checkpoints carry Llama 3's rotary scaling; it is read, not rejected.
+TEST(HfConfig, ReadsLlama3RopeScaling) {
+  const std::string text =
+      with_key(kLlama, "rope_scaling",
+               R"({"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+          "original_max_position_embeddings": 8192, "rope_type": "llama3"})");
+  const ModelConfig c = parse_hf_config(text, "dir/config.json");
+  EXPECT_EQ(c.rope_scaling.kind, RopeScaling::Kind::kLlama3);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 32.0);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.low_freq_factor, 1.0);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.high_freq_factor, 4.0);
+  EXPECT_EQ(c.rope_scaling.original_max_positions, 8192);
+  const ModelConfig plain =
+      parse_hf_config(with_key(kLlama, "rope_scaling", R"({"rope_type": "default"})"), "x");
+  EXPECT_EQ(plain.rope_scaling.kind, RopeScaling::Kind::kNone);
+}
+
 TEST(HfConfig, RejectsBadConfigsNamingFileAndKey) {
   struct Case {
     const char* base;
@@ -151,8 +168,11 @@ TEST(HfConfig, RejectsBadConfigsNamingFileAndKey) {
       {kLlama, "tie_word_embeddings", "1", "key 'tie_word_embeddings' must be true or false"},
       {kLlama, "hidden_act", "\"relu\"", "key 'hidden_act' 'relu' is unsupported"},
       {kLlama, "hidden_act", "7", "key 'hidden_act' must be a string"},
-      {kLlama, "rope_scaling", R"({"rope_type": "llama3", "factor": 32.0})",
-       "key 'rope_scaling' is unsupported"},
+      {kLlama, "rope_scaling", R"({"rope_type": "yarn", "factor": 4.0})",
+       "key 'rope_scaling' of type 'yarn' is unsupported"},
+      {kLlama, "rope_scaling", R"({"rope_type": "llama3", "original_max_position_embeddings": 8})",
+       "key 'rope_scaling.factor' is missing"},
+      {kLlama, "rope_scaling", "[1]", "key 'rope_scaling' must be null or an object"},
       {kLlama, "model_type", "\"mamba\"", "key 'model_type' 'mamba' is unsupported"},
       {kLlama, "head_dim", "15", "key 'head_dim' gives an odd head_dim"},
       {kGpt2, "n_embd", "", "key 'n_embd' is missing"},
