@@ -32,6 +32,9 @@ const std::vector<Command>& commands() {
        cmd_describe},
       {"map", "map a model onto a chip with a placement strategy, or compare strategies", cmd_map},
       {"eval", "accuracy table: FP32 / W4A8 / analog over chip instances (noise seeds)", cmd_eval},
+      {"sweep",
+       "run a grid of points over chip fields, models and mappings in parallel; CSV/JSON/HTML",
+       cmd_sweep},
   };
   return list;
 }

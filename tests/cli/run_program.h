@@ -1,13 +1,13 @@
 // Runs the aimcsim program as a user would and captures its exit status, stdout and stderr.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace aimc::test {
 
@@ -27,10 +27,10 @@ inline std::string slurp(const std::string& path) {
 /// Runs `AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself).
 inline ProgramResult run_aimcsim(const std::string& args) {
   static int counter = 0;
-  const std::string base = "/tmp/aimcsim_test_" + std::to_string(::getpid()) + "_" +
-                           std::to_string(counter++);
-  const std::string cmd = std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " +
-                          base + ".err < /dev/null";
+  const std::string base =
+      "/tmp/aimcsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string cmd =
+      std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base + ".err < /dev/null";
   const int raw = std::system(cmd.c_str());
   ProgramResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

@@ -40,9 +40,8 @@ TEST(Cli, BadConfigExitsTwoWithFieldPath) {
 }
 
 TEST(Cli, UserMistakesExitTwo) {
-  for (const std::string args :
-       {"validate /no/such/file.pbtxt", "frobnicate", "validate", "validate --bogus-flag x",
-        "describe extra-argument"}) {
+  for (const std::string args : {"validate /no/such/file.pbtxt", "frobnicate", "validate",
+                                 "validate --bogus-flag x", "describe extra-argument"}) {
     const ProgramResult r = run_aimcsim(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
     EXPECT_EQ(r.err.rfind("aimcsim: error: ", 0), 0u) << args << "\n" << r.err;

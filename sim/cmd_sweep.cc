@@ -1,0 +1,75 @@
+// `aimcsim sweep SWEEP.pbtxt [-j N] [--out DIR]`: a grid or list of points over chip-config
+// fields, models and mappings (proto/sweep.proto), each run as its own `aimcsim run` process;
+// one row per point in DIR/sweep.csv and sweep.json, and DIR/sweep.html.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "proto/chip_config_io.h"
+#include "proto/user_error.h"
+#include "sim/commands.h"
+#include "sim/flags.h"
+#include "sim/sweep.h"
+#include "sim/sweep_report.h"
+#include "sim/sweep_runner.h"
+
+namespace aimc::sim {
+
+int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description options("sweep flags");
+  options.add_options()("sweep", po::value<std::string>(),
+                        "sweep file (.pbtxt, proto/sweep.proto)")(
+      "jobs,j", po::value<int>()->default_value(1), "points run in parallel (processes)")(
+      "out", po::value<std::string>(),
+      "results folder (default: sweep-NAME in the current folder); an earlier sweep there "
+      "resumes")("list", po::bool_switch(), "print the points and exit without running them");
+  po::positional_options_description positional;
+  positional.add("sweep", 1);
+  po::variables_map vm;
+  if (!parse_flags("sweep", "SWEEP.pbtxt [-j N] [--out DIR] [--list]", options, positional, args,
+                   &vm, out)) {
+    return 0;
+  }
+  if (!vm.count("sweep")) {
+    throw UserError(
+        "aimcsim sweep: missing the sweep file (usage: aimcsim sweep SWEEP.pbtxt "
+        "[-j N] [--out DIR])");
+  }
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 1 || jobs > 1024)
+    throw UserError("--jobs must be in 1..1024, got " + std::to_string(jobs));
+  const SweepPlan plan = load_sweep(vm["sweep"].as<std::string>());
+  if (vm["list"].as<bool>()) {
+    for (const SweepPoint& p : plan.points) {
+      out << p.id << "  model=" << p.model << " mapping=" << p.mapping;
+      for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
+      out << "  (key " << p.inputs_key << ")\n";
+    }
+    return 0;
+  }
+  SweepRunnerOptions runner;
+  runner.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "sweep-" + plan.spec.name();
+  runner.jobs = jobs;
+  runner.progress = ::isatty(STDERR_FILENO) != 0;
+  const SweepOutcome outcome = run_sweep(plan, runner, out);
+
+  const std::string json = runner.out_dir + "/sweep.json";
+  std::ifstream in(json);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const proto::SweepResults results = parse_sweep_json(text.str(), json);
+  out << "\n" << format_sweep_table(results) << "\n";
+  out << outcome.points << " points: " << outcome.kept << " resumed, " << outcome.ran << " run, "
+      << outcome.failed << " failed; wall time " << static_cast<int>(outcome.wall_s * 10) / 10.0
+      << " s\nresults: " << runner.out_dir << "/sweep.csv, sweep.json, sweep.html\n";
+  if (outcome.interrupted) {
+    out << "interrupted: run the same command again to resume the remaining points\n";
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace aimc::sim

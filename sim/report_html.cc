@@ -1,0 +1,662 @@
+// report.html: headline figures and five SVG charts of one run, all written by hand (no
+// libraries) so the page opens offline in any browser.
+#include "sim/report_html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace aimc::sim {
+namespace html {
+namespace {
+
+constexpr double kCharWidth = 6.6;  // px per character of the 12 px label font (estimate)
+
+std::string px(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+// Tick positions covering [lo, hi] with a 1/2/5 x 10^k step, about `target` of them.
+std::vector<double> nice_ticks(double lo, double hi, int target, bool integer) {
+  if (!(hi > lo)) hi = lo + 1;
+  double step = (hi - lo) / std::max(target, 1);
+  const double mag = std::pow(10.0, std::floor(std::log10(step)));
+  const double r = step / mag;
+  step = (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
+  if (integer) step = std::max(1.0, std::round(step));
+  // From the last tick at or below lo to the first at or above hi.
+  std::vector<double> ticks;
+  const double first = std::floor(lo / step + 1e-9) * step;
+  for (int k = 0; k < 1000; ++k) {
+    const double t = first + k * step;
+    ticks.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+    if (t >= hi - step * 1e-9) break;
+  }
+  return ticks;
+}
+
+std::string tick_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string truncate(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 1) + "~";
+}
+
+std::string svg_open(int width, int height, const std::string& title) {
+  return "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+         std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " +
+         std::to_string(width) + " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" +
+         escape(title) + "\">\n<text class=\"title\" x=\"8\" y=\"18\">" + escape(title) +
+         "</text>\n";
+}
+
+std::string legend_item(double x, double y, const std::string& colour, const std::string& name,
+                        bool line, bool dashed) {
+  std::string s;
+  if (line) {
+    s += "<line x1=\"" + px(x) + "\" y1=\"" + px(y - 4) + "\" x2=\"" + px(x + 16) + "\" y2=\"" +
+         px(y - 4) + "\" stroke=\"" + colour + "\" stroke-width=\"2\"" +
+         (dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>";
+  } else {
+    s += "<rect x=\"" + px(x) + "\" y=\"" + px(y - 10) + "\" width=\"12\" height=\"12\" fill=\"" +
+         colour + "\"/>";
+  }
+  s += "<text class=\"legend\" x=\"" + px(x + 20) + "\" y=\"" + px(y) + "\">" + escape(name) +
+       "</text>\n";
+  return s;
+}
+
+}  // namespace
+
+std::string escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", value);
+  return buf;
+}
+
+std::string colour(int i) {
+  static const char* palette[] = {"#4477aa", "#ee6677", "#228833", "#ccbb44",
+                                  "#66ccee", "#aa3377", "#888888"};
+  return palette[((i % 7) + 7) % 7];
+}
+
+std::string page(const std::string& title, const std::string& body) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+         escape(title) +
+         "</title>\n<style>\n"
+         "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
+         "margin:24px auto;max-width:1360px;padding:0 16px;color:#222;background:#fff}\n"
+         "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;"
+         "border-bottom:1px solid #ddd;padding-bottom:4px}\n"
+         ".sub{color:#555;font-size:13px;margin-bottom:12px}\n"
+         ".cards{display:flex;flex-wrap:wrap;gap:10px}\n"
+         ".card{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:130px}\n"
+         ".card .v{font-size:19px;font-weight:600}.card .k{font-size:12px;color:#555}\n"
+         ".grid{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}\n"
+         ".panel{border:1px solid #e4e4e4;border-radius:6px;padding:6px}\n"
+         "svg.chart{display:block;font-size:12px}\n"
+         "svg .title{font-size:14px;font-weight:600;fill:#222}\n"
+         "svg .axis{stroke:#444;stroke-width:1}svg .gridline{stroke:#e6e6e6;stroke-width:1}\n"
+         "svg text{fill:#333}svg .legend{font-size:12px}svg .small{font-size:11px;fill:#555}\n"
+         "table{border-collapse:collapse;font-size:12.5px}\n"
+         "td,th{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}\n"
+         "th{background:#f4f4f4}td.l,th.l{text-align:left}tr.bad td{background:#fdecec}\n"
+         "tr.front td{background:#eef6ee}\n"
+         ".note{color:#555;font-size:13px}\n"
+         "#render-check{color:#888;font-size:11px;margin-top:24px}\n"
+         "</style>\n</head>\n<body>\n" +
+         body +
+         "<div id=\"render-check\">charts not checked</div>\n"
+         "<script>\n"
+         "(function(){\n"
+         "  function check(){\n"
+         "    var svgs=document.querySelectorAll('svg.chart'),ok=0;\n"
+         "    for(var i=0;i<svgs.length;i++){var b=svgs[i].getBoundingClientRect();"
+         "if(b.width>0&&b.height>0)ok++;}\n"
+         "    document.getElementById('render-check').textContent=(ok===svgs.length&&ok>0?"
+         "'ok '+ok+' charts':'FAIL '+ok+' of '+svgs.length+' charts rendered');\n"
+         "  }\n"
+         "  check();\n"
+         "  window.addEventListener('load',check);\n"
+         "})();\n"
+         "</script>\n</body>\n</html>\n";
+}
+
+std::string svg_bar_chart(const BarChart& c) {
+  size_t longest = 4;
+  for (const auto& l : c.labels) longest = std::max(longest, std::min<size_t>(l.size(), 34));
+  const double left = 12 + kCharWidth * static_cast<double>(longest);
+  const double plot_w = 300, value_room = 120;
+  const double bar_h = 11, gap = 7;
+  const int ns = static_cast<int>(c.series.size());
+  const double row_h = ns * bar_h + gap;
+  const double top = 32, plot_h = row_h * static_cast<double>(c.labels.size());
+  const int width = static_cast<int>(left + plot_w + value_room);
+  const int height = static_cast<int>(top + plot_h + 62);
+  double vmax = 0;
+  for (const auto& row : c.values)
+    for (double v : row) vmax = std::max(vmax, v);
+  const std::vector<double> ticks = nice_ticks(0, vmax > 0 ? vmax : 1, 4, false);
+  const double xmax = ticks.back();
+  auto xs = [&](double v) { return left + plot_w * v / xmax; };
+
+  std::string s = svg_open(width, height, c.title);
+  for (double t : ticks) {
+    s += "<line class=\"gridline\" x1=\"" + px(xs(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
+         px(xs(t)) + "\" y2=\"" + px(top + plot_h) + "\"/>";
+    s += "<text class=\"small\" text-anchor=\"middle\" x=\"" + px(xs(t)) + "\" y=\"" +
+         px(top + plot_h + 14) + "\">" + tick_text(t) + "</text>\n";
+  }
+  for (size_t r = 0; r < c.labels.size(); ++r) {
+    const double y0 = top + row_h * static_cast<double>(r) + gap / 2;
+    s += "<text text-anchor=\"end\" x=\"" + px(left - 6) + "\" y=\"" + px(y0 + ns * bar_h / 2 + 4) +
+         "\">" + escape(truncate(c.labels[r], 34)) + "<title>" + escape(c.labels[r]) +
+         "</title></text>\n";
+    for (int k = 0; k < ns; ++k) {
+      const double v = r < c.values.size() && k < static_cast<int>(c.values[r].size())
+                           ? c.values[r][static_cast<size_t>(k)]
+                           : 0;
+      const double y = y0 + k * bar_h;
+      s += "<rect x=\"" + px(left) + "\" y=\"" + px(y) + "\" width=\"" +
+           px(std::max(0.0, xs(v) - left)) + "\" height=\"" + px(bar_h - 1) + "\" fill=\"" +
+           colour(k) + "\"><title>" + escape(c.labels[r] + ", " + c.series[k] + ": " + num(v)) +
+           "</title></rect>";
+      s += "<text class=\"small\" x=\"" + px(xs(v) + 4) + "\" y=\"" + px(y + bar_h - 2) + "\">" +
+           num(v) + "</text>\n";
+    }
+  }
+  s += "<line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" + px(top) + "\" x2=\"" + px(left) +
+       "\" y2=\"" + px(top + plot_h) + "\"/>";
+  s += "<line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" + px(top + plot_h) + "\" x2=\"" +
+       px(left + plot_w) + "\" y2=\"" + px(top + plot_h) + "\"/>\n";
+  s += "<text text-anchor=\"middle\" x=\"" + px(left + plot_w / 2) + "\" y=\"" +
+       px(top + plot_h + 32) + "\">" + escape(c.value_label) + "</text>\n";
+  double lx = left;
+  for (int k = 0; k < ns; ++k) {
+    s += legend_item(lx, top + plot_h + 54, colour(k), c.series[static_cast<size_t>(k)], false,
+                     false);
+    lx += 34 + kCharWidth * static_cast<double>(c.series[static_cast<size_t>(k)].size());
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+std::string svg_xy_chart(const XyChart& c) {
+  const double left = 70, right = c.refs.empty() ? 24 : 130, top = 34, bottom = 50;
+  const double plot_w = c.width - left - right, plot_h = c.height - top - bottom;
+  // Legend entries wrap onto rows of the chart's width.
+  std::vector<std::pair<double, int>> legend_pos;  // x, row of each entry
+  {
+    double lx = left;
+    int row = 0;
+    auto place = [&](const std::string& name) {
+      const double w = 34 + kCharWidth * static_cast<double>(name.size());
+      if (lx + w > c.width && lx > left) lx = left, ++row;
+      legend_pos.push_back({lx, row});
+      lx += w;
+    };
+    for (const XySeries& se : c.series) place(se.name);
+    for (const RefLine& r : c.refs) place(r.name);
+  }
+  const int legend_rows = legend_pos.empty() ? 0 : legend_pos.back().second + 1;
+  const int height = c.height + legend_rows * 20;
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  for (const XySeries& s : c.series) {
+    for (double v : s.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
+    for (double v : s.y) y0 = std::min(y0, v), y1 = std::max(y1, v);
+  }
+  for (const RefLine& r : c.refs) y0 = std::min(y0, r.y), y1 = std::max(y1, r.y);
+  if (x0 > x1) x0 = 0, x1 = 1;
+  if (y0 > y1) y0 = 0, y1 = 1;
+  if (c.y_from_zero) y0 = std::min(0.0, y0);
+  if (x1 - x0 < 1e-12 * std::max(1.0, std::fabs(x1))) {
+    const double d = std::max(std::fabs(x0) * 0.1, c.integer_x ? 1.0 : 0.5);
+    x0 -= d, x1 += d;
+  }
+  if (y1 - y0 < 1e-12 * std::max(1.0, std::fabs(y1))) {
+    const double d = std::max(std::fabs(y0) * 0.05, 1e-6);
+    y0 -= d, y1 += d;
+  }
+  const double ypad = (y1 - y0) * 0.08;
+  y1 += ypad;
+  if (!(c.y_from_zero && y0 == 0)) y0 -= ypad;
+  const double xpad = c.integer_x ? 0.5 : (x1 - x0) * 0.05;
+  x0 -= xpad, x1 += xpad;
+  const std::vector<double> xt = nice_ticks(x0, x1, 6, c.integer_x);
+  const std::vector<double> yt = nice_ticks(y0, y1, 5, false);
+  auto X = [&](double v) { return left + plot_w * (v - x0) / (x1 - x0); };
+  auto Y = [&](double v) { return top + plot_h * (1 - (v - y0) / (y1 - y0)); };
+
+  std::string s = svg_open(c.width, height, c.title);
+  for (double t : yt) {
+    if (t < y0 || t > y1) continue;
+    s += "<line class=\"gridline\" x1=\"" + px(left) + "\" y1=\"" + px(Y(t)) + "\" x2=\"" +
+         px(left + plot_w) + "\" y2=\"" + px(Y(t)) + "\"/>";
+    s += "<text class=\"small\" text-anchor=\"end\" x=\"" + px(left - 6) + "\" y=\"" +
+         px(Y(t) + 4) + "\">" + tick_text(t) + "</text>\n";
+  }
+  for (double t : xt) {
+    if (t < x0 || t > x1) continue;
+    s += "<line class=\"gridline\" x1=\"" + px(X(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
+         px(X(t)) + "\" y2=\"" + px(top + plot_h) + "\"/>";
+    s += "<text class=\"small\" text-anchor=\"middle\" x=\"" + px(X(t)) + "\" y=\"" +
+         px(top + plot_h + 15) + "\">" + tick_text(t) + "</text>\n";
+  }
+  s += "<line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" + px(top) + "\" x2=\"" + px(left) +
+       "\" y2=\"" + px(top + plot_h) + "\"/><line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" +
+       px(top + plot_h) + "\" x2=\"" + px(left + plot_w) + "\" y2=\"" + px(top + plot_h) + "\"/>\n";
+  s += "<text text-anchor=\"middle\" x=\"" + px(left + plot_w / 2) + "\" y=\"" +
+       px(top + plot_h + 36) + "\">" + escape(c.x_label) + "</text>\n";
+  s += "<text text-anchor=\"middle\" transform=\"translate(16 " + px(top + plot_h / 2) +
+       ") rotate(-90)\">" + escape(c.y_label) + "</text>\n";
+  // Reference lines, labelled in the right margin; labels pushed apart to stay readable.
+  std::vector<size_t> by_y(c.refs.size());
+  for (size_t i = 0; i < by_y.size(); ++i) by_y[i] = i;
+  std::sort(by_y.begin(), by_y.end(),
+            [&](size_t a, size_t b) { return c.refs[a].y > c.refs[b].y; });
+  double last_label_y = -1e300;
+  for (size_t i : by_y) {
+    const RefLine& r = c.refs[i];
+    s += "<line x1=\"" + px(left) + "\" y1=\"" + px(Y(r.y)) + "\" x2=\"" + px(left + plot_w) +
+         "\" y2=\"" + px(Y(r.y)) + "\" stroke=\"" + r.colour + "\" stroke-width=\"1.5\"" +
+         (r.dashed ? " stroke-dasharray=\"6 4\"" : "") + "><title>" +
+         escape(r.name + ": " + num(r.y)) + "</title></line>";
+    const double ly = std::max(Y(r.y) + 4, last_label_y + 13);
+    last_label_y = ly;
+    s += "<text class=\"small\" x=\"" + px(left + plot_w + 6) + "\" y=\"" + px(ly) + "\" fill=\"" +
+         r.colour + "\">" + escape(r.name + " " + num(r.y)) + "</text>\n";
+  }
+  // Point labels that would overlap an earlier one are left out (the tooltip still names it).
+  std::vector<std::pair<double, double>> labelled;
+  auto label_free = [&labelled](double x, double y) {
+    for (const auto& [lx, ly] : labelled)
+      if (std::fabs(lx - x) < 26 && std::fabs(ly - y) < 12) return false;
+    labelled.push_back({x, y});
+    return true;
+  };
+  for (const XySeries& se : c.series) {
+    const size_t n = std::min(se.x.size(), se.y.size());
+    if (se.line && n > 1) {
+      s += "<polyline fill=\"none\" stroke=\"" + se.colour + "\" stroke-width=\"2\"" +
+           (se.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"";
+      for (size_t i = 0; i < n; ++i) s += px(X(se.x[i])) + "," + px(Y(se.y[i])) + " ";
+      s += "\"/>\n";
+    }
+    if (!se.markers) continue;
+    for (size_t i = 0; i < n; ++i) {
+      s += "<circle cx=\"" + px(X(se.x[i])) + "\" cy=\"" + px(Y(se.y[i])) + "\" r=\"4\" " +
+           (se.hollow ? "fill=\"#fff\" stroke=\"" + se.colour + "\" stroke-width=\"1.5\""
+                      : "fill=\"" + se.colour + "\"") +
+           "><title>" +
+           escape(i < se.tooltips.size() ? se.tooltips[i]
+                                         : se.name + ": " + num(se.x[i]) + ", " + num(se.y[i])) +
+           "</title></circle>";
+      if (i < se.point_labels.size() && !se.point_labels[i].empty() &&
+          label_free(X(se.x[i]), Y(se.y[i]))) {
+        s += "<text class=\"small\" x=\"" + px(X(se.x[i]) + 6) + "\" y=\"" + px(Y(se.y[i]) - 5) +
+             "\">" + escape(se.point_labels[i]) + "</text>";
+      }
+      s += "\n";
+    }
+  }
+  size_t entry = 0;
+  const double ly = top + plot_h + 58;
+  for (const XySeries& se : c.series) {
+    const auto [lx, row] = legend_pos[entry++];
+    s += legend_item(lx, ly + 20 * row, se.colour, se.name, se.line && !se.markers, se.dashed);
+  }
+  for (const RefLine& r : c.refs) {
+    const auto [lx, row] = legend_pos[entry++];
+    s += legend_item(lx, ly + 20 * row, r.colour, r.name, true, r.dashed);
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+}  // namespace html
+
+namespace {
+
+using html::escape;
+using html::num;
+
+std::string card(const std::string& value, const std::string& key) {
+  return "<div class=\"card\"><div class=\"v\">" + escape(value) + "</div><div class=\"k\">" +
+         escape(key) + "</div></div>\n";
+}
+
+// A time in the unit that keeps it readable.
+std::string time_text(double ns) {
+  if (ns >= 1e6) return num(ns * 1e-6) + " ms";
+  if (ns >= 1e3) return num(ns * 1e-3) + " us";
+  return num(ns) + " ns";
+}
+
+// Energy per component, prefill and decode side by side (components with energy only).
+std::string energy_by_component(const proto::SimReport& r) {
+  html::BarChart c;
+  c.title = "Energy per token by component";
+  c.value_label = "energy per token (nJ)";
+  c.series = {"prefill", "decode"};
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<double>> values;
+  for (int phase = 0; phase < 2; ++phase) {
+    const proto::PhaseEnergy& p = phase == 0 ? r.prefill() : r.decode();
+    for (const proto::EnergyEntry& e : p.by_component()) {
+      if (!values.count(e.name())) {
+        names.push_back(e.name());
+        values[e.name()] = {0, 0};
+      }
+      values[e.name()][static_cast<size_t>(phase)] = e.nj_per_token();
+    }
+  }
+  for (const std::string& n : names) {
+    if (values[n][0] > 0 || values[n][1] > 0) {
+      c.labels.push_back(n);
+      c.values.push_back(values[n]);
+    }
+  }
+  return html::svg_bar_chart(c);
+}
+
+// The `top` layers by decode energy, prefill and decode side by side.
+std::string energy_by_layer(const proto::SimReport& r, int top) {
+  std::map<std::string, std::vector<double>> values;
+  for (const auto& e : r.prefill().by_layer())
+    values[e.name()].resize(2), values[e.name()][0] = e.nj_per_token();
+  for (const auto& e : r.decode().by_layer())
+    values[e.name()].resize(2), values[e.name()][1] = e.nj_per_token();
+  std::vector<std::pair<std::string, std::vector<double>>> rows(values.begin(), values.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.second[1] + 1e-9 * a.second[0] > b.second[1] + 1e-9 * b.second[0];
+  });
+  html::BarChart c;
+  c.title = "Dynamic energy per token by layer (top " + std::to_string(top) + " by decode)";
+  c.value_label = "dynamic energy per token (nJ)";
+  c.series = {"prefill", "decode"};
+  for (int i = 0; i < top && i < static_cast<int>(rows.size()); ++i) {
+    c.labels.push_back(rows[static_cast<size_t>(i)].first);
+    c.values.push_back(rows[static_cast<size_t>(i)].second);
+  }
+  return html::svg_bar_chart(c);
+}
+
+// The run's timeline as one stacked bar (prefill up to TTFT, then the decode), and each
+// decode token's latency over its position.
+std::string latency_breakdown(const proto::SimReport& r) {
+  const double total = std::max(r.total_time_ns(), r.ttft_ns());
+  const double decode = std::max(0.0, total - r.ttft_ns());
+  const int width = 640, height = 120;
+  const double left = 20, w = width - 40, top = 44, bar_h = 30;
+  std::string s = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                  "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
+                  "\" role=\"img\" aria-label=\"latency breakdown\">\n"
+                  "<text class=\"title\" x=\"8\" y=\"18\">Latency breakdown: time to first token "
+                  "vs decode (simulated time)</text>\n";
+  const double wp = total > 0 ? w * r.ttft_ns() / total : 0;
+  s += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(top) + "\" width=\"" +
+       num(wp) + "\" height=\"" + std::to_string(bar_h) + "\" fill=\"" + html::colour(0) +
+       "\"><title>prefill (TTFT) " + time_text(r.ttft_ns()) + "</title></rect>";
+  s += "<rect x=\"" + num(left + wp) + "\" y=\"" + std::to_string(top) + "\" width=\"" +
+       num(w - wp) + "\" height=\"" + std::to_string(bar_h) + "\" fill=\"" + html::colour(1) +
+       "\"><title>decode " + time_text(decode) + "</title></rect>\n";
+  s += "<text class=\"small\" x=\"" + num(left) + "\" y=\"" + num(top + bar_h + 16) +
+       "\">0</text><text class=\"small\" text-anchor=\"end\" x=\"" + num(left + w) + "\" y=\"" +
+       num(top + bar_h + 16) + "\">" + time_text(total) + " total</text>\n";
+  const double legend_y = top + bar_h + 40;
+  s += "<rect x=\"20\" y=\"" + num(legend_y - 10) + "\" width=\"12\" height=\"12\" fill=\"" +
+       html::colour(0) + "\"/><text class=\"legend\" x=\"38\" y=\"" + num(legend_y) +
+       "\">prefill of " + std::to_string(r.prompt_tokens()) + " tokens (TTFT " +
+       time_text(r.ttft_ns()) + ")</text>";
+  s += "<rect x=\"330\" y=\"" + num(legend_y - 10) + "\" width=\"12\" height=\"12\" fill=\"" +
+       html::colour(1) + "\"/><text class=\"legend\" x=\"348\" y=\"" + num(legend_y) +
+       "\">decode of " + std::to_string(r.decode_tokens()) + " tokens (" + time_text(decode) +
+       ")</text>\n</svg>\n";
+
+  html::XyChart c;
+  c.title = "Decode latency per token over position";
+  c.x_label = "decode token position (prompt tokens + i)";
+  c.y_label = "latency (us)";
+  c.integer_x = true;
+  html::XySeries se;
+  se.name = "latency of each decode token";
+  se.colour = html::colour(1);
+  se.line = true;
+  se.markers = r.decode_token_latency_ns_size() <= 64;
+  for (int i = 0; i < r.decode_token_latency_ns_size(); ++i) {
+    se.x.push_back(r.prompt_tokens() + i);
+    se.y.push_back(r.decode_token_latency_ns(i) * 1e-3);
+  }
+  c.series.push_back(se);
+  c.refs.push_back({"mean", r.decode_latency_ns() * 1e-3, html::colour(6), true});
+  return s + "</div><div class=\"panel\">" + html::svg_xy_chart(c);
+}
+
+const proto::AccuracyRow* find_row(const proto::AccuracyReport& a, const std::string& backend) {
+  for (const proto::AccuracyRow& row : a.rows())
+    if (row.backend() == backend) return &row;
+  return nullptr;
+}
+
+// Perplexity of every chip instance, their mean and +-1 std, and the FP32 and W4A8 lines.
+std::string accuracy_spread(const proto::AccuracyReport& a) {
+  const proto::AccuracyRow* analog = find_row(a, "analog");
+  const proto::AccuracyRow* fp32 = find_row(a, "FP32");
+  const proto::AccuracyRow* w4a8 = find_row(a, "W4A8");
+  html::XyChart c;
+  c.title = "Accuracy spread over chip instances (perplexity, lower is better)";
+  c.x_label = "chip instance (index of its noise seed)";
+  c.y_label = "perplexity";
+  c.integer_x = true;
+  if (analog != nullptr) {
+    html::XySeries se;
+    se.name = "analog, one per seed";
+    se.colour = html::colour(0);
+    for (int i = 0; i < analog->run_perplexity_size(); ++i) {
+      se.x.push_back(i);
+      se.y.push_back(analog->run_perplexity(i));
+      se.tooltips.push_back(
+          "chip instance " + std::to_string(i) +
+          (i < analog->seeds_size() ? " (seed " + std::to_string(analog->seeds(i)) + ")" : "") +
+          ": perplexity " + num(analog->run_perplexity(i)));
+    }
+    c.series.push_back(se);
+    const double m = analog->perplexity().mean(), sd = analog->perplexity().std();
+    c.refs.push_back({"analog mean", m, html::colour(0), false});
+    if (sd > 0) {
+      c.refs.push_back({"mean + std", m + sd, "#9db4d6", true});
+      c.refs.push_back({"mean - std", m - sd, "#9db4d6", true});
+    }
+  }
+  if (fp32 != nullptr) c.refs.push_back({"FP32", fp32->perplexity().mean(), html::colour(2), true});
+  if (w4a8 != nullptr) c.refs.push_back({"W4A8", w4a8->perplexity().mean(), html::colour(5), true});
+  return html::svg_xy_chart(c);
+}
+
+// Cell utilization of each tile at its mesh node; DPU nodes marked.
+std::string tile_heat_map(const proto::SimReport& r, const proto::MappingPlan& plan) {
+  const int mx = static_cast<int>(std::max(1u, plan.mesh_x()));
+  const int my = static_cast<int>(std::max(1u, plan.mesh_y()));
+  const int tiles =
+      r.has_resolved_config() ? static_cast<int>(r.resolved_config().tile().count()) : mx * my;
+  std::vector<double> util(static_cast<size_t>(mx * my), -1);
+  for (int t = 0; t < tiles && t < mx * my; ++t) util[static_cast<size_t>(t)] = 0;
+  std::vector<std::string> layers_of(static_cast<size_t>(mx * my));
+  for (const proto::BlockPlacement& b : plan.blocks()) {
+    if (b.tile() >= util.size()) continue;
+    util[b.tile()] = std::max(0.0, util[b.tile()]) + b.cell_utilization();
+    if (layers_of[b.tile()].size() < 120) layers_of[b.tile()] += " " + b.layer();
+  }
+  const double cell = std::max(4.0, std::min(26.0, 600.0 / std::max(mx, my)));
+  const double left = 40, top = 36;
+  const int width = std::max(520, static_cast<int>(left + cell * mx + 170));
+  const int height = static_cast<int>(std::max(top + cell * my + 40, top + 200.0));
+  std::string s = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                  "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
+                  "\" role=\"img\" aria-label=\"tile utilization\">\n<text class=\"title\" x=\"8\" "
+                  "y=\"18\">Tile cell utilization on the " +
+                  std::to_string(mx) + " x " + std::to_string(my) + " mesh (" +
+                  escape(plan.strategy()) + " mapping)</text>\n";
+  auto shade = [](double u) {
+    // White (0) to dark blue (1).
+    const double v = std::clamp(u, 0.0, 1.0);
+    const int rr = static_cast<int>(247 - v * (247 - 33));
+    const int gg = static_cast<int>(251 - v * (251 - 81));
+    const int bb = static_cast<int>(255 - v * (255 - 140));
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", rr, gg, bb);
+    return std::string(buf);
+  };
+  const bool outline = cell >= 8;
+  for (int y = 0; y < my; ++y) {
+    for (int x = 0; x < mx; ++x) {
+      const int node = y * mx + x;
+      const double u = util[static_cast<size_t>(node)];
+      const std::string fill = u < 0 ? "#d9d9d9" : shade(u);
+      s += "<rect x=\"" + num(left + x * cell) + "\" y=\"" + num(top + y * cell) + "\" width=\"" +
+           num(cell) + "\" height=\"" + num(cell) + "\" fill=\"" + fill + "\"" +
+           (outline ? " stroke=\"#fff\" stroke-width=\"1\"" : "") + "><title>node " +
+           std::to_string(node) + " (" + std::to_string(x) + "," + std::to_string(y) + "): " +
+           (u < 0 ? std::string("no tile")
+                  : "tile " + std::to_string(node) + ", " + num(100 * u) + " % of cells" +
+                        escape(layers_of[static_cast<size_t>(node)])) +
+           "</title></rect>";
+      if (outline || x == mx - 1) s += "\n";
+    }
+  }
+  for (uint32_t node : plan.dpu_nodes()) {
+    if (static_cast<int>(node) >= mx * my) continue;
+    const int x = static_cast<int>(node) % mx, y = static_cast<int>(node) / mx;
+    s += "<circle cx=\"" + num(left + (x + 0.5) * cell) + "\" cy=\"" + num(top + (y + 0.5) * cell) +
+         "\" r=\"" + num(std::max(1.5, cell * 0.18)) +
+         "\" fill=\"#ee6677\" stroke=\"#fff\" stroke-width=\"0.5\"><title>DPU at node " +
+         std::to_string(node) + "</title></circle>\n";
+  }
+  // Axis labels: mesh x along the top, y down the left.
+  s += "<text class=\"small\" x=\"" + num(left) + "\" y=\"" + num(top - 4) + "\">x = 0</text>";
+  s += "<text class=\"small\" text-anchor=\"end\" x=\"" + num(left + mx * cell) + "\" y=\"" +
+       num(top - 4) + "\">x = " + std::to_string(mx - 1) + "</text>";
+  s += "<text class=\"small\" text-anchor=\"end\" x=\"" + num(left - 4) + "\" y=\"" + num(top + 9) +
+       "\">y=0</text>";
+  s += "<text class=\"small\" text-anchor=\"end\" x=\"" + num(left - 4) + "\" y=\"" +
+       num(top + my * cell) + "\">" + std::to_string(my - 1) + "</text>\n";
+  // Legend: colour scale and the special nodes.
+  const double lx = left + mx * cell + 24;
+  s += "<defs><linearGradient id=\"util-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
+       "<stop offset=\"0\" stop-color=\"" +
+       shade(0) + "\"/><stop offset=\"1\" stop-color=\"" + shade(1) +
+       "\"/></linearGradient></defs>";
+  s += "<text class=\"legend\" x=\"" + num(lx) + "\" y=\"" + num(top + 8) +
+       "\">cells used (%)</text>";
+  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 16) +
+       "\" width=\"16\" height=\"100\" fill=\"url(#util-scale)\" stroke=\"#999\"/>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 24) + "\">100</text>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 70) + "\">50</text>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 116) + "\">0</text>\n";
+  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 132) +
+       "\" width=\"12\" height=\"12\" fill=\"#d9d9d9\"/><text class=\"legend\" x=\"" +
+       num(lx + 18) + "\" y=\"" + num(top + 143) + "\">no tile</text>";
+  s += "<circle cx=\"" + num(lx + 6) + "\" cy=\"" + num(top + 160) +
+       "\" r=\"4\" fill=\"#ee6677\"/><text class=\"legend\" x=\"" + num(lx + 18) + "\" y=\"" +
+       num(top + 164) + "\">DPU</text>\n";
+  s += "</svg>\n";
+  return s;
+}
+
+}  // namespace
+
+std::string render_report_html(const proto::SimReport& r, const proto::MappingPlan& plan) {
+  const std::string model = r.model().substr(r.model().find_last_of('/') + 1);
+  const std::string title = "aimcsim: " + model + " on " + r.chip();
+  std::string b = "<h1>" + escape(title) + "</h1>\n<div class=\"sub\">" + escape(r.model()) +
+                  " on chip <b>" + escape(r.chip()) + "</b>: " + std::to_string(r.prompt_tokens()) +
+                  " prompt + " + std::to_string(r.decode_tokens()) + " decode tokens, " +
+                  escape(plan.strategy()) + " mapping, " +
+                  std::to_string(plan.summary().tiles_used()) + " of " +
+                  std::to_string(plan.summary().tiles_available()) + " tiles used</div>\n";
+
+  b += "<div class=\"cards\">\n";
+  b += card(time_text(r.ttft_ns()), "time to first token");
+  b += card(time_text(r.decode_latency_ns()), "decode latency per token");
+  b += card(num(r.decode_tokens_per_s()), "decode tokens / s");
+  b += card(num(r.prefill().total_nj_per_token() * 1e-3) + " uJ", "energy / token, prefill");
+  b += card(num(r.decode().total_nj_per_token() * 1e-3) + " uJ", "energy / token, decode");
+  b += card(num(r.prefill().tops_per_w()) + " / " + num(r.decode().tops_per_w()),
+            "TOPS/W prefill / decode");
+  b += card(std::to_string(plan.summary().tiles_used()) + " / " +
+                std::to_string(plan.summary().tiles_available()),
+            "tiles used / available");
+  const proto::AccuracyRow* analog = find_row(r.accuracy(), "analog");
+  const proto::AccuracyRow* fp32 = find_row(r.accuracy(), "FP32");
+  const proto::AccuracyRow* w4a8 = find_row(r.accuracy(), "W4A8");
+  if (analog != nullptr) {
+    b += card(num(analog->perplexity().mean()) + " \u00b1 " + num(analog->perplexity().std()),
+              "analog perplexity (" + std::to_string(analog->runs()) + " chips)");
+    b += card(num(100 * analog->top1().mean()) + " %", "analog top-1 accuracy");
+  }
+  if (fp32 != nullptr) b += card(num(fp32->perplexity().mean()), "FP32 perplexity");
+  if (w4a8 != nullptr) b += card(num(w4a8->perplexity().mean()), "W4A8 perplexity");
+  b += "</div>\n";
+
+  b += "<h2>Energy</h2>\n<div class=\"grid\"><div class=\"panel\">" + energy_by_component(r) +
+       "</div><div class=\"panel\">" + energy_by_layer(r, 10) + "</div></div>\n";
+  b += "<h2>Latency</h2>\n<div class=\"grid\"><div class=\"panel\">" + latency_breakdown(r) +
+       "</div></div>\n";
+  b += "<h2>Accuracy</h2>\n";
+  if (r.accuracy().rows_size() > 0) {
+    const proto::AccuracyReport& a = r.accuracy();
+    b += "<div class=\"grid\"><div class=\"panel\">" + accuracy_spread(a) + "</div>";
+    b += "<div><table><tr><th class=\"l\">backend</th><th>runs</th><th>perplexity</th>"
+         "<th>top-1</th><th>KL (nats/token)</th></tr>\n";
+    for (const proto::AccuracyRow& row : a.rows()) {
+      b += "<tr><td class=\"l\">" + escape(row.backend()) + "</td><td>" +
+           std::to_string(row.runs()) + "</td><td>" + num(row.perplexity().mean()) + " \u00b1 " +
+           num(row.perplexity().std()) + "</td><td>" + num(row.top1().mean()) + "</td><td>" +
+           num(row.kl().mean()) + "</td></tr>\n";
+    }
+    b += "</table><p class=\"note\">" + escape(a.data()) + ": " + std::to_string(a.windows()) +
+         " windows of " + std::to_string(a.window_length()) + " tokens; input ranges " +
+         escape(a.input_ranges()) + "</p></div></div>\n";
+  } else {
+    b += "<p class=\"note\">No accuracy evaluation: the model is a shape card without weights, "
+         "or the run used --no-accuracy.</p>\n";
+  }
+  b += "<h2>Mapping</h2>\n<div class=\"grid\"><div class=\"panel\">" + tile_heat_map(r, plan) +
+       "</div></div>\n";
+  return html::page(title, b);
+}
+
+}  // namespace aimc::sim

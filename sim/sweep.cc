@@ -1,0 +1,410 @@
+// Sweep files: parsing, field-path overrides checked against the schema, expansion into points.
+#include "sim/sweep.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "mapping/mapper.h"
+#include "proto/chip_config_io.h"
+#include "proto/user_error.h"
+#include "sim/bundle.h"
+#include "workloads/shape_cards.h"
+
+namespace aimc::sim {
+namespace {
+
+namespace fs = std::filesystem;
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using google::protobuf::TextFormat;
+
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit FirstError(std::string source) : source_(std::move(source)) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
+               message;
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string source_;
+  std::string first_;
+};
+
+std::string field_names(const Descriptor* d) {
+  std::string names;
+  for (int i = 0; i < d->field_count(); ++i) names += (i ? ", " : "") + d->field(i)->name();
+  return names;
+}
+
+std::string enum_names(const google::protobuf::EnumDescriptor* e) {
+  std::string names;
+  for (int i = 0; i < e->value_count(); ++i) names += (i ? ", " : "") + e->value(i)->name();
+  return names;
+}
+
+// Parses all of `text` as a signed or unsigned integer within [lo, hi].
+bool parse_integer(const std::string& text, long double lo, long double hi, long double* out) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  errno = 0;
+  char* end = nullptr;
+  const long double v = std::strtold(text.c_str(), &end);
+  if (errno != 0 || end != text.c_str() + text.size()) return false;
+  if (v != std::floor(v) || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+void set_scalar(Message* m, const FieldDescriptor* f, const std::string& value,
+                const std::string& path) {
+  const Reflection* r = m->GetReflection();
+  long double integer = 0;
+  auto bad = [&](const std::string& expected) {
+    throw UserError(path + ": '" + value + "' is not " + expected);
+  };
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      if (!parse_integer(value, std::numeric_limits<int32_t>::min(),
+                         std::numeric_limits<int32_t>::max(), &integer))
+        bad("a 32-bit integer");
+      r->SetInt32(m, f, static_cast<int32_t>(integer));
+      return;
+    case FieldDescriptor::CPPTYPE_INT64:
+      if (!parse_integer(value, -9.2e18L, 9.2e18L, &integer)) bad("a 64-bit integer");
+      r->SetInt64(m, f, static_cast<int64_t>(integer));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      if (!parse_integer(value, 0, std::numeric_limits<uint32_t>::max(), &integer))
+        bad("an unsigned 32-bit integer");
+      r->SetUInt32(m, f, static_cast<uint32_t>(integer));
+      return;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      if (!parse_integer(value, 0, 1.8e19L, &integer)) bad("an unsigned 64-bit integer");
+      r->SetUInt64(m, f, static_cast<uint64_t>(integer));
+      return;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      errno = 0;
+      char* end = nullptr;
+      const double v = std::strtod(value.c_str(), &end);
+      if (value.empty() || errno != 0 || end != value.c_str() + value.size() || !std::isfinite(v))
+        bad("a number");
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        r->SetDouble(m, f, v);
+      } else {
+        r->SetFloat(m, f, static_cast<float>(v));
+      }
+      return;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (value != "true" && value != "false") bad("true or false");
+      r->SetBool(m, f, value == "true");
+      return;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* e = f->enum_type()->FindValueByName(value);
+      if (e == nullptr) bad("one of " + enum_names(f->enum_type()));
+      r->SetEnum(m, f, e);
+      return;
+    }
+    case FieldDescriptor::CPPTYPE_STRING:
+      r->SetString(m, f, value);
+      return;
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      // A whole message (e.g. a oneof member "numerics.weight_noise.hermes") takes its body in
+      // text format: "" or "{}" for all defaults, "devices_per_polarity: 2" for some fields.
+      std::string body = value;
+      const auto first = body.find_first_not_of(" \t");
+      const auto last = body.find_last_not_of(" \t");
+      if (first != std::string::npos && body[first] == '{' && body[last] == '}') {
+        body = body.substr(first + 1, last - first - 1);
+      }
+      std::unique_ptr<Message> parsed(r->GetMessage(*m, f).New());
+      TextFormat::Parser parser;
+      FirstError errors(path);
+      parser.RecordErrorsTo(&errors);
+      if (!parser.ParseFromString(body, parsed.get())) {
+        throw UserError(path + ": '" + value + "' is not a " + f->message_type()->name() +
+                        " in text format (" + errors.first() + ")");
+      }
+      r->MutableMessage(m, f)->CopyFrom(*parsed);
+      return;
+    }
+  }
+}
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool is_shape_card(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto names = workloads::shape_card_names();
+  return std::find(names.begin(), names.end(), lower) != names.end();
+}
+
+std::string relative_to(const fs::path& dir, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (dir / path).lexically_normal().string();
+}
+
+std::string format_settings(const std::vector<proto::SweepSetting>& settings) {
+  std::string s;
+  for (const auto& v : settings) s += (s.empty() ? "" : ", ") + v.field() + "=" + v.value();
+  return s;
+}
+
+}  // namespace
+
+void set_config_field(proto::ChipConfig* config, const std::string& path,
+                      const std::string& value) {
+  if (path.empty()) throw UserError("empty field path");
+  Message* m = config;
+  std::string walked;
+  std::stringstream steps(path);
+  std::string name;
+  std::vector<std::string> names;
+  while (std::getline(steps, name, '.')) names.push_back(name);
+  if (path.back() == '.') names.push_back("");
+  for (size_t i = 0; i < names.size(); ++i) {
+    const Descriptor* d = m->GetDescriptor();
+    const FieldDescriptor* f = d->FindFieldByName(names[i]);
+    walked += (i ? "." : "") + names[i];
+    if (f == nullptr) {
+      throw UserError(path + ": no field '" + names[i] + "' in " + d->name() +
+                      (walked == names[i] ? "" : " (at " + walked + ")") +
+                      "; fields: " + field_names(d));
+    }
+    if (f->is_repeated()) {
+      throw UserError(path + ": " + walked + " is a repeated field, which a sweep cannot set");
+    }
+    if (i + 1 == names.size()) {
+      set_scalar(m, f, value, path);
+      return;
+    }
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      throw UserError(path + ": " + walked + " is a value, not a message with fields");
+    }
+    // Selects the member when `f` is in a oneof.
+    m = m->GetReflection()->MutableMessage(m, f);
+  }
+}
+
+SweepPlan load_sweep(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("cannot open sweep file '" + path + "'");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+
+  SweepPlan plan;
+  plan.path = path;
+  TextFormat::Parser parser;
+  FirstError errors(path);
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(buffer.str(), &plan.spec)) {
+    throw UserError(errors.first().empty() ? path + ": could not parse sweep" : errors.first());
+  }
+  proto::Sweep& spec = plan.spec;
+  const fs::path dir = fs::absolute(path).parent_path();
+  const std::string chip_path =
+      spec.has_chip() ? relative_to(dir, spec.chip()) : bundled_chip_path();
+  proto::ChipConfig base;
+  try {
+    base = proto::load_chip_config(chip_path);
+  } catch (const UserError& e) {
+    throw UserError(path + ": chip: " + e.what());
+  }
+  plan.data = relative_to(dir, spec.run().data());
+  plan.calib = relative_to(dir, spec.run().calib());
+
+  // Axes: check every path and value on the base config first, so a mistake names its axis.
+  std::vector<std::string> labels;
+  size_t list_length = 0;
+  for (int a = 0; a < spec.axis_size(); ++a) {
+    const proto::SweepAxis& axis = spec.axis(a);
+    const std::string where = path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
+    if (axis.field().empty())
+      throw UserError(path + ": axis " + std::to_string(a + 1) + ": no field");
+    if (axis.values_size() == 0) throw UserError(where + ": no values");
+    if (spec.mode() == proto::LIST && a > 0 &&
+        static_cast<size_t>(axis.values_size()) != list_length) {
+      throw UserError(where + ": " + std::to_string(axis.values_size()) +
+                      " values, but mode LIST needs as many as axis 1 (" +
+                      std::to_string(list_length) + ")");
+    }
+    if (a == 0) list_length = static_cast<size_t>(axis.values_size());
+    for (const proto::LinkedField& linked : axis.linked()) {
+      if (linked.values_size() != axis.values_size()) {
+        throw UserError(where + ": linked field " + linked.field() + " has " +
+                        std::to_string(linked.values_size()) + " values, the axis has " +
+                        std::to_string(axis.values_size()));
+      }
+    }
+    for (int v = 0; v < axis.values_size(); ++v) {
+      try {
+        proto::ChipConfig probe = base;
+        set_config_field(&probe, axis.field(), axis.values(v));
+        for (const proto::LinkedField& linked : axis.linked()) {
+          set_config_field(&probe, linked.field(), linked.values(v));
+        }
+      } catch (const UserError& e) {
+        throw UserError(where + ": " + e.what());
+      }
+    }
+    labels.push_back(axis.has_label() ? axis.label() : axis.field());
+  }
+
+  // Value combinations: indices into each axis's values.
+  std::vector<std::vector<int>> combos;
+  if (spec.axis_size() == 0) {
+    combos.push_back({});
+  } else if (spec.mode() == proto::LIST) {
+    for (size_t i = 0; i < list_length; ++i) {
+      combos.push_back(
+          std::vector<int>(static_cast<size_t>(spec.axis_size()), static_cast<int>(i)));
+    }
+  } else {
+    std::vector<int> idx(static_cast<size_t>(spec.axis_size()), 0);
+    while (true) {
+      combos.push_back(idx);
+      int a = spec.axis_size() - 1;
+      while (a >= 0 && ++idx[static_cast<size_t>(a)] == spec.axis(a).values_size()) {
+        idx[static_cast<size_t>(a)] = 0;
+        --a;
+      }
+      if (a < 0) break;
+    }
+  }
+
+  std::vector<std::string> models;
+  for (int i = 0; i < spec.models_size(); ++i) {
+    const std::string& m = spec.models(i);
+    const std::string resolved = is_shape_card(m) ? m : relative_to(dir, m);
+    try {
+      workloads::resolve_model(resolved);
+    } catch (const UserError& e) {
+      throw UserError(path + ": models[" + std::to_string(i) + "]: " + e.what());
+    }
+    models.push_back(resolved);
+  }
+  if (models.empty()) models.push_back(bundled_model_path());
+  std::vector<std::string> mappings(spec.mappings().begin(), spec.mappings().end());
+  if (mappings.empty()) mappings.push_back("dense");
+  const auto strategies = mapping::strategy_names();
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    if (std::find(strategies.begin(), strategies.end(), mappings[i]) == strategies.end()) {
+      std::string known;
+      for (const auto& s : strategies) known += (known.empty() ? "" : ", ") + s;
+      throw UserError(path + ": mappings[" + std::to_string(i) + "]: unknown strategy '" +
+                      mappings[i] + "' (strategies: " + known + ")");
+    }
+  }
+
+  proto::SweepRunOptions run = spec.run();
+  proto::resolve_defaults(&run);
+  const std::string run_text =
+      proto::to_text(run) + "data: " + plan.data + "\ncalib: " + plan.calib;
+
+  for (const std::string& model : models) {
+    for (const std::string& mapping_name : mappings) {
+      for (const std::vector<int>& combo : combos) {
+        SweepPoint p;
+        p.index = static_cast<int>(plan.points.size());
+        char id[16];
+        std::snprintf(id, sizeof id, "%03d", p.index);
+        p.id = id;
+        p.model = model;
+        p.mapping = mapping_name;
+        p.chip = base;
+        for (size_t a = 0; a < combo.size(); ++a) {
+          const proto::SweepAxis& axis = spec.axis(static_cast<int>(a));
+          set_config_field(&p.chip, axis.field(), axis.values(combo[a]));
+          for (const proto::LinkedField& linked : axis.linked()) {
+            set_config_field(&p.chip, linked.field(), linked.values(combo[a]));
+          }
+          proto::SweepSetting s;
+          s.set_field(labels[a]);
+          s.set_value(axis.values(combo[a]));
+          p.settings.push_back(s);
+        }
+        proto::resolve_defaults(&p.chip);
+        const auto issues = proto::validate_chip_config(p.chip);
+        if (!issues.empty()) {
+          throw UserError(path + ": point " + p.id + " (" + format_settings(p.settings) +
+                          "): " + issues.front().path_string() + ": " + issues.front().message);
+        }
+        p.inputs_key = hex64(fnv1a(proto::to_text(p.chip) + "\nmodel: " + model +
+                                   "\nmapping: " + mapping_name + "\n" + run_text));
+        plan.points.push_back(std::move(p));
+      }
+    }
+  }
+  return plan;
+}
+
+std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& point,
+                                       const std::string& chip_path, const std::string& out_dir,
+                                       int threads) {
+  proto::SweepRunOptions run = plan.spec.run();
+  proto::resolve_defaults(&run);
+  std::vector<std::string> args = {"run",
+                                   "--chip",
+                                   chip_path,
+                                   "--model",
+                                   point.model,
+                                   "--mapping",
+                                   point.mapping,
+                                   "--prompt-tokens",
+                                   std::to_string(run.prompt_tokens()),
+                                   "--decode-tokens",
+                                   std::to_string(run.decode_tokens()),
+                                   "--seeds",
+                                   std::to_string(run.seeds()),
+                                   "--seed",
+                                   std::to_string(run.seed()),
+                                   "--window",
+                                   std::to_string(run.window()),
+                                   "--max-windows",
+                                   std::to_string(run.max_windows()),
+                                   "--threads",
+                                   std::to_string(threads),
+                                   "--out",
+                                   out_dir};
+  if (!plan.data.empty()) args.insert(args.end(), {"--data", plan.data});
+  if (!plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
+  if (run.no_accuracy()) args.push_back("--no-accuracy");
+  return args;
+}
+
+}  // namespace aimc::sim

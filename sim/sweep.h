@@ -1,0 +1,51 @@
+// Reading a sweep file (proto/sweep.proto) and expanding it into points: one resolved,
+// validated chip config per combination of axis values, crossed with models and mappings.
+// Every user mistake (bad field path, a value of the wrong type, an invalid combination, an
+// unknown model or strategy) is a UserError naming the sweep file and the axis, found before
+// anything runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proto/chip_config.pb.h"
+#include "proto/sweep.pb.h"
+
+namespace aimc::sim {
+
+/// One point of a sweep: what `aimcsim run` gets for it.
+struct SweepPoint {
+  int index = 0;                              ///< position in point order
+  std::string id;                             ///< folder name under DIR/points/ ("000", "001", ...)
+  std::string model;                          ///< shape card name or absolute model folder
+  std::string mapping;                        ///< placement strategy
+  std::vector<proto::SweepSetting> settings;  ///< swept fields (label, value as written)
+  proto::ChipConfig chip;                     ///< base chip with the settings applied, resolved
+  std::string inputs_key;                     ///< fingerprint of chip, model, mapping, run options
+};
+
+/// A sweep file with its points.
+struct SweepPlan {
+  std::string path;  ///< the sweep file as given
+  proto::Sweep spec;
+  std::vector<SweepPoint> points;
+  std::string data;   ///< run.data resolved against the sweep's folder ("" = default)
+  std::string calib;  ///< run.calib likewise
+};
+
+/// Sets the ChipConfig field at dotted `path` (e.g. "tile.adc.bits", a oneof member
+/// "numerics.weight_noise.afm_pcm.noise_scale") from `value`, checked against the field's
+/// type. Throws UserError "<path>: <why>" for an unknown field, a repeated or message field, or
+/// a value that does not parse as the field's type.
+void set_config_field(proto::ChipConfig* config, const std::string& path, const std::string& value);
+
+/// Reads `path`, checks it, and expands it into points (see the file comment).
+SweepPlan load_sweep(const std::string& path);
+
+/// Arguments of `aimcsim run` for `point` (without the program name), writing into `out_dir`
+/// with the chip config at `chip_path`; `threads` is the --threads value.
+std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& point,
+                                       const std::string& chip_path, const std::string& out_dir,
+                                       int threads);
+
+}  // namespace aimc::sim

@@ -1,0 +1,372 @@
+// Sweep results: CSV, JSON, the HTML page and the terminal table.
+#include "sim/sweep_report.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "proto/user_error.h"
+#include "sim/report_html.h"
+
+namespace aimc::sim {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+
+// SweepRow fields in column order; "settings" expands into one column per swept field.
+const std::vector<std::string>& column_fields() {
+  static const std::vector<std::string> fields = {"index",
+                                                  "id",
+                                                  "model",
+                                                  "mapping",
+                                                  "settings",
+                                                  "status",
+                                                  "ttft_us",
+                                                  "decode_latency_us",
+                                                  "decode_tokens_per_s",
+                                                  "prefill_nj_per_token",
+                                                  "decode_nj_per_token",
+                                                  "prefill_tops_per_w",
+                                                  "decode_tops_per_w",
+                                                  "tiles_used",
+                                                  "tiles_available",
+                                                  "ppl_analog_mean",
+                                                  "ppl_analog_std",
+                                                  "top1_analog_mean",
+                                                  "kl_analog_mean",
+                                                  "ppl_fp32",
+                                                  "ppl_w4a8",
+                                                  "seeds",
+                                                  "wall_s",
+                                                  "finished_at",
+                                                  "error",
+                                                  "inputs_key"};
+  return fields;
+}
+
+std::string value_text(const proto::SweepRow& row, const FieldDescriptor* f) {
+  const auto* r = row.GetReflection();
+  if (!r->HasField(row, f)) return "";
+  char buf[64];
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      std::snprintf(buf, sizeof buf, "%.6g", r->GetDouble(row, f));
+      return buf;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return std::to_string(r->GetUInt32(row, f));
+    case FieldDescriptor::CPPTYPE_STRING:
+      return r->GetString(row, f);
+    default:
+      return "";
+  }
+}
+
+std::vector<std::string> setting_labels(const proto::SweepResults& results) {
+  std::vector<std::string> labels;
+  for (const proto::SweepRow& row : results.rows()) {
+    for (const proto::SweepSetting& s : row.settings()) {
+      if (std::find(labels.begin(), labels.end(), s.field()) == labels.end())
+        labels.push_back(s.field());
+    }
+  }
+  return labels;
+}
+
+std::string setting_of(const proto::SweepRow& row, const std::string& label) {
+  for (const proto::SweepSetting& s : row.settings())
+    if (s.field() == label) return s.value();
+  return "";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string short_model(const std::string& model) {
+  const auto slash = model.find_last_of('/');
+  return slash == std::string::npos ? model : model.substr(slash + 1);
+}
+
+// A short description of a point's inputs: its swept values, and model/mapping when they vary.
+std::string point_label(const proto::SweepRow& row, bool with_model, bool with_mapping) {
+  std::string s;
+  if (with_model) s += short_model(row.model());
+  if (with_mapping) s += (s.empty() ? "" : " ") + row.mapping();
+  for (const auto& v : row.settings()) s += (s.empty() ? "" : " ") + v.field() + "=" + v.value();
+  return s;
+}
+
+}  // namespace
+
+void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
+  row->set_ttft_us(report.ttft_ns() * 1e-3);
+  row->set_decode_latency_us(report.decode_latency_ns() * 1e-3);
+  row->set_decode_tokens_per_s(report.decode_tokens_per_s());
+  row->set_prefill_nj_per_token(report.prefill().total_nj_per_token());
+  row->set_decode_nj_per_token(report.decode().total_nj_per_token());
+  row->set_prefill_tops_per_w(report.prefill().tops_per_w());
+  row->set_decode_tops_per_w(report.decode().tops_per_w());
+  row->set_tiles_used(report.mapping().summary().tiles_used());
+  row->set_tiles_available(report.mapping().summary().tiles_available());
+  for (const proto::AccuracyRow& a : report.accuracy().rows()) {
+    if (a.backend() == "analog") {
+      row->set_ppl_analog_mean(a.perplexity().mean());
+      row->set_ppl_analog_std(a.perplexity().std());
+      row->set_top1_analog_mean(a.top1().mean());
+      row->set_kl_analog_mean(a.kl().mean());
+      row->set_seeds(a.runs());
+    } else if (a.backend() == "FP32") {
+      row->set_ppl_fp32(a.perplexity().mean());
+    } else if (a.backend() == "W4A8") {
+      row->set_ppl_w4a8(a.perplexity().mean());
+    }
+  }
+}
+
+std::string sweep_csv(const proto::SweepResults& results) {
+  const std::vector<std::string> labels = setting_labels(results);
+  const auto* d = proto::SweepRow::descriptor();
+  std::string out;
+  for (const std::string& name : column_fields()) {
+    if (name == "settings") {
+      for (const std::string& l : labels) out += csv_field(l) + ",";
+    } else {
+      out += name + (name == column_fields().back() ? "\n" : ",");
+    }
+  }
+  for (const proto::SweepRow& row : results.rows()) {
+    for (const std::string& name : column_fields()) {
+      if (name == "settings") {
+        for (const std::string& l : labels) out += csv_field(setting_of(row, l)) + ",";
+      } else {
+        out += csv_field(value_text(row, d->FindFieldByName(name))) +
+               (name == column_fields().back() ? "\n" : ",");
+      }
+    }
+  }
+  return out;
+}
+
+std::string sweep_json(const proto::SweepResults& results) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  google::protobuf::util::MessageToJsonString(results, &json, options);
+  return json;
+}
+
+proto::SweepResults parse_sweep_json(const std::string& json, const std::string& source) {
+  proto::SweepResults results;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(json, &results, options).ok()) {
+    throw UserError(source + ": not a sweep result file (move it away to start the sweep over)");
+  }
+  return results;
+}
+
+std::vector<size_t> pareto_front(const std::vector<double>& xs, const std::vector<double>& ys) {
+  std::vector<size_t> order(xs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return xs[a] != xs[b] ? xs[a] < xs[b] : ys[a] < ys[b]; });
+  std::vector<size_t> front;
+  double best_y = std::numeric_limits<double>::infinity();
+  for (size_t i : order) {
+    if (ys[i] < best_y) {
+      front.push_back(i);
+      best_y = ys[i];
+    }
+  }
+  return front;
+}
+
+std::string render_sweep_html(const proto::SweepResults& results) {
+  using html::escape;
+  using html::num;
+  bool vary_model = false, vary_mapping = false, any_accuracy = false;
+  for (const proto::SweepRow& row : results.rows()) {
+    vary_model |= row.model() != results.rows(0).model();
+    vary_mapping |= row.mapping() != results.rows(0).mapping();
+    any_accuracy |= row.status() == "ok" && row.has_ppl_analog_mean();
+  }
+  int ok = 0, failed = 0;
+  for (const proto::SweepRow& row : results.rows()) (row.status() == "ok" ? ok : failed)++;
+
+  // Scatter: decode energy per token against analog perplexity (or decode latency).
+  std::vector<double> xs, ys;
+  std::vector<const proto::SweepRow*> plotted;
+  for (const proto::SweepRow& row : results.rows()) {
+    if (row.status() != "ok" || (any_accuracy && !row.has_ppl_analog_mean())) continue;
+    xs.push_back(row.decode_nj_per_token() * 1e-3);
+    ys.push_back(any_accuracy ? row.ppl_analog_mean() : row.decode_latency_us());
+    plotted.push_back(&row);
+  }
+  const std::vector<size_t> front = pareto_front(xs, ys);
+  std::vector<bool> on_front(xs.size(), false);
+  for (size_t i : front) on_front[i] = true;
+
+  html::XyChart c;
+  c.title = any_accuracy ? "Decode energy per token against accuracy (lower left is better)"
+                         : "Decode energy per token against decode latency (lower left is better)";
+  c.x_label = "decode energy per token (uJ)";
+  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)" : "decode latency (us/token)";
+  c.width = 760;
+  c.height = 380;
+  html::XySeries dominated;
+  dominated.name = "dominated point";
+  dominated.colour = html::colour(0);
+  dominated.hollow = true;
+  html::XySeries pareto;
+  pareto.name = "Pareto front";
+  pareto.colour = html::colour(1);
+  pareto.line = true;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    html::XySeries& s = on_front[i] ? pareto : dominated;
+    if (on_front[i]) continue;
+    s.x.push_back(xs[i]);
+    s.y.push_back(ys[i]);
+    s.point_labels.push_back(plotted[i]->id());
+    s.tooltips.push_back(plotted[i]->id() + ": " +
+                         point_label(*plotted[i], vary_model, vary_mapping) + "; " + num(xs[i]) +
+                         " uJ, " + num(ys[i]));
+  }
+  for (size_t i : front) {
+    pareto.x.push_back(xs[i]);
+    pareto.y.push_back(ys[i]);
+    pareto.point_labels.push_back(plotted[i]->id());
+    pareto.tooltips.push_back(plotted[i]->id() + ": " +
+                              point_label(*plotted[i], vary_model, vary_mapping) + "; " +
+                              num(xs[i]) + " uJ, " + num(ys[i]));
+  }
+  c.series = {dominated, pareto};
+
+  std::string b = "<h1>" + escape("aimcsim sweep: " + results.name()) +
+                  "</h1>\n<div class=\"sub\">" + escape(results.sweep_file()) + " (" +
+                  escape(results.mode()) + "): " + std::to_string(results.rows_size()) + " of " +
+                  std::to_string(results.points()) + " points finished, " + std::to_string(ok) +
+                  " ok, " + std::to_string(failed) + " failed</div>\n";
+  b += "<h2>Energy against " + std::string(any_accuracy ? "accuracy" : "latency") +
+       "</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(c) + "</div>";
+  b += "<div class=\"note\" style=\"max-width:420px\"><p>Each marker is a point of the sweep, "
+       "labelled with its id (the table below). The Pareto front joins the points that no other "
+       "point beats on both axes.</p><p>Pareto points, by energy:</p><ul>";
+  for (size_t i : front) {
+    b += "<li><b>" + escape(plotted[i]->id()) + "</b> " +
+         escape(point_label(*plotted[i], vary_model, vary_mapping)) + ": " + num(xs[i]) + " uJ, " +
+         num(ys[i]) + "</li>";
+  }
+  b +=
+      "</ul></div></div>\n<h2>Points</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr><th>id</th>";
+  const std::vector<std::string> labels = setting_labels(results);
+  if (vary_model || results.rows_size() > 0) b += "<th class=\"l\">model</th>";
+  b += "<th class=\"l\">mapping</th>";
+  for (const std::string& l : labels) b += "<th>" + escape(l) + "</th>";
+  b += "<th class=\"l\">status</th><th>TTFT (us)</th><th>decode (us/token)</th><th>tokens/s</th>"
+       "<th>prefill (nJ/token)</th><th>decode (nJ/token)</th><th>TOPS/W decode</th>"
+       "<th>tiles used</th><th>ppl analog</th><th>top-1 analog</th><th>KL</th><th>ppl FP32</th>"
+       "<th>ppl W4A8</th><th>wall (s)</th></tr>\n";
+  std::vector<std::string> front_ids;
+  for (size_t i : front) front_ids.push_back(plotted[i]->id());
+  for (const proto::SweepRow& row : results.rows()) {
+    const bool good = row.status() == "ok";
+    const bool is_front =
+        std::find(front_ids.begin(), front_ids.end(), row.id()) != front_ids.end();
+    b += std::string("<tr") +
+         (!good      ? " class=\"bad\""
+          : is_front ? " class=\"front\""
+                     : "") +
+         "><td>" + escape(row.id()) + "</td><td class=\"l\">" + escape(short_model(row.model())) +
+         "</td><td class=\"l\">" + escape(row.mapping()) + "</td>";
+    for (const std::string& l : labels) b += "<td>" + escape(setting_of(row, l)) + "</td>";
+    if (!good) {
+      b += "<td class=\"l\" colspan=\"14\" style=\"white-space:normal\">" + escape(row.status()) +
+           ": " + escape(row.error()) + "</td></tr>\n";
+      continue;
+    }
+    auto cell = [&](bool has, double v) {
+      return "<td>" + (has ? num(v) : std::string("")) + "</td>";
+    };
+    b += "<td class=\"l\">ok" + std::string(is_front ? " (Pareto)" : "") + "</td>" +
+         cell(true, row.ttft_us()) + cell(true, row.decode_latency_us()) +
+         cell(true, row.decode_tokens_per_s()) + cell(true, row.prefill_nj_per_token()) +
+         cell(true, row.decode_nj_per_token()) + cell(true, row.decode_tops_per_w()) + "<td>" +
+         std::to_string(row.tiles_used()) + " / " + std::to_string(row.tiles_available()) + "</td>";
+    b += "<td>" +
+         (row.has_ppl_analog_mean()
+              ? num(row.ppl_analog_mean()) + " \u00b1 " + num(row.ppl_analog_std())
+              : std::string("")) +
+         "</td>" + cell(row.has_top1_analog_mean(), row.top1_analog_mean()) +
+         cell(row.has_kl_analog_mean(), row.kl_analog_mean()) +
+         cell(row.has_ppl_fp32(), row.ppl_fp32()) + cell(row.has_ppl_w4a8(), row.ppl_w4a8()) +
+         cell(true, row.wall_s()) + "</tr>\n";
+  }
+  b +=
+      "</table></div>\n<p class=\"note\">Files: sweep.csv and sweep.json (every input and result), "
+      "points/&lt;id&gt;/ (each point's chip config, report.json, report.html and output).</p>\n";
+  return html::page("aimcsim sweep: " + results.name(), b);
+}
+
+std::string format_sweep_table(const proto::SweepResults& results) {
+  const std::vector<std::string> labels = setting_labels(results);
+  bool vary_model = false, vary_mapping = false;
+  for (const proto::SweepRow& row : results.rows()) {
+    vary_model |= row.model() != results.rows(0).model();
+    vary_mapping |= row.mapping() != results.rows(0).mapping();
+  }
+  std::vector<std::string> header = {"id"};
+  if (vary_model) header.push_back("model");
+  if (vary_mapping) header.push_back("mapping");
+  for (const auto& l : labels) header.push_back(l);
+  for (const char* h : {"status", "TTFT us", "decode us/tok", "prefill nJ/tok", "decode nJ/tok",
+                        "TOPS/W dec", "tiles", "ppl analog", "ppl FP32", "ppl W4A8"})
+    header.push_back(h);
+  std::vector<std::vector<std::string>> rows = {header};
+  for (const proto::SweepRow& row : results.rows()) {
+    std::vector<std::string> r = {row.id()};
+    if (vary_model) r.push_back(short_model(row.model()));
+    if (vary_mapping) r.push_back(row.mapping());
+    for (const auto& l : labels) r.push_back(setting_of(row, l));
+    r.push_back(row.status());
+    if (row.status() == "ok") {
+      r.push_back(html::num(row.ttft_us()));
+      r.push_back(html::num(row.decode_latency_us()));
+      r.push_back(html::num(row.prefill_nj_per_token()));
+      r.push_back(html::num(row.decode_nj_per_token()));
+      r.push_back(html::num(row.decode_tops_per_w()));
+      r.push_back(std::to_string(row.tiles_used()));
+      r.push_back(row.has_ppl_analog_mean()
+                      ? html::num(row.ppl_analog_mean()) + " +- " + html::num(row.ppl_analog_std())
+                      : "-");
+      r.push_back(row.has_ppl_fp32() ? html::num(row.ppl_fp32()) : "-");
+      r.push_back(row.has_ppl_w4a8() ? html::num(row.ppl_w4a8()) : "-");
+    }
+    rows.push_back(r);
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  std::string out;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const auto& r = rows[k];
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i] + std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    if (k > 0 && results.rows(static_cast<int>(k - 1)).status() != "ok") {
+      line += results.rows(static_cast<int>(k - 1)).error();
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace aimc::sim

@@ -1,0 +1,379 @@
+// The sweep's process pool: fork/exec of `aimcsim run` per point, results collected from each
+// point's report.json, result files rewritten after every point, progress on a terminal.
+#include "sim/sweep_runner.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "proto/chip_config_io.h"
+#include "proto/user_error.h"
+#include "sim/sweep_report.h"
+
+namespace aimc::sim {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) {
+  g_stop = 1;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw std::runtime_error("cannot read /proc/self/exe to start the sweep's points");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+// The message of a failed point: what follows the program's last "error: " on stderr, on one
+// line; else the last non-empty line.
+std::string error_text(const std::string& err) {
+  std::string msg;
+  for (const char* tag : {"aimcsim: error: ", "aimcsim: internal error: "}) {
+    const auto pos = err.rfind(tag);
+    if (pos != std::string::npos) {
+      msg = err.substr(pos + std::strlen(tag));
+      break;
+    }
+  }
+  if (msg.empty()) {
+    std::istringstream lines(err);
+    std::string line;
+    while (std::getline(lines, line))
+      if (line.find_first_not_of(" \t\r") != std::string::npos) msg = line;
+  }
+  std::string one;
+  bool space = false;
+  for (char c : msg) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !one.empty();
+    } else {
+      if (space) one += ' ';
+      one += c;
+      space = false;
+    }
+  }
+  return one;
+}
+
+// Starts `exe args...` with stdin from /dev/null and stdout/stderr into files.
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& out_path,
+            const fs::path& err_path) {
+  std::vector<std::string> all = {exe};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
+    for (int fd : {in_fd, out_fd, err_fd})
+      if (fd >= 0) ::close(fd);
+    throw UserError("cannot write '" + out_path.parent_path().string() + "'");
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::execv(exe.c_str(), argv.data());
+    const char msg[] = "aimcsim: internal error: cannot exec the point's process\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  ::close(in_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+  return pid;
+}
+
+proto::SweepRow row_inputs(const SweepPoint& p) {
+  proto::SweepRow row;
+  row.set_index(static_cast<uint32_t>(p.index));
+  row.set_id(p.id);
+  row.set_inputs_key(p.inputs_key);
+  row.set_model(p.model);
+  row.set_mapping(p.mapping);
+  for (const proto::SweepSetting& s : p.settings) *row.add_settings() = s;
+  return row;
+}
+
+// The row of a point whose process ended with wait status `status`.
+proto::SweepRow finished_row(const SweepPoint& p, const fs::path& dir, int status, double wall) {
+  proto::SweepRow row = row_inputs(p);
+  row.set_wall_s(wall);
+  row.set_finished_at(utc_now());
+  const std::string err = error_text(slurp(dir / "stderr.txt"));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    proto::SimReport report;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    const std::string json = slurp(dir / "report.json");
+    if (!json.empty() && google::protobuf::util::JsonStringToMessage(json, &report, options).ok()) {
+      row.set_status("ok");
+      fill_row_results(report, &row);
+    } else {
+      row.set_status("crashed");
+      row.set_error("the point's run ended without a readable report.json");
+    }
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+    row.set_status("error");
+    row.set_error(err);
+  } else {
+    row.set_status("crashed");
+    const std::string how =
+        WIFSIGNALED(status)
+            ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                  ::strsignal(WTERMSIG(status)) + ")"
+            : "internal error (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    row.set_error(how + (err.empty() ? "" : ": " + err));
+  }
+  return row;
+}
+
+std::string duration_text(double s) {
+  char buf[32];
+  if (s < 90) {
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  } else if (s < 5400) {
+    std::snprintf(buf, sizeof buf, "%.0f min", s / 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+  }
+  return buf;
+}
+
+class ResultFiles {
+ public:
+  ResultFiles(const SweepPlan& plan, fs::path dir) : dir_(std::move(dir)) {
+    header_.set_name(plan.spec.name());
+    header_.set_sweep_file(plan.path);
+    header_.set_mode(proto::SweepMode_Name(plan.spec.mode()));
+    header_.set_points(static_cast<uint32_t>(plan.points.size()));
+  }
+  proto::SweepResults results(const std::vector<std::optional<proto::SweepRow>>& rows) const {
+    proto::SweepResults r = header_;
+    for (const auto& row : rows)
+      if (row) *r.add_rows() = *row;
+    return r;
+  }
+  void write(const std::vector<std::optional<proto::SweepRow>>& rows) const {
+    const proto::SweepResults r = results(rows);
+    proto::write_file_atomic((dir_ / "sweep.json").string(), sweep_json(r));
+    proto::write_file_atomic((dir_ / "sweep.csv").string(), sweep_csv(r));
+    if (r.rows_size() > 0) {
+      proto::write_file_atomic((dir_ / "sweep.html").string(), render_sweep_html(r));
+    }
+  }
+
+ private:
+  fs::path dir_;
+  proto::SweepResults header_;
+};
+
+}  // namespace
+
+SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
+                       std::ostream& out) {
+  const auto start = Clock::now();
+  const fs::path dir = options.out_dir;
+  std::error_code ec;
+  fs::create_directories(dir / "points", ec);
+  if (ec) throw UserError("cannot create --out folder '" + dir.string() + "'");
+  const size_t n = plan.points.size();
+  SweepOutcome outcome;
+  outcome.points = static_cast<int>(n);
+
+  // Resume: keep the rows of an earlier run whose inputs match a point.
+  std::vector<std::optional<proto::SweepRow>> rows(n);
+  const fs::path json_path = dir / "sweep.json";
+  if (fs::exists(json_path)) {
+    const proto::SweepResults earlier = parse_sweep_json(slurp(json_path), json_path.string());
+    std::map<std::string, proto::SweepRow> by_key;
+    for (const proto::SweepRow& row : earlier.rows())
+      if (row.status() != "crashed") by_key[row.inputs_key()] = row;
+    for (size_t i = 0; i < n; ++i) {
+      const auto it = by_key.find(plan.points[i].inputs_key);
+      if (it == by_key.end()) continue;
+      proto::SweepRow row = it->second;
+      const proto::SweepRow inputs = row_inputs(plan.points[i]);
+      row.set_index(inputs.index());
+      row.set_id(inputs.id());
+      *row.mutable_settings() = inputs.settings();
+      rows[i] = row;
+      ++outcome.kept;
+    }
+  }
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < n; ++i)
+    if (!rows[i]) pending.push_back(i);
+
+  const int jobs = std::max(1, options.jobs);
+  proto::SweepRunOptions run = plan.spec.run();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      run.threads() > 0
+          ? static_cast<int>(run.threads())
+          : std::max(1, cores / std::min<int>(jobs, std::max<size_t>(1, pending.size())));
+  out << "sweep " << plan.spec.name() << ": " << n << " points";
+  if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
+  out << ", running " << pending.size() << " (" << jobs << " at a time); results in "
+      << dir.string() << "/\n"
+      << std::flush;
+
+  const ResultFiles files(plan, dir);
+  files.write(rows);
+  const std::string exe = self_exe();
+
+  struct Running {
+    size_t index;
+    Clock::time_point started;
+  };
+  std::map<pid_t, Running> running;
+  size_t next = 0;
+  int finished_now = 0;
+  auto progress = [&](const char* stage) {
+    if (!options.progress) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    int failed = 0, done = 0;
+    for (const auto& r : rows)
+      if (r) ++done, failed += r->status() != "ok";
+    std::string line = "sweep: " + std::string(stage) + " | " + std::to_string(done) + "/" +
+                       std::to_string(n) + " points done";
+    if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
+    line += " | " + std::to_string(running.size()) + " running | " + duration_text(elapsed);
+    if (finished_now > 0) {
+      const double rate = finished_now / elapsed;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " | %.2g points/min", rate * 60);
+      line += buf;
+      line += " | about " + duration_text(static_cast<double>(n - done) / rate) + " left";
+    }
+    std::cerr << "\r\033[K" << line << std::flush;
+  };
+
+  struct sigaction action {
+  }, old_int{}, old_term{};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  g_stop = 0;
+  ::sigaction(SIGINT, &action, &old_int);
+  ::sigaction(SIGTERM, &action, &old_term);
+  auto last_progress = Clock::now();
+  try {
+    while (!g_stop) {
+      while (running.size() < static_cast<size_t>(jobs) && next < pending.size()) {
+        const SweepPoint& p = plan.points[pending[next++]];
+        const fs::path pdir = dir / "points" / p.id;
+        fs::create_directories(pdir, ec);
+        fs::remove(pdir / "report.json", ec);
+        const std::string chip_path = (pdir / "chip.pbtxt").string();
+        proto::write_file_atomic(chip_path, proto::to_text(p.chip));
+        const pid_t pid = spawn(exe, run_arguments(plan, p, chip_path, pdir.string(), threads),
+                                pdir / "stdout.txt", pdir / "stderr.txt");
+        running[pid] = {static_cast<size_t>(p.index), Clock::now()};
+        progress("running");
+      }
+      if (running.empty()) break;
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid == 0 || (pid < 0 && errno == EINTR)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (Clock::now() - last_progress > std::chrono::seconds(1)) {
+          progress("running");
+          last_progress = Clock::now();
+        }
+        continue;
+      }
+      if (pid < 0) throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
+      const auto it = running.find(pid);
+      if (it == running.end()) continue;
+      const size_t i = it->second.index;
+      const double wall = std::chrono::duration<double>(Clock::now() - it->second.started).count();
+      running.erase(it);
+      const SweepPoint& p = plan.points[i];
+      rows[i] = finished_row(p, dir / "points" / p.id, status, wall);
+      ++outcome.ran;
+      ++finished_now;
+      files.write(rows);
+      if (options.progress) std::cerr << "\r\033[K" << std::flush;
+      int done = 0;
+      for (const auto& r : rows) done += r.has_value();
+      char wall_text[32];
+      std::snprintf(wall_text, sizeof wall_text, "%.1f s", wall);
+      out << "[" << done << "/" << n << "] " << p.id;
+      for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
+      if (plan.spec.models_size() > 1) out << " model=" << p.model;
+      if (plan.spec.mappings_size() > 1) out << " mapping=" << p.mapping;
+      out << ": " << rows[i]->status();
+      if (rows[i]->status() != "ok") out << ": " << rows[i]->error();
+      out << " (" << wall_text << ")\n" << std::flush;
+      progress("running");
+    }
+  } catch (...) {
+    for (const auto& [pid, r] : running) ::kill(pid, SIGTERM);
+    for (const auto& [pid, r] : running) ::waitpid(pid, nullptr, 0);
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    throw;
+  }
+  if (g_stop) {
+    outcome.interrupted = true;
+    for (const auto& [pid, r] : running) ::kill(pid, SIGTERM);
+    for (const auto& [pid, r] : running) ::waitpid(pid, nullptr, 0);
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  if (options.progress) std::cerr << "\r\033[K" << std::flush;
+  for (const auto& r : rows)
+    if (r && r->status() != "ok") ++outcome.failed;
+  outcome.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return outcome;
+}
+
+}  // namespace aimc::sim

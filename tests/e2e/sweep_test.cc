@@ -1,0 +1,122 @@
+// The sweep's pieces without running the program: field-path overrides checked against the
+// schema, sweep expansion, the Pareto front, and the CSV.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "proto/chip_config_io.h"
+#include "proto/user_error.h"
+#include "sim/sweep.h"
+#include "sim/sweep_report.h"
+
+namespace aimc::sim {
+namespace {
+
+const std::string kSource = AIMC_SOURCE_DIR;
+
+std::string error_of(proto::ChipConfig* c, const std::string& path, const std::string& value) {
+  try {
+    set_config_field(c, path, value);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(SetConfigField, SetsNumbersEnumsBoolsAndOneofMembers) {
+  proto::ChipConfig c = proto::load_chip_config(kSource + "/configs/default.pbtxt");
+  set_config_field(&c, "tile.adc.bits", "6");
+  set_config_field(&c, "tile.adc.t_conversion_ns", "9.6");
+  set_config_field(&c, "tile.dac.encoding", "BIT_SERIAL");
+  set_config_field(&c, "tile.double_buffered", "false");
+  set_config_field(&c, "name", "swept");
+  EXPECT_EQ(c.tile().adc().bits(), 6u);
+  EXPECT_DOUBLE_EQ(c.tile().adc().t_conversion_ns(), 9.6);
+  EXPECT_EQ(c.tile().dac().encoding(), proto::BIT_SERIAL);
+  EXPECT_FALSE(c.tile().double_buffered());
+  EXPECT_EQ(c.name(), "swept");
+  // A member of another oneof case selects it.
+  set_config_field(&c, "numerics.weight_noise.hermes.prog_noise_scale", "2");
+  EXPECT_TRUE(c.numerics().weight_noise().has_hermes());
+  EXPECT_FALSE(c.numerics().weight_noise().has_afm_pcm());
+  EXPECT_DOUBLE_EQ(c.numerics().weight_noise().hermes().prog_noise_scale(), 2);
+  // A whole message from its text-format body.
+  set_config_field(&c, "numerics.weight_noise.gaussian", "{ gamma: 0.1 }");
+  EXPECT_DOUBLE_EQ(c.numerics().weight_noise().gaussian().gamma(), 0.1);
+  set_config_field(&c, "numerics.weight_noise.none", "{}");
+  EXPECT_TRUE(c.numerics().weight_noise().has_none());
+}
+
+TEST(SetConfigField, RejectsBadPathsAndValues) {
+  proto::ChipConfig c;
+  EXPECT_NE(error_of(&c, "tile.adc.bitz", "6").find("no field 'bitz' in AdcConfig"),
+            std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.adc.bits", "6.5").find("not an unsigned 32-bit integer"),
+            std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.adc.bits", "-1").find("not an unsigned"), std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.rows", "").find("not an unsigned"), std::string::npos);
+  EXPECT_NE(error_of(&c, "clock_ghz", "fast").find("not a number"), std::string::npos);
+  EXPECT_NE(error_of(&c, "clock_ghz", "nan").find("not a number"), std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.kind", "analog").find("one of ANALOG, DIGITAL_W4A8, DIGITAL_FP"),
+            std::string::npos);
+  EXPECT_NE(error_of(&c, "dpu.nodes", "3").find("repeated"), std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.rows.x", "3").find("not a message"), std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.adc", "bitz: 3").find("not a AdcConfig"), std::string::npos);
+  EXPECT_EQ(error_of(&c, "tile.adc.bits", "7"), "");
+}
+
+TEST(LoadSweep, ExpandsGridWithModelsOuterAndFirstAxisSlowest) {
+  const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/adc_bits_rows.pbtxt");
+  ASSERT_EQ(plan.points.size(), 6u);
+  EXPECT_EQ(plan.points[1].id, "001");
+  EXPECT_EQ(plan.points[1].settings[0].value(), "6");
+  EXPECT_EQ(plan.points[1].settings[1].value(), "512");
+  EXPECT_EQ(plan.points[1].chip.tile().rows(), 512u);
+  // Linked fields move with their axis.
+  EXPECT_EQ(plan.points[0].chip.tile().adc().bits(), 6u);
+  EXPECT_DOUBLE_EQ(plan.points[0].chip.tile().adc().t_conversion_ns(), 9.6);
+  EXPECT_DOUBLE_EQ(plan.points[5].chip.energy().e_adc_conversion_pj(), 16);
+  EXPECT_EQ(plan.points[0].model, "llama-3.2-1b");
+  // Every point has its own fingerprint.
+  for (size_t i = 0; i < plan.points.size(); ++i)
+    for (size_t j = i + 1; j < plan.points.size(); ++j)
+      EXPECT_NE(plan.points[i].inputs_key, plan.points[j].inputs_key);
+}
+
+TEST(LoadSweep, ListModeNeedsAxesOfEqualLength) {
+  const std::string path = ::testing::TempDir() + "/list_mismatch.pbtxt";
+  std::ofstream(path) << "mode: LIST\naxis { field: \"tile.adc.bits\" values: [\"6\", \"7\"] }\n"
+                         "axis { field: \"tile.dac.bits\" values: [\"6\"] }\n";
+  try {
+    load_sweep(path);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("axis 2 (tile.dac.bits): 1 values, but mode LIST"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ParetoFront, KeepsPointsNoOtherBeatsOnBothAxes) {
+  const std::vector<double> x = {1, 2, 3, 2.5, 0.5};
+  const std::vector<double> y = {5, 3, 1, 4, 9};
+  EXPECT_EQ(pareto_front(x, y), (std::vector<size_t>{4, 0, 1, 2}));
+}
+
+TEST(SweepCsv, QuotesFieldsWithCommas) {
+  proto::SweepResults r;
+  proto::SweepRow* row = r.add_rows();
+  row->set_id("000");
+  row->set_status("error");
+  row->set_error("model 'x' does not fit, \"really\"");
+  auto* s = row->add_settings();
+  s->set_field("tile.rows");
+  s->set_value("256");
+  const std::string csv = sweep_csv(r);
+  EXPECT_NE(csv.find(",tile.rows,status,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"model 'x' does not fit, \"\"really\"\"\","), std::string::npos) << csv;
+}
+
+}  // namespace
+}  // namespace aimc::sim
