@@ -181,7 +181,16 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
         << " tiles)";
     }
   }
-  throw UserError(m.str());
+  // One line: the alternatives follow the colon, separated by "; or ".
+  std::string text = m.str();
+  const std::string item = "\n  - ";
+  for (size_t pos = text.find(item), k = 0; pos != std::string::npos;
+       pos = text.find(item, pos), ++k) {
+    const std::string sep = k == 0 ? " " : "; or ";
+    text.replace(pos, item.size(), sep);
+    pos += sep.size();
+  }
+  throw UserError(text);
 }
 
 proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
