@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 
 #include "mapping/mapper.h"
@@ -12,6 +13,8 @@
 #include "sim/bundle.h"
 #include "sim/commands.h"
 #include "sim/eval_job.h"
+#include "sim/report_html.h"
+#include "sim/run_numerics.h"
 #include "sim/sim_report.h"
 #include "sim/summary.h"
 #include "sim/timing_run.h"
@@ -60,13 +63,15 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
       "decode-tokens", po::value<int>()->default_value(32),
       "generated tokens (decode) of the timed run")(
       "out", po::value<std::string>(),
-      "write report.json, config.resolved.pbtxt, mapping.pbtxt here")(
+      "write report.json, report.html, config.resolved.pbtxt, mapping.pbtxt here")(
       "trace", po::value<std::string>(), "write a Chrome/Perfetto trace (JSON) of the timed run")(
       "trace-window-us", po::value<std::vector<double>>()->multitoken(),
       "trace only this simulated time window: START END (microseconds)")(
       "trace-filter", po::value<std::string>()->default_value(""),
       "trace only components whose names contain one of these comma-separated words")(
-      "no-accuracy", po::bool_switch(), "skip the accuracy evaluation");
+      "no-accuracy", po::bool_switch(), "skip the accuracy evaluation")(
+      "chip-seed", po::value<uint64_t>()->default_value(0),
+      "chip instance (noise seed) whose numbers the timed run computes (models with weights)");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("run",
@@ -93,12 +98,16 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
   out << format_chip_summary(chip) << format_plan_summary(plan) << "\n";
 
-  // Accuracy: needs weights; a shape card gives time and energy only.
+  // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
+  // and energy only.
   proto::AccuracyReport accuracy;
   const bool has_weights = std::filesystem::is_directory(model_arg);
+  EvalJob job;
+  if (has_weights) job = eval_job_from_flags(vm, chip);
+  std::unique_ptr<LoadedJob> loaded;
+  if (has_weights) loaded = std::make_unique<LoadedJob>(load_job(job));
   if (has_weights && !vm["no-accuracy"].as<bool>()) {
-    const EvalJob job = eval_job_from_flags(vm, chip);
-    const workloads::EvalTable table = run_eval_job(job, chip);
+    const workloads::EvalTable table = run_eval_job(job, chip, *loaded);
     out << "accuracy on " << job.data << "\n" << workloads::format_eval_table(table) << "\n";
     accuracy = accuracy_report(table, job.data);
   } else if (!has_weights) {
@@ -118,17 +127,37 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     sim_options.trace_end_us = w[1];
   }
   sim_options.trace_filter = vm["trace-filter"].as<std::string>();
+  // Numbers: the prompt is the start of the evaluation text (token 10, '\n', without data).
+  workloads::LayerInputRanges ranges;
+  if (loaded) {
+    try {
+      ranges = chip_input_ranges(chip, loaded->weights, loaded->calib_tokens);
+      sim_options.weights = &loaded->weights;
+      sim_options.input_ranges = &ranges;
+      sim_options.chip_seed = vm["chip-seed"].as<uint64_t>();
+      sim_options.prompt =
+          default_prompt(loaded->eval_tokens, prompt, loaded->weights.config.vocab_size);
+    } catch (const UserError& e) {
+      out << "numbers of the timed run: none (" << e.what() << ")\n";
+    }
+  }
   proto::SimReport report = simulate(chip, model, plan, sim_options);
   if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
   out << format_summary(report);
+  if (report.generation().has_generated_text()) {
+    out << "generated text (" << report.generation().backend() << ", chip seed "
+        << report.generation().chip_seed() << "): \"" << report.generation().prompt_text()
+        << "\" -> \"" << report.generation().generated_text() << "\"\n";
+  }
 
   if (vm.count("out")) {
     const std::filesystem::path dir = vm["out"].as<std::string>();
     proto::write_file_atomic((dir / "config.resolved.pbtxt").string(), proto::to_text(chip));
     mapping::write_plan(plan, (dir / "mapping.pbtxt").string());
     proto::write_file_atomic((dir / "report.json").string(), report_to_json(report));
-    out << "\nreport written to " << dir.string() << "/ (report.json, config.resolved.pbtxt, "
-        << "mapping.pbtxt)\n";
+    proto::write_file_atomic((dir / "report.html").string(), render_report_html(report, plan));
+    out << "\nreport written to " << dir.string() << "/ (report.json, report.html, "
+        << "config.resolved.pbtxt, mapping.pbtxt)\n";
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

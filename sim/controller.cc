@@ -304,6 +304,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
   const long long H = model_.hidden_size;
   switch (s.kind) {
     case Kind::kEmbed: {
+      if (on_embed) on_embed(token);
       tokens_[token].start = ready;
       if (token == opt_.prompt_tokens)
         decode_wall_start_s_ =
@@ -330,6 +331,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
       return dpu.run(t, w, c, "activation");
     }
     case Kind::kAttention:
+      if (on_attention) on_attention(token, s.block);
       return run_attention(token, s, t, c);
     case Kind::kLinear: {
       const Layer& l = layers_[s.layer];

@@ -50,9 +50,17 @@ class Controller : public sc_core::sc_module {
   Controller(sc_core::sc_module_name name, Chip* chip, const workloads::ModelConfig& model,
              const proto::MappingPlan& plan, const ControllerOptions& options);
 
-  /// Hook called when a linear layer of a token is issued (token position, index into
-  /// plan.layers); the place where the numerics of a run with weights attach (issue 6, sec. 4).
+  // ---- Hooks (empty = not called; a run without weights installs none) -----------------------
+  /// Called when a linear layer of a token is issued (token position, index into plan.layers).
   std::function<void(int token, int layer)> on_linear;
+  /// Called when a token's embedding step is issued, before its timing is computed. For a
+  /// decode token this happens after the previous token's lm_head step has completed.
+  std::function<void(int token)> on_embed;
+  /// Called when the attention step of (token, block) is issued. Per block these calls come in
+  /// token order (attention of token t waits for that of token t - 1: its keys and values), and
+  /// after on_embed(token) and on_attention(token, block - 1). The numbers of a run with
+  /// weights are computed here (sim/run_numerics.h).
+  std::function<void(int token, int block)> on_attention;
 
   // ---- Results ----------------------------------------------------------------------------
   const std::vector<TokenRecord>& tokens() const { return tokens_; }

@@ -56,22 +56,21 @@ EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig
   return job;
 }
 
-workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip) {
+LoadedJob load_job(const EvalJob& job) {
   if (!std::filesystem::is_directory(job.model)) {
     workloads::resolve_model(job.model);  // unknown names fail here with the list of cards
     throw UserError("model '" + job.model +
                     "' is a shape card without weights: accuracy needs a model folder "
                     "(--model PATH)");
   }
-  if (job.data.empty()) {
-    throw UserError("--data is required for a model other than the bundled one");
-  }
-  const workloads::TransformerWeights weights = workloads::load_transformer(job.model);
-  const int vocab = weights.config.vocab_size;
-  workloads::TokenIds eval_tokens = workloads::load_tokens(job.data, vocab);
-  workloads::TokenIds calib_tokens;
+  LoadedJob loaded;
+  loaded.weights = workloads::load_transformer(job.model);
+  if (job.data.empty()) return loaded;
+  const int vocab = loaded.weights.config.vocab_size;
+  workloads::TokenIds& eval_tokens = loaded.eval_tokens;
+  eval_tokens = workloads::load_tokens(job.data, vocab);
   if (!job.calib.empty()) {
-    calib_tokens = workloads::load_tokens(job.calib, vocab);
+    loaded.calib_tokens = workloads::load_tokens(job.calib, vocab);
   } else {
     // Calibration must not see the evaluated text: take it off the front.
     const size_t n = static_cast<size_t>(job.options.calibration.window + 1) *
@@ -80,9 +79,27 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
       throw UserError(job.data + ": too short to carve " + std::to_string(n) +
                       " calibration tokens off the front; give --calib FILE");
     }
-    calib_tokens.assign(eval_tokens.begin(), eval_tokens.begin() + static_cast<long>(n));
+    loaded.calib_tokens.assign(eval_tokens.begin(), eval_tokens.begin() + static_cast<long>(n));
     eval_tokens.erase(eval_tokens.begin(), eval_tokens.begin() + static_cast<long>(n));
   }
+  return loaded;
+}
+
+workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip) {
+  if (std::filesystem::is_directory(job.model) && job.data.empty()) {
+    throw UserError("--data is required for a model other than the bundled one");
+  }
+  return run_eval_job(job, chip, load_job(job));
+}
+
+workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
+                                  const LoadedJob& loaded) {
+  if (job.data.empty()) {
+    throw UserError("--data is required for a model other than the bundled one");
+  }
+  const workloads::TransformerWeights& weights = loaded.weights;
+  const workloads::TokenIds& eval_tokens = loaded.eval_tokens;
+  const workloads::TokenIds& calib_tokens = loaded.calib_tokens;
 
   workloads::EvalTableOptions options = job.options;
   switch (chip.tile().kind()) {

@@ -6,7 +6,9 @@
 
 #include "proto/chip_config.pb.h"
 #include "sim/flags.h"
+#include "workloads/dataset.h"
 #include "workloads/evaluation.h"
+#include "workloads/transformer_weights.h"
 
 namespace aimc::sim {
 
@@ -24,8 +26,25 @@ void add_eval_flags(po::options_description* options);
 /// The job the flags describe, with the bundled texts as defaults for the bundled model.
 EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig& chip);
 
+/// A model folder's weights and the job's tokens, loaded once for the accuracy evaluation and
+/// the timed run of `aimcsim run`.
+struct LoadedJob {
+  workloads::TransformerWeights weights;
+  workloads::TokenIds eval_tokens;   ///< evaluated text (calibration carved off); empty: no data
+  workloads::TokenIds calib_tokens;  ///< --calib, or the front of the data; empty: no data
+};
+
+/// Loads the model folder and, when the job names data, its tokens (carving the calibration
+/// windows off the front of the data when there is no calibration file). Throws UserError for a
+/// shape card, bad files, or data too short to carve.
+LoadedJob load_job(const EvalJob& job);
+
 /// Loads the model and data and evaluates FP32, W4A8 and the chip's tiles. Progress lines go
 /// to stderr when it is a terminal. Throws UserError for a shape card, missing data, bad files.
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip);
+
+/// The same on a job already loaded by load_job(job).
+workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
+                                  const LoadedJob& loaded);
 
 }  // namespace aimc::sim

@@ -19,6 +19,7 @@
 #include "sim/chip_specs.h"
 #include "sim/chip_top.h"
 #include "sim/controller.h"
+#include "sim/run_numerics.h"
 #include "sim/trace.h"
 
 namespace aimc::sim {
@@ -87,6 +88,21 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   co.decode_tokens = options.decode_tokens;
   co.quantum_ns = options.quantum_ns;
   Controller& ctl = *new Controller("controller", &chip, model, plan, co);
+  // Numbers: with weights the executor runs each (token, block) at its attention step.
+  std::unique_ptr<RunNumerics> numerics;
+  if (options.weights) {
+    const workloads::LayerInputRanges none;
+    numerics = std::make_unique<RunNumerics>(
+        config, *options.weights, options.input_ranges ? *options.input_ranges : none,
+        options.chip_seed,
+        options.prompt.empty()
+            ? default_prompt({}, options.prompt_tokens, options.weights->config.vocab_size)
+            : options.prompt,
+        options.decode_tokens, options.record_logits);
+    RunNumerics* n = numerics.get();
+    ctl.on_embed = [n](int token) { n->embed(token); };
+    ctl.on_attention = [n](int token, int block) { n->block(token, block); };
+  }
   std::unique_ptr<TraceWriter> trace;
   if (!options.trace_path.empty()) {
     TraceOptions to;
@@ -225,6 +241,8 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   st->set_unit("count");
   st->set_value(static_cast<double>(ctl.activations()));
 
+  if (numerics) numerics->write(r.mutable_generation());
+
   *r.mutable_resolved_config() = config;
   proto::MappingSummary* ms = r.mutable_mapping();
   ms->set_strategy(plan.strategy());
@@ -318,6 +336,16 @@ proto::SimReport simulate(const proto::ChipConfig& config, const workloads::Mode
                           const proto::MappingPlan& plan, const SimOptions& options) {
   if (options.prompt_tokens < 1) throw UserError("prompt tokens: must be at least 1");
   if (options.decode_tokens < 0) throw UserError("decode tokens: must not be negative");
+  if (options.weights) {
+    const workloads::ModelConfig& w = options.weights->config;
+    if (w.num_layers != model.num_layers || w.hidden_size != model.hidden_size ||
+        w.vocab_size != model.vocab_size || w.intermediate_size != model.intermediate_size)
+      throw UserError("timed run: the weights are of model '" + w.name +
+                      "', which differs from the simulated model '" + model.name + "'");
+    if (!options.prompt.empty() && static_cast<int>(options.prompt.size()) != options.prompt_tokens)
+      throw UserError("timed run: the prompt has " + std::to_string(options.prompt.size()) +
+                      " tokens, prompt tokens is " + std::to_string(options.prompt_tokens));
+  }
   if (!options.isolate) return simulate_here(config, model, plan, options);
   proto::SimReport r;
   const std::string bytes =

@@ -6,15 +6,24 @@
 // parent never touches the kernel): the child elaborates a fresh chip, runs sc_start() until the
 // controller has no more work, and returns the serialized report through a pipe. A caller that
 // runs exactly one simulation (the CLI) may set `isolate = false` to run it in its own process.
+//
+// With weights (SimOptions::weights) the run also computes numbers: the tiles' outputs through
+// the functional executor's crossbar numerics, so the report holds real generated tokens and,
+// optionally, every position's logits (sim/run_numerics.h). A shape card gives time and energy
+// only, and the numerics cost nothing then.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "proto/chip_config.pb.h"
 #include "proto/mapping_plan.pb.h"
 #include "proto/sim_report.pb.h"
+#include "workloads/executor.h"
 #include "workloads/model_config.h"
+#include "workloads/transformer_weights.h"
 
 namespace aimc::sim {
 
@@ -28,6 +37,21 @@ struct SimOptions {
   std::string trace_filter;  ///< comma-separated component-name substrings; empty = all
   double quantum_ns = 1000;  ///< temporal-decoupling quantum of the controller
   bool isolate = true;       ///< run in a forked child (see the file comment)
+
+  // ---- Numbers (runs with weights) -----------------------------------------------------------
+  /// The model's weights (its config must match the simulated model); null = a shape card: time
+  /// and energy only. Read in place by the forked child, never copied; must outlive simulate().
+  const workloads::TransformerWeights* weights = nullptr;
+  /// Static input ranges of the layers on the chip's backend (chip_input_ranges() in
+  /// sim/run_numerics.h); may be null only for DIGITAL_FP tiles. Must outlive simulate().
+  const workloads::LayerInputRanges* input_ranges = nullptr;
+  /// Chip instance (noise seed) whose numbers are computed, as ExecutorOptions::chip_seed.
+  uint64_t chip_seed = 0;
+  /// Prompt token ids, prompt_tokens of them; empty = default_prompt({}, P, vocab) (token 10,
+  /// '\n' of a byte-level model, repeated). Decode tokens are chosen greedily.
+  std::vector<int32_t> prompt;
+  /// Store every position's logits in the report (SimReport.generation.logits).
+  bool record_logits = false;
 };
 
 /// Simulates `plan` of `model` on `config` (validated, defaults resolved): prefill of
