@@ -169,7 +169,9 @@ TEST(RopeScaling, Llama3KeepsShortSlowsLongInterpolatesBand) {
       EXPECT_GT(scaled[i], base[i] / 32.0f);
       ++band;
     }
-    if (i > 0) EXPECT_LT(scaled[i], scaled[i - 1]) << "frequencies must stay decreasing";
+    if (i > 0) {
+      EXPECT_LT(scaled[i], scaled[i - 1]) << "frequencies must stay decreasing";
+    }
   }
   // All three regimes occur for this configuration.
   EXPECT_GT(kept, 0);
