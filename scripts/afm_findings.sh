@@ -63,3 +63,33 @@ awk '
     printf "  perplexity: %.2f vs own FP32, %.2f vs original FP32\n", (an[2] - fp[2]) / lo, (an[2] - fp[1]) / lo
     printf "  accuracy:   %.2f vs own FP32, %.2f vs original FP32\n", (fpa[2] - ana[2]) / la, (fpa[1] - ana[2]) / la
   }' "$OUT/original.txt" "$OUT/analog-trained.txt"
+
+# Finding 3 (test-time compute): the addition model and its analog-trained variant on the same
+# chip; accuracy of the majority vote over the first N of 16 answers sampled at temperature 1
+# (N = 1, 2, 4, 8, 16), mean +- sd over the chip instances, with the energy per answer from the
+# timed simulation (docs/analog-training.md, "Finding 3"). TTC=0 skips it; TTC_PROMPTS limits
+# the held-out problems (default all 500 of workloads/data/addition-eval.txt).
+if [ "${TTC:-1}" != 0 ]; then
+  TTC_PROMPTS=${TTC_PROMPTS:-0}
+  for m in addition-bytes addition-bytes-analog; do
+    "$AIMCSIM" ttc --chip "$CHIP" --model "workloads/models/$m" \
+      --data workloads/data/addition-eval.txt --calib workloads/data/addition-calib.txt \
+      --seeds "$SEEDS" --samples 16 --temperature 1 --max-prompts "$TTC_PROMPTS" > "$OUT/ttc-$m.txt"
+  done
+  echo
+  echo "test-time compute: $SEEDS chip instances, workloads/data/addition-eval.txt, 16 samples at T = 1"
+  grep '^FP32 greedy' "$OUT/ttc-addition-bytes.txt" | sed 's/^/  original:       /'
+  grep '^FP32 greedy' "$OUT/ttc-addition-bytes-analog.txt" | sed 's/^/  analog-trained: /'
+  echo
+  echo "| N | original: analog acc (mean +- sd) | original: FP32 acc | analog-trained: analog acc (mean +- sd) | analog-trained: FP32 acc | energy per answer (uJ) | of which dynamic (uJ) |"
+  echo "|---|---|---|---|---|---|---|"
+  awk '
+    FNR == 1 { file++ }
+    $1 ~ /^[0-9]+$/ && $3 == "+-" && NF == 7 { acc[file, $1] = $2; sd[file, $1] = $4;
+                                                fp[file, $1] = $5; e[$1] = $6; d[$1] = $7;
+                                                if (file == 1) order[++n] = $1 }
+    END { for (i = 1; i <= n; i++) { k = order[i]
+            printf "| %s | %.4f +- %.4f | %.4f | %.4f +- %.4f | %.4f | %.2f | %.2f |\n", k,
+                   acc[1, k], sd[1, k], fp[1, k], acc[2, k], sd[2, k], fp[2, k], e[k], d[k] } }
+  ' "$OUT/ttc-addition-bytes.txt" "$OUT/ttc-addition-bytes-analog.txt"
+fi

@@ -35,6 +35,8 @@ const std::vector<Command>& commands() {
       {"sweep",
        "run a grid of points over chip fields, models and mappings in parallel; CSV/JSON/HTML",
        cmd_sweep},
+      {"ttc", "test-time compute: accuracy of majority votes over N sampled answers vs energy",
+       cmd_ttc},
   };
   return list;
 }

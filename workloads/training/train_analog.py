@@ -371,17 +371,26 @@ def main(argv=None):
     log(f"wrote {args.out}")
 
 
+def student_layers(args):
+    """Decoder blocks of the teacher (for the layer count in training.md)."""
+    with open(os.path.join(args.teacher, "config.json")) as f:
+        return int(json.load(f)["num_hidden_layers"])
+
+
 def write_training_md(path, args, chip, data_bytes, seconds, steps, history, kl0, kl_noise,
                       kl_clean, argv):
     cmd = " ".join(["/usr/bin/python3 workloads/training/train_analog.py"] + list(argv))
     rows = "\n".join(f"| {s} | {v:.4f} |" for s, v in history)
-    text = f"""# {os.path.basename(os.path.normpath(args.out))}: analog-trained tinyllama-bytes
+    teacher_name = os.path.basename(os.path.normpath(args.teacher))
+    teacher_rel = os.path.relpath(args.teacher, REPO)
+    decoder_layers = 7 * student_layers(args)
+    text = f"""# {os.path.basename(os.path.normpath(args.out))}: analog-trained {teacher_name}
 
-The bundled byte-level Llama (`workloads/models/tinyllama-bytes`) after hardware-aware
+The byte-level Llama `{teacher_rel}` after hardware-aware
 distillation with the analog foundation model recipe (`workloads/training/train_analog.py`,
 `analog_layers.py`; method and measurements in `docs/analog-training.md`). Same architecture
 and tensor names; `model.safetensors` (F32) additionally holds `<layer>.input_range`, one learned
-input range per input tile (tiles of {chip['rows']} rows), for the 28 decoder linear layers and
+input range per input tile (tiles of {chip['rows']} rows), for the {decoder_layers} decoder linear layers and
 `lm_head`, which aimcsim's `CHECKPOINT_OR_CALIBRATE` policy uses instead of calibrating.
 
 ## Command

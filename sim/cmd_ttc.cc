@@ -1,0 +1,219 @@
+// `aimcsim ttc`: test-time compute on an analog chip. Samples K answers per problem on several
+// chip instances and reports the exact-match accuracy of the majority vote over the first N
+// samples (N = 1, 2, 4, 8, 16) beside the energy per answer from the timed simulation: the
+// accuracy-energy curve of test-time scaling (issue 8, finding 3; docs/analog-training.md).
+//
+// Energy per answer (printed in uJ) = P x E_prefill + N x A x E_decode, where E_prefill and
+// E_decode are the timed simulation's total (dynamic + leakage) energies per prefill and per decode
+// token, P the mean prompt length and A the mean reference answer length in tokens. The prompt is
+// prefilled once and its KV cache shared by the N samples; each sample then decodes A tokens (the
+// first answer token comes from the prefill's logits, each further token and the stop token from
+// one decode step of the previous token).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+
+#include "arch/tile_numerics.h"
+#include "mapping/mapper.h"
+#include "proto/user_error.h"
+#include "sim/bundle.h"
+#include "sim/cli.h"
+#include "sim/commands.h"
+#include "sim/timing_run.h"
+#include "workloads/calibration.h"
+#include "workloads/dataset.h"
+#include "workloads/generation.h"
+#include "workloads/transformer_weights.h"
+
+namespace aimc::sim {
+namespace {
+
+arch::Backend backend_of(const proto::ChipConfig& chip) {
+  switch (chip.tile().kind()) {
+    case proto::DIGITAL_W4A8:
+      return arch::Backend::kW4A8;
+    case proto::DIGITAL_FP:
+      return arch::Backend::kFp32;
+    default:
+      return arch::Backend::kAnalog;
+  }
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
+  const std::string root = data_root();
+  po::options_description options("ttc flags");
+  options.add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),
+                        "chip config (.pbtxt)")(
+      "model",
+      po::value<std::string>()->default_value(root + "/workloads/models/addition-bytes-analog"),
+      "Hugging Face model folder")(
+      "data", po::value<std::string>()->default_value(root + "/workloads/data/addition-eval.txt"),
+      "problems, one QUESTION=ANSWER a line; the prompt is '\\n' QUESTION '='")(
+      "calib", po::value<std::string>()->default_value(root + "/workloads/data/addition-calib.txt"),
+      "calibration text for layers without learned input ranges")(
+      "seeds", po::value<int>()->default_value(10), "chip instances (programming-noise seeds)")(
+      "seed", po::value<uint64_t>()->default_value(0), "base seed of the chip instances")(
+      "samples", po::value<int>()->default_value(16), "answers sampled per prompt (K)")(
+      "temperature", po::value<double>()->default_value(1.0), "sampling temperature (0 = greedy)")(
+      "max-prompts", po::value<int>()->default_value(0), "problems to use (0 = all)")(
+      "max-new-tokens", po::value<int>()->default_value(8), "tokens generated per answer at most")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_flags("ttc",
+                   "[--chip C] [--model PATH] [--data FILE] [--seeds N] [--samples K] "
+                   "[--temperature T] [--max-prompts M]",
+                   options, positional, args, &vm, out)) {
+    return 0;
+  }
+  const proto::ChipConfig chip = chip_from_flags(vm);
+  const std::string model = vm["model"].as<std::string>();
+  if (!std::filesystem::is_directory(model)) {
+    throw UserError("--model " + model + ": not a model folder (ttc needs weights)");
+  }
+  workloads::GenerationOptions gen;
+  gen.samples = vm["samples"].as<int>();
+  gen.temperature = vm["temperature"].as<double>();
+  gen.seeds = vm["seeds"].as<int>();
+  gen.base_seed = vm["seed"].as<uint64_t>();
+  gen.threads = vm["threads"].as<int>();
+  gen.max_new_tokens = vm["max-new-tokens"].as<int>();
+  gen.lm_head_on_backend = chip.mapping().lm_head_on_tiles();
+  if (gen.samples < 1) throw UserError("--samples must be at least 1");
+  if (gen.seeds < 1) throw UserError("--seeds must be at least 1");
+  if (vm["max-prompts"].as<int>() < 0) throw UserError("--max-prompts must not be negative");
+  if (gen.max_new_tokens < 1) throw UserError("--max-new-tokens must be at least 1");
+  if (!(gen.temperature >= 0) || !std::isfinite(gen.temperature)) {
+    throw UserError("--temperature must be finite and >= 0");
+  }
+  gen.votes.clear();
+  for (int n = 1; n <= gen.samples; n *= 2) gen.votes.push_back(n);
+
+  const workloads::TransformerWeights weights = workloads::load_transformer(model);
+  const std::vector<workloads::Problem> problems =
+      workloads::read_problems(vm["data"].as<std::string>(), vm["max-prompts"].as<int>());
+  double prompt_mean = 0, answer_mean = 0;
+  for (const workloads::Problem& p : problems) {
+    workloads::check_token_ids(p.prompt, weights.config.vocab_size, vm["data"].as<std::string>());
+    prompt_mean += static_cast<double>(p.prompt.size());
+    answer_mean += static_cast<double>(p.answer.size());
+  }
+  prompt_mean /= static_cast<double>(problems.size());
+  answer_mean /= static_cast<double>(problems.size());
+
+  // Energy first: the timed simulation runs in a forked child, before any worker thread exists.
+  SimOptions sim_options;
+  sim_options.prompt_tokens = std::max(1, static_cast<int>(std::lround(prompt_mean)));
+  sim_options.decode_tokens = std::max(1, static_cast<int>(std::lround(answer_mean)));
+  const proto::MappingPlan plan = mapping::make_plan(weights.config, chip, "dense");
+  const proto::SimReport report = simulate(chip, weights.config, plan, sim_options);
+  const double e_prefill = report.prefill().total_nj_per_token();
+  const double e_decode = report.decode().total_nj_per_token();
+  double leak_prefill = 0, leak_decode = 0;  // leakage share (tiles idle while waiting count)
+  for (const proto::EnergyEntry& e : report.prefill().by_component()) {
+    if (e.name().find("leakage") != std::string::npos) leak_prefill += e.nj_per_token();
+  }
+  for (const proto::EnergyEntry& e : report.decode().by_component()) {
+    if (e.name().find("leakage") != std::string::npos) leak_decode += e.nj_per_token();
+  }
+
+  // Input ranges: learned ones from the checkpoint, or calibrated on --calib.
+  const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
+  const arch::Backend backend = backend_of(chip);
+  workloads::CalibrationOptions calibration;
+  calibration.window = static_cast<int>(chip.numerics().input_range().calibration_window());
+  calibration.batches = static_cast<int>(chip.numerics().input_range().calibration_batches());
+  workloads::TokenIds calib_tokens;
+  workloads::InputRangeReport range_report;
+  workloads::LayerInputRanges ranges;
+  if (backend != arch::Backend::kFp32) {
+    const std::string calib = vm["calib"].as<std::string>();
+    if (std::filesystem::exists(calib)) {
+      calib_tokens = workloads::load_tokens(calib, weights.config.vocab_size);
+    }
+    ranges = workloads::resolve_input_ranges(weights, numerics, calib_tokens, calibration,
+                                             gen.lm_head_on_backend, &range_report);
+  }
+
+  if (::isatty(STDERR_FILENO)) {
+    auto mutex = std::make_shared<std::mutex>();
+    gen.progress = [mutex](const std::string& line) {
+      std::lock_guard<std::mutex> lock(*mutex);
+      std::cerr << "\r\033[K" << line << std::flush;
+    };
+  }
+  // FP32 references: greedy (one answer) and the same sampling (one run: no chip noise).
+  workloads::GenerationOptions greedy = gen;
+  greedy.temperature = 0;
+  greedy.samples = 1;
+  greedy.votes = {1};
+  greedy.progress = nullptr;
+  const workloads::GenerationResult fp32_greedy =
+      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, greedy);
+  const workloads::GenerationResult fp32 =
+      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, gen);
+  const workloads::GenerationResult chip_result =
+      workloads::run_generation(weights, numerics, backend, ranges, problems, gen);
+  if (gen.progress) std::cerr << "\r\033[K" << std::flush;
+
+  const int runs = static_cast<int>(chip_result.chips.size());
+  out << "ttc: model " << weights.config.name << " (" << model << ") on chip " << chip.name()
+      << " (" << vm["chip"].as<std::string>() << ")\n"
+      << problems.size() << " problems (" << vm["data"].as<std::string>() << "), " << gen.samples
+      << " samples per prompt at temperature " << gen.temperature << ", " << runs
+      << " chip instances (base seed " << gen.base_seed << "), lm_head "
+      << (gen.lm_head_on_backend ? "on tiles" : "FP32") << "\n";
+  if (backend != arch::Backend::kFp32) {
+    out << "input ranges: " << range_report.summary(numerics.kappa) << "\n";
+  }
+  out << "FP32 greedy accuracy: " << fixed(fp32_greedy.accuracy[0].mean, 4) << "\n"
+      << "energy (timed simulation, dense plan, " << sim_options.prompt_tokens << " prompt + "
+      << sim_options.decode_tokens << " decode tokens): prefill " << fixed(e_prefill, 1)
+      << " nJ/token (leakage " << fixed(leak_prefill, 1) << "), decode " << fixed(e_decode, 1)
+      << " nJ/token (leakage " << fixed(leak_decode, 1) << ")\n"
+      << "energy per answer = P x prefill + N x A x decode, P = " << fixed(prompt_mean, 3)
+      << " prompt tokens, A = " << fixed(answer_mean, 3) << " answer tokens (KV of the prompt "
+      << "shared by the N samples)\n\n";
+  const std::string chip_label = chip_result.label + " acc";
+  char line[200];
+  std::snprintf(line, sizeof line, "%4s  %10s  %8s  %10s  %16s  %12s\n", "N", chip_label.c_str(),
+                "+- sd", "FP32 acc", "energy/answer uJ", "dynamic uJ");
+  out << line;
+  for (size_t k = 0; k < gen.votes.size(); ++k) {
+    const int n = gen.votes[k];
+    const double energy_uj = (prompt_mean * e_prefill + n * answer_mean * e_decode) * 1e-3;
+    const double dynamic_uj =
+        (prompt_mean * (e_prefill - leak_prefill) + n * answer_mean * (e_decode - leak_decode)) *
+        1e-3;
+    std::snprintf(line, sizeof line, "%4d  %10.4f  +- %5.4f  %10.4f  %16.4f  %12.4f\n", n,
+                  chip_result.accuracy[k].mean, chip_result.accuracy[k].std, fp32.accuracy[k].mean,
+                  energy_uj, dynamic_uj);
+    out << line;
+  }
+  out << "\nper chip instance (N = 1 .. " << gen.votes.back() << "):\n";
+  for (int r = 0; r < runs; ++r) {
+    out << "  seed " << r << ":";
+    for (double a : chip_result.chips[r].accuracy) out << " " << fixed(a, 4);
+    out << "\n";
+  }
+  out << "wall: FP32 " << fixed(fp32.wall_s + fp32_greedy.wall_s, 1) << " s, " << chip_result.label
+      << " " << fixed(chip_result.wall_s, 1) << " s\n";
+  return 0;
+}
+
+}  // namespace aimc::sim
