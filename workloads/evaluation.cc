@@ -19,6 +19,7 @@
 
 #include "arch/rng.h"
 #include "proto/user_error.h"
+#include "workloads/job_pool.h"
 
 namespace aimc::workloads {
 namespace {
@@ -28,39 +29,6 @@ struct Job {
   int first_window;
   int end_window;
 };
-
-int resolve_threads(int requested) {
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
-}
-
-// Runs fn(job index) for every job on up to `threads` threads. Rethrows the exception of the
-// lowest-numbered failed job, so the error reported does not depend on scheduling either.
-void run_jobs(int jobs, int threads, const std::function<void(int)>& fn) {
-  std::vector<std::exception_ptr> errors(jobs);
-  std::atomic<int> next{0};
-  auto worker = [&] {
-    for (int j = next++; j < jobs; j = next++) {
-      try {
-        fn(j);
-      } catch (...) {
-        errors[j] = std::current_exception();
-      }
-    }
-  };
-  const int n = std::max(1, std::min(threads, jobs));
-  if (n == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int i = 0; i < n; ++i) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-  }
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
 
 MetricStats stats_of(const std::vector<Metrics>& runs, double Metrics::*field) {
   MetricStats s;

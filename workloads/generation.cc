@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "proto/user_error.h"
+#include "workloads/job_pool.h"
 #include "workloads/kv_cache.h"
 
 namespace aimc::workloads {
@@ -23,39 +24,6 @@ namespace {
 // Purpose tag of the sampling streams ("sample" in ASCII): keeps them apart from the layers'
 // programming seeds derive_seed(chip_seed, ordinal, 0).
 constexpr uint64_t kSamplingPurpose = 0x73616d706c65ULL;
-
-int resolve_threads(int requested) {
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
-}
-
-// Runs fn(job) for every job on up to `threads` threads; rethrows the lowest job's exception so
-// the reported error does not depend on scheduling.
-void run_jobs(int jobs, int threads, const std::function<void(int)>& fn) {
-  std::vector<std::exception_ptr> errors(jobs);
-  std::atomic<int> next{0};
-  auto worker = [&] {
-    for (int j = next++; j < jobs; j = next++) {
-      try {
-        fn(j);
-      } catch (...) {
-        errors[j] = std::current_exception();
-      }
-    }
-  };
-  const int n = std::max(1, std::min(threads, jobs));
-  if (n == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int i = 0; i < n; ++i) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-  }
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
 
 MetricStats stats_of(const std::vector<double>& values) {
   MetricStats s;
