@@ -14,6 +14,186 @@ namespace {
 /// 1.5 * 2^52: (x + M) - M rounds |x| < 2^51 to an integer, ties to even (default rounding
 /// mode), without a branch, so the ADC loop vectorises. Same rule as round_half_even().
 constexpr double kRoundMagic = 0x1.8p52;
+/// 1.5 * 2^23: the same for floats, |x| <= 2^22.
+constexpr float kRoundMagicF = 0x1.8p23f;
+
+/// Elements per pass of the ADC kernel (its scratch lives on the stack, in L1).
+constexpr int kAdcChunk = 256;
+/// Output-noise draws per fill_normal call of a read: a multiple of Rng::kFillBlock, so the
+/// chunked draws are exactly those of one call for the whole tile (rng.h), and small enough
+/// to stay in L1 between the generator and the ADC pass.
+constexpr size_t kNoiseChunk = 16 * Rng::kFillBlock;
+static_assert(kNoiseChunk % Rng::kFillBlock == 0, "chunks must continue the normal sequence");
+
+/// Per-channel constants of the ADC kernel.
+struct AdcChannel {
+  float sd;     ///< output-noise std in accumulator units (unused without noise)
+  float inv;    ///< fast path: float(out_res / den); 0 when the fast path is off for the channel
+  float scale;  ///< code -> output units
+  double den;   ///< exact rule: code = rhe(clamp(v * out_res / den, +-half))
+};
+
+/// Constants shared by all channels of a tile.
+struct AdcShared {
+  double res, half;  ///< out_res, out_res / 2 (exact rule)
+  float lim;         ///< half + 1: the fast path clamps its estimate to +-lim
+  float half_f;      ///< half, as float
+  float thr;         ///< the fast decision stands when |q - rne(q)| < thr, see adc_segment
+};
+
+/// Exact ADC code of one value v (accumulator units, noise included): numerics.md section 6,
+/// one double division of exact products (v * out_res is exact: 24 + 17 bits), clamping to the
+/// integer bound before rounding, which equals rounding then clamping.
+AIMC_ALWAYS_INLINE float adc_exact(float v, double den, const AdcShared& k) {
+  double q = static_cast<double>(v) * k.res / den;
+  q = std::min(std::max(q, -k.half), k.half);
+  return static_cast<float>((q + kRoundMagic) - kRoundMagic);
+}
+
+/// y[b] += code(a[b] + sd * nz[b]) * scale for b < n (no noise term when kNoise is false).
+///
+/// Fast path (ch.inv > 0). The exact code is rhe(clamp(q_d, +-H)) with q_d = fl64(v * res /
+/// den), H = out_res / 2 integer. The kernel estimates q_f = fl32(v * inv), inv = fl32(fl64(
+/// res / den)) a normal float. With Q = v * res / den in exact arithmetic:
+///   q_d = Q (1 + e0), |e0| <= 2^-53;  inv = (res / den)(1 + e1)(1 + e2), |e1| <= 2^-53,
+///   |e2| <= 2^-24;  q_f = v * inv * (1 + e3) (+ at most 2^-149 if it underflows), |e3| <= 2^-24;
+/// so |q_f - q_d| <= |Q| * 2^-22.9 + 2^-149. Let L = H + 1 and q = clamp(q_f, +-L), r = the
+/// nearest integer to q (float magic rounding, exact for |q| <= 2^22) and d = |q - r| (exact).
+///  - |q_f| < L: then |Q| < 1.000001 L and |q_f - q_d| < L * 2^-22 < tol = L * 2^-20. If d < thr
+///    = 0.5 - tol, the interval (q_f - tol, q_f + tol) holds no half-integer, so q_d rounds to r
+///    too, and rhe(clamp(q_d, +-H)) = clamp(rhe(q_d), +-H) = clamp(r, +-H), the kernel's code.
+///  - |q_f| >= L: q = r = +-L, d = 0; q_d has the sign of q_f and |q_d| >= L (1 - 2^-21) > H +
+///    0.5 (L <= 2^19), so the exact code is +-H = clamp(r, +-H) as well.
+/// Every other value (d >= thr, about 2 tol = 2.4e-4 of them for 8 bits, exact ties
+/// included; NaN) is decided by adc_exact(). Hence the codes equal the exact rule's, always.
+template <bool kNoise>
+AIMC_ALWAYS_INLINE void adc_segment(const float* a, const float* nz, const AdcChannel& ch,
+                                    const AdcShared& k, int n, float* y) {
+  float v[kAdcChunk], code[kAdcChunk];
+  for (int s = 0; s < n; s += kAdcChunk) {
+    const int m = std::min(kAdcChunk, n - s);
+    if (ch.inv > 0) {
+      int bad = 0;
+      for (int b = 0; b < m; ++b) {
+        const float vb = kNoise ? a[s + b] + ch.sd * nz[s + b] : a[s + b];
+        const float q = std::min(std::max(vb * ch.inv, -k.lim), k.lim);
+        const float r = (q + kRoundMagicF) - kRoundMagicF;
+        bad |= !(std::fabs(q - r) < k.thr);
+        v[b] = vb;
+        code[b] = std::min(std::max(r, -k.half_f), k.half_f);
+      }
+      if (bad) {
+        for (int b = 0; b < m; ++b) {
+          const float q = std::min(std::max(v[b] * ch.inv, -k.lim), k.lim);
+          const float r = (q + kRoundMagicF) - kRoundMagicF;
+          if (!(std::fabs(q - r) < k.thr)) code[b] = adc_exact(v[b], ch.den, k);
+        }
+      }
+    } else {
+      for (int b = 0; b < m; ++b) {
+        const float vb = kNoise ? a[s + b] + ch.sd * nz[s + b] : a[s + b];
+        code[b] = adc_exact(vb, ch.den, k);
+      }
+    }
+    for (int b = 0; b < m; ++b) y[s + b] += code[b] * ch.scale;
+  }
+}
+
+/// y[b] += (a[b] + sd * nz[b]) * scale (ideal ADC).
+template <bool kNoise>
+AIMC_ALWAYS_INLINE void ideal_segment(const float* a, const float* nz, const AdcChannel& ch, int n,
+                                      float* y) {
+  for (int b = 0; b < n; ++b) {
+    const float vb = kNoise ? a[b] + ch.sd * nz[b] : a[b];
+    y[b] += vb * ch.scale;
+  }
+}
+
+/// Per-channel constants of a tile (arrays of channels()) and the shared ones.
+struct AdcTile {
+  const float* wmax;
+  const float* sd;
+  const float* inv;
+  const float* scale;
+  const double* den;
+  AdcShared k;
+  bool adc;
+};
+
+/// Elements [pos, pos + m) of the column-major (batch x channels) block: y[p] += output(acc[p])
+/// with noise nz[p - pos] (none when nz is null), channel by channel.
+AIMC_ALWAYS_INLINE void readout_range(const AdcTile& t, const float* acc, const float* nz,
+                                      size_t pos, size_t m, int batch, float* y) {
+  if (batch == 1 && t.adc) {
+    // One token: element p is channel p, so the loop runs across channels with per-channel
+    // constants (same decisions as adc_segment: channels without the fast path, inv = 0, and
+    // values near a boundary take adc_exact; all-zero channels keep y).
+    for (size_t s = pos; s < pos + m; s += kAdcChunk) {
+      const int n = static_cast<int>(std::min<size_t>(kAdcChunk, pos + m - s));
+      float v[kAdcChunk], code[kAdcChunk];
+      int bad = 0;
+      for (int b = 0; b < n; ++b) {
+        const size_t c = s + b;
+        const float vb = nz != nullptr ? acc[c] + t.sd[c] * nz[c - pos] : acc[c];
+        const float q = std::min(std::max(vb * t.inv[c], -t.k.lim), t.k.lim);
+        const float r = (q + kRoundMagicF) - kRoundMagicF;
+        bad |= !(std::fabs(q - r) < t.k.thr) | (t.inv[c] == 0);
+        v[b] = vb;
+        code[b] = std::min(std::max(r, -t.k.half_f), t.k.half_f);
+      }
+      if (bad) {
+        for (int b = 0; b < n; ++b) {
+          const size_t c = s + b;
+          const float q = std::min(std::max(v[b] * t.inv[c], -t.k.lim), t.k.lim);
+          const float r = (q + kRoundMagicF) - kRoundMagicF;
+          if (!(std::fabs(q - r) < t.k.thr) || t.inv[c] == 0) {
+            code[b] = t.wmax[c] != 0 ? adc_exact(v[b], t.den[c], t.k) : 0.0f;
+          }
+        }
+      }
+      for (int b = 0; b < n; ++b) {
+        const size_t c = s + b;
+        y[c] = t.wmax[c] != 0 ? y[c] + code[b] * t.scale[c] : y[c];
+      }
+    }
+    return;
+  }
+  for (size_t p = pos; p < pos + m;) {
+    const size_t c = p / batch;
+    const size_t len = std::min(static_cast<size_t>(batch) - p % batch, pos + m - p);
+    if (t.wmax[c] != 0) {  // all-zero channel: output exactly 0
+      const AdcChannel ch{t.sd[c], t.inv[c], t.scale[c], t.den[c]};
+      const float* a = acc + p;
+      const float* z = nz != nullptr ? nz + (p - pos) : nullptr;
+      const int n = static_cast<int>(len);
+      if (t.adc) {
+        if (z != nullptr) {
+          adc_segment<true>(a, z, ch, t.k, n, y + p);
+        } else {
+          adc_segment<false>(a, z, ch, t.k, n, y + p);
+        }
+      } else if (z != nullptr) {
+        ideal_segment<true>(a, z, ch, n, y + p);
+      } else {
+        ideal_segment<false>(a, z, ch, n, y + p);
+      }
+    }
+    p += len;
+  }
+}
+
+void readout_range_base(const AdcTile& t, const float* acc, const float* nz, size_t pos, size_t m,
+                        int batch, float* y) {
+  readout_range(t, acc, nz, pos, m, batch, y);
+}
+
+#if AIMC_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) void readout_range_avx2(const AdcTile& t, const float* acc,
+                                                        const float* nz, size_t pos, size_t m,
+                                                        int batch, float* y) {
+  readout_range(t, acc, nz, pos, m, batch, y);
+}
+#endif
 
 }  // namespace
 
@@ -47,6 +227,7 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
       wmax_(wmax),
       noise_std_(wmax.size()),
       adc_den_(wmax.size()),
+      adc_inv_(wmax.size()),
       out_scale_(wmax.size()),
       has_noise_(out_noise > 0),
       rng_(derive_seed(tile_seed, kOutputNoiseStream)) {
@@ -54,16 +235,22 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
   const bool dac = numerics.inp_res > 0;
   // Accumulator units: DAC codes x weights with a DAC (y = acc * 2 IR / inp_res), else y itself.
   const double in_step = dac ? 2.0 * ir / numerics.inp_res : 1.0;
+  // The fast ADC decision (adc_segment) needs L = out_res / 2 + 1 <= 2^19.
+  const bool fast_adc = out_res_ > 0 && half_range_ + 1 <= 0x1.0p19;
   for (Eigen::Index c = 0; c < wmax.size(); ++c) {
     const double w = wmax(c);
     noise_std_(c) =
         static_cast<float>(dac ? out_noise * w * numerics.inp_res / 2.0 : out_noise * w * ir);
+    adc_inv_(c) = 0;
     if (out_res_ > 0) {
       // The one division of numerics.md section 6: with a DAC, y / step_j =
       // acc * out_res / (inp_res * out_bound * wmax_j); without, y * out_res / (2 bound IR wmax).
       adc_den_(c) =
           dac ? numerics.inp_res * numerics.out_bound * w : 2.0 * numerics.out_bound * ir * w;
       out_scale_(c) = static_cast<float>(2.0 * numerics.out_bound * ir * w / out_res_ * comp);
+      const float inv = static_cast<float>(out_res_ / adc_den_(c));
+      // Only a normal, finite float estimate carries the error bound of adc_segment.
+      if (fast_adc && adc_den_(c) > 0 && std::isnormal(inv)) adc_inv_(c) = inv;
     } else {
       adc_den_(c) = 0;
       out_scale_(c) = static_cast<float>(in_step * comp);
@@ -72,38 +259,35 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
 }
 
 void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y) {
-  const Eigen::Index n = static_cast<Eigen::Index>(batch) * wmax_.size();
-  if (has_noise_) rng_.fill_normal(noise, static_cast<size_t>(n));
-  const double res = out_res_;
-  const double lo = -half_range_, hi = half_range_;
-  for (Eigen::Index c = 0; c < wmax_.size(); ++c) {
-    if (wmax_(c) == 0) continue;  // all-zero channel: output exactly 0
-    const float* a = acc + c * batch;
-    const float* nz = has_noise_ ? noise + c * batch : nullptr;
-    float* yc = y + c * batch;
-    const float sd = noise_std_(c);
-    const double den = adc_den_(c);
-    const float scale = out_scale_(c);
-    if (out_res_ > 0) {
-      // Clamping to the integer bound before rounding equals rounding then clamping.
-      if (has_noise_) {
-        for (int b = 0; b < batch; ++b) {
-          double q = static_cast<double>(a[b] + sd * nz[b]) * res / den;
-          q = std::min(std::max(q, lo), hi);
-          yc[b] += static_cast<float>((q + kRoundMagic) - kRoundMagic) * scale;
-        }
-      } else {
-        for (int b = 0; b < batch; ++b) {
-          double q = static_cast<double>(a[b]) * res / den;
-          q = std::min(std::max(q, lo), hi);
-          yc[b] += static_cast<float>((q + kRoundMagic) - kRoundMagic) * scale;
-        }
-      }
-    } else if (has_noise_) {
-      for (int b = 0; b < batch; ++b) yc[b] += (a[b] + sd * nz[b]) * scale;
-    } else {
-      for (int b = 0; b < batch; ++b) yc[b] += a[b] * scale;
-    }
+  const size_t total = static_cast<size_t>(batch) * wmax_.size();
+  if (total == 0) return;
+  AdcTile t;
+  t.wmax = wmax_.data();
+  t.sd = noise_std_.data();
+  t.inv = adc_inv_.data();
+  t.scale = out_scale_.data();
+  t.den = adc_den_.data();
+  t.k.res = out_res_;
+  t.k.half = half_range_;
+  t.k.lim = static_cast<float>(half_range_ + 1);
+  t.k.half_f = static_cast<float>(half_range_);
+  t.k.thr = 0.5f - t.k.lim * 0x1.0p-20f;  // exact: lim is an integer <= 2^19
+  t.adc = out_res_ > 0;
+#if AIMC_HAVE_AVX2_KERNELS
+  const auto range = simd_avx2() ? readout_range_avx2 : readout_range_base;
+#else
+  const auto range = readout_range_base;
+#endif
+  if (!has_noise_) {
+    range(t, acc, nullptr, 0, total, batch, y);
+    return;
+  }
+  // Noise is drawn in chunks that continue one sequence (channel-major, tokens fastest: the
+  // draws of one fill_normal over batch x channels) and is used while it is in L1.
+  for (size_t pos = 0; pos < total; pos += kNoiseChunk) {
+    const size_t m = std::min(kNoiseChunk, total - pos);
+    rng_.fill_normal(noise, m);
+    range(t, acc, noise, pos, m, batch, y);
   }
 }
 

@@ -47,7 +47,10 @@ class TileReadout {
   int channels() const { return static_cast<int>(wmax_.size()); }
 
   /// y[b + c * batch] += output(acc[b + c * batch]) for c < channels(), b < batch (both column-
-  /// major blocks with leading dimension `batch`). `noise` is scratch of batch * channels floats.
+  /// major blocks with leading dimension `batch`). `noise` is scratch of batch * channels floats
+  /// (at most 4096 of them are used). The ADC codes are those of the exact rule (one double
+  /// division, numerics.md section 6); a float estimate decides all values not within a small
+  /// bound of a rounding boundary (proof in crossbar_tile.cc, adc_segment).
   void accumulate(const float* acc, int batch, float* noise, float* y);
 
  private:
@@ -56,6 +59,7 @@ class TileReadout {
   Eigen::VectorXf wmax_;
   Eigen::VectorXf noise_std_;  ///< output-noise std in accumulator units
   Eigen::VectorXd adc_den_;    ///< code = rhe(acc * out_res / adc_den_j)
+  Eigen::VectorXf adc_inv_;  ///< float(out_res / adc_den_j) for the fast decision, 0: always exact
   Eigen::VectorXf out_scale_;  ///< code (or acc, ideal ADC) -> output units, comp included
   bool has_noise_;
   Rng rng_;

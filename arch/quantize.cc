@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "arch/rng.h"
+
 namespace aimc::arch {
 namespace {
 
@@ -12,9 +14,60 @@ namespace {
 /// (default: nearest, ties to even) rounding mode; branch-free, so loops vectorise.
 constexpr double kRoundMagic = 0x1.8p52;
 
-inline double rne_small(double x) {
+AIMC_ALWAYS_INLINE double rne_small(double x) {
   return (x + kRoundMagic) - kRoundMagic;
 }
+
+/// 1.5 * 2^23: the same for floats, |x| <= 2^22.
+constexpr float kRoundMagicF = 0x1.8p23f;
+constexpr int kDacChunk = 256;
+
+/// DAC codes of n inputs. Exact rule: code = rhe(q_d), q_d = fl64(xc * res / den), xc =
+/// clamp(x, +-ir), den = 2 ir, |q_d| <= H = res / 2. When inv = fl32(fl64(res / den)) is a
+/// normal float, q_f = fl32(xc * inv) decides: as in the ADC kernel (crossbar_tile.cc,
+/// adc_segment), |q_f - q_d| <= |Q| 2^-22.9 + 2^-149 < tol = (H + 1) 2^-20 with Q = xc res / den
+/// exactly (|Q| <= H), so when the nearest integer r of q_f has d = |q_f - r| < 0.5 - tol, no
+/// half-integer lies between q_f and q_d and rhe(q_d) = r. Other values (exact ties among them)
+/// and NaN take the exact division. H + 1 <= 2^19 is required (checked by the caller).
+AIMC_ALWAYS_INLINE void dac_column(const float* src, float* dst, Eigen::Index n, float ir,
+                                   double res, double den, float inv, float thr) {
+  float xs[kDacChunk];
+  for (Eigen::Index s = 0; s < n; s += kDacChunk) {
+    const int m = static_cast<int>(std::min<Eigen::Index>(kDacChunk, n - s));
+    int bad = 0;
+    for (int r = 0; r < m; ++r) {
+      const float xc = std::min(std::max(src[s + r], -ir), ir);
+      const float q = xc * inv;
+      const float code = (q + kRoundMagicF) - kRoundMagicF;
+      bad |= !(std::fabs(q - code) < thr);
+      xs[r] = xc;
+      dst[s + r] = code;
+    }
+    if (bad) {
+      for (int r = 0; r < m; ++r) {
+        const float q = xs[r] * inv;
+        const float code = (q + kRoundMagicF) - kRoundMagicF;
+        // |code| <= inp_res / 2 < 2^51, so the branch-free rounding applies.
+        if (!(std::fabs(q - code) < thr)) {
+          dst[s + r] = static_cast<float>(rne_small(static_cast<double>(xs[r]) * res / den));
+        }
+      }
+    }
+  }
+}
+
+void dac_column_base(const float* src, float* dst, Eigen::Index n, float ir, double res, double den,
+                     float inv, float thr) {
+  dac_column(src, dst, n, ir, res, den, inv, thr);
+}
+
+#if AIMC_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) void dac_column_avx2(const float* src, float* dst, Eigen::Index n,
+                                                     float ir, double res, double den, float inv,
+                                                     float thr) {
+  dac_column(src, dst, n, ir, res, den, inv, thr);
+}
+#endif
 
 }  // namespace
 
@@ -53,6 +106,20 @@ void dac_codes(const Eigen::Ref<const Eigen::MatrixXf>& x, float input_range, in
                Eigen::Ref<Eigen::MatrixXf> codes) {
   const double den = 2.0 * input_range;
   const double res = inp_res;
+  const float inv = static_cast<float>(res / den);
+  const double lim = inp_res / 2 + 1;
+  if (std::isnormal(inv) && lim <= 0x1.0p19) {
+    const float thr = 0.5f - static_cast<float>(lim) * 0x1.0p-20f;  // exact
+#if AIMC_HAVE_AVX2_KERNELS
+    const auto column = simd_avx2() ? dac_column_avx2 : dac_column_base;
+#else
+    const auto column = dac_column_base;
+#endif
+    for (Eigen::Index c = 0; c < x.cols(); ++c) {
+      column(x.col(c).data(), codes.col(c).data(), x.rows(), input_range, res, den, inv, thr);
+    }
+    return;
+  }
   for (Eigen::Index c = 0; c < x.cols(); ++c) {
     const float* src = x.col(c).data();
     float* dst = codes.col(c).data();

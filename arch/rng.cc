@@ -2,6 +2,7 @@
 // the same seed gives the same bits with any libm (see rng.h).
 #include "arch/rng.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -15,7 +16,7 @@ uint64_t splitmix_next(uint64_t* state) {
 
 /// ln(u) for u in (0, 1]: exponent from the float's bits, mantissa folded into
 /// [sqrt(1/2), sqrt(2)), then ln(m) = 2 atanh((m-1)/(m+1)) as an odd series (error < 1e-9).
-inline float log_unit(float u) {
+AIMC_ALWAYS_INLINE float log_unit(float u) {
   int32_t bits;
   std::memcpy(&bits, &u, sizeof bits);
   int32_t e = ((bits >> 23) & 0xff) - 127;
@@ -31,14 +32,13 @@ inline float log_unit(float u) {
   return static_cast<float>(e) * 0.69314718f + 2.0f * z * series;
 }
 
-/// One Box-Muller pair from 64 random bits. The radius uses the top 31 bits, u1 in (0, 1];
-/// the angle uses the low 24 bits: 22 bits give an angle a in (-pi/4, pi/4) (Taylor series of
-/// sin and cos, error < 2e-9) and 2 bits pick the quadrant by exact rotations of 90 degrees.
-inline void box_muller(uint64_t w, float* z0, float* z1) {
-  const int32_t k31 = static_cast<int32_t>(w >> 33);
+/// One Box-Muller pair from 64 random bits w, given as k31 = w >> 33 and lo = w & 0xffffff.
+/// The radius uses the top 31 bits, u1 in (0, 1]; the angle uses the low 24 bits: 22 bits give
+/// an angle a in (-pi/4, pi/4) (Taylor series of sin and cos, error < 2e-9) and 2 bits pick the
+/// quadrant by exact rotations of 90 degrees.
+AIMC_ALWAYS_INLINE void box_muller_bits(int32_t k31, int32_t lo, float* z0, float* z1) {
   const float u1 = (static_cast<float>(k31) + 1.0f) * 0x1.0p-31f;
   const float r = std::sqrt(-2.0f * log_unit(u1));
-  const int32_t lo = static_cast<int32_t>(w & 0xffffff);
   const float frac = (static_cast<float>(lo & 0x3fffff) + 0.5f) * 0x1.0p-22f;  // (0, 1)
   const float a = (frac - 0.5f) * 1.57079633f;
   const float a2 = a * a;
@@ -54,6 +54,10 @@ inline void box_muller(uint64_t w, float* z0, float* z1) {
   const float y = swap ? c : s;
   *z0 = r * x * sign;
   *z1 = r * y * sign;
+}
+
+AIMC_ALWAYS_INLINE void box_muller(uint64_t w, float* z0, float* z1) {
+  box_muller_bits(static_cast<int32_t>(w >> 33), static_cast<int32_t>(w & 0xffffff), z0, z1);
 }
 
 }  // namespace
@@ -84,22 +88,91 @@ Rng::Rng(uint64_t seed) {
   }
 }
 
-void Rng::next_lanes(uint64_t* words) {
-  // xoshiro256** per lane, written with shifts and adds (x * 5 = (x << 2) + x, x * 9 =
-  // (x << 3) + x) so that SSE2, which has no 64-bit multiply, vectorises it across lanes.
-  for (int l = 0; l < kLanes; ++l) {
-    const uint64_t s1 = lane_[1][l];
-    const uint64_t m5 = (s1 << 2) + s1;
-    const uint64_t r = (m5 << 7) | (m5 >> 57);
-    words[l] = (r << 3) + r;
-    const uint64_t t = s1 << 17;
-    lane_[2][l] ^= lane_[0][l];
-    lane_[3][l] ^= s1;
-    lane_[1][l] = s1 ^ lane_[2][l];
-    lane_[0][l] ^= lane_[3][l];
-    lane_[2][l] ^= t;
-    lane_[3][l] = (lane_[3][l] << 45) | (lane_[3][l] >> 19);
+namespace {
+
+/// Four 64-bit lanes as one GCC vector (two SSE2 registers, one AVX2 register).
+typedef uint64_t U64x4 __attribute__((vector_size(32)));
+
+/// words[0..count) from count / kLanes steps of the kLanes xoshiro256** lanes (count a multiple
+/// of kLanes; word k + l from lane l), lane state lane[k][l] = word k of lane l. Written with
+/// vector types, shifts and adds (x * 5 = (x << 2) + x, x * 9 = (x << 3) + x) so that the lanes
+/// run in SIMD even on SSE2, which has no 64-bit multiply (plain loops were left scalar once
+/// inlined).
+AIMC_ALWAYS_INLINE void lanes_steps(uint64_t (*lane)[Rng::kLanes], uint64_t* words, size_t count) {
+  static_assert(Rng::kLanes == 8, "two vectors of four lanes");
+  U64x4 s0[2], s1[2], s2[2], s3[2];
+  for (int h = 0; h < 2; ++h) {
+    std::memcpy(&s0[h], &lane[0][4 * h], sizeof(U64x4));
+    std::memcpy(&s1[h], &lane[1][4 * h], sizeof(U64x4));
+    std::memcpy(&s2[h], &lane[2][4 * h], sizeof(U64x4));
+    std::memcpy(&s3[h], &lane[3][4 * h], sizeof(U64x4));
   }
+  for (size_t k = 0; k < count; k += Rng::kLanes) {
+    for (int h = 0; h < 2; ++h) {
+      const U64x4 m5 = (s1[h] << 2) + s1[h];
+      const U64x4 r = (m5 << 7) | (m5 >> 57);
+      const U64x4 w = (r << 3) + r;
+      std::memcpy(words + k + 4 * h, &w, sizeof w);
+      const U64x4 t = s1[h] << 17;
+      s2[h] ^= s0[h];
+      s3[h] ^= s1[h];
+      s1[h] ^= s2[h];
+      s0[h] ^= s3[h];
+      s2[h] ^= t;
+      s3[h] = (s3[h] << 45) | (s3[h] >> 19);
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    std::memcpy(&lane[0][4 * h], &s0[h], sizeof(U64x4));
+    std::memcpy(&lane[1][4 * h], &s1[h], sizeof(U64x4));
+    std::memcpy(&lane[2][4 * h], &s2[h], sizeof(U64x4));
+    std::memcpy(&lane[3][4 * h], &s3[h], sizeof(U64x4));
+  }
+}
+
+/// The body of Rng::fill_normal, compiled once for the baseline ISA and once for AVX2.
+AIMC_ALWAYS_INLINE void fill_normal_kernel(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
+  // Words are drawn serially (the generator is a recurrence); the transform of a block of
+  // words is a branch-free loop the compiler vectorises. A block yields kBlock cosine draws
+  // followed by kBlock sine draws.
+  constexpr size_t kBlock = Rng::kFillBlock / 2;  // a multiple of kLanes
+  static_assert(kBlock % Rng::kLanes == 0, "whole lane steps per block");
+  uint64_t words[kBlock];
+  int32_t hi31[kBlock], lo24[kBlock];
+  float tmp[2 * kBlock];
+  while (n > 0) {
+    const size_t pairs = n >= 2 * kBlock ? kBlock : (n + 1) / 2;
+    lanes_steps(lane, words, (pairs + Rng::kLanes - 1) / Rng::kLanes * Rng::kLanes);
+    // Split the words into 32-bit fields first, so the transform below runs on full vectors
+    // of 32-bit lanes.
+    for (size_t k = 0; k < pairs; ++k) {
+      hi31[k] = static_cast<int32_t>(words[k] >> 33);
+      lo24[k] = static_cast<int32_t>(words[k] & 0xffffff);
+    }
+    float* dst = n >= 2 * kBlock ? out : tmp;
+    for (size_t k = 0; k < pairs; ++k) box_muller_bits(hi31[k], lo24[k], &dst[k], &dst[pairs + k]);
+    const size_t produced = 2 * pairs < n ? 2 * pairs : n;
+    if (dst == tmp) std::memcpy(out, tmp, produced * sizeof(float));
+    out += produced;
+    n -= produced;
+  }
+}
+
+void fill_normal_base(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
+  fill_normal_kernel(lane, out, n);
+}
+
+#if AIMC_HAVE_AVX2_KERNELS
+__attribute__((target("avx2"))) void fill_normal_avx2(uint64_t (*lane)[Rng::kLanes], float* out,
+                                                      size_t n) {
+  fill_normal_kernel(lane, out, n);
+}
+#endif
+
+}  // namespace
+
+void Rng::next_lanes(uint64_t* words) {
+  lanes_steps(lane_, words, kLanes);
 }
 
 float Rng::normal() {
@@ -114,22 +187,42 @@ float Rng::normal() {
 }
 
 void Rng::fill_normal(float* out, size_t n) {
-  // Words are drawn serially (the generator is a recurrence); the transform of a block of
-  // words is a branch-free loop the compiler vectorises. A block yields kBlock cosine draws
-  // followed by kBlock sine draws.
-  constexpr size_t kBlock = 128;  // a multiple of kLanes
-  uint64_t words[kBlock];
-  float tmp[2 * kBlock];
-  while (n > 0) {
-    const size_t pairs = n >= 2 * kBlock ? kBlock : (n + 1) / 2;
-    for (size_t k = 0; k < pairs; k += kLanes) next_lanes(&words[k]);
-    float* dst = n >= 2 * kBlock ? out : tmp;
-    for (size_t k = 0; k < pairs; ++k) box_muller(words[k], &dst[k], &dst[pairs + k]);
-    const size_t produced = 2 * pairs < n ? 2 * pairs : n;
-    if (dst == tmp) std::memcpy(out, tmp, produced * sizeof(float));
-    out += produced;
-    n -= produced;
+#if AIMC_HAVE_AVX2_KERNELS
+  if (simd_avx2()) {
+    fill_normal_avx2(lane_, out, n);
+    return;
   }
+#endif
+  fill_normal_base(lane_, out, n);
+}
+
+namespace {
+
+bool cpu_has_avx2() {
+#if AIMC_HAVE_AVX2_KERNELS
+  __builtin_cpu_init();  // may run before libgcc's own initialiser (static initialisation)
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return false;
+#endif
+}
+
+// Read before its initialisation (another file's static initialiser) it is false: the
+// baseline kernels, which give the same bits.
+std::atomic<bool> g_avx2{cpu_has_avx2()};
+
+}  // namespace
+
+void set_simd_avx2(bool enabled) {
+#if AIMC_HAVE_AVX2_KERNELS
+  g_avx2.store(enabled && cpu_has_avx2(), std::memory_order_relaxed);
+#else
+  (void)enabled;
+#endif
+}
+
+bool simd_avx2() {
+  return g_avx2.load(std::memory_order_relaxed);
 }
 
 }  // namespace aimc::arch

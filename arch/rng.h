@@ -8,6 +8,18 @@
 #include <cstddef>
 #include <cstdint>
 
+// Kernels of arch/ (normal draws, the ADC readout, DAC codes) are compiled twice, for the
+// baseline ISA and for AVX2, and chosen at run time (simd_avx2() below). The two builds give
+// bit-identical results: only IEEE +, -, *, /, sqrt, min, max and integer operations, no FMA
+// (those files are compiled with -ffp-contract=off, and target("avx2") does not enable FMA).
+#if defined(__GNUC__) && defined(__x86_64__)
+#define AIMC_HAVE_AVX2_KERNELS 1
+#define AIMC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define AIMC_HAVE_AVX2_KERNELS 0
+#define AIMC_ALWAYS_INLINE inline
+#endif
+
 namespace aimc::arch {
 
 /// splitmix64 finaliser: a bijective 64-bit mixer (Steele et al. 2014), used for seeding.
@@ -47,10 +59,14 @@ class Rng {
   /// Fills out[0..n) with standard normal draws, one 64-bit word per pair. The words come from
   /// kLanes interleaved xoshiro256** lanes (seeded from the seed, independent of the scalar
   /// stream above), so that the generator and the transform vectorise: about 1 ns per draw.
-  /// Same distribution as normal(), a different sequence.
+  /// Same distribution as normal(), a different sequence. Calls whose n is a multiple of
+  /// kFillBlock continue the sequence exactly: fill_normal(a, k * kFillBlock) then
+  /// fill_normal(a + k * kFillBlock, m) gives the draws of fill_normal(a, k * kFillBlock + m).
   void fill_normal(float* out, size_t n);
 
   static constexpr int kLanes = 8;
+  /// Draws per block of fill_normal (kFillBlock / 2 words, cosine draws then sine draws).
+  static constexpr size_t kFillBlock = 256;
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -62,5 +78,13 @@ class Rng {
   float spare_ = 0;
   bool has_spare_ = false;
 };
+
+/// Whether the vectorised kernels (Rng::fill_normal, the readout of TileReadout, dac_codes) may
+/// use AVX2 where the CPU has it (default: yes). Both builds of a kernel give bit-identical
+/// results: they use only IEEE +, -, *, /, sqrt, min, max and integer operations, no FMA. Tests
+/// switch AVX2 off to check that. Not to be changed while another thread runs these kernels.
+void set_simd_avx2(bool enabled);
+/// True when the kernels use AVX2 now (enabled and supported by the CPU).
+bool simd_avx2();
 
 }  // namespace aimc::arch

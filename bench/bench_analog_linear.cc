@@ -2,6 +2,8 @@
 // out_noise 0.04, 256 x 256 tiles) against a plain Eigen FP32 GEMM of the same shape.
 // Arguments: out, in, batch (tokens). Programming happens once, outside the timed loop.
 // Goal (docs/performance.md): at batch >= 64 the analog read costs at most 1.25x the GEMM.
+// On a shared machine compare CPU times from one run with --benchmark_repetitions=5
+// --benchmark_enable_random_interleaving=true, so that GEMM and analog read see the same load.
 #include <benchmark/benchmark.h>
 
 #include <vector>

@@ -1,0 +1,224 @@
+// The fast paths of the read kernels against the exact rules (numerics.md section 6): the ADC
+// and DAC codes decided by a float estimate must equal the one-double-division codes on random
+// values, on exact ties and on values one ulp from a tie; the AVX2 and baseline builds of every
+// kernel must give the same bits; noise drawn in chunks must equal one call's draws.
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "arch/crossbar_tile.h"
+#include "arch/quantize.h"
+#include "arch/rng.h"
+#include "test_util.h"
+
+namespace aimc::arch {
+namespace {
+
+using testing::ideal_numerics;
+
+/// Restores the AVX2 setting at the end of a test.
+struct SimdGuard {
+  bool saved = simd_avx2();
+  ~SimdGuard() { set_simd_avx2(saved); }
+};
+
+/// Accumulator values for a channel with the ADC rule q = acc * res / den: uniform values over
+/// the range and beyond, exact ties (k + 0.5) * den / res where they are floats, their float
+/// neighbours, and a few specials.
+std::vector<float> adc_test_values(double den, int out_res, std::mt19937* gen) {
+  std::vector<float> v;
+  const double h = out_res / 2;
+  std::uniform_real_distribution<double> u(-1.3 * h, 1.3 * h);
+  for (int k = 0; k < 20000; ++k) v.push_back(static_cast<float>(u(*gen) * den / out_res));
+  for (double k = -h - 2; k <= h + 1; k += 1) {
+    const float tie = static_cast<float>((k + 0.5) * den / out_res);
+    v.push_back(tie);
+    v.push_back(std::nextafter(tie, std::numeric_limits<float>::infinity()));
+    v.push_back(std::nextafter(tie, -std::numeric_limits<float>::infinity()));
+    v.push_back(static_cast<float>(k * den / out_res));
+  }
+  for (float s : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 1e-42f}) v.push_back(s);
+  v.push_back(std::numeric_limits<float>::infinity());
+  v.push_back(-std::numeric_limits<float>::infinity());
+  return v;
+}
+
+TEST(FastPaths, AdcEqualsExactRuleWithDac) {
+  SimdGuard guard;
+  std::mt19937 gen(3);
+  for (int out_res : {254, 62, 14, 1022, 65534}) {
+    for (int avx : {0, 1}) {
+      set_simd_avx2(avx != 0);
+      TileNumerics n = ideal_numerics(8, 8);
+      n.inp_res = 254;
+      n.out_res = out_res;
+      n.out_bound = 14;
+      const float ir = 0.7f;
+      Vector wmax(5);
+      wmax << 1.0f, 0.75f, 0.0123456f, 3.14159f, 1e-3f;
+      TileReadout readout(n, wmax, ir, 0.0, 1.0, 1);
+      for (int c = 0; c < wmax.size(); ++c) {
+        const double w = wmax(c);
+        const double den = 254 * 14 * w;
+        const std::vector<float> vals = adc_test_values(den, out_res, &gen);
+        const int batch = static_cast<int>(vals.size());
+        // Channel c gets the values, the other channels zeros.
+        std::vector<float> acc(static_cast<size_t>(batch) * wmax.size(), 0.0f);
+        std::copy(vals.begin(), vals.end(), acc.begin() + static_cast<size_t>(c) * batch);
+        std::vector<float> y(acc.size(), 0.0f), noise(acc.size());
+        readout.accumulate(acc.data(), batch, noise.data(), y.data());
+        const float scale = static_cast<float>(2.0 * 14 * ir * w / out_res);
+        int mismatches = 0;
+        for (int b = 0; b < batch; ++b) {
+          const double code = adc_code_from_dac(vals[b], 254, out_res, 14, w);
+          const float want = 0.0f + static_cast<float>(code) * scale;
+          mismatches += y[static_cast<size_t>(c) * batch + b] != want;
+        }
+        EXPECT_EQ(mismatches, 0) << "out_res " << out_res << " channel " << c << " avx " << avx;
+      }
+    }
+  }
+}
+
+TEST(FastPaths, AdcEqualsExactRuleOneToken) {
+  // Batch 1 runs across channels: every channel gets one value (ties, neighbours, random),
+  // some channels are all-zero (output exactly 0).
+  SimdGuard guard;
+  std::mt19937 gen(6);
+  std::uniform_real_distribution<float> uw(0.01f, 2.0f);
+  std::uniform_int_distribution<int> uk(-130, 129);
+  const int channels = 5000;
+  Vector wmax(channels);
+  std::vector<float> acc(channels);
+  for (int c = 0; c < channels; ++c) {
+    wmax(c) = c % 97 == 0 ? 0.0f : uw(gen);
+    const float tie = static_cast<float>((uk(gen) + 0.5) * 14 * double(wmax(c)));
+    const int kind = c % 4;
+    acc[c] = kind == 0   ? tie
+             : kind == 1 ? std::nextafter(tie, 1e30f)
+             : kind == 2 ? std::nextafter(tie, -1e30f)
+                         : static_cast<float>(uk(gen) * 14 * double(wmax(c)) * 0.37);
+    if (wmax(c) == 0) acc[c] = 0;
+  }
+  for (int avx : {0, 1}) {
+    set_simd_avx2(avx != 0);
+    TileNumerics n = ideal_numerics(8, 8);
+    n.inp_res = 254;
+    n.out_res = 254;
+    n.out_bound = 14;
+    TileReadout readout(n, wmax, 0.7f, 0.0, 1.0, 1);
+    std::vector<float> y(channels, 0.0f), noise(channels);
+    readout.accumulate(acc.data(), 1, noise.data(), y.data());
+    int mismatches = 0;
+    for (int c = 0; c < channels; ++c) {
+      const double w = wmax(c);
+      const float want =
+          w == 0 ? 0.0f
+                 : 0.0f + static_cast<float>(adc_code_from_dac(acc[c], 254, 254, 14, w)) *
+                              static_cast<float>(2.0 * 14 * 0.7f * w / 254);
+      mismatches += y[c] != want;
+    }
+    EXPECT_EQ(mismatches, 0) << "avx " << avx;
+  }
+}
+
+TEST(FastPaths, AdcEqualsExactRuleIdealDac) {
+  SimdGuard guard;
+  std::mt19937 gen(4);
+  for (int avx : {0, 1}) {
+    set_simd_avx2(avx != 0);
+    TileNumerics n = ideal_numerics(8, 8);
+    n.out_res = 254;
+    n.out_bound = 3;
+    const float ir = 1.7f;
+    Vector wmax(2);
+    wmax << 0.5f, 0.3f;
+    TileReadout readout(n, wmax, ir, 0.0, 1.0, 1);
+    for (int c = 0; c < 2; ++c) {
+      const double w = wmax(c);
+      const std::vector<float> vals = adc_test_values(2.0 * 3 * ir * w, 254, &gen);
+      const int batch = static_cast<int>(vals.size());
+      std::vector<float> acc(static_cast<size_t>(batch) * 2, 0.0f);
+      std::copy(vals.begin(), vals.end(), acc.begin() + static_cast<size_t>(c) * batch);
+      std::vector<float> y(acc.size(), 0.0f), noise(acc.size());
+      readout.accumulate(acc.data(), batch, noise.data(), y.data());
+      const float scale = static_cast<float>(2.0 * 3 * ir * w / 254);
+      int mismatches = 0;
+      for (int b = 0; b < batch; ++b) {
+        const float want = 0.0f + static_cast<float>(adc_code(vals[b], ir, 254, 3, w)) * scale;
+        mismatches += y[static_cast<size_t>(c) * batch + b] != want;
+      }
+      EXPECT_EQ(mismatches, 0) << "channel " << c << " avx " << avx;
+    }
+  }
+}
+
+TEST(FastPaths, DacCodesEqualExactRule) {
+  SimdGuard guard;
+  std::mt19937 gen(5);
+  for (int inp_res : {254, 14, 65534}) {
+    for (float ir : {1.0f, 0.7f, 2.5f, 127.0f, 3e-5f}) {
+      std::vector<float> v;
+      std::uniform_real_distribution<float> u(-1.2f * ir, 1.2f * ir);
+      for (int k = 0; k < 5000; ++k) v.push_back(u(gen));
+      const int h = inp_res / 2;
+      for (int k = -h - 1; k <= h; k += (inp_res > 1000 ? 97 : 1)) {
+        const float tie = static_cast<float>((k + 0.5) * 2.0 * ir / inp_res);
+        v.push_back(tie);
+        v.push_back(std::nextafter(tie, 1e30f));
+        v.push_back(std::nextafter(tie, -1e30f));
+      }
+      for (float s : {0.0f, -0.0f, 1e-40f, 1e30f, -1e30f}) v.push_back(s);
+      Eigen::Map<Eigen::MatrixXf> x(v.data(), static_cast<Eigen::Index>(v.size()), 1);
+      for (int avx : {0, 1}) {
+        set_simd_avx2(avx != 0);
+        Eigen::MatrixXf codes(x.rows(), 1);
+        dac_codes(x, ir, inp_res, codes);
+        int mismatches = 0;
+        for (Eigen::Index r = 0; r < x.rows(); ++r) {
+          mismatches += codes(r, 0) != static_cast<float>(dac_code(x(r, 0), ir, inp_res));
+        }
+        EXPECT_EQ(mismatches, 0) << "inp_res " << inp_res << " ir " << ir << " avx " << avx;
+      }
+    }
+  }
+}
+
+TEST(FastPaths, Avx2AndBaselineGiveSameBits) {
+  SimdGuard guard;
+  std::vector<float> a(100003), b(100003);
+  set_simd_avx2(true);
+  Rng(8).fill_normal(a.data(), a.size());
+  set_simd_avx2(false);
+  Rng(8).fill_normal(b.data(), b.size());
+  EXPECT_EQ(a, b);
+
+  const TileNumerics n = testing::afm_numerics(256, 256);
+  const Matrix w = Matrix::Random(200, 250);
+  const Matrix x = Matrix::Random(70, 250);
+  Matrix ya, yb;
+  set_simd_avx2(true);
+  CrossbarTile(n, w, 0.8f, 4).read(x, &ya);
+  set_simd_avx2(false);
+  CrossbarTile(n, w, 0.8f, 4).read(x, &yb);
+  EXPECT_EQ(ya, yb);
+}
+
+TEST(FastPaths, ChunkedNormalDrawsContinueOneSequence) {
+  std::vector<float> one(3 * Rng::kFillBlock * 7 + 77), chunked(one.size());
+  Rng(12).fill_normal(one.data(), one.size());
+  Rng r(12);
+  size_t pos = 0;
+  for (size_t len : {Rng::kFillBlock, 4 * Rng::kFillBlock, 16 * Rng::kFillBlock}) {
+    r.fill_normal(chunked.data() + pos, len);
+    pos += len;
+  }
+  r.fill_normal(chunked.data() + pos, one.size() - pos);
+  EXPECT_EQ(one, chunked);
+}
+
+}  // namespace
+}  // namespace aimc::arch
