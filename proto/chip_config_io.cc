@@ -193,8 +193,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 int line_of(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& path) {
   int line = 0;
   for (size_t i = 0; i < path.size() && tree != nullptr; ++i) {
-    const int index = path[i].index < 0 ? 0 : path[i].index;
-    const auto loc = tree->GetLocation(path[i].field, path[i].index < 0 ? -1 : index);
+    const auto loc = tree->GetLocation(path[i].field, path[i].index);
     if (loc.line < 0) break;
     line = loc.line + 1;
     if (i + 1 < path.size()) tree = tree->GetTreeForNested(path[i].field, path[i].index);

@@ -37,6 +37,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import LlamaConfig, LlamaForCausalLM  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+# The same schedule and initialisation as the bundled model.
+from train_bundled import init_weights, lr_at  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -126,28 +128,6 @@ class LineStream:
 
 # ----------------------------------------------------------------------------- model
 
-def lr_at(step, args):
-    """Linear warm-up, then cosine decay to min_lr_ratio * lr."""
-    if step < args.warmup_steps:
-        return args.lr * (step + 1) / args.warmup_steps
-    progress = (step - args.warmup_steps) / max(1, args.steps - args.warmup_steps)
-    ratio = args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return args.lr * ratio
-
-
-def init_weights(model, cfg):
-    """GPT-2 style init as in train_bundled.py."""
-    for name, p in model.named_parameters():
-        if p.dim() == 1:
-            torch.nn.init.ones_(p)
-        else:
-            std = 0.02
-            if name.endswith(("o_proj.weight", "down_proj.weight")):
-                std /= math.sqrt(2 * cfg.num_hidden_layers)
-            torch.nn.init.normal_(p, 0.0, std)
-
-
-@torch.no_grad()
 def greedy_answers(model, problems, max_new=8):
     """Greedy completion of "\\na+b=" for each (a, b); returns the answer strings (text up to
     the first newline). Prompts of equal length are batched (positions must line up)."""
