@@ -7,6 +7,7 @@
 
 #include "proto/user_error.h"
 #include "sim/commands.h"
+#include "sim/mpi.h"
 #include "sim/version.h"
 
 namespace aimc::sim {
@@ -52,16 +53,35 @@ int run_command(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
   }
   if (args[0] == "--version") {
-    out << "aimcsim " << AIMCSIM_VERSION << " (git " << AIMCSIM_GIT_COMMIT << ")\n";
+    out << "aimcsim " << AIMCSIM_VERSION << " (git " << AIMCSIM_GIT_COMMIT << ", MPI "
+        << (mpi::built_with_mpi() ? "on" : "off") << ")\n";
     return 0;
   }
   for (const Command& c : commands()) {
-    if (args[0] == c.name) return c.run({args.begin() + 1, args.end()}, out);
+    if (args[0] != c.name) continue;
+    if (args[0] != "sweep" && args[0] != "eval") {
+      mpi::refuse_launcher(args[0], "only `aimcsim sweep` and `aimcsim eval` use MPI");
+    }
+    return c.run({args.begin() + 1, args.end()}, out);
   }
   std::string names;
   for (const Command& c : commands()) names += (names.empty() ? "" : ", ") + std::string(c.name);
   throw UserError("unknown command '" + args[0] + "' (commands: " + names + ")");
 }
+
+namespace {
+
+// An error on one process of an MPI job stops the whole job: the others may wait for it.
+void stop_mpi_job(int code) {
+  const mpi::Comm* comm = mpi::world();
+  if (comm == nullptr) return;
+  std::cerr << "aimcsim: (MPI rank " << comm->rank() << " of " << comm->size()
+            << ") stopping the job\n";
+  std::cerr.flush();
+  comm->abort(code);
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -70,10 +90,12 @@ int run_cli(int argc, char** argv) {
   } catch (const UserError& e) {
     std::cout.flush();
     std::cerr << "aimcsim: error: " << e.what() << "\n";
+    stop_mpi_job(2);
     return 2;
   } catch (const std::exception& e) {
     std::cout.flush();
     std::cerr << "aimcsim: internal error: " << e.what() << "\n";
+    stop_mpi_job(1);
     return 1;
   }
 }

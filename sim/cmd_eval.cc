@@ -7,6 +7,7 @@
 #include "sim/bundle.h"
 #include "sim/commands.h"
 #include "sim/eval_job.h"
+#include "sim/mpi.h"
 
 namespace aimc::sim {
 
@@ -21,9 +22,14 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out) {
                    positional, args, &vm, out)) {
     return 0;
   }
+  // Under mpirun/srun the chip instances are spread over the processes; rank 0 prints and
+  // writes, and its table is the one a single process computes.
+  const mpi::MaybeSession session("eval");
+  const mpi::Comm* comm = mpi::world();
   const proto::ChipConfig chip = chip_from_flags(vm);
   const EvalJob job = eval_job_from_flags(vm, chip);
   const workloads::EvalTable table = run_eval_job(job, chip);
+  if (comm != nullptr && !comm->root()) return 0;
   out << "chip " << chip.name() << " (" << vm["chip"].as<std::string>() << ")\n"
       << workloads::format_eval_table(table);
   if (vm.count("json")) {

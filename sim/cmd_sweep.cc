@@ -1,6 +1,8 @@
 // `aimcsim sweep SWEEP.pbtxt [-j N] [--out DIR]`: a grid or list of points over chip-config
 // fields, models and mappings (proto/sweep.proto), each run as its own `aimcsim run` process;
-// one row per point in DIR/sweep.csv and sweep.json, and DIR/sweep.html.
+// one row per point in DIR/sweep.csv and sweep.json, and DIR/sweep.html. Under an MPI launcher
+// (`mpirun -n N aimcsim sweep ...`) the points are spread over the N processes and rank 0 writes
+// the same files.
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "proto/user_error.h"
 #include "sim/commands.h"
 #include "sim/flags.h"
+#include "sim/mpi.h"
 #include "sim/sweep.h"
 #include "sim/sweep_report.h"
 #include "sim/sweep_runner.h"
@@ -41,8 +44,12 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
   const int jobs = vm["jobs"].as<int>();
   if (jobs < 1 || jobs > 1024)
     throw UserError("--jobs must be in 1..1024, got " + std::to_string(jobs));
+  // Under mpirun/srun the points are spread over the processes (sim/task_farm.h).
+  const mpi::MaybeSession session("sweep");
+  const mpi::Comm* comm = mpi::world();
   const SweepPlan plan = load_sweep(vm["sweep"].as<std::string>());
   if (vm["list"].as<bool>()) {
+    if (comm != nullptr && !comm->root()) return 0;
     for (const SweepPoint& p : plan.points) {
       out << p.id << "  model=" << p.model << " mapping=" << p.mapping;
       for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
@@ -54,7 +61,9 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
   runner.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "sweep-" + plan.spec.name();
   runner.jobs = jobs;
   runner.progress = ::isatty(STDERR_FILENO) != 0;
+  runner.comm = comm;
   const SweepOutcome outcome = run_sweep(plan, runner, out);
+  if (comm != nullptr && !comm->root()) return outcome.interrupted ? 130 : 0;
 
   const std::string json = runner.out_dir + "/sweep.json";
   std::ifstream in(json);
@@ -66,7 +75,10 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
       << outcome.failed << " failed; wall time " << static_cast<int>(outcome.wall_s * 10) / 10.0
       << " s\nresults: " << runner.out_dir << "/sweep.csv, sweep.json, sweep.html\n";
   if (outcome.interrupted) {
-    out << "interrupted: run the same command again to resume the remaining points\n";
+    out << "stopped before every point ran (interrupted";
+    if (comm != nullptr) out << ", or a process of the MPI job died: see the launcher's message";
+    out << "); the " << (outcome.kept + outcome.ran) << " finished rows are in " << runner.out_dir
+        << "/sweep.json: run the same command again to resume the remaining points\n";
     return 130;
   }
   return 0;

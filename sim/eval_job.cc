@@ -2,6 +2,12 @@
 #include "sim/eval_job.h"
 
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <type_traits>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -9,11 +15,56 @@
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
 #include "sim/bundle.h"
+#include "sim/mpi.h"
+#include "sim/task_farm.h"
 #include "workloads/dataset.h"
 #include "workloads/shape_cards.h"
 #include "workloads/transformer_weights.h"
 
 namespace aimc::sim {
+namespace {
+
+// A run's metrics as bytes (homogeneous machines: the doubles travel as they are).
+std::string pack(const workloads::Metrics& m) {
+  std::string bytes(sizeof m, '\0');
+  std::memcpy(bytes.data(), &m, sizeof m);
+  return bytes;
+}
+
+workloads::Metrics unpack(const std::string& bytes) {
+  workloads::Metrics m;
+  if (bytes.size() != sizeof m) throw std::runtime_error("eval: a run's metrics of the wrong size");
+  std::memcpy(&m, bytes.data(), sizeof m);
+  return m;
+}
+
+// Every run's metrics, in run order, on every rank: runs handed out by rank 0 to free threads on
+// all ranks, the results gathered on rank 0 and broadcast.
+std::vector<workloads::Metrics> distribute_runs_mpi(
+    const mpi::Comm& comm, int threads, int runs,
+    const std::function<workloads::Metrics(int)>& one) {
+  static_assert(std::is_trivially_copyable_v<workloads::Metrics>);
+  std::vector<std::string> results(static_cast<size_t>(runs));
+  ThreadTaskWorker worker(threads, [&one](int r) { return pack(one(r)); });
+  std::vector<int> tasks(static_cast<size_t>(runs));
+  for (int r = 0; r < runs; ++r) tasks[static_cast<size_t>(r)] = r;
+  run_task_farm(tasks, &worker, &comm, [&](int r, const std::string& bytes) {
+    results.at(static_cast<size_t>(r)) = bytes;
+  });
+  std::string all;
+  if (comm.root()) {
+    for (const std::string& r : results) all += r;
+  }
+  comm.broadcast(&all);
+  std::vector<workloads::Metrics> metrics;
+  for (int r = 0; r < runs; ++r) {
+    metrics.push_back(unpack(all.substr(static_cast<size_t>(r) * sizeof(workloads::Metrics),
+                                        sizeof(workloads::Metrics))));
+  }
+  return metrics;
+}
+
+}  // namespace
 
 void add_eval_flags(po::options_description* options) {
   options->add_options()(
@@ -120,9 +171,25 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
       std::cerr << "\r\033[K" << line << std::flush;
     };
   }
+  const mpi::Comm* comm = mpi::world();
+  if (comm != nullptr) {
+    // The chip instances go to the ranks, a free thread taking the next seed (sim/task_farm.h);
+    // each rank's threads share its machine's cores with the other ranks there.
+    if (options.eval.threads <= 0) {
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      options.eval.threads = std::max(1, cores / comm->local_size());
+    }
+    options.eval.progress = nullptr;
+    const int threads = options.eval.threads;
+    options.eval.distribute_runs = [comm, threads](int runs,
+                                                   const std::function<workloads::Metrics(int)>& one) {
+      return distribute_runs_mpi(*comm, threads, runs, one);
+    };
+  }
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
   workloads::EvalTable table =
       workloads::evaluate_table(weights, numerics, eval_tokens, calib_tokens, options);
+  if (comm != nullptr) table.processes = comm->size();
   if (options.eval.progress) std::cerr << "\r\033[K" << std::flush;
   return table;
 }

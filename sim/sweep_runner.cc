@@ -3,6 +3,7 @@
 #include "sim/sweep_runner.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
 #include "sim/sweep_report.h"
+#include "sim/task_farm.h"
 
 namespace aimc::sim {
 namespace {
@@ -95,7 +97,9 @@ std::string error_text(const std::string& err) {
   return one;
 }
 
-// Starts `exe args...` with stdin from /dev/null and stdout/stderr into files.
+// Starts `exe args...` with stdin from /dev/null, stdout/stderr into files, and the environment
+// without an MPI launcher's variables (the point runs as a plain program even on a rank). The
+// child dies with its parent (PR_SET_PDEATHSIG), so a rank killed mid-point leaves no orphans.
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& out_path,
             const fs::path& err_path) {
   std::vector<std::string> all = {exe};
@@ -103,6 +107,10 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
   std::vector<char*> argv;
   for (std::string& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (!mpi::is_launcher_variable(*e)) envp.push_back(*e);
+  envp.push_back(nullptr);
   const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -113,14 +121,18 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
   }
   std::cout.flush();
   std::cerr.flush();
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec (an MPI rank has threads).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(in_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
-    ::execv(exe.c_str(), argv.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     const char msg[] = "aimcsim: internal error: cannot exec the point's process\n";
     (void)!::write(2, msg, sizeof msg - 1);
     ::_exit(127);
@@ -216,77 +228,180 @@ class ResultFiles {
   proto::SweepResults header_;
 };
 
+// The sweep's TaskWorker: each point an `aimcsim run` process; its result the SweepRow.
+class PointProcesses : public TaskWorker {
+ public:
+  PointProcesses(const SweepPlan& plan, fs::path dir, int jobs, int threads)
+      : plan_(plan), dir_(std::move(dir)), jobs_(jobs), threads_(threads), exe_(self_exe()) {}
+  ~PointProcesses() override { cancel(); }
+
+  int slots() const override { return jobs_; }
+  int running() const override { return static_cast<int>(running_.size()); }
+
+  void start(int task) override {
+    if (task < 0 || static_cast<size_t>(task) >= plan_.points.size())
+      throw std::runtime_error("sweep: point " + std::to_string(task) + " out of range");
+    const SweepPoint& p = plan_.points[static_cast<size_t>(task)];
+    const fs::path pdir = dir_ / "points" / p.id;
+    std::error_code ec;
+    fs::create_directories(pdir, ec);
+    if (ec) throw UserError("cannot create '" + pdir.string() + "'");
+    fs::remove(pdir / "report.json", ec);
+    const std::string chip_path = (pdir / "chip.pbtxt").string();
+    proto::write_file_atomic(chip_path, proto::to_text(p.chip));
+    const pid_t pid = spawn(exe_, run_arguments(plan_, p, chip_path, pdir.string(), threads_),
+                            pdir / "stdout.txt", pdir / "stderr.txt");
+    running_[pid] = {task, Clock::now()};
+  }
+
+  std::optional<std::pair<int, std::string>> wait_one(std::chrono::milliseconds timeout) override {
+    const auto until = Clock::now() + timeout;
+    while (true) {
+      for (auto it = running_.begin(); it != running_.end(); ++it) {
+        int status = 0;
+        const pid_t r = ::waitpid(it->first, &status, WNOHANG);
+        if (r == 0 || (r < 0 && errno == EINTR)) continue;
+        if (r < 0) throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
+        const int task = it->second.task;
+        const double wall =
+            std::chrono::duration<double>(Clock::now() - it->second.started).count();
+        running_.erase(it);
+        const SweepPoint& p = plan_.points[static_cast<size_t>(task)];
+        return std::make_pair(task,
+                              finished_row(p, dir_ / "points" / p.id, status, wall).SerializeAsString());
+      }
+      if (Clock::now() >= until) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  void cancel() override {
+    for (const auto& [pid, r] : running_) ::kill(pid, SIGTERM);
+    for (const auto& [pid, r] : running_) ::waitpid(pid, nullptr, 0);
+    running_.clear();
+  }
+
+ private:
+  struct Running {
+    int task;
+    Clock::time_point started;
+  };
+  const SweepPlan& plan_;
+  fs::path dir_;
+  int jobs_;
+  int threads_;
+  std::string exe_;
+  std::map<pid_t, Running> running_;
+};
+
+// Every rank must expand the sweep file into the same points (same file, same models).
+void check_same_plan(const SweepPlan& plan, const mpi::Comm& comm) {
+  std::string keys;
+  for (const SweepPoint& p : plan.points) keys += p.inputs_key + "\n";
+  std::string root_keys = keys;
+  comm.broadcast(&root_keys);
+  if (root_keys != keys) {
+    throw UserError(plan.path + ": rank " + std::to_string(comm.rank()) +
+                    " expands the sweep into other points than rank 0 (is the sweep file, the "
+                    "chip config or a model folder different on this machine?)");
+  }
+}
+
+// Restores the previous SIGINT/SIGTERM handlers when it goes out of scope.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    g_stop = 0;
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_{};
+};
+
 }  // namespace
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
                        std::ostream& out) {
   const auto start = Clock::now();
+  const mpi::Comm* comm = options.comm;
+  const bool root = comm == nullptr || comm->root();
   const fs::path dir = options.out_dir;
-  std::error_code ec;
-  fs::create_directories(dir / "points", ec);
-  if (ec) throw UserError("cannot create --out folder '" + dir.string() + "'");
   const size_t n = plan.points.size();
   SweepOutcome outcome;
   outcome.points = static_cast<int>(n);
-
-  // Resume: keep the rows of an earlier run whose inputs match a point.
-  std::vector<std::optional<proto::SweepRow>> rows(n);
-  const fs::path json_path = dir / "sweep.json";
-  if (fs::exists(json_path)) {
-    const proto::SweepResults earlier = parse_sweep_json(slurp(json_path), json_path.string());
-    std::map<std::string, proto::SweepRow> by_key;
-    for (const proto::SweepRow& row : earlier.rows())
-      if (row.status() != "crashed") by_key[row.inputs_key()] = row;
-    for (size_t i = 0; i < n; ++i) {
-      const auto it = by_key.find(plan.points[i].inputs_key);
-      if (it == by_key.end()) continue;
-      proto::SweepRow row = it->second;
-      const proto::SweepRow inputs = row_inputs(plan.points[i]);
-      row.set_index(inputs.index());
-      row.set_id(inputs.id());
-      *row.mutable_settings() = inputs.settings();
-      rows[i] = row;
-      ++outcome.kept;
-    }
-  }
-  std::vector<size_t> pending;
-  for (size_t i = 0; i < n; ++i)
-    if (!rows[i]) pending.push_back(i);
-
   const int jobs = std::max(1, options.jobs);
-  proto::SweepRunOptions run = plan.spec.run();
+  const proto::SweepRunOptions& run = plan.spec.run();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (comm != nullptr) check_same_plan(plan, *comm);
+
+  std::vector<std::optional<proto::SweepRow>> rows(n);
+  std::vector<int> pending;
+  if (root) {
+    std::error_code ec;
+    fs::create_directories(dir / "points", ec);
+    if (ec) throw UserError("cannot create --out folder '" + dir.string() + "'");
+    // Resume: keep the rows of an earlier run whose inputs match a point.
+    const fs::path json_path = dir / "sweep.json";
+    if (fs::exists(json_path)) {
+      const proto::SweepResults earlier = parse_sweep_json(slurp(json_path), json_path.string());
+      std::map<std::string, proto::SweepRow> by_key;
+      for (const proto::SweepRow& row : earlier.rows())
+        if (row.status() != "crashed") by_key[row.inputs_key()] = row;
+      for (size_t i = 0; i < n; ++i) {
+        const auto it = by_key.find(plan.points[i].inputs_key);
+        if (it == by_key.end()) continue;
+        proto::SweepRow row = it->second;
+        const proto::SweepRow inputs = row_inputs(plan.points[i]);
+        row.set_index(inputs.index());
+        row.set_id(inputs.id());
+        *row.mutable_settings() = inputs.settings();
+        rows[i] = row;
+        ++outcome.kept;
+      }
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (!rows[i]) pending.push_back(static_cast<int>(i));
+  }
+
+  // Threads per point: the cores of this machine shared by the points running on it at once.
+  const int local_points =
+      comm != nullptr ? jobs * comm->local_size()
+                      : std::min<int>(jobs, std::max<int>(1, static_cast<int>(pending.size())));
   const int threads =
-      run.threads() > 0
-          ? static_cast<int>(run.threads())
-          : std::max(1, cores / std::min<int>(jobs, std::max<size_t>(1, pending.size())));
-  out << "sweep " << plan.spec.name() << ": " << n << " points";
-  if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
-  out << ", running " << pending.size() << " (" << jobs << " at a time); results in "
-      << dir.string() << "/\n"
-      << std::flush;
+      run.threads() > 0 ? static_cast<int>(run.threads()) : std::max(1, cores / local_points);
+  if (root) {
+    out << "sweep " << plan.spec.name() << ": " << n << " points";
+    if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
+    out << ", running " << pending.size() << " (";
+    if (comm != nullptr) out << comm->size() << " MPI processes x ";
+    out << jobs << " at a time); results in " << dir.string() << "/\n" << std::flush;
+  }
 
   const ResultFiles files(plan, dir);
-  files.write(rows);
-  const std::string exe = self_exe();
+  if (root) files.write(rows);
 
-  struct Running {
-    size_t index;
-    Clock::time_point started;
-  };
-  std::map<pid_t, Running> running;
-  size_t next = 0;
+  int running_now = 0;
   int finished_now = 0;
-  auto progress = [&](const char* stage) {
-    if (!options.progress) return;
+  auto progress = [&](int running) {
+    running_now = running;
+    if (!options.progress || !root) return;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     int failed = 0, done = 0;
     for (const auto& r : rows)
       if (r) ++done, failed += r->status() != "ok";
-    std::string line = "sweep: " + std::string(stage) + " | " + std::to_string(done) + "/" +
-                       std::to_string(n) + " points done";
+    std::string line = "sweep: running | " + std::to_string(done) + "/" + std::to_string(n) +
+                       " points done";
     if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
-    line += " | " + std::to_string(running.size()) + " running | " + duration_text(elapsed);
+    line += " | " + std::to_string(running) + " running | " + duration_text(elapsed);
     if (finished_now > 0) {
       const double rate = finished_now / elapsed;
       char buf[64];
@@ -297,79 +412,42 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     std::cerr << "\r\033[K" << line << std::flush;
   };
 
-  struct sigaction action {
-  }, old_int{}, old_term{};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  g_stop = 0;
-  ::sigaction(SIGINT, &action, &old_int);
-  ::sigaction(SIGTERM, &action, &old_term);
-  auto last_progress = Clock::now();
-  try {
-    while (!g_stop) {
-      while (running.size() < static_cast<size_t>(jobs) && next < pending.size()) {
-        const SweepPoint& p = plan.points[pending[next++]];
-        const fs::path pdir = dir / "points" / p.id;
-        fs::create_directories(pdir, ec);
-        fs::remove(pdir / "report.json", ec);
-        const std::string chip_path = (pdir / "chip.pbtxt").string();
-        proto::write_file_atomic(chip_path, proto::to_text(p.chip));
-        const pid_t pid = spawn(exe, run_arguments(plan, p, chip_path, pdir.string(), threads),
-                                pdir / "stdout.txt", pdir / "stderr.txt");
-        running[pid] = {static_cast<size_t>(p.index), Clock::now()};
-        progress("running");
-      }
-      if (running.empty()) break;
-      int status = 0;
-      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid == 0 || (pid < 0 && errno == EINTR)) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (Clock::now() - last_progress > std::chrono::seconds(1)) {
-          progress("running");
-          last_progress = Clock::now();
-        }
-        continue;
-      }
-      if (pid < 0) throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
-      const auto it = running.find(pid);
-      if (it == running.end()) continue;
-      const size_t i = it->second.index;
-      const double wall = std::chrono::duration<double>(Clock::now() - it->second.started).count();
-      running.erase(it);
-      const SweepPoint& p = plan.points[i];
-      rows[i] = finished_row(p, dir / "points" / p.id, status, wall);
-      ++outcome.ran;
-      ++finished_now;
-      files.write(rows);
-      if (options.progress) std::cerr << "\r\033[K" << std::flush;
-      int done = 0;
-      for (const auto& r : rows) done += r.has_value();
-      char wall_text[32];
-      std::snprintf(wall_text, sizeof wall_text, "%.1f s", wall);
-      out << "[" << done << "/" << n << "] " << p.id;
-      for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
-      if (plan.spec.models_size() > 1) out << " model=" << p.model;
-      if (plan.spec.mappings_size() > 1) out << " mapping=" << p.mapping;
-      out << ": " << rows[i]->status();
-      if (rows[i]->status() != "ok") out << ": " << rows[i]->error();
-      out << " (" << wall_text << ")\n" << std::flush;
-      progress("running");
+  auto on_result = [&](int task, const std::string& bytes) {
+    const size_t i = static_cast<size_t>(task);
+    proto::SweepRow row;
+    if (i >= n || !row.ParseFromString(bytes)) {
+      throw std::runtime_error("sweep: unreadable result for point " + std::to_string(task));
     }
-  } catch (...) {
-    for (const auto& [pid, r] : running) ::kill(pid, SIGTERM);
-    for (const auto& [pid, r] : running) ::waitpid(pid, nullptr, 0);
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    throw;
+    rows[i] = row;
+    ++outcome.ran;
+    ++finished_now;
+    files.write(rows);
+    if (options.progress) std::cerr << "\r\033[K" << std::flush;
+    int done = 0;
+    for (const auto& r : rows) done += r.has_value();
+    const SweepPoint& p = plan.points[i];
+    char wall_text[32];
+    std::snprintf(wall_text, sizeof wall_text, "%.1f s", row.wall_s());
+    out << "[" << done << "/" << n << "] " << p.id;
+    for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
+    if (plan.spec.models_size() > 1) out << " model=" << p.model;
+    if (plan.spec.mappings_size() > 1) out << " mapping=" << p.mapping;
+    out << ": " << row.status();
+    if (row.status() != "ok") out << ": " << row.error();
+    out << " (" << wall_text << ")\n" << std::flush;
+  };
+
+  PointProcesses worker(plan, dir, jobs, threads);
+  TaskFarmOptions farm;
+  farm.stop = &g_stop;
+  farm.tick = progress;
+  bool complete = false;
+  {
+    StopSignals signals;
+    complete = run_task_farm(pending, &worker, comm, on_result, farm);
   }
-  if (g_stop) {
-    outcome.interrupted = true;
-    for (const auto& [pid, r] : running) ::kill(pid, SIGTERM);
-    for (const auto& [pid, r] : running) ::waitpid(pid, nullptr, 0);
-  }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
-  if (options.progress) std::cerr << "\r\033[K" << std::flush;
+  outcome.interrupted = !complete;
+  if (options.progress && root) std::cerr << "\r\033[K" << std::flush;
   for (const auto& r : rows)
     if (r && r->status() != "ok") ++outcome.failed;
   outcome.wall_s = std::chrono::duration<double>(Clock::now() - start).count();

@@ -1,6 +1,7 @@
 // Running a sweep: each point is a separate `aimcsim run` process (fork and exec of this
-// program, /proc/self/exe), at most `jobs` at a time, so a point that crashes or runs out of
-// memory only fails its own row. A point gets DIR/points/<id>/ with its chip config
+// program, /proc/self/exe), at most `jobs` at a time on each process of the sweep (one, or
+// every rank of an MPI job: sim/task_farm.h hands the points out), so a point that crashes or
+// runs out of memory only fails its own row. A point gets DIR/points/<id>/ with its chip config
 // (chip.pbtxt), its run's outputs (report.json, report.html, ...) and its stdout/stderr.
 //
 // After every finished point DIR/sweep.csv, sweep.json and sweep.html are rewritten atomically
@@ -12,6 +13,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "sim/mpi.h"
 #include "sim/sweep.h"
 
 namespace aimc::sim {
@@ -20,6 +22,9 @@ struct SweepRunnerOptions {
   std::string out_dir;    ///< DIR
   int jobs = 1;           ///< points running at once
   bool progress = false;  ///< progress line on stderr (a terminal)
+  /// The MPI job to spread the points over (null: this process alone). Rank 0 writes the
+  /// result files and prints; the other ranks only run points.
+  const mpi::Comm* comm = nullptr;
 };
 
 /// What a sweep did.

@@ -95,11 +95,8 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
     logits_out->assign(n_windows, arch::Matrix());
   }
 
-  std::vector<std::vector<MetricSums>> sums(runs, std::vector<MetricSums>(n_windows));
-  std::mutex progress_mutex;
-  int runs_done = 0;
-  run_jobs(static_cast<int>(jobs.size()), threads, [&](int j) {
-    const Job& job = jobs[j];
+  // One job's windows on a fresh Executor (one chip instance), sums per window.
+  auto run_job = [&](const Job& job, std::vector<MetricSums>* sums) {
     ExecutorOptions eo;
     eo.backend = backend;
     eo.lm_head_on_backend = options.lm_head_analog;
@@ -109,25 +106,43 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
       const TokenWindow& window = windows[w];
       arch::Matrix logits = executor.prefill(window.tokens.data(), window.length());
       accumulate_window(logits, window.tokens.data() + 1, reference ? &(*reference)[w] : nullptr,
-                        &sums[job.run][w]);
+                        &(*sums)[w]);
       if (logits_out) (*logits_out)[w] = std::move(logits);
     }
-    if (per_seed && options.progress) {
-      MetricSums total;
-      for (const MetricSums& s : sums[job.run]) total.add(s);
-      const Metrics m = finalize_metrics(total, weights.config.vocab_size);
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      char line[160];
-      std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): ppl %.4f", row.label.c_str(),
-                    job.run, ++runs_done, runs, m.perplexity);
-      options.progress(line);
-    }
-  });
-
-  for (int r = 0; r < runs; ++r) {
+  };
+  auto total_of = [&](const std::vector<MetricSums>& window_sums) {
     MetricSums total;
-    for (const MetricSums& s : sums[r]) total.add(s);  // window order
-    row.runs.push_back(finalize_metrics(total, weights.config.vocab_size));
+    for (const MetricSums& s : window_sums) total.add(s);  // window order
+    return finalize_metrics(total, weights.config.vocab_size);
+  };
+
+  if (per_seed && options.distribute_runs) {
+    // Elsewhere (other processes): each run computed whole, the same sums in the same order.
+    row.runs = options.distribute_runs(runs, [&](int r) {
+      std::vector<MetricSums> sums(n_windows);
+      run_job(Job{r, 0, n_windows}, &sums);
+      return total_of(sums);
+    });
+    if (static_cast<int>(row.runs.size()) != runs) {
+      throw std::logic_error("evaluate: distribute_runs returned the wrong number of runs");
+    }
+  } else {
+    std::vector<std::vector<MetricSums>> sums(runs, std::vector<MetricSums>(n_windows));
+    std::mutex progress_mutex;
+    int runs_done = 0;
+    run_jobs(static_cast<int>(jobs.size()), threads, [&](int j) {
+      const Job& job = jobs[j];
+      run_job(job, &sums[job.run]);
+      if (per_seed && options.progress) {
+        const Metrics m = total_of(sums[job.run]);
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        char line[160];
+        std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): ppl %.4f", row.label.c_str(),
+                      job.run, ++runs_done, runs, m.perplexity);
+        options.progress(line);
+      }
+    });
+    for (int r = 0; r < runs; ++r) row.runs.push_back(total_of(sums[r]));
   }
   row.mean_nll = stats_of(row.runs, &Metrics::mean_nll);
   row.perplexity = stats_of(row.runs, &Metrics::perplexity);
@@ -212,7 +227,9 @@ std::string format_eval_table(const EvalTable& t) {
   out << "model " << t.model << ": " << t.windows << " windows x " << t.window_length << " tokens ("
       << t.tokens << " predicted tokens per run); analog: " << t.seeds
       << " chip instances (base seed " << t.base_seed << "); lm_head "
-      << (t.lm_head_analog ? "on tiles" : "FP32") << "; " << t.threads << " threads\n";
+      << (t.lm_head_analog ? "on tiles" : "FP32") << "; ";
+  if (t.processes > 1) out << t.processes << " processes x ";
+  out << t.threads << " threads\n";
   out << "input ranges: " << t.input_range_summary << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-8s %5s  %-22s %-20s %-20s %-24s %9s %10s\n", "backend",
@@ -265,6 +282,7 @@ std::string eval_table_json(const EvalTable& t) {
             {"seeds", t.seeds},
             {"base_seed", t.base_seed},
             {"threads", t.threads},
+            {"processes", t.processes},
             {"lm_head_analog", t.lm_head_analog},
             {"input_ranges",
              {{"summary", t.input_range_summary},

@@ -39,6 +39,12 @@ struct EvalOptions {
   /// Called after each finished run with one line ("analog seed 3/10: ppl 4.21"), from worker
   /// threads but never concurrently. May be empty.
   std::function<void(const std::string&)> progress;
+  /// Where the chip instances of the analog row run. Empty: on this process's thread pool. Set
+  /// (the MPI evaluation of sim/eval_job.cc): called with the number of runs and a thread-safe
+  /// function computing run r's metrics; must return every run's metrics in run order. Each
+  /// run's metrics depend only on its seed, so the row is the same wherever the runs ran.
+  std::function<std::vector<Metrics>(int runs, const std::function<Metrics(int run)>& one)>
+      distribute_runs;
 };
 
 /// The logits of every window ((length x vocab) each), in window order; the FP32 reference of
@@ -87,7 +93,8 @@ struct EvalTable {
   long long tokens = 0;  ///< predicted tokens per run
   int seeds = 0;         ///< analog runs
   uint64_t base_seed = 0;
-  int threads = 0;  ///< worker threads used
+  int threads = 0;    ///< worker threads used (per process)
+  int processes = 1;  ///< processes the analog runs were spread over (MPI ranks)
   bool lm_head_analog = false;
   InputRangeReport input_ranges;  ///< where the static input ranges came from
   std::string input_range_summary;

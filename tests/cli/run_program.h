@@ -24,13 +24,14 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-/// Runs `AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself).
-inline ProgramResult run_aimcsim(const std::string& args) {
+/// Runs `env AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself);
+/// `env` is "NAME=value ..." or empty.
+inline ProgramResult run_aimcsim_env(const std::string& env, const std::string& args) {
   static int counter = 0;
   const std::string base =
       "/tmp/aimcsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   const std::string cmd =
-      std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base + ".err < /dev/null";
+      (env.empty() ? std::string() : "env " + env + " ") + std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base + ".err < /dev/null";
   const int raw = std::system(cmd.c_str());
   ProgramResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -39,6 +40,11 @@ inline ProgramResult run_aimcsim(const std::string& args) {
   std::remove((base + ".out").c_str());
   std::remove((base + ".err").c_str());
   return r;
+}
+
+/// Runs `AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself).
+inline ProgramResult run_aimcsim(const std::string& args) {
+  return run_aimcsim_env("", args);
 }
 
 }  // namespace aimc::test
