@@ -18,6 +18,7 @@
 #include "sim/mpi.h"
 #include "sim/task_farm.h"
 #include "workloads/dataset.h"
+#include "workloads/job_pool.h"
 #include "workloads/shape_cards.h"
 #include "workloads/transformer_weights.h"
 
@@ -176,8 +177,9 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
     // The chip instances go to the ranks, a free thread taking the next seed (sim/task_farm.h);
     // each rank's threads share its machine's cores with the other ranks there.
     if (options.eval.threads <= 0) {
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      options.eval.threads = std::max(1, cores / comm->local_size());
+      const int cores = workloads::usable_cores();
+      const bool unbound = cores >= static_cast<int>(std::thread::hardware_concurrency());
+      options.eval.threads = std::max(1, unbound ? cores / comm->local_size() : cores);
     }
     options.eval.progress = nullptr;
     const int threads = options.eval.threads;

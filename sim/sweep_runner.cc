@@ -26,6 +26,7 @@
 #include "proto/user_error.h"
 #include "sim/sweep_report.h"
 #include "sim/task_farm.h"
+#include "workloads/job_pool.h"
 
 namespace aimc::sim {
 namespace {
@@ -340,7 +341,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
   outcome.points = static_cast<int>(n);
   const int jobs = std::max(1, options.jobs);
   const proto::SweepRunOptions& run = plan.spec.run();
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = workloads::usable_cores();
   if (comm != nullptr) check_same_plan(plan, *comm);
 
   std::vector<std::optional<proto::SweepRow>> rows(n);
@@ -372,9 +373,11 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
       if (!rows[i]) pending.push_back(static_cast<int>(i));
   }
 
-  // Threads per point: the cores of this machine shared by the points running on it at once.
+  // Threads per point: this process's cores shared by the points it runs at once. Ranks not
+  // bound to cores by the launcher share the machine's cores with the other ranks there.
+  const bool unbound = cores >= static_cast<int>(std::thread::hardware_concurrency());
   const int local_points =
-      comm != nullptr ? jobs * comm->local_size()
+      comm != nullptr ? jobs * (unbound ? comm->local_size() : 1)
                       : std::min<int>(jobs, std::max<int>(1, static_cast<int>(pending.size())));
   const int threads =
       run.threads() > 0 ? static_cast<int>(run.threads()) : std::max(1, cores / local_points);

@@ -34,7 +34,7 @@ struct EvalOptions {
   int max_windows = 0;          ///< evaluate at most this many windows (0 = every full window)
   int seeds = 10;               ///< analog chip instances (runs); FP32 and W4A8 run once
   uint64_t base_seed = 0;       ///< chip instance i has seed arch::derive_seed(base_seed, i)
-  int threads = 1;              ///< worker threads (0 = std::thread::hardware_concurrency())
+  int threads = 1;              ///< worker threads (0 = usable_cores())
   bool lm_head_analog = false;  ///< lm_head on the chip's tiles (its backend) instead of FP32
   /// Called after each finished run with one line ("analog seed 3/10: ppl 4.21"), from worker
   /// threads but never concurrently. May be empty.

@@ -1,6 +1,8 @@
 // The job pool shared by evaluation and generation.
 #include "workloads/job_pool.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -9,10 +11,19 @@
 
 namespace aimc::workloads {
 
-int resolve_threads(int requested) {
-  if (requested > 0) return requested;
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+int resolve_threads(int requested) {
+  return requested > 0 ? requested : usable_cores();
 }
 
 void run_jobs(int jobs, int threads, const std::function<void(int)>& fn) {

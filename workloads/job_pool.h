@@ -7,7 +7,11 @@
 
 namespace aimc::workloads {
 
-/// `requested` when positive, else the machine's hardware threads (at least 1).
+/// Cores this process may run on: its CPU affinity mask (taskset, cgroups of a batch system, an
+/// MPI launcher's binding), else the machine's hardware threads; at least 1.
+int usable_cores();
+
+/// `requested` when positive, else usable_cores().
 int resolve_threads(int requested);
 
 /// Runs fn(job) for job = 0 .. jobs-1 on up to `threads` threads. Rethrows the exception of the

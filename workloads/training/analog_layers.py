@@ -62,13 +62,16 @@ class AnalogLinear(nn.Module):
     """
 
     def __init__(self, in_features, out_features, rows=256, inp_res=254, out_res=254,
-                 out_bound=14.0, gamma=0.03):
+                 out_bound=14.0, gamma=0.03, noise_model="gaussian"):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.tile_sizes = balanced_split(in_features, rows)
         self.log_input_range = nn.Parameter(torch.zeros(len(self.tile_sizes)))
         self.inp_res, self.out_res, self.out_bound, self.gamma = inp_res, out_res, out_bound, gamma
+        if noise_model not in ("gaussian", "afm_pcm"):
+            raise ValueError(f"noise_model must be gaussian or afm_pcm, not {noise_model}")
+        self.noise_model = noise_model
         self.analog, self.noise, self.calibrating = True, True, False
         self._calib_sum = torch.zeros(len(self.tile_sizes), dtype=torch.float64)
         self._calib_count = 0
@@ -88,7 +91,7 @@ class AnalogLinear(nn.Module):
     def extra_repr(self):
         return (f"in={self.in_features}, out={self.out_features}, tiles={self.tile_sizes}, "
                 f"inp_res={self.inp_res}, out_res={self.out_res}, out_bound={self.out_bound}, "
-                f"gamma={self.gamma}")
+                f"gamma={self.gamma}, noise_model={self.noise_model}")
 
     # --------------------------------------------------------------- calibration
     def start_calibration(self):
@@ -141,7 +144,9 @@ class AnalogLinear(nn.Module):
                 u = _round_ste(u * half_in) / half_in
             xq = u * ir
             wmax = wt.detach().abs().amax(dim=1)
-            if self.training and self.noise and self.gamma > 0:
+            if self.training and self.noise and self.noise_model == "afm_pcm":
+                wt = wt + afm_pcm_noise(wt.detach(), wmax)
+            elif self.training and self.noise and self.gamma > 0:
                 wt = wt + (self.gamma * wmax[:, None]) * torch.randn_like(wt)
             yt = F.linear(xq, wt)
             # ADC: bound beta_j = out_bound * IR_t * wmax_j, 8-bit codes, STE.
@@ -151,6 +156,27 @@ class AnalogLinear(nn.Module):
                 yt = _round_ste(v * half_out) / half_out * beta
             y = yt if y is None else y + yt
         return y
+
+
+# afm_pcm programming noise (numerics.md section 3, the chip's `afm_pcm` model): g = W 180 / wmax
+# per channel and tile, sigma(|g|) a cubic per segment, targets |g| < 0.6 left at exactly 0.
+_AFM_LOW = (2.93975e-5, -3.71581e-3, 0.224197, 2.57974)    # |g| <= 52.5
+_AFM_HIGH = (1.23298e-5, -3.05499e-3, 0.245349, 2.11030)   # |g| >  52.5
+
+
+def _cubic(c, g):
+    return ((c[0] * g + c[1]) * g + c[2]) * g + c[3]
+
+
+def afm_pcm_noise(w, wmax):
+    """The additive perturbation that turns w (out x in, one tile) into a sample of the chip's
+    afm_pcm programmed weights: sigma(|g|) N(0,1) mapped back, and -w where the device stays
+    unprogrammed. A constant for autograd (the caller adds it to w)."""
+    scale = (180.0 / wmax.clamp_min(1e-30))[:, None]
+    g = (w * scale).abs()
+    sigma = torch.where(g <= 52.5, _cubic(_AFM_LOW, g), _cubic(_AFM_HIGH, g))
+    noise = sigma / scale * torch.randn_like(w)
+    return torch.where(g < 0.6, -w, noise)
 
 
 ANALOG_SUFFIXES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

@@ -77,6 +77,9 @@ def parse_args(argv=None):
     p.add_argument("--warmup-steps", type=int, default=20)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--gamma", type=float, default=0.03, help="training weight noise / wmax")
+    p.add_argument("--noise-model", choices=("gaussian", "afm_pcm"), default="gaussian",
+                   help="training weight noise: gaussian (gamma x wmax, the paper's) or the "
+                        "chip's afm_pcm programming noise")
     p.add_argument("--clip-sigma", type=float, default=2.5)
     p.add_argument("--kappa", type=float, default=10.0,
                    help="input-range initialisation: IR_t = mean of kappa * std(x_t)")
@@ -294,8 +297,9 @@ def main(argv=None):
     student = load_model(args.teacher)
     layers = convert_to_analog(student, lm_head=not args.no_lm_head, rows=chip["rows"],
                                inp_res=chip["inp_res"], out_res=chip["out_res"],
-                               out_bound=chip["out_bound"], gamma=args.gamma)
-    log(f"chip {args.chip}: {chip}; {len(layers)} analog layers, gamma {args.gamma}, "
+                               out_bound=chip["out_bound"], gamma=args.gamma,
+                               noise_model=args.noise_model)
+    log(f"chip {args.chip}: {chip}; {len(layers)} analog layers, noise {args.noise_model}, gamma {args.gamma}, "
         f"clip {args.clip_sigma} std, kappa {args.kappa}")
 
     # Clip first, then initialise the ranges on the clipped model, as training will see it.
@@ -381,6 +385,9 @@ def write_training_md(path, args, chip, data_bytes, seconds, steps, history, kl0
                       kl_clean, argv):
     cmd = " ".join(["/usr/bin/python3 workloads/training/train_analog.py"] + list(argv))
     rows = "\n".join(f"| {s} | {v:.4f} |" for s, v in history)
+    noise_text = (f"gamma {args.gamma} x wmax_j per channel and tile" if args.noise_model == "gaussian"
+                  else "the chip's afm_pcm programming noise (sigma(|g|) of g = 180 W / wmax_j per "
+                       "channel and tile)")
     teacher_name = os.path.basename(os.path.normpath(args.teacher))
     teacher_rel = os.path.relpath(args.teacher, REPO)
     decoder_layers = 7 * student_layers(args)
@@ -404,8 +411,8 @@ input range per input tile (tiles of {chip['rows']} rows), for the {decoder_laye
   temperature 1 from a newline prompt, seed {args.gen_seed}); the last {args.val_fraction:.0%}
   held out for the KL check
 - chip numerics from `{os.path.relpath(args.chip, REPO)}`: {chip}
-- loss KL(teacher || student), temperature 1, full vocabulary; weight noise gamma {args.gamma}
-  x wmax_j per channel and tile, fresh each forward; clipping {args.clip_sigma} std per row after
+- loss KL(teacher || student), temperature 1, full vocabulary; weight noise {noise_text},
+  fresh each forward; clipping {args.clip_sigma} std per row after
   every step; input ranges initialised as mean of kappa {args.kappa} x std over
   {args.calib_batches} batches, then learned (log-parametrised, lr {args.ir_lr})
 - AdamW betas (0.9, 0.95), lr {args.lr} ({args.warmup_steps} warm-up steps, cosine to
@@ -423,7 +430,7 @@ shared with C++ builds.
 {rows}
 
 Held-out KL to the teacher (analog forward, DAC/ADC on): before training {kl0:.4f}; after
-training {kl_noise:.4f} with gamma {args.gamma} noise, {kl_clean:.4f} without weight noise.
+training {kl_noise:.4f} with the training noise ({noise_text}), {kl_clean:.4f} without weight noise.
 The full log is `training_log.txt`. Chip-level results (aimcsim, afm_pcm noise, 10 chip
 instances) are in `docs/analog-training.md`.
 """
