@@ -355,7 +355,7 @@ def main(argv=None):
 
     kl_noise = mean_kl(student, teacher, val_windows, noise=True)
     kl_clean = mean_kl(student, teacher, val_windows, noise=False)
-    log(f"final held-out KL: {kl_noise:.4f} (gaussian training noise), "
+    log(f"final held-out KL: {kl_noise:.4f} ({args.noise_model} training noise), "
         f"{kl_clean:.4f} (no weight noise, DAC/ADC on) nats/byte; before training {kl0:.4f}")
     for line in tiles_summary(layers):
         log("  " + line)
