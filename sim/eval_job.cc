@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
-#include <thread>
-#include <type_traits>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
+#include <thread>
+#include <type_traits>
 
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
@@ -183,10 +183,10 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
     }
     options.eval.progress = nullptr;
     const int threads = options.eval.threads;
-    options.eval.distribute_runs = [comm, threads](int runs,
-                                                   const std::function<workloads::Metrics(int)>& one) {
-      return distribute_runs_mpi(*comm, threads, runs, one);
-    };
+    options.eval.distribute_runs =
+        [comm, threads](int runs, const std::function<workloads::Metrics(int)>& one) {
+          return distribute_runs_mpi(*comm, threads, runs, one);
+        };
   }
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
   workloads::EvalTable table =

@@ -69,8 +69,8 @@ void refuse_launcher(const std::string& command, const std::string& why) {
 }
 
 bool is_launcher_variable(const char* entry) {
-  for (const char* prefix : {"OMPI_", "PMIX_", "PMI_", "MPI_LOCALNRANKS=", "MPI_LOCALRANKID=",
-                             "HYDRA_", "OPAL_", "ORTE_"}) {
+  for (const char* prefix : {"OMPI_", "PMIX_", "PMI_",
+                             "MPI_LOCALNRANKS=", "MPI_LOCALRANKID=", "HYDRA_", "OPAL_", "ORTE_"}) {
     if (std::strncmp(entry, prefix, std::strlen(prefix)) == 0) return true;
   }
   return false;
@@ -83,8 +83,7 @@ const Comm* world() {
 #ifdef AIMCSIM_HAVE_MPI
 
 void Comm::send(int dest, int tag, const std::string& bytes) const {
-  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag,
-                 MPI_COMM_WORLD),
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD),
         "MPI_Send");
 }
 
@@ -145,9 +144,9 @@ Session::Session(const std::string& command) {
   check(MPI_Comm_rank(MPI_COMM_WORLD, &comm_.rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(MPI_COMM_WORLD, &comm_.size_), "MPI_Comm_size");
   MPI_Comm local;
-  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, comm_.rank_, MPI_INFO_NULL,
-                            &local),
-        "MPI_Comm_split_type");
+  check(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, comm_.rank_, MPI_INFO_NULL, &local),
+      "MPI_Comm_split_type");
   check(MPI_Comm_size(local, &comm_.local_size_), "MPI_Comm_size");
   MPI_Comm_free(&local);
   (void)command;

@@ -268,8 +268,8 @@ class PointProcesses : public TaskWorker {
             std::chrono::duration<double>(Clock::now() - it->second.started).count();
         running_.erase(it);
         const SweepPoint& p = plan_.points[static_cast<size_t>(task)];
-        return std::make_pair(task,
-                              finished_row(p, dir_ / "points" / p.id, status, wall).SerializeAsString());
+        return std::make_pair(
+            task, finished_row(p, dir_ / "points" / p.id, status, wall).SerializeAsString());
       }
       if (Clock::now() >= until) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -325,7 +325,8 @@ class StopSignals {
   }
 
  private:
-  struct sigaction old_int_ {}, old_term_{};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 }  // namespace
@@ -401,8 +402,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     int failed = 0, done = 0;
     for (const auto& r : rows)
       if (r) ++done, failed += r->status() != "ok";
-    std::string line = "sweep: running | " + std::to_string(done) + "/" + std::to_string(n) +
-                       " points done";
+    std::string line =
+        "sweep: running | " + std::to_string(done) + "/" + std::to_string(n) + " points done";
     if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
     line += " | " + std::to_string(running) + " running | " + duration_text(elapsed);
     if (finished_now > 0) {

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -84,8 +84,8 @@ bool run_root(const std::vector<int>& tasks, TaskWorker* worker, const mpi::Comm
       return true;
     }
     // Wait for a local task briefly; poll the other ranks often while they need answers.
-    const auto wait = busy ? std::chrono::milliseconds(0)
-                           : std::chrono::milliseconds(comm != nullptr ? 2 : 50);
+    const auto wait =
+        busy ? std::chrono::milliseconds(0) : std::chrono::milliseconds(comm != nullptr ? 2 : 50);
     if (worker->running() > 0) {
       if (auto done = worker->wait_one(wait)) {
         on_result(done->first, done->second);

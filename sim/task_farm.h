@@ -37,7 +37,8 @@ class TaskWorker {
   /// Tasks started and not yet returned by wait_one().
   virtual int running() const = 0;
   /// Waits at most `timeout` for a task to end: the task and its result bytes, or nothing.
-  virtual std::optional<std::pair<int, std::string>> wait_one(std::chrono::milliseconds timeout) = 0;
+  virtual std::optional<std::pair<int, std::string>> wait_one(
+      std::chrono::milliseconds timeout) = 0;
   /// Stops the running tasks (on an interrupt) and waits for them.
   virtual void cancel() = 0;
 };

@@ -30,8 +30,9 @@ inline ProgramResult run_aimcsim_env(const std::string& env, const std::string& 
   static int counter = 0;
   const std::string base =
       "/tmp/aimcsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string cmd =
-      (env.empty() ? std::string() : "env " + env + " ") + std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base + ".err < /dev/null";
+  const std::string cmd = (env.empty() ? std::string() : "env " + env + " ") +
+                          std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base +
+                          ".err < /dev/null";
   const int raw = std::system(cmd.c_str());
   ProgramResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
