@@ -1,6 +1,8 @@
 // Component specs from the chip config (units converted here, once).
 #include "sim/chip_specs.h"
 
+#include <algorithm>
+
 namespace aimc::sim {
 
 double cycle_ps(const proto::ChipConfig& c) {
@@ -100,10 +102,12 @@ arch::EnergySpec energy_spec(const proto::ChipConfig& c) {
   return s;
 }
 
-arch::LeakageSpec leakage_spec(const proto::ChipConfig& c) {
+arch::LeakageSpec leakage_spec(const proto::ChipConfig& c, long long tiles_used) {
   const proto::EnergyConfig& e = c.energy();
   arch::LeakageSpec s;
-  s.tiles_mw = e.p_tile_leak_mw() * c.tile().count();
+  const double count = c.tile().count();
+  const double used = tiles_used < 0 ? count : std::min<double>(count, tiles_used);
+  s.tiles_mw = e.p_tile_leak_mw() * (used + e.p_tile_gated_leak_fraction() * (count - used));
   s.dpus_mw = e.p_dpu_leak_mw() * c.dpu().count();
   s.kv_sram_mw = e.p_sram_leak_mw_per_mib() * static_cast<double>(c.memory().kv_sram_bytes()) /
                  (1024.0 * 1024.0);

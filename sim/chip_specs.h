@@ -21,7 +21,9 @@ arch::NocSpec noc_spec(const proto::ChipConfig& config);
 arch::MemorySpec kv_sram_spec(const proto::ChipConfig& config);
 arch::MemorySpec dram_spec(const proto::ChipConfig& config);
 arch::EnergySpec energy_spec(const proto::ChipConfig& config);
-arch::LeakageSpec leakage_spec(const proto::ChipConfig& config);
+/// Leakage power of the chip; `tiles_used` tiles hold weights (-1: all of them), the others leak
+/// energy.p_tile_gated_leak_fraction of a tile's leakage (power gating).
+arch::LeakageSpec leakage_spec(const proto::ChipConfig& config, long long tiles_used = -1);
 /// Mesh node of each DPU: dpu.nodes when given, else spread evenly over the mesh.
 std::vector<int> dpu_nodes(const proto::ChipConfig& config);
 

@@ -158,7 +158,8 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     tt->set_end_ns(tok[t].end * 1e-3);
   }
   const arch::EnergySpec es = energy_spec(config);
-  const arch::LeakageSpec ls = leakage_spec(config);
+  const arch::LeakageSpec ls = leakage_spec(
+      config, plan.has_summary() ? static_cast<long long>(plan.summary().tiles_used()) : -1);
   add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls,
             static_cast<double>(ttft), P, ctl.ops(0));
   add_phase(r.mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls,
