@@ -59,8 +59,8 @@ int run_command(const std::vector<std::string>& args, std::ostream& out) {
   }
   for (const Command& c : commands()) {
     if (args[0] != c.name) continue;
-    if (args[0] != "sweep" && args[0] != "eval") {
-      mpi::refuse_launcher(args[0], "only `aimcsim sweep` and `aimcsim eval` use MPI");
+    if (args[0] != "sweep" && args[0] != "eval" && args[0] != "ttc") {
+      mpi::refuse_launcher(args[0], "only `aimcsim sweep`, `eval` and `ttc` use MPI");
     }
     return c.run({args.begin() + 1, args.end()}, out);
   }

@@ -12,13 +12,16 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "arch/tile_numerics.h"
 #include "mapping/mapper.h"
@@ -26,6 +29,8 @@
 #include "sim/bundle.h"
 #include "sim/cli.h"
 #include "sim/commands.h"
+#include "sim/mpi.h"
+#include "sim/task_farm.h"
 #include "sim/timing_run.h"
 #include "workloads/calibration.h"
 #include "workloads/dataset.h"
@@ -34,6 +39,58 @@
 
 namespace aimc::sim {
 namespace {
+
+// One chip instance's answers as bytes, for the MPI ranks (all fields, nothing rounded).
+template <class T>
+void put(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+template <class T>
+T take(const std::string& in, size_t* at) {
+  if (*at + sizeof(T) > in.size()) throw std::runtime_error("ttc: truncated answers message");
+  T v;
+  std::memcpy(&v, in.data() + *at, sizeof v);
+  *at += sizeof v;
+  return v;
+}
+
+std::string pack_answers(const workloads::ChipAnswers& c) {
+  std::string out;
+  put<uint64_t>(&out, c.chip_seed);
+  put<int64_t>(&out, c.generated_tokens);
+  put<uint64_t>(&out, c.accuracy.size());
+  for (double a : c.accuracy) put<double>(&out, a);
+  put<uint64_t>(&out, c.answers.size());
+  for (const std::vector<std::string>& prompt : c.answers) {
+    put<uint64_t>(&out, prompt.size());
+    for (const std::string& a : prompt) {
+      put<uint64_t>(&out, a.size());
+      out += a;
+    }
+  }
+  return out;
+}
+
+workloads::ChipAnswers unpack_answers(const std::string& in) {
+  workloads::ChipAnswers c;
+  size_t at = 0;
+  c.chip_seed = take<uint64_t>(in, &at);
+  c.generated_tokens = take<int64_t>(in, &at);
+  c.accuracy.resize(take<uint64_t>(in, &at));
+  for (double& a : c.accuracy) a = take<double>(in, &at);
+  c.answers.resize(take<uint64_t>(in, &at));
+  for (std::vector<std::string>& prompt : c.answers) {
+    prompt.resize(take<uint64_t>(in, &at));
+    for (std::string& a : prompt) {
+      const uint64_t n = take<uint64_t>(in, &at);
+      if (at + n > in.size()) throw std::runtime_error("ttc: truncated answers message");
+      a = in.substr(at, n);
+      at += n;
+    }
+  }
+  return c;
+}
 
 arch::Backend backend_of(const proto::ChipConfig& chip) {
   switch (chip.tile().kind()) {
@@ -132,6 +189,23 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
     if (e.name().find("leakage") != std::string::npos) leak_decode += e.nj_per_token();
   }
 
+  // Under mpirun/srun the chip instances are spread over the processes (after the timed run:
+  // its fork must not happen in a process with MPI's threads). Rank 0 prints.
+  const mpi::MaybeSession session("ttc");
+  const mpi::Comm* comm = mpi::world();
+  if (comm != nullptr) {
+    const int threads = threads_per_rank(*comm, gen.threads);
+    gen.distribute_runs = [comm, threads](int runs,
+                                          const std::function<workloads::ChipAnswers(int)>& one) {
+      std::vector<workloads::ChipAnswers> chips;
+      for (const std::string& bytes :
+           gather_runs(*comm, threads, runs, [&one](int r) { return pack_answers(one(r)); })) {
+        chips.push_back(unpack_answers(bytes));
+      }
+      return chips;
+    };
+  }
+
   // Input ranges: learned ones from the checkpoint, or calibrated on --calib.
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
   const arch::Backend backend = backend_of(chip);
@@ -150,7 +224,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
                                              gen.lm_head_on_backend, &range_report);
   }
 
-  if (::isatty(STDERR_FILENO)) {
+  if (::isatty(STDERR_FILENO) && comm == nullptr) {
     auto mutex = std::make_shared<std::mutex>();
     gen.progress = [mutex](const std::string& line) {
       std::lock_guard<std::mutex> lock(*mutex);
@@ -170,6 +244,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   const workloads::GenerationResult chip_result =
       workloads::run_generation(weights, numerics, backend, ranges, problems, gen);
   if (gen.progress) std::cerr << "\r\033[K" << std::flush;
+  if (comm != nullptr && !comm->root()) return 0;
 
   const int runs = static_cast<int>(chip_result.chips.size());
   out << "ttc: model " << weights.config.name << " (" << model << ") on chip " << chip.name()

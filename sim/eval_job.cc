@@ -39,28 +39,15 @@ workloads::Metrics unpack(const std::string& bytes) {
   return m;
 }
 
-// Every run's metrics, in run order, on every rank: runs handed out by rank 0 to free threads on
-// all ranks, the results gathered on rank 0 and broadcast.
+// Every run's metrics, in run order, on every rank.
 std::vector<workloads::Metrics> distribute_runs_mpi(
     const mpi::Comm& comm, int threads, int runs,
     const std::function<workloads::Metrics(int)>& one) {
   static_assert(std::is_trivially_copyable_v<workloads::Metrics>);
-  std::vector<std::string> results(static_cast<size_t>(runs));
-  ThreadTaskWorker worker(threads, [&one](int r) { return pack(one(r)); });
-  std::vector<int> tasks(static_cast<size_t>(runs));
-  for (int r = 0; r < runs; ++r) tasks[static_cast<size_t>(r)] = r;
-  run_task_farm(tasks, &worker, &comm, [&](int r, const std::string& bytes) {
-    results.at(static_cast<size_t>(r)) = bytes;
-  });
-  std::string all;
-  if (comm.root()) {
-    for (const std::string& r : results) all += r;
-  }
-  comm.broadcast(&all);
   std::vector<workloads::Metrics> metrics;
-  for (int r = 0; r < runs; ++r) {
-    metrics.push_back(unpack(all.substr(static_cast<size_t>(r) * sizeof(workloads::Metrics),
-                                        sizeof(workloads::Metrics))));
+  for (const std::string& bytes :
+       gather_runs(comm, threads, runs, [&one](int r) { return pack(one(r)); })) {
+    metrics.push_back(unpack(bytes));
   }
   return metrics;
 }
@@ -176,11 +163,7 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
   if (comm != nullptr) {
     // The chip instances go to the ranks, a free thread taking the next seed (sim/task_farm.h);
     // each rank's threads share its machine's cores with the other ranks there.
-    if (options.eval.threads <= 0) {
-      const int cores = workloads::usable_cores();
-      const bool unbound = cores >= static_cast<int>(std::thread::hardware_concurrency());
-      options.eval.threads = std::max(1, unbound ? cores / comm->local_size() : cores);
-    }
+    options.eval.threads = threads_per_rank(*comm, options.eval.threads);
     options.eval.progress = nullptr;
     const int threads = options.eval.threads;
     options.eval.distribute_runs =

@@ -422,6 +422,10 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     if (i >= n || !row.ParseFromString(bytes)) {
       throw std::runtime_error("sweep: unreadable result for point " + std::to_string(task));
     }
+    // A point killed while the sweep stops (Ctrl-C reaches the whole process group; a launcher
+    // stopping an MPI job may signal it too) was interrupted, not failed: leave it unrecorded,
+    // so that resuming runs it.
+    if (g_stop && row.status() == "crashed") return;
     rows[i] = row;
     ++outcome.ran;
     ++finished_now;

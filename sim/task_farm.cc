@@ -2,6 +2,8 @@
 // report).
 #include "sim/task_farm.h"
 
+#include "workloads/job_pool.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
@@ -211,6 +213,45 @@ bool run_task_farm(const std::vector<int>& tasks, TaskWorker* worker, const mpi:
   if (worker->slots() < 1) throw std::logic_error("task farm: a worker without slots");
   if (comm == nullptr || comm->root()) return run_root(tasks, worker, comm, on_result, options);
   return run_worker(worker, *comm, options);
+}
+
+std::vector<std::string> gather_runs(const mpi::Comm& comm, int threads, int runs,
+                                     const std::function<std::string(int)>& one) {
+  std::vector<std::string> results(static_cast<size_t>(runs));
+  ThreadTaskWorker worker(threads, one);
+  std::vector<int> tasks(static_cast<size_t>(runs));
+  for (int r = 0; r < runs; ++r) tasks[static_cast<size_t>(r)] = r;
+  run_task_farm(tasks, &worker, &comm, [&](int r, const std::string& bytes) {
+    results.at(static_cast<size_t>(r)) = bytes;
+  });
+  // Rank 0 has every result: send them all to every rank, each prefixed by its length.
+  std::string all;
+  if (comm.root()) {
+    for (const std::string& r : results) {
+      const uint64_t n = r.size();
+      all.append(reinterpret_cast<const char*>(&n), sizeof n);
+      all += r;
+    }
+  }
+  comm.broadcast(&all);
+  size_t at = 0;
+  for (std::string& r : results) {
+    uint64_t n = 0;
+    if (at + sizeof n > all.size()) throw std::runtime_error("gather_runs: short broadcast");
+    std::memcpy(&n, all.data() + at, sizeof n);
+    at += sizeof n;
+    if (at + n > all.size()) throw std::runtime_error("gather_runs: short broadcast");
+    r = all.substr(at, n);
+    at += n;
+  }
+  return results;
+}
+
+int threads_per_rank(const mpi::Comm& comm, int requested) {
+  if (requested > 0) return requested;
+  const int cores = workloads::usable_cores();
+  const bool unbound = cores >= static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, unbound ? cores / comm.local_size() : cores);
 }
 
 }  // namespace aimc::sim

@@ -77,4 +77,14 @@ bool run_task_farm(const std::vector<int>& tasks, TaskWorker* worker, const mpi:
                    const std::function<void(int task, const std::string& bytes)>& on_result,
                    const TaskFarmOptions& options = {});
 
+/// Runs `one(r)` for r = 0 .. runs-1 spread over every rank of `comm` (on `threads` threads
+/// per rank, handed out by the farm) and returns every result, in run order, on every rank.
+/// How `aimcsim eval` and `aimcsim ttc` spread their chip instances.
+std::vector<std::string> gather_runs(const mpi::Comm& comm, int threads, int runs,
+                                     const std::function<std::string(int run)>& one);
+
+/// Threads per rank for gather_runs when the user gave none (`requested` <= 0): the rank's
+/// cores (its CPU affinity), shared with the other ranks on the machine when it is not bound.
+int threads_per_rank(const mpi::Comm& comm, int requested);
+
 }  // namespace aimc::sim

@@ -201,21 +201,31 @@ GenerationResult run_generation(const TransformerWeights& weights,
   result.chips.resize(runs);
   std::mutex progress_mutex;
   int done = 0;
-  run_jobs(runs, resolve_threads(options.threads), [&](int r) {
+  auto one = [&](int r) {
     ExecutorOptions eo;
     eo.backend = backend;
     eo.lm_head_on_backend = options.lm_head_on_backend;
     eo.chip_seed = arch::derive_seed(options.base_seed, static_cast<uint64_t>(r));
     Executor executor(weights, numerics, ranges, eo);
-    result.chips[r] = generate_answers(&executor, problems, options);
-    if (options.progress) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      char line[160];
-      std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): N=1 accuracy %.4f",
-                    result.label.c_str(), r, ++done, runs, result.chips[r].accuracy[0]);
-      options.progress(line);
+    return generate_answers(&executor, problems, options);
+  };
+  if (runs > 1 && options.distribute_runs) {
+    result.chips = options.distribute_runs(runs, one);
+    if (static_cast<int>(result.chips.size()) != runs) {
+      throw std::logic_error("run_generation: distribute_runs returned the wrong number of runs");
     }
-  });
+  } else {
+    run_jobs(runs, resolve_threads(options.threads), [&](int r) {
+      result.chips[r] = one(r);
+      if (options.progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        char line[160];
+        std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): N=1 accuracy %.4f",
+                      result.label.c_str(), r, ++done, runs, result.chips[r].accuracy[0]);
+        options.progress(line);
+      }
+    });
+  }
   for (size_t k = 0; k < options.votes.size(); ++k) {
     std::vector<double> values;
     for (const ChipAnswers& c : result.chips) values.push_back(c.accuracy[k]);

@@ -37,6 +37,14 @@ struct Problem {
 /// problems.
 std::vector<Problem> read_problems(const std::string& path, int max_problems = 0);
 
+/// The answers of one chip instance and their vote accuracies.
+struct ChipAnswers {
+  uint64_t chip_seed = 0;
+  std::vector<std::vector<std::string>> answers;  ///< [prompt][sample]
+  std::vector<double> accuracy;                   ///< exact match per entry of options.votes
+  long long generated_tokens = 0;  ///< tokens sampled over all prompts and samples (stops too)
+};
+
 /// How answers are generated and voted on.
 struct GenerationOptions {
   int samples = 16;                           ///< K answers sampled per prompt
@@ -53,14 +61,11 @@ struct GenerationOptions {
   bool lm_head_on_backend = false;  ///< lm_head on the backend (the chip's tiles) too
   /// Called after each finished chip instance with one line, never concurrently. May be empty.
   std::function<void(const std::string&)> progress;
-};
-
-/// The answers of one chip instance and their vote accuracies.
-struct ChipAnswers {
-  uint64_t chip_seed = 0;
-  std::vector<std::vector<std::string>> answers;  ///< [prompt][sample]
-  std::vector<double> accuracy;                   ///< exact match per entry of options.votes
-  long long generated_tokens = 0;  ///< tokens sampled over all prompts and samples (stops too)
+  /// Where the chip instances of a multi-instance run go. Empty: this process's thread pool.
+  /// Set (`aimcsim ttc` under MPI): called with the number of instances and a thread-safe
+  /// function computing instance r; must return every instance's answers in order.
+  std::function<std::vector<ChipAnswers>(int runs, const std::function<ChipAnswers(int run)>& one)>
+      distribute_runs;
 };
 
 /// Every chip instance's answers and the accuracy statistics per N.

@@ -15,12 +15,12 @@ TEST(Cli, VersionPrintsVersionAndCommit) {
   EXPECT_NE(r.out.find("(git "), std::string::npos) << r.out;
 }
 
-TEST(Cli, CommandsOtherThanSweepAndEvalRefuseSeveralMpiProcesses) {
+TEST(Cli, CommandsWithoutMpiRefuseSeveralMpiProcesses) {
   // As if mpirun had started two copies: each would write the same files.
   const ProgramResult r = run_aimcsim_env("OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0", "run");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("aimcsim run was started by an MPI launcher with 2 processes, but only "
-                       "`aimcsim sweep` and `aimcsim eval` use MPI"),
+                       "`aimcsim sweep`, `eval` and `ttc` use MPI"),
             std::string::npos)
       << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;

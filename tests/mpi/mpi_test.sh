@@ -6,6 +6,8 @@
 #                the failing point is recorded with its error; resume under mpirun runs only the
 #                missing points;
 #       eval   - `aimcsim eval --seeds 5` under mpirun -n 2 and 3 gives the single-process table;
+#       ttc    - `aimcsim ttc` under mpirun -n 2 and 3 prints what the single process prints
+#                (every chip instance's vote accuracies), apart from the wall-time line;
 #       dead   - a rank killed mid-sweep stops the job with the launcher's message naming it, and
 #                the rows finished so far stay intact and resume.
 set -euo pipefail
@@ -95,6 +97,16 @@ assert len({r["perplexity"] for r in analog["runs"]}) == 5  # five different chi
 EOF
   done
   ;;
+ttc)
+  args=(ttc --seeds 4 --samples 4 --max-prompts 60)
+  "$AIMCSIM" "${args[@]}" | grep -v '^wall:' > "$WORK/local.txt"
+  grep -q "seed 3:" "$WORK/local.txt" || fail "ttc: no per-instance line in $(cat "$WORK/local.txt")"
+  for n in 2 3; do
+    mpirun "$n" "$AIMCSIM" "${args[@]}" | grep -v '^wall:' > "$WORK/mpi$n.txt"
+    cmp -s "$WORK/local.txt" "$WORK/mpi$n.txt" ||
+      { diff "$WORK/local.txt" "$WORK/mpi$n.txt" | head; fail "ttc under mpirun -n $n differs"; }
+  done
+  ;;
 dead)
   # Points of about 1 s each (on a free 2-core machine); rank 1 is killed once a row exists.
   sed 's/seeds: 4/seeds: 10/; s/max_windows: 4/max_windows: 16/' "$SWEEP" > "$WORK/slow.pbtxt"
@@ -115,14 +127,36 @@ dead)
   grep -q "rank 1" "$WORK/dead.out" || fail "no message naming rank 1: $(cat "$WORK/dead.out")"
   done_rows=$(rows)
   [[ $done_rows -ge 1 && $done_rows -lt 6 ]] || fail "$done_rows rows after the kill"
-  grep -q "finished rows are in" "$WORK/dead.out" || fail "rank 0 did not say where the rows are: $(cat "$WORK/dead.out")"
+  # Rows of points killed with the job are not kept ("crashed" rows are retried on resume).
+  kept=$($PY -c "import json,sys; print(sum(r['status'] != 'crashed' for r in json.load(open(sys.argv[1]))['rows']))" "$WORK/out/sweep.json")
+  # (Rank 0 also says where the finished rows are when the launcher's SIGTERM reaches it before
+  # its SIGKILL; not asserted: a loaded machine may not give it the time. The local part below
+  # checks that message.)
   # No point process outlives its rank.
   sleep 0.5
   ! pgrep -f "aimcsim run.*$WORK/out" > /dev/null || fail "point processes outlived the job"
   # The rows are intact: the same command resumes and completes.
   mpirun 2 "$AIMCSIM" sweep "$WORK/slow.pbtxt" --out "$WORK/out" > "$WORK/again.out"
-  grep -q "resumed $done_rows already done" "$WORK/again.out" || fail "resume after the kill: $(head -1 "$WORK/again.out")"
+  grep -q "resumed $kept already done" "$WORK/again.out" ||
+    fail "resume after the kill ($done_rows rows, $kept kept): $(head -1 "$WORK/again.out")"
   [[ $(rows) == 6 ]] || fail "$(rows) rows after resuming"
+
+  # The same stop locally: SIGINT (Ctrl-C) once a row exists; exit 130, the rows intact, and the
+  # message says where they are.
+  "$AIMCSIM" sweep "$WORK/slow.pbtxt" -j 2 --out "$WORK/local" > "$WORK/local.out" 2>&1 &
+  sweep=$!
+  for _ in $(seq 600); do
+    [[ $($PY -c "import json,sys; print(len(json.load(open(sys.argv[1]))['rows']))" "$WORK/local/sweep.json" 2>/dev/null || echo 0) -ge 1 ]] && break
+    sleep 0.1
+  done
+  kill -INT "$sweep"
+  status=0
+  wait "$sweep" || status=$?
+  [[ $status == 130 ]] || fail "interrupted local sweep: exit $status: $(cat "$WORK/local.out")"
+  grep -q "finished rows are in $WORK/local/sweep.json" "$WORK/local.out" ||
+    fail "no message saying where the rows are: $(cat "$WORK/local.out")"
+  $PY -c "import json,sys; rows=json.load(open(sys.argv[1]))['rows']; assert 1 <= len(rows) < 6 and all(r['status'] == 'ok' for r in rows), rows" "$WORK/local/sweep.json" ||
+    fail "rows after the interrupt"
   ;;
 *)
   fail "unknown part '$PART'"
