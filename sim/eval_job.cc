@@ -3,13 +3,11 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <mutex>
-#include <thread>
 #include <type_traits>
 
 #include "arch/tile_numerics.h"

@@ -2,11 +2,9 @@
 // the library reports that the build has none.
 #include "sim/mpi.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <thread>
 
 #include "proto/user_error.h"
 
@@ -108,23 +106,6 @@ std::string Comm::recv(int source, int tag) const {
   return bytes;
 }
 
-bool Comm::recv_or_stop(int source, int tag, std::string* bytes,
-                        const volatile std::sig_atomic_t* stop) const {
-  auto pause = std::chrono::microseconds(50);
-  while (true) {
-    int flag = 0;
-    MPI_Status status;
-    check(MPI_Iprobe(source, tag, MPI_COMM_WORLD, &flag, &status), "MPI_Iprobe");
-    if (flag) {
-      *bytes = recv(source, tag);
-      return true;
-    }
-    if (stop != nullptr && *stop) return false;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(20000));
-  }
-}
-
 void Comm::broadcast(std::string* bytes) const {
   unsigned long long n = bytes->size();
   check(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD), "MPI_Bcast");
@@ -167,9 +148,6 @@ bool Comm::probe(int*, int*) const {
   return false;
 }
 std::string Comm::recv(int, int) const {
-  throw std::logic_error("MPI recv in a build without MPI");
-}
-bool Comm::recv_or_stop(int, int, std::string*, const volatile std::sig_atomic_t*) const {
   throw std::logic_error("MPI recv in a build without MPI");
 }
 void Comm::broadcast(std::string*) const {}

@@ -2,7 +2,7 @@
 // same without MPI: this header compiles in every build, and when the build has no MPI
 // (AIMCSIM_WITH_MPI=OFF or libopenmpi-dev absent) no session can start.
 //
-// Only `aimcsim sweep` and `aimcsim eval` use MPI, and only when an MPI launcher (mpirun,
+// Only `aimcsim sweep`, `eval` and `ttc` use MPI, and only when an MPI launcher (mpirun,
 // mpiexec, srun) started the process: a plain `aimcsim sweep` never calls MPI_Init. Processes
 // talk with point-to-point messages of bytes (MPI_BYTE) and tags; the MPI library is called from
 // the main thread only (MPI_THREAD_FUNNELED).
@@ -41,10 +41,6 @@ class Comm {
   bool probe(int* source, int* tag) const;
   /// Receives the message from `source` with `tag` (blocking). Use after probe().
   std::string recv(int source, int tag) const;
-  /// Waits for a message from `source` with `tag`, polling so that `stop` (a signal flag) can
-  /// end the wait; returns false when stopped.
-  bool recv_or_stop(int source, int tag, std::string* bytes,
-                    const volatile std::sig_atomic_t* stop) const;
   /// Root's `bytes` on every process.
   void broadcast(std::string* bytes) const;
   /// Stops every process of the job with exit status `code` (MPI_Abort).

@@ -374,14 +374,14 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
       if (!rows[i]) pending.push_back(static_cast<int>(i));
   }
 
-  // Threads per point: this process's cores shared by the points it runs at once. Ranks not
-  // bound to cores by the launcher share the machine's cores with the other ranks there.
-  const bool unbound = cores >= static_cast<int>(std::thread::hardware_concurrency());
+  // Threads per point: this process's cores (shared with the other ranks on the machine when
+  // the launcher did not bind them) divided by the points it runs at once.
+  const int point_cores = comm != nullptr ? threads_per_rank(*comm, 0) : cores;
   const int local_points =
-      comm != nullptr ? jobs * (unbound ? comm->local_size() : 1)
+      comm != nullptr ? jobs
                       : std::min<int>(jobs, std::max<int>(1, static_cast<int>(pending.size())));
   const int threads =
-      run.threads() > 0 ? static_cast<int>(run.threads()) : std::max(1, cores / local_points);
+      run.threads() > 0 ? static_cast<int>(run.threads()) : std::max(1, point_cores / local_points);
   if (root) {
     out << "sweep " << plan.spec.name() << ": " << n << " points";
     if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
