@@ -13,8 +13,8 @@
 
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
-#include "sim/sim_report.h"
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
+#include "sim/report/sim_report.h"
 #include "workloads/shape_cards.h"
 
 namespace {

@@ -40,7 +40,7 @@ struct EvalOptions {
   /// threads but never concurrently. May be empty.
   std::function<void(const std::string&)> progress;
   /// Where the chip instances of the analog row run. Empty: on this process's thread pool. Set
-  /// (the MPI evaluation of sim/eval_job.cc): called with the number of runs and a thread-safe
+  /// (the MPI evaluation of sim/app/eval_job.cc): called with the number of runs and a thread-safe
   /// function computing run r's metrics; must return every run's metrics in run order. Each
   /// run's metrics depend only on its seed, so the row is the same wherever the runs ran.
   std::function<std::vector<Metrics>(int runs, const std::function<Metrics(int run)>& one)>

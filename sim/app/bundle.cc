@@ -1,25 +1,12 @@
-// Paths of the bundled chip, model and texts, and the flags that select them.
-#include "sim/bundle.h"
+// The flags that select the chip, model and mapping.
+#include "sim/app/bundle.h"
 
 #include <filesystem>
 
 #include "proto/chip_config_io.h"
-#include "sim/cli.h"
+#include "sim/common/bundled.h"
 
 namespace aimc::sim {
-
-std::string bundled_chip_path() {
-  return data_root() + "/configs/default.pbtxt";
-}
-std::string bundled_model_path() {
-  return data_root() + "/workloads/models/tinyllama-bytes";
-}
-std::string bundled_eval_text_path() {
-  return data_root() + "/workloads/data/kjv-eval.txt";
-}
-std::string bundled_calib_text_path() {
-  return data_root() + "/workloads/data/kjv-calib.txt";
-}
 
 void add_chip_model_flags(po::options_description* options, bool with_mapping) {
   options->add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),

@@ -1,22 +1,15 @@
-// Where the bundled chip, model and texts live, and the common flags that pick them, shared by
-// `aimcsim run`, `eval` and `map` so every subcommand spells them the same way.
+// The common flags that pick the chip, model and mapping (defaults: sim/common/bundled.h), shared
+// by `aimcsim run`, `eval` and `map` so every subcommand spells them the same way.
 #pragma once
 
 #include <string>
 
 #include "proto/chip_config.pb.h"
-#include "sim/flags.h"
+#include "sim/app/flags.h"
+#include "sim/common/bundled.h"
 #include "workloads/model_config.h"
 
 namespace aimc::sim {
-
-/// configs/default.pbtxt under data_root().
-std::string bundled_chip_path();
-/// The bundled byte-level model folder under data_root().
-std::string bundled_model_path();
-/// The bundled held-out evaluation text and its disjoint calibration text.
-std::string bundled_eval_text_path();
-std::string bundled_calib_text_path();
 
 /// Adds --chip, --model (and --mapping when `with_mapping`) with their bundled defaults.
 void add_chip_model_flags(po::options_description* options, bool with_mapping);

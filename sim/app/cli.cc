@@ -1,14 +1,14 @@
 // Subcommand dispatch and the mapping of exceptions to exit statuses.
-#include "sim/cli.h"
+#include "sim/app/cli.h"
 
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "proto/user_error.h"
-#include "sim/commands.h"
-#include "sim/mpi.h"
-#include "sim/version.h"
+#include "sim/app/commands.h"
+#include "sim/app/version.h"
+#include "sim/sweep/mpi.h"
 
 namespace aimc::sim {
 namespace {
@@ -40,11 +40,6 @@ const std::vector<Command>& commands() {
        cmd_ttc},
   };
   return list;
-}
-
-std::string data_root() {
-  const char* home = std::getenv("AIMCSIM_HOME");
-  return home != nullptr && *home != '\0' ? std::string(home) : std::string(AIMCSIM_SOURCE_DIR);
 }
 
 int run_command(const std::vector<std::string>& args, std::ostream& out) {

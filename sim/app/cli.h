@@ -15,8 +15,4 @@ int run_cli(int argc, char** argv);
 /// results to `out`. Throws UserError for user mistakes. Used by run_cli and by tests.
 int run_command(const std::vector<std::string>& args, std::ostream& out);
 
-/// Folder holding the bundled configs/, workloads/models/ and workloads/data/: $AIMCSIM_HOME
-/// when set, else the source tree this program was built from.
-std::string data_root();
-
 }  // namespace aimc::sim

@@ -9,9 +9,9 @@
 #include "arch/noise_model.h"
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
-#include "sim/cli.h"
-#include "sim/commands.h"
-#include "sim/flags.h"
+#include "sim/app/commands.h"
+#include "sim/app/flags.h"
+#include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {

@@ -4,10 +4,10 @@
 #include <ostream>
 
 #include "proto/chip_config_io.h"
-#include "sim/bundle.h"
-#include "sim/commands.h"
-#include "sim/eval_job.h"
-#include "sim/mpi.h"
+#include "sim/app/bundle.h"
+#include "sim/app/commands.h"
+#include "sim/app/eval_job.h"
+#include "sim/sweep/mpi.h"
 
 namespace aimc::sim {
 

@@ -6,9 +6,9 @@
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
 #include "proto/chip_config_io.h"
-#include "sim/bundle.h"
-#include "sim/commands.h"
-#include "sim/summary.h"
+#include "sim/app/bundle.h"
+#include "sim/app/commands.h"
+#include "sim/report/summary.h"
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {

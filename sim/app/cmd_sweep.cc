@@ -12,12 +12,12 @@
 
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
-#include "sim/commands.h"
-#include "sim/flags.h"
-#include "sim/mpi.h"
-#include "sim/sweep.h"
-#include "sim/sweep_report.h"
-#include "sim/sweep_runner.h"
+#include "sim/app/commands.h"
+#include "sim/app/flags.h"
+#include "sim/report/sweep_report.h"
+#include "sim/sweep/mpi.h"
+#include "sim/sweep/sweep.h"
+#include "sim/sweep/sweep_runner.h"
 
 namespace aimc::sim {
 

@@ -2,8 +2,8 @@
 #include <ostream>
 
 #include "proto/chip_config_io.h"
-#include "sim/commands.h"
-#include "sim/flags.h"
+#include "sim/app/commands.h"
+#include "sim/app/flags.h"
 
 namespace aimc::sim {
 

@@ -1,5 +1,5 @@
 // Running an accuracy evaluation for the CLI: load, pick rows by tile kind, report progress.
-#include "sim/eval_job.h"
+#include "sim/app/eval_job.h"
 
 #include <unistd.h>
 
@@ -12,9 +12,9 @@
 
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
-#include "sim/bundle.h"
-#include "sim/mpi.h"
-#include "sim/task_farm.h"
+#include "sim/app/bundle.h"
+#include "sim/sweep/mpi.h"
+#include "sim/sweep/task_farm.h"
 #include "workloads/dataset.h"
 #include "workloads/job_pool.h"
 #include "workloads/shape_cards.h"

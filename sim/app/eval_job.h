@@ -5,7 +5,7 @@
 #include <string>
 
 #include "proto/chip_config.pb.h"
-#include "sim/flags.h"
+#include "sim/app/flags.h"
 #include "workloads/dataset.h"
 #include "workloads/evaluation.h"
 #include "workloads/transformer_weights.h"

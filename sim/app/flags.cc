@@ -1,5 +1,5 @@
 // Flag parsing shared by every subcommand.
-#include "sim/flags.h"
+#include "sim/app/flags.h"
 
 #include <ostream>
 

@@ -1,5 +1,5 @@
 // Component specs from the chip config (units converted here, once).
-#include "sim/chip_specs.h"
+#include "sim/chip/chip_specs.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // The chip top: component construction and aggregated statistics.
-#include "sim/chip_top.h"
+#include "sim/chip/chip_top.h"
 
-#include "sim/chip_specs.h"
+#include "sim/chip/chip_specs.h"
 
 namespace aimc::sim {
 

@@ -1,6 +1,6 @@
 // The controller: step templates per token, the ready-time queue and the execution of each step
 // on the chip's components.
-#include "sim/controller.h"
+#include "sim/chip/controller.h"
 
 #include <algorithm>
 #include <chrono>

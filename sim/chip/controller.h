@@ -19,7 +19,7 @@
 
 #include "arch/action_counts.h"
 #include "proto/mapping_plan.pb.h"
-#include "sim/chip_top.h"
+#include "sim/chip/chip_top.h"
 #include "workloads/model_config.h"
 
 namespace aimc::sim {

@@ -1,6 +1,6 @@
 // The numbers of a timed run with weights: one Executor driven block by block from the
 // controller's steps, one KV cache whose length marks the position of the step in progress.
-#include "sim/run_numerics.h"
+#include "sim/chip/run_numerics.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 // The timed simulation: elaboration of chip and controller, one sc_start, the report; the
 // peak workload; fork isolation of the SystemC kernel.
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,11 +16,11 @@
 #include "arch/energy_model.h"
 #include "mapping/mapper.h"
 #include "proto/user_error.h"
-#include "sim/chip_specs.h"
-#include "sim/chip_top.h"
-#include "sim/controller.h"
-#include "sim/run_numerics.h"
-#include "sim/trace.h"
+#include "sim/chip/chip_specs.h"
+#include "sim/chip/chip_top.h"
+#include "sim/chip/controller.h"
+#include "sim/chip/run_numerics.h"
+#include "sim/chip/trace.h"
 
 namespace aimc::sim {
 namespace {

@@ -1,5 +1,5 @@
 // Trace-event JSON writer.
-#include "sim/trace.h"
+#include "sim/chip/trace.h"
 
 #include <cstdio>
 #include <sstream>

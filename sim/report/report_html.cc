@@ -1,6 +1,6 @@
 // report.html: headline figures and five SVG charts of one run, all written by hand (no
 // libraries) so the page opens offline in any browser.
-#include "sim/report_html.h"
+#include "sim/report/report_html.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // SimReport as JSON and as a summary table.
-#include "sim/sim_report.h"
+#include "sim/report/sim_report.h"
 
 #include <google/protobuf/util/json_util.h>
 

@@ -1,5 +1,5 @@
 // Human-readable chip and mapping summaries.
-#include "sim/summary.h"
+#include "sim/report/summary.h"
 
 #include <cstdio>
 #include <map>

@@ -1,5 +1,5 @@
 // Sweep results: CSV, JSON, the HTML page and the terminal table.
-#include "sim/sweep_report.h"
+#include "sim/report/sweep_report.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "proto/user_error.h"
-#include "sim/report_html.h"
+#include "sim/report/report_html.h"
 
 namespace aimc::sim {
 namespace {

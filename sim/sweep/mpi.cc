@@ -1,6 +1,6 @@
 // MPI calls behind a small interface; without AIMCSIM_HAVE_MPI every entry point that would need
 // the library reports that the build has none.
-#include "sim/mpi.h"
+#include "sim/sweep/mpi.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,5 +1,5 @@
 // Sweep files: parsing, field-path overrides checked against the schema, expansion into points.
-#include "sim/sweep.h"
+#include "sim/sweep/sweep.h"
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -19,7 +19,7 @@
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
-#include "sim/bundle.h"
+#include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {

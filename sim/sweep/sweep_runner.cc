@@ -1,6 +1,6 @@
 // The sweep's process pool: fork/exec of `aimcsim run` per point, results collected from each
 // point's report.json, result files rewritten after every point, progress on a terminal.
-#include "sim/sweep_runner.h"
+#include "sim/sweep/sweep_runner.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -24,8 +24,8 @@
 
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
-#include "sim/sweep_report.h"
-#include "sim/task_farm.h"
+#include "sim/report/sweep_report.h"
+#include "sim/sweep/task_farm.h"
 #include "workloads/job_pool.h"
 
 namespace aimc::sim {

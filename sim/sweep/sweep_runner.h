@@ -13,8 +13,8 @@
 #include <iosfwd>
 #include <string>
 
-#include "sim/mpi.h"
-#include "sim/sweep.h"
+#include "sim/sweep/mpi.h"
+#include "sim/sweep/sweep.h"
 
 namespace aimc::sim {
 

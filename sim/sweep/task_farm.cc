@@ -1,6 +1,6 @@
 // The farm loop of rank 0 (hand out, run locally, collect) and of the other ranks (ask, run,
 // report).
-#include "sim/task_farm.h"
+#include "sim/sweep/task_farm.h"
 
 #include "workloads/job_pool.h"
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/mpi.h"
+#include "sim/sweep/mpi.h"
 
 namespace aimc::sim {
 

@@ -5,7 +5,7 @@
 #include "arch/energy_model.h"
 #include "mapping/mapper.h"
 #include "sc_test_util.h"
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
 
 namespace aimc {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "sc_test_util.h"
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
 
 namespace aimc {
 namespace {

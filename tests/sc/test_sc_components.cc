@@ -9,7 +9,7 @@
 #include "arch/sc_memory.h"
 #include "arch/sc_noc.h"
 #include "arch/sc_tile.h"
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
 
 namespace aimc {
 namespace {

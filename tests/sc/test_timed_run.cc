@@ -8,8 +8,8 @@
 
 #include "mapping/mapper.h"
 #include "sc_test_util.h"
-#include "sim/sim_report.h"
-#include "sim/timing_run.h"
+#include "sim/chip/timing_run.h"
+#include "sim/report/sim_report.h"
 
 namespace aimc {
 namespace {

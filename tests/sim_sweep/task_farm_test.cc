@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "sim/task_farm.h"
+#include "sim/sweep/task_farm.h"
 
 namespace aimc::sim {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
-#include "sim/sweep.h"
-#include "sim/sweep_report.h"
+#include "sim/report/sweep_report.h"
+#include "sim/sweep/sweep.h"
 
 namespace aimc::sim {
 namespace {
