@@ -14,6 +14,7 @@
 #include "mapping/mesh.h"
 #include "mapping/partition.h"
 #include "mapping/placement_strategy.h"
+#include "mapping/system_mapper.h"
 #include "proto/user_error.h"
 
 namespace aimc::mapping {
@@ -180,6 +181,12 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
       m << "\n  - tile sharing: mapping.allow_tile_sharing: true (then it needs " << shared
         << " tiles)";
     }
+  }
+  // Several chips like this one, the model mapped across them (mapping/system_mapper.h).
+  const int chips = chips_needed(model, chip);
+  if (chips > 1) {
+    m << "\n  - a system of " << chips
+      << " such chips (a system config with chips { count: " << chips << " }, docs/systems.md)";
   }
   // One line: the alternatives follow the colon, separated by "; or ".
   std::string text = m.str();

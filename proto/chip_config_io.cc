@@ -190,13 +190,19 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 };
 
 // Line (1-based) of the innermost field of `path` in the parsed text, or 0 when it is absent.
+// Index of a path step for the location tree: a repeated field named as a whole (index -1)
+// is located at its first element.
+int tree_index(const PathStep& step) {
+  return step.field->is_repeated() && step.index < 0 ? 0 : step.index;
+}
+
 int line_of(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& path) {
   int line = 0;
   for (size_t i = 0; i < path.size() && tree != nullptr; ++i) {
-    const auto loc = tree->GetLocation(path[i].field, path[i].index);
+    const auto loc = tree->GetLocation(path[i].field, tree_index(path[i]));
     if (loc.line < 0) break;
     line = loc.line + 1;
-    if (i + 1 < path.size()) tree = tree->GetTreeForNested(path[i].field, path[i].index);
+    if (i + 1 < path.size()) tree = tree->GetTreeForNested(path[i].field, tree_index(path[i]));
   }
   return line;
 }
@@ -204,8 +210,8 @@ int line_of(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& 
 bool is_absent_or_partial(const TextFormat::ParseInfoTree* tree, const std::vector<PathStep>& p) {
   for (size_t i = 0; i < p.size(); ++i) {
     if (tree == nullptr) return true;
-    if (tree->GetLocation(p[i].field, p[i].index).line < 0) return true;
-    if (i + 1 < p.size()) tree = tree->GetTreeForNested(p[i].field, p[i].index);
+    if (tree->GetLocation(p[i].field, tree_index(p[i])).line < 0) return true;
+    if (i + 1 < p.size()) tree = tree->GetTreeForNested(p[i].field, tree_index(p[i]));
   }
   return false;
 }
@@ -313,7 +319,15 @@ void resolve_defaults(Message* message) {
   resolve_message(message);
 }
 
-ChipConfig parse_chip_config(const std::string& text, const std::string& source) {
+std::vector<ConfigIssue> check_field_ranges(const Message& message) {
+  std::vector<ConfigIssue> issues;
+  std::vector<PathStep> prefix;
+  check_ranges(message, &prefix, &issues);
+  return issues;
+}
+
+void parse_config_text(const std::string& text, const std::string& source, Message* message,
+                       TextFormat::ParseInfoTree* tree) {
   const size_t bad = first_binary_byte(text);
   if (bad != std::string::npos) {
     char hex[8];
@@ -336,37 +350,44 @@ ChipConfig parse_chip_config(const std::string& text, const std::string& source)
   if (!has_content) {
     throw UserError(source + ": empty config file (expected at least schema_version: 1)");
   }
-
-  ChipConfig config;
   TextFormat::Parser parser;
   CollectErrors errors(source);
   parser.RecordErrorsTo(&errors);
-  TextFormat::ParseInfoTree tree;
-  parser.WriteLocationsTo(&tree);
-  if (!parser.ParseFromString(text, &config)) {
+  parser.WriteLocationsTo(tree);
+  if (!parser.ParseFromString(text, message)) {
     throw UserError(errors.first().empty() ? source + ": could not parse config" : errors.first());
   }
-  if (!config.has_schema_version()) {
+  const FieldDescriptor* version = message->GetDescriptor()->FindFieldByName("schema_version");
+  if (version != nullptr && !message->GetReflection()->HasField(*message, version)) {
     throw UserError(source + ": schema_version: missing (this program reads schema_version 1)");
   }
+}
+
+void throw_first_issue(const std::vector<ConfigIssue>& issues,
+                       const TextFormat::ParseInfoTree* tree, const std::string& source) {
+  if (issues.empty()) return;
+  const ConfigIssue& first = issues.front();
+  const int line = line_of(tree, first.path);
+  std::string where = source + (line > 0 ? ":" + std::to_string(line) : "");
+  std::string msg = where + ": " + first.path_string() + ": " + first.message;
+  if (line > 0 && is_absent_or_partial(tree, first.path)) msg += " (default value)";
+  if (issues.size() > 1) {
+    msg += " (and " + std::to_string(issues.size() - 1) + " more: ";
+    for (size_t i = 1; i < issues.size() && i < 4; ++i) {
+      msg += (i > 1 ? "; " : "") + issues[i].path_string() + ": " + issues[i].message;
+    }
+    msg += issues.size() > 4 ? "; ...)" : ")";
+  }
+  throw UserError(msg);
+}
+
+ChipConfig parse_chip_config(const std::string& text, const std::string& source) {
+  ChipConfig config;
+  TextFormat::ParseInfoTree tree;
+  parse_config_text(text, source, &config, &tree);
   ChipConfig resolved = config;
   resolve_defaults(&resolved);
-  const auto issues = validate_chip_config(resolved);
-  if (!issues.empty()) {
-    const ConfigIssue& first = issues.front();
-    const int line = line_of(&tree, first.path);
-    std::string where = source + (line > 0 ? ":" + std::to_string(line) : "");
-    std::string msg = where + ": " + first.path_string() + ": " + first.message;
-    if (line > 0 && is_absent_or_partial(&tree, first.path)) msg += " (default value)";
-    if (issues.size() > 1) {
-      msg += " (and " + std::to_string(issues.size() - 1) + " more: ";
-      for (size_t i = 1; i < issues.size() && i < 4; ++i) {
-        msg += (i > 1 ? "; " : "") + issues[i].path_string() + ": " + issues[i].message;
-      }
-      msg += issues.size() > 4 ? "; ...)" : ")";
-    }
-    throw UserError(msg);
-  }
+  throw_first_issue(validate_chip_config(resolved), &tree, source);
   return resolved;
 }
 

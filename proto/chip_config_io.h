@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
 
 #include "proto/chip_config.pb.h"
 #include "proto/user_error.h"
@@ -40,6 +41,23 @@ ChipConfig parse_chip_config(const std::string& text, const std::string& source)
 
 /// Reads a .pbtxt file and parses it as parse_chip_config does.
 ChipConfig load_chip_config(const std::string& path);
+
+/// The (range) checks of validate_chip_config() on any config message: every numeric field,
+/// recursively; paths relative to `message`.
+std::vector<ConfigIssue> check_field_ranges(const google::protobuf::Message& message);
+
+/// Parses `text` into `message` with unknown fields rejected and the location of every field
+/// recorded in `tree`; throws UserError for a binary or empty file, a syntax error
+/// ("SOURCE:LINE:COL: message") or a missing schema_version (when the message has one).
+void parse_config_text(const std::string& text, const std::string& source,
+                       google::protobuf::Message* message,
+                       google::protobuf::TextFormat::ParseInfoTree* tree);
+
+/// Throws UserError "SOURCE:LINE: path: message" for the first of `issues` (LINE from `tree`,
+/// left out when the field is absent), naming up to three more; returns when there are none.
+void throw_first_issue(const std::vector<ConfigIssue>& issues,
+                       const google::protobuf::TextFormat::ParseInfoTree* tree,
+                       const std::string& source);
 
 /// Protobuf text format of a message, every set field printed.
 std::string to_text(const google::protobuf::Message& message);

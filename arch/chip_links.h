@@ -1,0 +1,82 @@
+// The links between the chips of a system: routes by topology (ring, 2D mesh, 2D torus, switch),
+// per-direction busy-until state, and counts of the bits each link carried. Plain object, no
+// SystemC kernel: a transfer returns its arrival time from the links' state, as the on-chip
+// components do (arch/sc_common.h).
+//
+// Timing: cut-through. A transfer of `bits` over a route of h links starts when its data is
+// ready and every link of the route is free for it in turn (link k is reached k latencies after
+// the start); each link is occupied for bits / bandwidth from then; the tail arrives
+// h * latency + bits / bandwidth after the start. One idle link: latency + bits / bandwidth;
+// two transfers over one direction of one link serialize.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/sc_common.h"
+
+namespace aimc::arch {
+
+/// How the chips are joined (proto::ChipTopology).
+enum class Topology { kRing, kMesh2d, kTorus2d, kSwitch };
+
+/// Immutable parameters of the links.
+struct ChipLinkSpec {
+  int chips = 1;
+  Topology topology = Topology::kRing;
+  int mesh_x = 1;              ///< chips per row (mesh and torus)
+  int mesh_y = 1;              ///< rows of chips (mesh and torus)
+  double bandwidth_gbps = 50;  ///< one direction of one link, GB/s (= bytes per ns)
+  double latency_ns = 100;     ///< one link
+  double e_pj_per_bit = 2;     ///< one bit over one link
+};
+
+/// The links of a system.
+class ChipLinks {
+ public:
+  explicit ChipLinks(const ChipLinkSpec& spec);
+
+  /// Directed links a transfer from chip `src` to chip `dst` crosses, in order (empty when
+  /// src == dst). Ring: the shorter way round (ties: increasing index); mesh: X then Y;
+  /// torus: X then Y, each the shorter way round (ties: increasing); switch: src's uplink then
+  /// dst's downlink.
+  std::vector<int> route(int src, int dst) const;
+  /// Links of the route (hops).
+  int hops(int src, int dst) const { return static_cast<int>(route(src, dst).size()); }
+
+  /// Sends `bits` from `src` to `dst`, ready at `ready`; returns the arrival of the tail and
+  /// counts the bits on every link crossed. src == dst costs nothing and returns `ready`.
+  Ps transfer(Ps ready, int src, int dst, double bits);
+
+  /// Closed form of one transfer over `hops` idle links, in ps.
+  Ps unloaded_ps(int hops, double bits) const;
+
+  /// Directed links in all (busy-until state is kept per directed link).
+  int link_count() const { return static_cast<int>(free_.size()); }
+  /// Bits times links crossed, summed over every transfer (what the energy is priced on).
+  double bit_links() const { return bit_links_; }
+  /// Bits carried by directed link `link`.
+  double link_bits(int link) const { return bits_[link]; }
+  /// Picoseconds directed link `link` was busy.
+  double link_busy_ps(int link) const { return busy_ps_[link]; }
+  /// Energy of every bit carried so far, in pJ.
+  double energy_pj() const { return bit_links_ * spec_.e_pj_per_bit; }
+  /// A readable name of directed link `link` ("chip 2 -> chip 3", "chip 4 -> switch").
+  std::string link_name(int link) const;
+  const ChipLinkSpec& spec() const { return spec_; }
+
+ private:
+  int link_id(int from, int direction) const { return from * directions_ + direction; }
+  Ps serialize_ps(double bits) const;
+
+  ChipLinkSpec spec_;
+  int directions_ = 2;
+  Ps latency_ps_ = 0;
+  std::vector<Ps> free_;
+  std::vector<double> bits_;
+  std::vector<double> busy_ps_;
+  double bit_links_ = 0;
+};
+
+}  // namespace aimc::arch

@@ -1,0 +1,690 @@
+// The system mapper: units (decoder blocks, lm_head on tiles) on consecutive chips, chosen by a
+// dynamic programme over (units placed, chips used) that minimizes the slowest stage; a unit
+// larger than one chip is split over the fewest consecutive chips that hold it.
+#include "mapping/system_mapper.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <tuple>
+
+#include "arch/chip_links.h"
+#include "mapping/estimate.h"
+#include "proto/system_config_io.h"
+#include "proto/user_error.h"
+
+namespace aimc::mapping {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kMaxChips = 65536;
+
+/// Which vector a layer reads: layers with the same key (and the same input split) read the
+/// same data, which is sent to another chip only once.
+std::string input_key(const LayerPartition& l) {
+  if (l.role == "q" || l.role == "k" || l.role == "v" || l.role == "qkv") return "attn_in";
+  if (l.role == "gate" || l.role == "up" || l.role == "gate_up") return "mlp_in";
+  return l.role;
+}
+
+/// Contiguous ranges of `n` items over `k` parts, sizes as equal as possible; the larger parts
+/// start at part `rotate` (mod k) so that consecutive layers load the chips evenly.
+std::vector<std::pair<int, int>> even_ranges(int n, int k, int rotate) {
+  std::vector<std::pair<int, int>> ranges(k);
+  int at = 0;
+  for (int j = 0; j < k; ++j) {
+    const int extra = ((j - rotate) % k + k) % k < n % k ? 1 : 0;
+    const int size = n / k + extra;
+    ranges[j] = {at, at + size};
+    at += size;
+  }
+  return ranges;
+}
+
+int sum_sizes(const std::vector<int>& sizes, std::pair<int, int> range) {
+  int s = 0;
+  for (int i = range.first; i < range.second; ++i) s += sizes[i];
+  return s;
+}
+
+/// The partition of a layer restricted to blocks [rows) x [cols), for latency estimates.
+LayerPartition sub_layer(const LayerPartition& l, std::pair<int, int> rows,
+                         std::pair<int, int> cols) {
+  LayerPartition p = l;
+  p.row_sizes.assign(l.row_sizes.begin() + rows.first, l.row_sizes.begin() + rows.second);
+  p.row_offsets.assign(l.row_offsets.begin() + rows.first, l.row_offsets.begin() + rows.second);
+  p.col_sizes.assign(l.col_sizes.begin() + cols.first, l.col_sizes.begin() + cols.second);
+  p.col_offsets.assign(l.col_offsets.begin() + cols.first, l.col_offsets.begin() + cols.second);
+  p.in = sum_sizes(l.row_sizes, rows);
+  p.out = sum_sizes(l.col_sizes, cols);
+  return p;
+}
+
+struct Part {
+  int layer, chip;
+  std::pair<int, int> rows, cols;
+  int tiles;
+};
+
+struct Transfer {
+  int from, to;
+  double bytes;
+  std::string what;
+};
+
+/// A unit (decoder block, or lm_head) placed on chips [first, first + k).
+struct UnitPlacement {
+  bool feasible = false;
+  double latency_ns = 0;
+  std::vector<Part> parts;
+  std::vector<Transfer> transfers;
+  std::vector<long long> tiles;  // per chip of the group
+};
+
+class Mapper {
+ public:
+  Mapper(const workloads::ModelConfig& model, const proto::SystemConfig& system,
+         const SystemMapOptions& options)
+      : model_(model), system_(system), options_(options) {
+    chips_ = proto::chip_count(system);
+    const proto::ChipConfig& chip0 = proto::chip_config(system, 0);
+    bool lm_on_tiles = chip0.mapping().lm_head_on_tiles();
+    if (options.lm_head == LmHeadPlacement::kTiles) lm_on_tiles = true;
+    if (options.lm_head == LmHeadPlacement::kDram) lm_on_tiles = false;
+    lm_on_tiles_ = lm_on_tiles;
+    layers_ = partition_model(model, tile_shape(chip0), lm_on_tiles);
+    units_.resize(model.num_layers + (lm_on_tiles ? 1 : 0));
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const int b = layers_[l].block;
+      if (b >= 0) {
+        units_[b].push_back(static_cast<int>(l));
+      } else if (lm_on_tiles) {
+        units_.back().push_back(static_cast<int>(l));
+      } else {
+        head_layer_ = static_cast<int>(l);
+      }
+    }
+    for (int c = 0; c < chips_; ++c) cap_.push_back(proto::chip_config(system, c).tile().count());
+    arch::ChipLinkSpec spec;
+    spec.chips = chips_;
+    const proto::ChipLinkConfig& links = system.links();
+    spec.topology = static_cast<arch::Topology>(links.topology());
+    proto::topology_shape(links, chips_, &spec.mesh_x, &spec.mesh_y);
+    spec.bandwidth_gbps = links.bandwidth_gbps();
+    spec.latency_ns = links.latency_ns();
+    spec.e_pj_per_bit = links.e_pj_per_bit();
+    links_ = std::make_unique<arch::ChipLinks>(spec);
+    unit_tiles_.assign(units_.size(), 0);
+    for (size_t u = 0; u < units_.size(); ++u)
+      for (int l : units_[u]) unit_tiles_[u] += layers_[l].block_count();
+  }
+
+  int chips() const { return chips_; }
+  int units() const { return static_cast<int>(units_.size()); }
+
+  double act_bytes(int chip) const {
+    return proto::chip_config(system_, chip).noc().activation_bits() / 8.0;
+  }
+
+  /// Latency of unit u whole on chip c.
+  double whole_latency(int u, int c) {
+    auto key = std::make_pair(u, group_of(c));
+    auto it = whole_latency_.find(key);
+    if (it != whole_latency_.end()) return it->second;
+    double t = 0;
+    for (int l : units_[u])
+      t += layer_latency_without_hops_ns(proto::chip_config(system_, c), layers_[l]);
+    whole_latency_[key] = t;
+    return t;
+  }
+
+  /// Unit u split over chips [first, first + k). Each layer is cut along one dimension (output
+  /// tiles, or input tiles) into parts of about a quarter of a chip or less, the cut with fewer
+  /// link bytes when the options leave the choice; the parts of the whole unit then go, largest
+  /// first, to the chip of the group with the most free tiles. Chip `first` (home) runs the
+  /// unit's attention, norms and activations: it sends each other chip the inputs of its parts
+  /// (a vector once per chip) and receives their output slices or partial sums.
+  UnitPlacement split(int u, int first, int k) const {
+    UnitPlacement p;
+    p.tiles.assign(k, 0);
+    const int home = first;
+    long long min_cap = cap_[first];
+    for (int j = 1; j < k; ++j) min_cap = std::min(min_cap, cap_[first + j]);
+    const long long grain = std::max<long long>(1, min_cap / 4);
+    struct Cut {
+      int layer;
+      bool by_output;
+      std::pair<int, int> rows, cols;
+      int tiles;
+    };
+    std::vector<Cut> cuts;
+    for (int l : units_[u]) {
+      const LayerPartition& layer = layers_[l];
+      const long long tiles = layer.block_count();
+      const int want = static_cast<int>(std::min<long long>(k, (tiles + grain - 1) / grain));
+      // Link bytes (in elements) of each cut into q parts, home holding one of them.
+      auto bytes = [&](bool by_output) {
+        const int n = by_output ? layer.col_tiles() : layer.row_tiles();
+        const double q = std::max(1, std::min(want, n));
+        return by_output ? (q - 1) * layer.in + layer.out * (q - 1) / q
+                         : layer.in * (q - 1) / q + (q - 1) * layer.out;
+      };
+      bool by_output = true;
+      if (options_.split == SplitKind::kInput) by_output = false;
+      if (options_.split == SplitKind::kAuto) by_output = bytes(true) <= bytes(false);
+      // A single output slice (all input tiles) larger than a chip forces the input cut.
+      if (by_output && layer.row_tiles() > min_cap) by_output = false;
+      const int n = by_output ? layer.col_tiles() : layer.row_tiles();
+      const int q = std::max(1, std::min(want, n));
+      for (const auto& range : even_ranges(n, q, 0)) {
+        Cut c;
+        c.layer = l;
+        c.by_output = by_output;
+        c.rows = by_output ? std::make_pair(0, layer.row_tiles()) : range;
+        c.cols = by_output ? range : std::make_pair(0, layer.col_tiles());
+        c.tiles = (c.rows.second - c.rows.first) * (c.cols.second - c.cols.first);
+        cuts.push_back(c);
+      }
+    }
+    // Largest first onto the chip with the most free tiles (ties: lower index).
+    std::vector<int> order(cuts.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return cuts[a].tiles > cuts[b].tiles; });
+    std::vector<int> chip_of(cuts.size());
+    for (int i : order) {
+      int best = 0;
+      for (int j = 1; j < k; ++j) {
+        if (cap_[first + j] - p.tiles[j] > cap_[first + best] - p.tiles[best]) best = j;
+      }
+      chip_of[i] = first + best;
+      p.tiles[best] += cuts[i].tiles;
+    }
+    p.feasible = true;
+    for (int j = 0; j < k; ++j)
+      if (p.tiles[j] > cap_[first + j]) p.feasible = false;
+    // Transfers and time, layer by layer in execution order.
+    std::map<std::tuple<std::string, int, int, int>, bool> sent;  // (input, chip, rows) sent
+    double latency = 0;
+    size_t i = 0;
+    while (i < cuts.size()) {
+      const int l = cuts[i].layer;
+      const LayerPartition& layer = layers_[l];
+      const double ab = act_bytes(home);
+      std::map<int, double> in_bytes, out_bytes;  // per chip
+      std::map<int, double> compute;              // per chip: slowest part there
+      for (; i < cuts.size() && cuts[i].layer == l; ++i) {
+        const Cut& c = cuts[i];
+        const int chip = chip_of[i];
+        Part part{l, chip, c.rows, c.cols, c.tiles};
+        p.parts.push_back(part);
+        compute[chip] = std::max(compute[chip],
+                                 layer_latency_without_hops_ns(proto::chip_config(system_, chip),
+                                                               sub_layer(layer, c.rows, c.cols)));
+        if (chip == home) continue;
+        const auto key = std::make_tuple(input_key(layer), chip, c.rows.first, c.rows.second);
+        if (!sent.count(key)) {
+          sent[key] = true;
+          in_bytes[chip] += sum_sizes(layer.row_sizes, c.rows) * ab;
+        }
+        out_bytes[chip] += (c.by_output ? sum_sizes(layer.col_sizes, c.cols) : layer.out) * ab;
+      }
+      double slowest = 0;
+      for (const auto& [chip, t] : compute) {
+        double total = t;
+        if (in_bytes.count(chip)) {
+          p.transfers.push_back({home, chip, in_bytes[chip], "input of " + layer.name});
+          total += links_->unloaded_ps(links_->hops(home, chip), in_bytes[chip] * 8) / 1000.0;
+        }
+        if (out_bytes.count(chip)) {
+          const bool by_output =
+              p.parts.back().rows.second - p.parts.back().rows.first == layer.row_tiles();
+          p.transfers.push_back(
+              {chip, home, out_bytes[chip],
+               (by_output ? "output slices of " : "partial sums of ") + layer.name});
+          total += links_->unloaded_ps(links_->hops(chip, home), out_bytes[chip] * 8) / 1000.0;
+        }
+        slowest = std::max(slowest, total);
+      }
+      latency += slowest;
+    }
+    p.latency_ns = latency;
+    return p;
+  }
+
+  /// Fewest chips from `first` on that hold unit u split (>= 2), or 0 when none do.
+  int split_chips(int u, int first) {
+    auto key = std::make_pair(u, first);
+    auto it = split_k_.find(key);
+    if (it != split_k_.end()) return it->second;
+    int found = 0;
+    // Each chip of k holds about 1/k of the unit: start from the tile ratio.
+    long long room = 0;
+    for (int k = 1; first + k <= chips_; ++k) {
+      room += cap_[first + k - 1];
+      if (k < 2 || room < unit_tiles_[u]) continue;
+      if (k > 4 * (unit_tiles_[u] / std::max<long long>(1, cap_[first]) + 1)) break;
+      const UnitPlacement p = split(u, first, k);
+      if (p.feasible) {
+        found = k;
+        split_latency_[key] = p.latency_ns;
+        break;
+      }
+    }
+    split_k_[key] = found;
+    return found;
+  }
+
+  /// Latency of unit u split over split_chips(u, first) chips from `first`.
+  double split_latency(int u, int first) {
+    split_chips(u, first);
+    return split_latency_.at(std::make_pair(u, first));
+  }
+
+  long long unit_tiles(int u) const { return unit_tiles_[u]; }
+  long long cap(int c) const { return cap_[c]; }
+  const std::vector<LayerPartition>& layers() const { return layers_; }
+  const std::vector<int>& unit_layers(int u) const { return units_[u]; }
+  int head_layer() const { return head_layer_; }
+  bool lm_on_tiles() const { return lm_on_tiles_; }
+  arch::ChipLinks& links() { return *links_; }
+
+ private:
+  int group_of(int chip) const {
+    int first = 0;
+    for (int g = 0; g < system_.chips_size(); ++g) {
+      first += static_cast<int>(system_.chips(g).count());
+      if (chip < first) return g;
+    }
+    return 0;
+  }
+
+  const workloads::ModelConfig& model_;
+  const proto::SystemConfig& system_;
+  SystemMapOptions options_;
+  int chips_ = 0;
+  bool lm_on_tiles_ = false;
+  int head_layer_ = -1;
+  std::vector<LayerPartition> layers_;
+  std::vector<std::vector<int>> units_;
+  std::vector<long long> unit_tiles_;
+  std::vector<long long> cap_;
+  std::unique_ptr<arch::ChipLinks> links_;
+  std::map<std::pair<int, int>, double> whole_latency_;
+  std::map<std::pair<int, int>, int> split_k_;
+  std::map<std::pair<int, int>, double> split_latency_;
+};
+
+/// Result of the programme: per stage, the units and chips.
+struct Stage {
+  int first_unit, end_unit;  // [first, end)
+  int first_chip, chips;
+  double latency_ns;
+};
+
+/// best[i][c]: smallest slowest-stage latency with units [0, i) on chips [0, c) (chip c - 1
+/// used). Returns the stages of the best plan using at most `max_chips` chips (fewest chips
+/// when `fewest`), or empty when none fits.
+std::vector<Stage> solve(Mapper& m, int max_chips, bool fewest) {
+  const int U = m.units(), N = std::min(max_chips, m.chips());
+  std::vector<std::vector<double>> best(U + 1, std::vector<double>(N + 1, kInf));
+  std::vector<std::vector<Stage>> from(U + 1, std::vector<Stage>(N + 1));
+  best[0][0] = 0;
+  for (int c = 1; c <= N; ++c) {
+    for (int i = 1; i <= U; ++i) {
+      // Chip c - 1 holds units [j, i) whole.
+      long long tiles = 0;
+      double latency = 0;
+      for (int j = i - 1; j >= 0; --j) {
+        tiles += m.unit_tiles(j);
+        if (tiles > m.cap(c - 1)) break;
+        latency += m.whole_latency(j, c - 1);
+        if (best[j][c - 1] == kInf) continue;
+        const double v = std::max(best[j][c - 1], latency);
+        if (v < best[i][c]) {
+          best[i][c] = v;
+          from[i][c] = Stage{j, i, c - 1, 1, latency};
+        }
+      }
+      // Unit i - 1 split over the fewest chips ending at chip c - 1.
+      // (Splitting a unit that fits one chip only adds transfers: never considered.)
+      for (int k = 2; k <= c; ++k) {
+        const int first = c - k;
+        if (best[i - 1][first] == kInf || m.unit_tiles(i - 1) <= m.cap(first)) continue;
+        if (m.split_chips(i - 1, first) != k) continue;
+        const double latency = m.split_latency(i - 1, first);
+        const double v = std::max(best[i - 1][first], latency);
+        if (v < best[i][c]) {
+          best[i][c] = v;
+          from[i][c] = Stage{i - 1, i, first, k, latency};
+        }
+      }
+    }
+  }
+  int chosen = -1;
+  for (int c = 1; c <= N; ++c) {
+    if (best[U][c] == kInf) continue;
+    if (chosen < 0 || (!fewest && best[U][c] < best[U][chosen])) chosen = c;
+    if (fewest) break;
+  }
+  std::vector<Stage> stages;
+  if (chosen < 0) return stages;
+  for (int i = U, c = chosen; i > 0;) {
+    const Stage s = from[i][c];
+    stages.push_back(s);
+    i = s.first_unit;
+    c = s.first_chip;
+  }
+  std::reverse(stages.begin(), stages.end());
+  return stages;
+}
+
+std::string fixed(double v, int digits) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+std::string sci(double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
+}  // namespace
+
+SplitKind parse_split_kind(const std::string& text) {
+  if (text == "auto") return SplitKind::kAuto;
+  if (text == "output") return SplitKind::kOutput;
+  if (text == "input") return SplitKind::kInput;
+  throw UserError("--split: unknown value '" + text + "' (known: auto, output, input)");
+}
+
+LmHeadPlacement parse_lm_head_placement(const std::string& text) {
+  if (text == "chip") return LmHeadPlacement::kChipDefault;
+  if (text == "tiles") return LmHeadPlacement::kTiles;
+  if (text == "dram") return LmHeadPlacement::kDram;
+  throw UserError("--lm-head: unknown value '" + text + "' (known: chip, tiles, dram)");
+}
+
+int chips_needed(const workloads::ModelConfig& model, const proto::SystemConfig& system,
+                 const SystemMapOptions& options) {
+  Mapper m(model, system, options);
+  const std::vector<Stage> stages = solve(m, m.chips(), true);
+  if (stages.empty()) return 0;
+  return stages.back().first_chip + stages.back().chips;
+}
+
+int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& chip) {
+  // Greedy next fit in unit order is optimal for the fewest identical chips: whole units fill a
+  // chip in turn; a unit larger than a chip takes the fewest chips that hold it split.
+  proto::SystemConfig probe = proto::system_of_chip(chip);
+  Mapper one(model, probe, {});
+  const long long cap = chip.tile().count();
+  long long needed_split_max = 1;
+  for (int u = 0; u < one.units(); ++u)
+    needed_split_max = std::max(needed_split_max, (one.unit_tiles(u) + cap - 1) / cap);
+  // Chips a split unit needs: try a system just large enough for the largest unit.
+  int k_for_split = 1;
+  if (needed_split_max > 1) {
+    for (long long k = needed_split_max; k <= std::min<long long>(needed_split_max * 4, kMaxChips);
+         ++k) {
+      proto::SystemConfig s = probe;
+      s.mutable_chips(0)->set_count(static_cast<uint32_t>(k));
+      Mapper mk(model, s, {});
+      bool all = true;
+      for (int u = 0; u < mk.units() && all; ++u)
+        if (mk.unit_tiles(u) > cap && mk.split_chips(u, 0) == 0) all = false;
+      if (all) {
+        k_for_split = static_cast<int>(k);
+        break;
+      }
+    }
+    if (k_for_split == 1) return 0;
+  }
+  proto::SystemConfig s = probe;
+  s.mutable_chips(0)->set_count(static_cast<uint32_t>(k_for_split));
+  Mapper mk(model, s, {});
+  long long chips = 0, used = cap;  // `used` of the current chip; cap = none open
+  for (int u = 0; u < mk.units(); ++u) {
+    const long long t = mk.unit_tiles(u);
+    if (t > cap) {
+      chips += mk.split_chips(u, 0);
+      used = cap;
+    } else if (used + t <= cap) {
+      used += t;
+    } else {
+      ++chips;
+      used = t;
+    }
+    if (chips > kMaxChips) return 0;
+  }
+  return static_cast<int>(chips);
+}
+
+proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
+                                   const proto::SystemConfig& system,
+                                   const SystemMapOptions& options) {
+  Mapper m(model, system, options);
+  const int max_chips = options.chips > 0 ? std::min(options.chips, m.chips()) : m.chips();
+  const std::vector<Stage> stages = solve(m, max_chips, options.chips < 0);
+  const proto::ChipConfig& chip0 = proto::chip_config(system, 0);
+  if (stages.empty()) {
+    std::ostringstream msg;
+    long long tiles = 0;
+    for (int u = 0; u < m.units(); ++u) tiles += m.unit_tiles(u);
+    msg << "model '" << model.name << "' does not fit system '" << system.name() << "' ("
+        << max_chips << " chip" << (max_chips == 1 ? "" : "s") << " used): it needs " << tiles
+        << " tiles of " << chip0.tile().rows() << " x "
+        << chip0.tile().cols() / chip0.tile().cells_per_weight() << " weights";
+    const int need = chips_needed(model, chip0);
+    if (need > 0) {
+      msg << "; " << need << " chips like chip 0 ('" << chip0.name() << "', "
+          << chip0.tile().count() << " tiles) would hold it (chips { count: " << need << " })";
+    } else {
+      msg << "; no number of chips like chip 0 holds it";
+    }
+    throw UserError(msg.str());
+  }
+
+  proto::SystemPlan plan;
+  plan.set_model(model.name);
+  plan.set_system(system.name());
+  plan.set_split(options.split == SplitKind::kAuto     ? "auto"
+                 : options.split == SplitKind::kOutput ? "output"
+                                                       : "input");
+  const int used = stages.back().first_chip + stages.back().chips;
+  std::vector<proto::ChipLoad> loads(m.chips());
+  for (int c = 0; c < m.chips(); ++c) {
+    loads[c].set_chip(c);
+    loads[c].set_stage(0);
+    loads[c].set_tiles_used(0);
+    loads[c].set_tiles_available(static_cast<uint32_t>(m.cap(c)));
+    loads[c].set_first_block(-1);
+    loads[c].set_last_block(-1);
+    loads[c].set_lm_head(false);
+    loads[c].set_layer_latency_ns(0);
+  }
+  std::vector<Transfer> transfers;
+  std::vector<std::vector<Part>> stage_parts;
+  std::map<int, int> chips_of_layer;
+  const std::vector<LayerPartition>& layers = m.layers();
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const Stage& st = stages[s];
+    std::vector<Part> parts;
+    if (st.chips == 1) {
+      for (int u = st.first_unit; u < st.end_unit; ++u) {
+        for (int l : m.unit_layers(u)) {
+          parts.push_back(Part{l,
+                               st.first_chip,
+                               {0, layers[l].row_tiles()},
+                               {0, layers[l].col_tiles()},
+                               layers[l].block_count()});
+        }
+      }
+    } else {
+      const UnitPlacement p = m.split(st.first_unit, st.first_chip, st.chips);
+      parts = p.parts;
+      transfers.insert(transfers.end(), p.transfers.begin(), p.transfers.end());
+    }
+    for (const Part& part : parts) {
+      proto::ChipLoad& load = loads[part.chip];
+      load.set_stage(static_cast<uint32_t>(s));
+      load.set_tiles_used(load.tiles_used() + part.tiles);
+      const int b = layers[part.layer].block;
+      if (b >= 0) {
+        if (load.first_block() < 0 || b < load.first_block()) load.set_first_block(b);
+        load.set_last_block(std::max(load.last_block(), b));
+      } else {
+        load.set_lm_head(true);
+      }
+      load.set_layer_latency_ns(
+          load.layer_latency_ns() +
+          layer_latency_without_hops_ns(proto::chip_config(system, part.chip),
+                                        sub_layer(layers[part.layer], part.rows, part.cols)));
+      ++chips_of_layer[part.layer];
+      proto::LayerPart* lp = plan.add_parts();
+      lp->set_layer(layers[part.layer].name);
+      lp->set_layer_index(static_cast<uint32_t>(part.layer));
+      lp->set_block(b);
+      lp->set_chip(static_cast<uint32_t>(part.chip));
+      lp->set_row_tile_begin(part.rows.first);
+      lp->set_row_tile_end(part.rows.second);
+      lp->set_col_tile_begin(part.cols.first);
+      lp->set_col_tile_end(part.cols.second);
+      lp->set_tiles(static_cast<uint32_t>(part.tiles));
+    }
+    for (int c = st.first_chip; c < st.first_chip + st.chips; ++c)
+      loads[c].set_stage(static_cast<uint32_t>(s));
+    // The hidden state goes on to the next stage's first chip.
+    if (s + 1 < stages.size()) {
+      const int last_block = layers[m.unit_layers(st.end_unit - 1).front()].block;
+      transfers.push_back(
+          {st.first_chip, stages[s + 1].first_chip, model.hidden_size * m.act_bytes(st.first_chip),
+           last_block >= 0 ? "hidden state after block " + std::to_string(last_block)
+                           : "hidden state"});
+    }
+  }
+  // A digital lm_head runs on the last stage's first chip; its weights stream from that DRAM.
+  const int head_chip = stages.back().first_chip;
+  double dram_ns = 0;
+  if (!m.lm_on_tiles() && m.head_layer() >= 0) {
+    loads[head_chip].set_lm_head(true);
+    const proto::ChipConfig& hc = proto::chip_config(system, head_chip);
+    const LayerPartition& head = layers[m.head_layer()];
+    const double bytes = static_cast<double>(head.in) * head.out * hc.dpu().weight_bits() / 8.0;
+    dram_ns = bytes / hc.memory().dram_bandwidth_gbps() + hc.memory().dram_latency_ns();
+  }
+  for (int c = 0; c < m.chips(); ++c) *plan.add_chips() = loads[c];
+
+  // Transfers: payload, hops, per-link load, latency.
+  arch::ChipLinks& links = m.links();
+  std::map<int, double> link_bytes;
+  double payload = 0, byte_hops = 0, inter_stage_ns = 0;
+  for (const Transfer& t : transfers) {
+    proto::LinkTransfer* pt = plan.add_transfers();
+    pt->set_from_chip(t.from);
+    pt->set_to_chip(t.to);
+    pt->set_bytes_per_token(t.bytes);
+    const std::vector<int> route = links.route(t.from, t.to);
+    pt->set_hops(static_cast<uint32_t>(route.size()));
+    pt->set_what(t.what);
+    payload += t.bytes;
+    byte_hops += t.bytes * route.size();
+    for (int l : route) link_bytes[l] += t.bytes;
+    if (t.what.rfind("hidden state", 0) == 0)
+      inter_stage_ns += links.unloaded_ps(static_cast<int>(route.size()), t.bytes * 8) / 1000.0;
+  }
+
+  proto::SystemPlanSummary* sum = plan.mutable_summary();
+  sum->set_chips_used(static_cast<uint32_t>(used));
+  sum->set_chips_available(static_cast<uint32_t>(m.chips()));
+  sum->set_stages(static_cast<uint32_t>(stages.size()));
+  uint64_t tiles = 0;
+  for (const auto& load : loads) tiles += load.tiles_used();
+  sum->set_tiles_used(tiles);
+  uint32_t split_layers = 0;
+  for (const auto& [layer, n] : chips_of_layer) split_layers += n > 1;
+  sum->set_split_layers(split_layers);
+  sum->set_link_bytes_per_token(payload);
+  sum->set_link_byte_hops_per_token(byte_hops);
+  sum->set_lm_head(m.lm_on_tiles() ? "tiles" : "dram");
+
+  proto::SystemPlanEstimate* est = plan.mutable_estimate();
+  double slowest = 0, token = 0;
+  std::string bottleneck;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    est->add_stage_latency_ns(stages[s].latency_ns);
+    token += stages[s].latency_ns;
+    if (stages[s].latency_ns > slowest) {
+      slowest = stages[s].latency_ns;
+      bottleneck =
+          "stage " + std::to_string(s) + " (chip" + (stages[s].chips > 1 ? "s " : " ") +
+          std::to_string(stages[s].first_chip) +
+          (stages[s].chips > 1 ? "-" + std::to_string(stages[s].first_chip + stages[s].chips - 1)
+                               : "") +
+          ")";
+    }
+  }
+  double busiest = 0;
+  int busiest_link = -1;
+  for (const auto& [l, bytes] : link_bytes) {
+    const double ns = bytes * 8 / (system.links().bandwidth_gbps() * 8);
+    if (ns > busiest) {
+      busiest = ns;
+      busiest_link = l;
+    }
+  }
+  est->set_busiest_link_ns_per_token(busiest);
+  if (busiest > slowest) {
+    slowest = busiest;
+    bottleneck = "link " + links.link_name(busiest_link);
+  }
+  est->set_lm_head_dram_ns_per_token(dram_ns);
+  if (dram_ns > slowest) {
+    slowest = dram_ns;
+    bottleneck = "DRAM of chip " + std::to_string(head_chip) + " (lm_head weights streamed)";
+  }
+  est->set_token_latency_ns(token + inter_stage_ns + dram_ns);
+  est->set_pipeline_tokens_per_s(slowest > 0 ? 1e9 / slowest : 0);
+  est->set_bottleneck(bottleneck);
+  return plan;
+}
+
+std::string format_system_plan_summary(const proto::SystemPlan& plan) {
+  std::ostringstream out;
+  const auto& s = plan.summary();
+  const auto& e = plan.estimate();
+  out << "model '" << plan.model() << "' on system '" << plan.system() << "': " << s.chips_used()
+      << " of " << s.chips_available() << " chips in " << s.stages() << " pipeline stage"
+      << (s.stages() == 1 ? "" : "s") << ", " << s.tiles_used() << " tiles, " << s.split_layers()
+      << " layer" << (s.split_layers() == 1 ? "" : "s") << " split over chips, lm_head on "
+      << (s.lm_head() == "tiles" ? "tiles" : "DPUs (DRAM)") << "\n";
+  out << "  chip  stage  tiles used      blocks    layer latency us\n";
+  for (const proto::ChipLoad& c : plan.chips()) {
+    if (c.tiles_used() == 0 && !c.lm_head()) continue;
+    std::string blocks =
+        c.first_block() < 0 ? "-"
+        : c.first_block() == c.last_block()
+            ? std::to_string(c.first_block())
+            : std::to_string(c.first_block()) + "-" + std::to_string(c.last_block());
+    if (c.lm_head()) blocks += blocks == "-" ? "" : " ", blocks += "lm_head";
+    char line[160];
+    std::snprintf(line, sizeof line, "  %4u  %5u  %5u/%-5u  %12s  %18s\n", c.chip(), c.stage(),
+                  c.tiles_used(), c.tiles_available(), blocks.c_str(),
+                  fixed(c.layer_latency_ns() / 1000, 2).c_str());
+    out << line;
+  }
+  out << "  link bytes per token: " << sci(s.link_bytes_per_token()) << " (x hops "
+      << sci(s.link_byte_hops_per_token()) << ") in " << plan.transfers_size() << " transfers\n";
+  out << "  token latency (batch 1): " << fixed(e.token_latency_ns() / 1000, 2)
+      << " us; pipeline throughput: " << sci(e.pipeline_tokens_per_s()) << " tokens/s, bottleneck "
+      << e.bottleneck() << "\n";
+  return out.str();
+}
+
+}  // namespace aimc::mapping

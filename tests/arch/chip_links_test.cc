@@ -1,0 +1,91 @@
+// Chip-to-chip links against closed forms: one transfer = latency + bits / bandwidth, transfers
+// over one link serialize, opposite directions do not, routes per topology.
+#include <gtest/gtest.h>
+
+#include "arch/chip_links.h"
+
+namespace aimc::arch {
+namespace {
+
+ChipLinkSpec spec(int chips, Topology t, int mx = 1, int my = 1) {
+  ChipLinkSpec s;
+  s.chips = chips;
+  s.topology = t;
+  s.mesh_x = mx;
+  s.mesh_y = my;
+  s.bandwidth_gbps = 25;  // 25 bytes per ns: 1 KiB in 40.96 ns
+  s.latency_ns = 100;
+  s.e_pj_per_bit = 2;
+  return s;
+}
+
+TEST(ChipLinks, OneTransferIsLatencyPlusBytesOverBandwidth) {
+  ChipLinks links(spec(4, Topology::kRing));
+  const double bits = 8.0 * 1000;  // 1000 bytes: 40 ns at 25 GB/s
+  EXPECT_EQ(links.transfer(0, 0, 1, bits), 100'000 + 40'000);
+  EXPECT_EQ(links.unloaded_ps(1, bits), 140'000);
+  EXPECT_DOUBLE_EQ(links.bit_links(), bits);
+  EXPECT_DOUBLE_EQ(links.energy_pj(), bits * 2);
+  // Same chip: free and instantaneous.
+  EXPECT_EQ(links.transfer(5, 2, 2, bits), 5);
+  EXPECT_DOUBLE_EQ(links.bit_links(), bits);
+}
+
+TEST(ChipLinks, TwoTransfersOverOneLinkSerialize) {
+  ChipLinks links(spec(4, Topology::kRing));
+  const double bits = 8.0 * 1000;
+  const Ps first = links.transfer(0, 0, 1, bits);
+  const Ps second = links.transfer(0, 0, 1, bits);
+  EXPECT_EQ(first, 140'000);
+  // The second waits for the link (busy until 40 ns), then takes latency + serialization.
+  EXPECT_EQ(second, 40'000 + 140'000);
+  // The opposite direction is another link: not delayed.
+  EXPECT_EQ(links.transfer(0, 1, 0, bits), 140'000);
+  // A transfer ready after the link is free is not delayed either.
+  EXPECT_EQ(links.transfer(1'000'000, 0, 1, bits), 1'140'000);
+}
+
+TEST(ChipLinks, MultiHopIsCutThrough) {
+  ChipLinks links(spec(8, Topology::kRing));
+  const double bits = 8.0 * 1000;
+  // 0 -> 3: three hops forward; 0 -> 6: two hops backward.
+  EXPECT_EQ(links.hops(0, 3), 3);
+  EXPECT_EQ(links.hops(0, 6), 2);
+  EXPECT_EQ(links.hops(0, 4), 4);  // tie: forward
+  EXPECT_EQ(links.route(0, 4)[0], links.route(0, 1)[0]);
+  EXPECT_EQ(links.transfer(0, 0, 3, bits), 3 * 100'000 + 40'000);
+  EXPECT_DOUBLE_EQ(links.bit_links(), 3 * bits);
+}
+
+TEST(ChipLinks, MeshTorusAndSwitchRoutes) {
+  ChipLinks mesh(spec(16, Topology::kMesh2d, 4, 4));
+  EXPECT_EQ(mesh.hops(0, 15), 6);  // (0,0) -> (3,3)
+  EXPECT_EQ(mesh.hops(5, 6), 1);
+  ChipLinks torus(spec(16, Topology::kTorus2d, 4, 4));
+  EXPECT_EQ(torus.hops(0, 15), 2);  // wrap in x and in y
+  EXPECT_EQ(torus.hops(0, 10), 4);  // (2,2): ties go forward
+  ChipLinks sw(spec(8, Topology::kSwitch));
+  EXPECT_EQ(sw.hops(3, 7), 2);
+  // Two chips sending to one chip share its downlink: they serialize there.
+  const double bits = 8.0 * 1000;
+  const Ps a = sw.transfer(0, 1, 0, bits);
+  const Ps b = sw.transfer(0, 2, 0, bits);
+  EXPECT_EQ(a, 2 * 100'000 + 40'000);
+  EXPECT_EQ(b, a + 40'000);
+  EXPECT_EQ(sw.link_name(sw.route(1, 0)[0]), "chip 1 -> switch");
+  EXPECT_EQ(sw.link_name(sw.route(1, 0)[1]), "switch -> chip 0");
+}
+
+TEST(ChipLinks, BusyTimeAndBitsPerLink) {
+  ChipLinks links(spec(3, Topology::kRing));
+  const double bits = 8.0 * 500;  // 20 ns
+  links.transfer(0, 0, 1, bits);
+  links.transfer(0, 0, 1, bits);
+  const int l = links.route(0, 1)[0];
+  EXPECT_DOUBLE_EQ(links.link_bits(l), 2 * bits);
+  EXPECT_DOUBLE_EQ(links.link_busy_ps(l), 40'000);
+  EXPECT_EQ(links.link_name(l), "chip 0 -> chip 1");
+}
+
+}  // namespace
+}  // namespace aimc::arch
