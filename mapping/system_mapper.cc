@@ -12,6 +12,8 @@
 #include <sstream>
 #include <tuple>
 
+#include <google/protobuf/util/json_util.h>
+
 #include "arch/chip_links.h"
 #include "mapping/estimate.h"
 #include "proto/system_config_io.h"
@@ -653,6 +655,21 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
   est->set_pipeline_tokens_per_s(slowest > 0 ? 1e9 / slowest : 0);
   est->set_bottleneck(bottleneck);
   return plan;
+}
+
+void write_system_plan(const proto::SystemPlan& plan, const std::string& path) {
+  std::string text;
+  const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  if (json) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;
+    const auto status = google::protobuf::util::MessageToJsonString(plan, &text, options);
+    if (!status.ok()) throw std::runtime_error("system plan to JSON: " + status.ToString());
+  } else {
+    text = proto::to_text(plan);
+  }
+  proto::write_file_atomic(path, text);
 }
 
 std::string format_system_plan_summary(const proto::SystemPlan& plan) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "proto/chip_config_io.h"
+#include "proto/system_config_io.h"
 #include "sim/common/bundled.h"
 
 namespace aimc::sim {
@@ -20,7 +21,18 @@ void add_chip_model_flags(po::options_description* options, bool with_mapping) {
 }
 
 proto::ChipConfig chip_from_flags(const po::variables_map& vm) {
-  return proto::load_chip_config(vm["chip"].as<std::string>());
+  const std::string path = vm["chip"].as<std::string>();
+  const proto::SystemConfig system = proto::load_system_config(path);
+  if (!proto::is_single_chip(system)) {
+    throw UserError("--chip " + path + ": a system of " +
+                    std::to_string(proto::chip_count(system)) +
+                    " chips; this command takes one chip (`aimcsim map` maps across a system)");
+  }
+  return proto::chip_config(system, 0);
+}
+
+proto::SystemConfig system_from_flags(const po::variables_map& vm) {
+  return proto::load_system_config(vm["chip"].as<std::string>());
 }
 
 std::string model_from_flags(const po::variables_map& vm) {

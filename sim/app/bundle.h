@@ -5,6 +5,7 @@
 #include <string>
 
 #include "proto/chip_config.pb.h"
+#include "proto/system_config.pb.h"
 #include "sim/app/flags.h"
 #include "sim/common/bundled.h"
 #include "workloads/model_config.h"
@@ -14,8 +15,12 @@ namespace aimc::sim {
 /// Adds --chip, --model (and --mapping when `with_mapping`) with their bundled defaults.
 void add_chip_model_flags(po::options_description* options, bool with_mapping);
 
-/// The chip config named by --chip (loaded, resolved and validated).
+/// The chip config named by --chip (loaded, resolved and validated); a system config of one
+/// chip gives that chip, one of several chips is a UserError.
 proto::ChipConfig chip_from_flags(const po::variables_map& vm);
+
+/// The system named by --chip: a system config, or a chip config as a one-chip system.
+proto::SystemConfig system_from_flags(const po::variables_map& vm);
 
 /// The --model value: a shape card name or a model folder.
 std::string model_from_flags(const po::variables_map& vm);

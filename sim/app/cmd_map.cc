@@ -1,11 +1,14 @@
 // `aimcsim map`: map a model onto a chip with one strategy (summary, optionally the plan as
-// text or JSON), or compare every strategy side by side (--compare).
+// text or JSON), or compare every strategy side by side (--compare); or across the chips of a
+// system (a system config, or --chips N|auto with a chip config).
 #include <iomanip>
 #include <ostream>
 
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
+#include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
+#include "proto/system_config_io.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/report/summary.h"
@@ -17,23 +20,79 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options("map flags");
   add_chip_model_flags(&options, true);
   options.add_options()("compare", po::bool_switch(), "compare every strategy side by side")(
-      "out", po::value<std::string>(), "write the plan (.pbtxt text, or .json)");
+      "out", po::value<std::string>(), "write the plan (.pbtxt text, or .json)")(
+      "chips", po::value<std::string>(),
+      "map across chips: N = a system of N chips like --chip (with a system config: at most N "
+      "of its chips), auto = the fewest that hold the model")(
+      "split", po::value<std::string>()->default_value("auto"),
+      "across chips, how a layer of a block larger than a chip is cut: auto, output, input")(
+      "lm-head", po::value<std::string>()->default_value("chip"),
+      "across chips, where lm_head runs: chip (mapping.lm_head_on_tiles), tiles, dram");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_flags("map", "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--compare]",
+  if (!parse_flags("map",
+                   "[--chip CONFIG|SYSTEM] [--model NAME|PATH] [--mapping NAME] [--compare] "
+                   "[--chips N|auto] [--split auto|output|input] [--lm-head chip|tiles|dram]",
                    options, positional, args, &vm, out)) {
     return 0;
   }
-  const proto::ChipConfig chip = chip_from_flags(vm);
+  proto::SystemConfig system = system_from_flags(vm);
   const workloads::ModelConfig model = workloads::resolve_model(model_from_flags(vm));
-  if (vm["compare"].as<bool>()) {
-    out << mapping::compare_strategies_table(model, chip);
+  const bool across = !proto::is_single_chip(system) || vm.count("chips");
+  if (!across) {
+    const proto::ChipConfig& chip = proto::chip_config(system, 0);
+    if (vm["compare"].as<bool>()) {
+      out << mapping::compare_strategies_table(model, chip);
+      return 0;
+    }
+    const proto::MappingPlan plan =
+        mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
+    out << format_plan_summary(plan);
+    if (vm.count("out")) {
+      mapping::write_plan(plan, vm["out"].as<std::string>());
+      out << "plan written to " << vm["out"].as<std::string>() << "\n";
+    }
     return 0;
   }
-  const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
-  out << format_plan_summary(plan);
+  if (vm["compare"].as<bool>()) {
+    throw UserError("--compare compares placement strategies on one chip; leave out --chips");
+  }
+  mapping::SystemMapOptions options_across;
+  options_across.split = mapping::parse_split_kind(vm["split"].as<std::string>());
+  options_across.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
+  if (vm.count("chips")) {
+    const std::string chips = vm["chips"].as<std::string>();
+    int n = 0;
+    if (chips == "auto") {
+      options_across.chips = -1;
+      if (proto::is_single_chip(system)) {
+        // A system of as many chips like this one as the model needs.
+        n = mapping::chips_needed(model, proto::chip_config(system, 0));
+        if (n > 1) system.mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+      }
+    } else {
+      try {
+        size_t used = 0;
+        n = std::stoi(chips, &used);
+        if (used != chips.size()) n = 0;
+      } catch (const std::exception&) {
+        n = 0;
+      }
+      if (n < 1 || n > 65536) {
+        throw UserError("--chips: expected a number of chips (1..65536) or auto, got '" + chips +
+                        "'");
+      }
+      if (proto::is_single_chip(system)) {
+        system.mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+      } else {
+        options_across.chips = n;
+      }
+    }
+  }
+  const proto::SystemPlan plan = mapping::make_system_plan(model, system, options_across);
+  out << mapping::format_system_plan_summary(plan);
   if (vm.count("out")) {
-    mapping::write_plan(plan, vm["out"].as<std::string>());
+    mapping::write_system_plan(plan, vm["out"].as<std::string>());
     out << "plan written to " << vm["out"].as<std::string>() << "\n";
   }
   return 0;

@@ -10,6 +10,7 @@
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
 #include "proto/chip_config_io.h"
+#include "proto/system_config_io.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/app/eval_job.h"
@@ -71,18 +72,30 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
       "trace only components whose names contain one of these comma-separated words")(
       "no-accuracy", po::bool_switch(), "skip the accuracy evaluation")(
       "chip-seed", po::value<uint64_t>()->default_value(0),
-      "chip instance (noise seed) whose numbers the timed run computes (models with weights)");
+      "chip instance (noise seed) whose numbers the timed run computes (models with weights)")(
+      "batch", po::value<int>()->default_value(1),
+      "sequences decoding together, each with its own KV cache (static batching); with weights "
+      "sequence s's prompt starts at token s x P of the evaluation text");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("run",
                    "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--data FILE] "
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
-                   "[--trace FILE]",
+                   "[--trace FILE] [--batch B]",
                    options, positional, args, &vm, out)) {
     return 0;
   }
   const auto start = std::chrono::steady_clock::now();
-  const proto::ChipConfig chip = chip_from_flags(vm);
+  const proto::SystemConfig system = system_from_flags(vm);
+  if (!proto::is_single_chip(system)) {
+    throw UserError("--chip " + vm["chip"].as<std::string>() + ": a system of " +
+                    std::to_string(proto::chip_count(system)) +
+                    " chips; `aimcsim map` maps a model across it, the timed run simulates one "
+                    "chip (docs/systems.md)");
+  }
+  const proto::ChipConfig chip = proto::chip_config(system, 0);
+  const int batch = vm["batch"].as<int>();
+  if (batch < 1) throw UserError("--batch must be at least 1, got " + std::to_string(batch));
   const std::string model_arg = model_from_flags(vm);
   const workloads::ModelConfig model = workloads::resolve_model(model_arg);
   const int prompt = vm["prompt-tokens"].as<int>();
@@ -117,6 +130,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   SimOptions sim_options;
   sim_options.prompt_tokens = prompt;
   sim_options.decode_tokens = decode;
+  sim_options.batch = batch;
+  sim_options.dram_capacity_bytes =
+      static_cast<double>(proto::chip_dram(system, 0).capacity_bytes());
   if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();
   if (vm.count("trace-window-us")) {
     const auto w = vm["trace-window-us"].as<std::vector<double>>();
@@ -137,6 +153,14 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
       sim_options.chip_seed = vm["chip-seed"].as<uint64_t>();
       sim_options.prompt =
           default_prompt(loaded->eval_tokens, prompt, loaded->weights.config.vocab_size);
+      // A batch: sequence s reads the text from token s x P on.
+      for (int seq = 0; batch > 1 && seq < batch; ++seq) {
+        const size_t from = std::min(loaded->eval_tokens.size(), static_cast<size_t>(seq) * prompt);
+        const workloads::TokenIds text(loaded->eval_tokens.begin() + from,
+                                       loaded->eval_tokens.end());
+        sim_options.prompts.push_back(
+            default_prompt(text, prompt, loaded->weights.config.vocab_size));
+      }
     } catch (const UserError& e) {
       out << "numbers of the timed run: none (" << e.what() << ")\n";
     }

@@ -55,6 +55,32 @@ std::vector<double> Chip::utilization(double time_ps) const {
           noc_->link_busy_ps() / (time_ps * noc_->links())};
 }
 
+std::vector<std::pair<std::string, double>> Chip::busy_by_component() const {
+  std::vector<std::pair<std::string, double>> v;
+  for (size_t i = 0; i < tiles_.size(); ++i)
+    v.push_back({"tile " + std::to_string(i), tiles_[i]->busy_ps()});
+  for (size_t i = 0; i < banks_.size(); ++i)
+    v.push_back({"ADC bank " + std::to_string(i), banks_[i]->adc_busy_ps() / banks_[i]->adcs()});
+  for (size_t i = 0; i < dpus_.size(); ++i)
+    v.push_back({"DPU " + std::to_string(i), dpus_[i]->busy_ps()});
+  v.push_back({"mesh links (mean)", noc_->link_busy_ps() / noc_->links()});
+  v.push_back({"KV-cache SRAM", kv_sram_->busy_ps()});
+  v.push_back({"DRAM", dram_->busy_ps()});
+  return v;
+}
+
+std::pair<std::string, double> Chip::busiest(
+    double window_ps, const std::vector<std::pair<std::string, double>>& before) const {
+  std::pair<std::string, double> top{"none", 0};
+  if (window_ps <= 0) return top;
+  const auto now = busy_by_component();
+  for (size_t i = 0; i < now.size(); ++i) {
+    const double u = (now[i].second - (i < before.size() ? before[i].second : 0)) / window_ps;
+    if (u > top.second) top = {now[i].first, u};
+  }
+  return top;
+}
+
 std::vector<Stat> Chip::statistics(double time_ps) const {
   std::vector<Stat> s;
   const std::string top = name();

@@ -47,6 +47,13 @@ class Chip : public sc_core::sc_module {
   void set_trace(arch::SpanSink* sink);
   /// Utilization of tiles, ADCs, DPUs, links over `time_ps` (0..1 each), in that order.
   std::vector<double> utilization(double time_ps) const;
+  /// Busy time so far of every single component (each tile, ADC bank (per ADC), DPU, the mesh
+  /// links as one (per link), the KV-cache SRAM, DRAM), in ps, named.
+  std::vector<std::pair<std::string, double>> busy_by_component() const;
+  /// The component whose busy time grew most between `before` (an earlier busy_by_component(),
+  /// empty = start) and now, and that growth over `window_ps` (its utilization, 0..1).
+  std::pair<std::string, double> busiest(
+      double window_ps, const std::vector<std::pair<std::string, double>>& before = {}) const;
   /// Named statistics of every component kind (aggregated per kind, plus per-DPU values).
   std::vector<Stat> statistics(double time_ps) const;
   /// Tile reads simulated so far.

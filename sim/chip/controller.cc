@@ -34,6 +34,7 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   weight_bits_ = static_cast<int>(c.dpu().weight_bits());
   if (opt_.prompt_tokens < 1) throw std::invalid_argument("prompt_tokens must be >= 1");
   if (opt_.decode_tokens < 0) throw std::invalid_argument("decode_tokens must be >= 0");
+  if (opt_.batch < 1) throw std::invalid_argument("batch must be >= 1");
 
   plan_model_ = plan.model();
   // Layers and their tiles.
@@ -104,26 +105,29 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
           ? static_cast<long long>(c.memory().kv_sram_bytes()) * 8 / kv_bits_per_token_
           : 0;
 
-  // Token state.
-  const int total = opt_.prompt_tokens + opt_.decode_tokens;
+  // Token state: every position of every sequence.
+  const int total = positions() * opt_.batch;
   tokens_.resize(total);
   remaining_.resize(total);
   ready_at_.resize(total);
   done_at_.resize(total);
   for (int t = 0; t < total; ++t) {
+    const int pos = t % positions();
     const std::vector<Step>& st = steps_of(t);
-    tokens_[t].decode = t >= opt_.prompt_tokens;
+    tokens_[t].decode = pos >= opt_.prompt_tokens;
     remaining_[t].resize(st.size());
     ready_at_[t].assign(st.size(), 0);
     done_at_[t].assign(st.size(), 0);
     for (size_t i = 0; i < st.size(); ++i) remaining_[t][i] = static_cast<int>(st[i].deps.size());
-    // Attention of block b waits for the previous token's attention of block b (its K/V).
-    if (t > 0)
+    // Attention of block b waits for the previous position's attention of block b in the same
+    // sequence (its K/V).
+    if (pos > 0)
       for (int a : attention_step_) remaining_[t][a] += 1;
     // A decode token starts from the token the previous one generated.
-    if (t >= opt_.prompt_tokens) remaining_[t][embed_step_] += 1;
+    if (pos >= opt_.prompt_tokens) remaining_[t][embed_step_] += 1;
   }
-  for (int t = 0; t < opt_.prompt_tokens; ++t) push(t, embed_step_, 0);
+  for (int s = 0; s < opt_.batch; ++s)
+    for (int p = 0; p < opt_.prompt_tokens; ++p) push(s * positions() + p, embed_step_, 0);
 
   SC_METHOD(wake);
 }
@@ -135,7 +139,7 @@ void Controller::set_trace(arch::SpanSink* sink) {
 }
 
 const std::vector<Controller::Step>& Controller::steps_of(int token) const {
-  const bool head = token >= opt_.prompt_tokens - 1;
+  const bool head = token % positions() >= opt_.prompt_tokens - 1;
   return head ? with_head_ : without_head_;
 }
 
@@ -271,12 +275,23 @@ void Controller::complete(int token, int step, Ps done) {
     if (--remaining_[t][s] == 0) push(t, s, ready_at_[t][s]);
   };
   for (int s : st[step].succ) release(token, s, done);
-  const int total = static_cast<int>(tokens_.size());
-  if (st[step].kind == Kind::kAttention && token + 1 < total)
+  const int next = token % positions() + 1;  // next position of the same sequence
+  if (st[step].kind == Kind::kAttention && next < positions())
     release(token + 1, attention_step_[st[step].block], done);
-  if (step == head_step_ && &st == &with_head_ && token + 1 < total &&
-      token + 1 >= opt_.prompt_tokens)
-    release(token + 1, embed_step_, done);
+  if (step == head_step_ && &st == &with_head_ && next < positions() &&
+      next >= opt_.prompt_tokens) {
+    if (next > opt_.prompt_tokens) {
+      release(token + 1, embed_step_, done);
+    } else {
+      // The first decode tokens of the batch start together, once every prefill is done.
+      prefill_end_ = std::max(prefill_end_, done);
+      if (++prefills_done_ == opt_.batch) {
+        if (on_decode_start) on_decode_start(prefill_end_);
+        for (int s = 0; s < opt_.batch; ++s)
+          release(s * positions() + opt_.prompt_tokens, embed_step_, prefill_end_);
+      }
+    }
+  }
   if (sink_ && step + 1 == static_cast<int>(st.size()))
     sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
                 rec.end);
@@ -289,7 +304,7 @@ Ps Controller::move(int from, int to, long long elems, Ps ready, arch::ActionCou
 }
 
 Ps Controller::execute(int token, const Step& s, Ps ready) {
-  const int phase = token >= opt_.prompt_tokens ? 1 : 0;
+  const int phase = token % positions() >= opt_.prompt_tokens ? 1 : 0;
   arch::ActionCounts* c = &ledgers_[phase][s.ledger];
   const std::vector<Step>& st = steps_of(token);
   // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
@@ -306,11 +321,12 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
     case Kind::kEmbed: {
       if (on_embed) on_embed(token);
       tokens_[token].start = ready;
-      if (token == opt_.prompt_tokens)
+      if (token % positions() == opt_.prompt_tokens && decode_wall_start_s_ == 0) {
         decode_wall_start_s_ =
             std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
                 .count();
-      if (token == opt_.prompt_tokens) decode_cpu_start_s_ = process_cpu_s();
+        decode_cpu_start_s_ = process_cpu_s();
+      }
       return chip_->dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
     }
     case Kind::kNorm:
@@ -389,15 +405,17 @@ Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch
 
 Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCounts* c) {
   const long long heads = model_.num_heads, kvh = model_.num_kv_heads, hd = model_.head_dim;
-  const long long ctx = token + 1;  // keys and values of this and every earlier position
-  const int phase = token >= opt_.prompt_tokens ? 1 : 0;
+  const int pos = token % positions();
+  const long long ctx = pos + 1;  // keys and values of this and every earlier position
+  const int phase = pos >= opt_.prompt_tokens ? 1 : 0;
   // Append this token's K and V (after RoPE, approximated as ready + the RoPE of one group):
-  // SRAM while it has room, then DRAM.
-  const bool in_sram = token < kv_capacity_tokens_;
+  // its sequence's share of the SRAM while it has room, then DRAM.
+  const long long sram_tokens = kv_sram_tokens_per_sequence();
+  const bool in_sram = pos < sram_tokens;
   const double block_bits = static_cast<double>(kv_bits_per_token_block_);
   // Read the K and V of the earlier positions from where they live; SRAM and DRAM in parallel.
-  const long long earlier = token;
-  const long long from_sram = std::min<long long>(earlier, kv_capacity_tokens_);
+  const long long earlier = pos;
+  const long long from_sram = std::min<long long>(earlier, sram_tokens);
   const long long from_dram = earlier - from_sram;
   const Ps rs = chip_->kv_sram().access(ready, block_bits * from_sram, c, "kv read");
   const Ps rd = chip_->dram().access(ready, block_bits * from_dram, c, "kv read");

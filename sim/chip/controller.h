@@ -1,4 +1,6 @@
-// The controller: executes a mapped model token by token on a Chip — a prefill of P prompt
+// The controller: executes a mapped model token by token on a Chip — for each of B sequences
+// (B = 1 unless batched; sequences share the hardware, each has its own KV cache; all prefills
+// end before the batch's first decode token starts: static batching) a prefill of P prompt
 // tokens (pipelined across layers: a token's step starts as soon as its inputs and resources are
 // ready) then D decode tokens, each appending to the KV cache (spilling to DRAM when the
 // KV-cache SRAM is full), in dependency order: norm, q/k/v, attention, o, residual and norm,
@@ -32,6 +34,10 @@ struct ControllerOptions {
   int prompt_tokens = 16;    ///< P: prefill tokens (>= 1)
   int decode_tokens = 16;    ///< D: generated tokens
   double quantum_ns = 1000;  ///< temporal-decoupling quantum of the controller
+  /// Sequences decoding together (>= 1), each with its own KV cache; their tokens share the
+  /// tiles, DPUs, memories and mesh. Token t of the controller is position t % (P + D) of
+  /// sequence t / (P + D).
+  int batch = 1;
 };
 
 /// Timing of one token.
@@ -61,9 +67,18 @@ class Controller : public sc_core::sc_module {
   /// after on_embed(token) and on_attention(token, block - 1). The numbers of a run with
   /// weights are computed here (sim/run_numerics.h).
   std::function<void(int token, int block)> on_attention;
+  /// Called once when the batch's first decode tokens are released (every prefill is done),
+  /// with that time.
+  std::function<void(arch::Ps when)> on_decode_start;
 
   // ---- Results ----------------------------------------------------------------------------
+  /// Every token of every sequence: sequence s's position p is tokens()[s * (P + D) + p].
   const std::vector<TokenRecord>& tokens() const { return tokens_; }
+  /// Positions per sequence (P + D).
+  int positions() const { return opt_.prompt_tokens + opt_.decode_tokens; }
+  /// KV-cache SRAM positions each sequence keeps (the SRAM split evenly over the batch); later
+  /// positions live in DRAM.
+  long long kv_sram_tokens_per_sequence() const { return kv_capacity_tokens_ / opt_.batch; }
   /// Ledger names (linear layers by name, then per block "<prefix>.attention" and
   /// "<prefix>.vector", "embedding", "final").
   const std::vector<std::string>& ledger_names() const { return ledger_names_; }
@@ -170,6 +185,9 @@ class Controller : public sc_core::sc_module {
   int trace_track_ = -1;
   double decode_wall_start_s_ = 0;
   double decode_cpu_start_s_ = 0;
+  // Static batching: every sequence's first decode token waits until all prefills are done.
+  int prefills_done_ = 0;
+  arch::Ps prefill_end_ = 0;
 };
 
 }  // namespace aimc::sim

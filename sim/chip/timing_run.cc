@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +74,23 @@ void add_phase(proto::PhaseEnergy* pe, const std::vector<std::string>& names,
   pe->set_tops_per_w(b.total_pj() > 0 ? ops / (b.total_pj() * 1e-12) * 1e-12 : 0);
 }
 
+// Nearest-rank percentile (p in 0..100) of `v`; 0 when empty.
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::min(v.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
+// Weights kept in DRAM: the embedding table, and lm_head when it runs on the DPUs (streamed).
+double dram_weight_bytes(const proto::ChipConfig& config, const workloads::ModelConfig& model) {
+  const double table = static_cast<double>(model.vocab_size) * model.hidden_size;
+  double bytes = table * config.noc().activation_bits() / 8.0;
+  if (!config.mapping().lm_head_on_tiles() && !model.tie_word_embeddings)
+    bytes += table * config.dpu().weight_bits() / 8.0;
+  return bytes;
+}
+
 proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                                const proto::MappingPlan& plan, const SimOptions& options) {
   claim_kernel();
@@ -87,22 +105,38 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   co.prompt_tokens = options.prompt_tokens;
   co.decode_tokens = options.decode_tokens;
   co.quantum_ns = options.quantum_ns;
+  co.batch = options.batch;
   Controller& ctl = *new Controller("controller", &chip, model, plan, co);
-  // Numbers: with weights the executor runs each (token, block) at its attention step.
-  std::unique_ptr<RunNumerics> numerics;
+  const int B = options.batch;
+  const int N = options.prompt_tokens + options.decode_tokens;  // positions per sequence
+  // Numbers: with weights the executor of each sequence runs each (position, block) at its
+  // attention step. Every sequence has its own executor (same chip instance) and KV cache, so
+  // it computes exactly what it computes alone.
+  std::vector<std::unique_ptr<RunNumerics>> numerics;
   if (options.weights) {
     const workloads::LayerInputRanges none;
-    numerics = std::make_unique<RunNumerics>(
-        config, *options.weights, options.input_ranges ? *options.input_ranges : none,
-        options.chip_seed,
-        options.prompt.empty()
-            ? default_prompt({}, options.prompt_tokens, options.weights->config.vocab_size)
-            : options.prompt,
-        options.decode_tokens, options.record_logits);
-    RunNumerics* n = numerics.get();
-    ctl.on_embed = [n](int token) { n->embed(token); };
-    ctl.on_attention = [n](int token, int block) { n->block(token, block); };
+    for (int seq = 0; seq < B; ++seq) {
+      std::vector<int32_t> prompt =
+          !options.prompts.empty() ? options.prompts[seq]
+          : options.prompt.empty()
+              ? default_prompt({}, options.prompt_tokens, options.weights->config.vocab_size)
+              : options.prompt;
+      numerics.push_back(std::make_unique<RunNumerics>(
+          config, *options.weights, options.input_ranges ? *options.input_ranges : none,
+          options.chip_seed, std::move(prompt), options.decode_tokens, options.record_logits));
+    }
+    std::vector<RunNumerics*> n;
+    for (const auto& x : numerics) n.push_back(x.get());
+    ctl.on_embed = [n, N](int token) { n[token / N]->embed(token % N); };
+    ctl.on_attention = [n, N](int token, int block) { n[token / N]->block(token % N, block); };
   }
+  // Busy time of every component when the batch's decode phase starts (the bottleneck is
+  // named over the decode phase).
+  std::vector<std::pair<std::string, double>> busy_at_decode;
+  if (options.batch > 1)
+    ctl.on_decode_start = [&chip, &busy_at_decode](Ps) {
+      busy_at_decode = chip.busy_by_component();
+    };
   std::unique_ptr<TraceWriter> trace;
   if (!options.trace_path.empty()) {
     TraceOptions to;
@@ -134,8 +168,11 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   r.set_decode_tokens(options.decode_tokens);
   const std::vector<TokenRecord>& tok = ctl.tokens();
   const int P = options.prompt_tokens, D = options.decode_tokens;
-  const Ps ttft = tok[P - 1].end;
+  const Ps ttft = tok[P - 1].end;  // of sequence 0
   const Ps total = ctl.end_time();
+  // The prefill phase ends with the batch's last prefill (= ttft for one sequence).
+  Ps prefill_end = ttft;
+  for (int seq = 1; seq < B; ++seq) prefill_end = std::max(prefill_end, tok[seq * N + P - 1].end);
   r.set_ttft_ns(ttft * 1e-3);
   r.set_total_time_ns(total * 1e-3);
   Ps prev = ttft;
@@ -152,7 +189,8 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   }
   for (size_t t = 0; t < tok.size(); ++t) {
     proto::TokenTiming* tt = r.add_tokens();
-    tt->set_position(static_cast<uint32_t>(t));
+    tt->set_position(static_cast<uint32_t>(t % N));
+    if (B > 1) tt->set_sequence(static_cast<uint32_t>(t / N));
     tt->set_phase(tok[t].decode ? "decode" : "prefill");
     tt->set_start_ns(tok[t].start * 1e-3);
     tt->set_end_ns(tok[t].end * 1e-3);
@@ -161,9 +199,9 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   const arch::LeakageSpec ls = leakage_spec(
       config, plan.has_summary() ? static_cast<long long>(plan.summary().tiles_used()) : -1);
   add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls,
-            static_cast<double>(ttft), P, ctl.ops(0));
+            static_cast<double>(prefill_end), B * P, ctl.ops(0));
   add_phase(r.mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls,
-            static_cast<double>(total - ttft), D, ctl.ops(1));
+            static_cast<double>(total - prefill_end), B * D, ctl.ops(1));
 
   const std::vector<double> u = chip.utilization(static_cast<double>(total));
   proto::Utilization* ut = r.mutable_utilization();
@@ -179,10 +217,46 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   proto::KvPlacement* kv = r.mutable_kv_cache();
   const long long positions = P + D;
   kv->set_bytes_per_token(ctl.kv_bytes_per_token());
-  kv->set_sram_capacity_tokens(ctl.kv_capacity_tokens());
-  kv->set_first_dram_token(positions > ctl.kv_capacity_tokens() ? ctl.kv_capacity_tokens() : -1);
-  kv->set_tokens_in_sram(std::min(positions, ctl.kv_capacity_tokens()));
-  kv->set_tokens_in_dram(std::max(0LL, positions - ctl.kv_capacity_tokens()));
+  const long long sram_positions = ctl.kv_sram_tokens_per_sequence();
+  kv->set_sram_capacity_tokens(sram_positions);
+  kv->set_first_dram_token(positions > sram_positions ? sram_positions : -1);
+  kv->set_tokens_in_sram(std::min(positions, sram_positions));
+  kv->set_tokens_in_dram(std::max(0LL, positions - sram_positions));
+
+  if (B > 1) {
+    proto::BatchReport* br = r.mutable_batch();
+    br->set_batch(static_cast<uint32_t>(B));
+    const double decode_s = static_cast<double>(total - prefill_end) * 1e-12;
+    br->set_decode_tokens_per_s(decode_s > 0 ? B * D / decode_s : 0);
+    std::vector<double> ttfts, tpots;
+    for (int seq = 0; seq < B; ++seq) {
+      Ps last = tok[seq * N + P - 1].end;
+      ttfts.push_back(last * 1e-3);
+      for (int k = 0; k < D; ++k) {
+        const Ps end = tok[seq * N + P + k].end;
+        tpots.push_back((end - last) * 1e-3);
+        last = end;
+      }
+    }
+    br->set_ttft_p50_ns(percentile(ttfts, 50));
+    br->set_ttft_p90_ns(percentile(ttfts, 90));
+    br->set_ttft_p99_ns(percentile(ttfts, 99));
+    br->set_tpot_p50_ns(percentile(tpots, 50));
+    br->set_tpot_p90_ns(percentile(tpots, 90));
+    br->set_tpot_p99_ns(percentile(tpots, 99));
+    double sum_tpot = 0;
+    for (double v : tpots) sum_tpot += v;
+    br->set_tpot_mean_ns(tpots.empty() ? 0 : sum_tpot / tpots.size());
+    br->set_kv_bytes_per_sequence(static_cast<double>(ctl.kv_bytes_per_token()) * N);
+    std::string limit;
+    br->set_max_batch(static_cast<uint64_t>(max_batch(config, model, N, options.dram_capacity_bytes,
+                                                      dram_weight_bytes(config, model), &limit)));
+    br->set_batch_limit(limit);
+    br->set_kv_sram_positions_per_sequence(static_cast<uint64_t>(sram_positions));
+    const auto top = chip.busiest(static_cast<double>(total - prefill_end), busy_at_decode);
+    br->set_bottleneck(top.first);
+    br->set_bottleneck_utilization(top.second);
+  }
 
   // Programming: every block's cells, tiles in parallel, row by row.
   {
@@ -242,7 +316,8 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   st->set_unit("count");
   st->set_value(static_cast<double>(ctl.activations()));
 
-  if (numerics) numerics->write(r.mutable_generation());
+  for (size_t seq = 0; seq < numerics.size(); ++seq)
+    numerics[seq]->write(seq == 0 ? r.mutable_generation() : r.add_batch_generations());
 
   *r.mutable_resolved_config() = config;
   proto::MappingSummary* ms = r.mutable_mapping();
@@ -333,9 +408,54 @@ std::string run_isolated(const std::function<std::string()>& fn) {
   return data.substr(1);
 }
 
+long long max_batch(const proto::ChipConfig& config, const workloads::ModelConfig& model,
+                    int positions, double dram_capacity_bytes, double dram_weight_bytes,
+                    std::string* limit) {
+  const double per_sequence = 2.0 * model.num_kv_heads * model.head_dim *
+                              static_cast<double>(config.memory().kv_bits()) / 8.0 *
+                              model.num_layers * positions;
+  const double sram = static_cast<double>(config.memory().kv_sram_bytes());
+  const long long in_sram = per_sequence > 0 ? static_cast<long long>(sram / per_sequence) : 0;
+  char text[256];
+  if (dram_capacity_bytes <= 0) {
+    std::snprintf(text, sizeof text,
+                  "none: the KV-cache SRAM holds %lld sequences of %d positions (%.4g bytes "
+                  "each), the rest spills to DRAM of unbounded capacity",
+                  in_sram, positions, per_sequence);
+    *limit = text;
+    return 0;
+  }
+  const double room = sram + std::max(0.0, dram_capacity_bytes - dram_weight_bytes);
+  const long long n = per_sequence > 0 ? static_cast<long long>(room / per_sequence) : 0;
+  std::snprintf(text, sizeof text,
+                "KV-cache capacity: SRAM %.4g bytes + DRAM %.4g bytes (%.4g less %.4g of weights) "
+                "hold %lld sequences of %d positions (%.4g bytes each)",
+                sram, std::max(0.0, dram_capacity_bytes - dram_weight_bytes), dram_capacity_bytes,
+                dram_weight_bytes, n, positions, per_sequence);
+  *limit = text;
+  return n;
+}
+
 proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                           const proto::MappingPlan& plan, const SimOptions& options) {
   if (options.prompt_tokens < 1) throw UserError("prompt tokens: must be at least 1");
+  if (options.batch < 1)
+    throw UserError("batch: must be at least 1, got " + std::to_string(options.batch));
+  {
+    std::string limit;
+    const long long most =
+        max_batch(config, model, options.prompt_tokens + options.decode_tokens,
+                  options.dram_capacity_bytes, dram_weight_bytes(config, model), &limit);
+    if (options.dram_capacity_bytes > 0 && options.batch > most)
+      throw UserError("batch " + std::to_string(options.batch) + " does not fit: " + limit);
+  }
+  if (!options.prompts.empty() && static_cast<int>(options.prompts.size()) != options.batch)
+    throw UserError("timed run: " + std::to_string(options.prompts.size()) +
+                    " prompts for a batch of " + std::to_string(options.batch));
+  for (const auto& p : options.prompts)
+    if (static_cast<int>(p.size()) != options.prompt_tokens)
+      throw UserError("timed run: a prompt of the batch has " + std::to_string(p.size()) +
+                      " tokens, prompt tokens is " + std::to_string(options.prompt_tokens));
   if (options.decode_tokens < 0) throw UserError("decode tokens: must not be negative");
   if (options.weights) {
     const workloads::ModelConfig& w = options.weights->config;

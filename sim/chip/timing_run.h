@@ -52,7 +52,24 @@ struct SimOptions {
   std::vector<int32_t> prompt;
   /// Store every position's logits in the report (SimReport.generation.logits).
   bool record_logits = false;
+
+  // ---- Batch ---------------------------------------------------------------------------------
+  /// Sequences decoding together (static batching: all prefills, then B x D decode tokens);
+  /// each has its own KV cache. 1 = today's single-sequence run, unchanged.
+  int batch = 1;
+  /// Prompt of each sequence with weights (batch of them, prompt_tokens each); empty = every
+  /// sequence gets `prompt`. Sequence s computes exactly what a run of prompts[s] alone does.
+  std::vector<std::vector<int32_t>> prompts;
+  /// DRAM beside the chip, in bytes (0 = unbounded): with the KV-cache SRAM it bounds the batch.
+  double dram_capacity_bytes = 0;
 };
+
+/// The most sequences of `positions` positions whose KV caches the chip holds: its KV-cache
+/// SRAM plus `dram_capacity_bytes` of DRAM (0 = unbounded: returns 0), less the DRAM that
+/// streamed weights take (`dram_weight_bytes`). `limit` receives what bounds the batch.
+long long max_batch(const proto::ChipConfig& config, const workloads::ModelConfig& model,
+                    int positions, double dram_capacity_bytes, double dram_weight_bytes,
+                    std::string* limit);
 
 /// Simulates `plan` of `model` on `config` (validated, defaults resolved): prefill of
 /// prompt_tokens, then decode_tokens, and returns the report. Throws UserError for bad options.

@@ -76,6 +76,24 @@ std::string format_summary(const proto::SimReport& r, int top) {
   line(&out, "spills to DRAM from token",
        kv.first_dram_token() < 0 ? std::string("never")
                                  : fmt("%.0f", static_cast<double>(kv.first_dram_token())));
+  if (r.has_batch()) {
+    const proto::BatchReport& b = r.batch();
+    out += "batch of " + std::to_string(b.batch()) +
+           " sequences (static batching: all prefills, then decode together; figures above "
+           "are sequence 0's, energies per token of any sequence)\n";
+    line(&out, "decode throughput (batch)", fmt("%.4g tokens/s", b.decode_tokens_per_s()));
+    line(&out, "TTFT p50 / p90 / p99",
+         fmt("%.4g", b.ttft_p50_ns() * 1e-3) + " / " + fmt("%.4g", b.ttft_p90_ns() * 1e-3) + " / " +
+             fmt("%.4g us", b.ttft_p99_ns() * 1e-3));
+    line(&out, "TPOT p50 / p90 / p99",
+         fmt("%.4g", b.tpot_p50_ns() * 1e-3) + " / " + fmt("%.4g", b.tpot_p90_ns() * 1e-3) + " / " +
+             fmt("%.4g us", b.tpot_p99_ns() * 1e-3));
+    line(&out, "bottleneck",
+         b.bottleneck() + fmt(" (%.3g %% busy)", 100 * b.bottleneck_utilization()));
+    line(&out, "KV positions per sequence in SRAM",
+         fmt("%.0f", static_cast<double>(b.kv_sram_positions_per_sequence())));
+    line(&out, "batch limit", b.batch_limit());
+  }
   out += "weight programming (once, not in the figures above)\n";
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +

@@ -1,6 +1,8 @@
 // The aimcsim program as a user runs it: exit statuses, messages on stderr, --version, --help.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "tests/cli/run_program.h"
 
 namespace aimc::test {
@@ -68,6 +70,57 @@ TEST(Cli, DescribeListsNoiseModelsAndPresets) {
                            "hermes", "default", "g_max_us"}) {
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
   }
+}
+
+// A system of two default chips, written to a temporary file.
+std::string two_chip_system() {
+  const std::string path = ::testing::TempDir() + "aimc_two_chips.pbtxt";
+  std::ofstream(path) << "schema_version: 1\nname: \"two\"\nchips { config_path: \"" + kSource +
+                             "/configs/default.pbtxt\" count: 2 }\nlinks { topology: SWITCH }\n";
+  return path;
+}
+
+TEST(Cli, ValidateAndMapASystem) {
+  const std::string sys = two_chip_system();
+  ProgramResult r = run_aimcsim("validate " + sys);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("valid system of 2 chips"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("topology: SWITCH"), std::string::npos) << r.out;
+  r = run_aimcsim("map --chip " + sys);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("on system 'two': 2 of 2 chips in 2 pipeline stages"), std::string::npos)
+      << r.out;
+  // The timed run simulates one chip: a system of two is refused with a clear sentence.
+  r = run_aimcsim("run --no-accuracy --chip " + sys);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("a system of 2 chips; `aimcsim map` maps a model across it"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, MapAcrossChipsPicksTheFewest) {
+  ProgramResult r = run_aimcsim("map --model phi-3-mini-4k --chip " + kSource +
+                                "/configs/llama1b.pbtxt --chips auto");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("2 of 2 chips"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("link bytes per token: 6.14e+03"), std::string::npos) << r.out;
+  r = run_aimcsim("map --model phi-3-mini-4k --chip " + kSource + "/configs/llama1b.pbtxt");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("or a system of 2 such chips"), std::string::npos) << r.err;
+  for (const std::string bad : {"--chips 0", "--chips two", "--split diagonal", "--lm-head x"}) {
+    r = run_aimcsim("map --chips 2 " + bad);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  }
+}
+
+TEST(Cli, RunABatch) {
+  const ProgramResult r =
+      run_aimcsim("run --no-accuracy --batch 4 --prompt-tokens 4 --decode-tokens 4");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("batch of 4 sequences"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("decode throughput (batch)"), std::string::npos) << r.out;
+  EXPECT_EQ(run_aimcsim("run --no-accuracy --batch 0").status, 2);
 }
 
 }  // namespace
