@@ -1,9 +1,10 @@
 // A linear layer y = x W^T + b on analog crossbar tiles (numerics.md section 2): W (out x in) is
 // split over a grid of tiles with balanced splits (inputs along tile rows, outputs along tile
-// columns), every tile is programmed once at construction from its own seed, and a forward pass
-// runs one GEMM per input tile over all output channels followed by a cheap elementwise pass
-// (output noise, ADC, drift compensation) per tile; the input tiles' partial outputs are summed
-// digitally in tile order, then the bias is added.
+// columns), every tile is programmed once at construction from its own seed and its weights are
+// kept packed for the read kernel (tile_gemm.h), and a forward pass runs, per tile, the product
+// of the DAC codes with the packed weights followed by a cheap elementwise pass (output noise,
+// ADC, drift compensation); the input tiles' partial outputs are summed digitally in tile order,
+// then the bias is added.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,8 @@ class AnalogLinear : public LinearLayer {
   AnalogLinear(const TileNumerics& numerics, const Matrix& weight, const Vector* bias,
                const std::vector<float>& input_ranges, uint64_t seed);
 
-  int in_features() const override { return static_cast<int>(programmed_.cols()); }
-  int out_features() const override { return static_cast<int>(programmed_.rows()); }
+  int in_features() const override { return in_features_; }
+  int out_features() const override { return out_features_; }
 
   /// x: (tokens x in); y: (tokens x out). Reads draw output noise from the tiles' streams, so
   /// the same layer must not be used by two threads at once.
@@ -42,23 +43,26 @@ class AnalogLinear : public LinearLayer {
   float input_range(int i) const { return input_ranges_[i]; }
   /// Drift-compensation factor of tile (i, j) (1 without drift or with compensation off).
   double drift_compensation(int i, int j) const { return comp_[i * output_tiles() + j]; }
-  /// Weights reads of tile (i, j) see, (tile_cols(j) x tile_rows(i)), weight units.
-  Eigen::Block<const Matrix> tile_weights(int i, int j) const {
-    return programmed_.block(out_off_[j], in_off_[i], out_split_[j], in_split_[i]);
-  }
-  /// All programmed weights, (out x in): the tiles' blocks side by side.
-  const Matrix& programmed_weights() const { return programmed_; }
+  /// Weights reads of tile (i, j) see, (tile_cols(j) x tile_rows(i)), weight units (unpacked
+  /// from the tile's packed weights).
+  Matrix tile_weights(int i, int j) const;
+  /// All programmed weights, (out x in): the tiles' blocks side by side (a copy).
+  Matrix programmed_weights() const;
+  /// Bytes of the packed programmed weights the layer holds.
+  size_t weight_bytes() const { return packed_.size() * sizeof(float); }
 
  private:
   int inp_res_;
+  int in_features_, out_features_;
   std::vector<int> in_split_, in_off_, out_split_, out_off_;
   std::vector<float> input_ranges_;
-  Matrix programmed_;                  ///< (out x in), tile blocks at their offsets
+  std::vector<float> packed_;          ///< every tile's packed weights (tile_gemm.h)
+  std::vector<size_t> packed_off_;     ///< per tile, row-major over (i, j): offset in packed_
   Vector bias_;                        ///< empty when the layer has no bias
   std::vector<double> comp_;           ///< per tile, row-major over (i, j)
   std::vector<TileReadout> readouts_;  ///< per tile, row-major over (i, j)
-  Matrix codes_, acc_;                 ///< scratch of forward()
-  std::vector<float> noise_;           ///< scratch of forward()
+  Matrix codes_;                       ///< scratch of forward()
+  std::vector<float> acc_, noise_;     ///< scratch of forward()
 };
 
 }  // namespace aimc::arch

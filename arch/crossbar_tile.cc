@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "arch/noise_model.h"
 #include "arch/quantize.h"
+#include "arch/tile_gemm.h"
 #include "proto/user_error.h"
 
 namespace aimc::arch {
@@ -188,9 +190,13 @@ void readout_range_base(const AdcTile& t, const float* acc, const float* nz, siz
 }
 
 #if AIMC_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) void readout_range_avx2(const AdcTile& t, const float* acc,
-                                                        const float* nz, size_t pos, size_t m,
-                                                        int batch, float* y) {
+AIMC_TARGET_AVX2 void readout_range_avx2(const AdcTile& t, const float* acc, const float* nz,
+                                         size_t pos, size_t m, int batch, float* y) {
+  readout_range(t, acc, nz, pos, m, batch, y);
+}
+
+AIMC_TARGET_AVX512 void readout_range_avx512(const AdcTile& t, const float* acc, const float* nz,
+                                             size_t pos, size_t m, int batch, float* y) {
   readout_range(t, acc, nz, pos, m, batch, y);
 }
 #endif
@@ -274,7 +280,10 @@ void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y
   t.k.thr = 0.5f - t.k.lim * 0x1.0p-20f;  // exact: lim is an integer <= 2^19
   t.adc = out_res_ > 0;
 #if AIMC_HAVE_AVX2_KERNELS
-  const auto range = simd_avx2() ? readout_range_avx2 : readout_range_base;
+  const SimdLevel level = simd_level();
+  const auto range = level == SimdLevel::kAvx512 ? readout_range_avx512
+                     : level == SimdLevel::kAvx2 ? readout_range_avx2
+                                                 : readout_range_base;
 #else
   const auto range = readout_range_base;
 #endif
@@ -297,6 +306,7 @@ CrossbarTile::CrossbarTile(const TileNumerics& numerics, const Eigen::Ref<const 
       input_range_(input_range),
       programmed_(weights.rows(), weights.cols()),
       comp_(program_tile(numerics, weights, seed, programmed_, &wmax_)),
+      packed_(packed_floats(static_cast<int>(weights.rows()), static_cast<int>(weights.cols()))),
       readout_(numerics, wmax_, input_range,
                numerics.out_noise_per_layer ? numerics.out_noise / std::sqrt(layer_input_tiles)
                                             : numerics.out_noise,
@@ -308,20 +318,30 @@ CrossbarTile::CrossbarTile(const TileNumerics& numerics, const Eigen::Ref<const 
   if (weights.rows() > numerics.cols || weights.cols() > numerics.rows) {
     throw std::invalid_argument("CrossbarTile: weight block larger than the tile");
   }
+  pack_weights(programmed_, packed_.data());
 }
 
 void CrossbarTile::read(const Eigen::Ref<const Matrix>& x, Matrix* y) {
-  const Eigen::Index batch = x.rows();
+  if (x.cols() != rows_used()) {
+    throw std::invalid_argument("CrossbarTile::read: x has " + std::to_string(x.cols()) +
+                                " columns, the tile " + std::to_string(rows_used()) + " rows");
+  }
+  const int batch = static_cast<int>(x.rows());
+  y->setZero(batch, cols_used());
+  if (batch == 0) return;
+  const float* in = x.data();
+  int ld = static_cast<int>(x.outerStride());
   if (inp_res_ > 0) {
     codes_.resize(batch, x.cols());
     dac_codes(x, input_range_, inp_res_, codes_);
-    acc_.noalias() = codes_ * programmed_.transpose();
-  } else {
-    acc_.noalias() = x * programmed_.transpose();
+    in = codes_.data();
+    ld = batch;
   }
-  y->setZero(batch, programmed_.rows());
-  noise_.resize(static_cast<size_t>(batch * programmed_.rows()));
-  readout_.accumulate(acc_.data(), static_cast<int>(batch), noise_.data(), y->data());
+  const size_t n = static_cast<size_t>(batch) * cols_used();
+  acc_.resize(n);
+  noise_.resize(n);
+  packed_product(in, ld, batch, packed_.data(), cols_used(), rows_used(), acc_.data(), batch);
+  readout_.accumulate(acc_.data(), batch, noise_.data(), y->data());
 }
 
 }  // namespace aimc::arch

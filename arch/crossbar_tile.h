@@ -1,9 +1,10 @@
 // One analog crossbar tile: programmed once with a block of weights (programming noise, drift
 // and read noise at the inference time from the tile's own seeded streams), then read with
-// batches of input vectors as one GEMM: DAC (clamp and quantize), product with the programmed
+// batches of input vectors: DAC (clamp and quantize), product with the programmed
 // weights, per-read output noise, ADC (quantize and clamp), global drift compensation
-// (numerics.md section 2). The pieces are also used by AnalogLinear, which reads a whole row of
-// tiles with one GEMM; both paths give the same numbers. Plain C++ and Eigen, no SystemC.
+// (numerics.md section 2). The pieces are also used by AnalogLinear, which holds many tiles'
+// packed weights without CrossbarTiles; both give the same numbers. Plain C++ and Eigen, no
+// SystemC.
 #pragma once
 
 #include <cstdint>
@@ -94,9 +95,10 @@ class CrossbarTile {
   Matrix programmed_;
   Vector wmax_;
   double comp_;
+  std::vector<float> packed_;  ///< programmed_ packed for the read kernel (tile_gemm.h)
   TileReadout readout_;
-  Matrix codes_, acc_;
-  std::vector<float> noise_;
+  Matrix codes_;
+  std::vector<float> acc_, noise_;
 };
 
 }  // namespace aimc::arch

@@ -62,9 +62,13 @@ void dac_column_base(const float* src, float* dst, Eigen::Index n, float ir, dou
 }
 
 #if AIMC_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) void dac_column_avx2(const float* src, float* dst, Eigen::Index n,
-                                                     float ir, double res, double den, float inv,
-                                                     float thr) {
+AIMC_TARGET_AVX2 void dac_column_avx2(const float* src, float* dst, Eigen::Index n, float ir,
+                                      double res, double den, float inv, float thr) {
+  dac_column(src, dst, n, ir, res, den, inv, thr);
+}
+
+AIMC_TARGET_AVX512 void dac_column_avx512(const float* src, float* dst, Eigen::Index n, float ir,
+                                          double res, double den, float inv, float thr) {
   dac_column(src, dst, n, ir, res, den, inv, thr);
 }
 #endif
@@ -111,7 +115,10 @@ void dac_codes(const Eigen::Ref<const Eigen::MatrixXf>& x, float input_range, in
   if (std::isnormal(inv) && lim <= 0x1.0p19) {
     const float thr = 0.5f - static_cast<float>(lim) * 0x1.0p-20f;  // exact
 #if AIMC_HAVE_AVX2_KERNELS
-    const auto column = simd_avx2() ? dac_column_avx2 : dac_column_base;
+    const SimdLevel level = simd_level();
+    const auto column = level == SimdLevel::kAvx512 ? dac_column_avx512
+                        : level == SimdLevel::kAvx2 ? dac_column_avx2
+                                                    : dac_column_base;
 #else
     const auto column = dac_column_base;
 #endif

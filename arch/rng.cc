@@ -2,6 +2,7 @@
 // the same seed gives the same bits with any libm (see rng.h).
 #include "arch/rng.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -163,8 +164,11 @@ void fill_normal_base(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
 }
 
 #if AIMC_HAVE_AVX2_KERNELS
-__attribute__((target("avx2"))) void fill_normal_avx2(uint64_t (*lane)[Rng::kLanes], float* out,
-                                                      size_t n) {
+AIMC_TARGET_AVX2 void fill_normal_avx2(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
+  fill_normal_kernel(lane, out, n);
+}
+
+AIMC_TARGET_AVX512 void fill_normal_avx512(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
   fill_normal_kernel(lane, out, n);
 }
 #endif
@@ -188,9 +192,15 @@ float Rng::normal() {
 
 void Rng::fill_normal(float* out, size_t n) {
 #if AIMC_HAVE_AVX2_KERNELS
-  if (simd_avx2()) {
-    fill_normal_avx2(lane_, out, n);
-    return;
+  switch (simd_level()) {
+    case SimdLevel::kAvx512:
+      fill_normal_avx512(lane_, out, n);
+      return;
+    case SimdLevel::kAvx2:
+      fill_normal_avx2(lane_, out, n);
+      return;
+    default:
+      break;
   }
 #endif
   fill_normal_base(lane_, out, n);
@@ -198,31 +208,59 @@ void Rng::fill_normal(float* out, size_t n) {
 
 namespace {
 
-bool cpu_has_avx2() {
+SimdLevel cpu_level() {
 #if AIMC_HAVE_AVX2_KERNELS
   __builtin_cpu_init();  // may run before libgcc's own initialiser (static initialisation)
-  return __builtin_cpu_supports("avx2") != 0;
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    return SimdLevel::kBaseline;
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+    return SimdLevel::kAvx512;
+  }
+  return SimdLevel::kAvx2;
 #else
-  return false;
+  return SimdLevel::kBaseline;
 #endif
 }
 
-// Read before its initialisation (another file's static initialiser) it is false: the
-// baseline kernels, which give the same bits.
-std::atomic<bool> g_avx2{cpu_has_avx2()};
+// Read before its initialisation (another file's static initialiser) it is 0: the baseline
+// kernels, which give the same bits.
+std::atomic<int> g_level{static_cast<int>(cpu_level())};
 
 }  // namespace
 
+SimdLevel simd_supported() {
+  static const SimdLevel level = cpu_level();
+  return level;
+}
+
+void set_simd_limit(SimdLevel limit) {
+  g_level.store(std::min(static_cast<int>(limit), static_cast<int>(simd_supported())),
+                std::memory_order_relaxed);
+}
+
+SimdLevel simd_level() {
+  return static_cast<SimdLevel>(g_level.load(std::memory_order_relaxed));
+}
+
+const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kAvx512:
+      return "avx512";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    default:
+      return "baseline";
+  }
+}
+
 void set_simd_avx2(bool enabled) {
-#if AIMC_HAVE_AVX2_KERNELS
-  g_avx2.store(enabled && cpu_has_avx2(), std::memory_order_relaxed);
-#else
-  (void)enabled;
-#endif
+  set_simd_limit(enabled ? SimdLevel::kAvx512 : SimdLevel::kBaseline);
 }
 
 bool simd_avx2() {
-  return g_avx2.load(std::memory_order_relaxed);
+  return simd_level() >= SimdLevel::kAvx2;
 }
 
 }  // namespace aimc::arch

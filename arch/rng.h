@@ -8,13 +8,16 @@
 #include <cstddef>
 #include <cstdint>
 
-// Kernels of arch/ (normal draws, the ADC readout, DAC codes) are compiled twice, for the
-// baseline ISA and for AVX2, and chosen at run time (simd_avx2() below). The two builds give
+// Kernels of arch/ (normal draws, the ADC readout, DAC codes) are compiled three times, for the
+// baseline ISA, AVX2 and AVX-512, and chosen at run time (simd_level() below). The builds give
 // bit-identical results: only IEEE +, -, *, /, sqrt, min, max and integer operations, no FMA
-// (those files are compiled with -ffp-contract=off, and target("avx2") does not enable FMA).
+// (those files are compiled with -ffp-contract=off, so no a * b + c becomes an FMA).
 #if defined(__GNUC__) && defined(__x86_64__)
 #define AIMC_HAVE_AVX2_KERNELS 1
 #define AIMC_ALWAYS_INLINE inline __attribute__((always_inline))
+#define AIMC_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define AIMC_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")))
 #else
 #define AIMC_HAVE_AVX2_KERNELS 0
 #define AIMC_ALWAYS_INLINE inline
@@ -79,12 +82,26 @@ class Rng {
   bool has_spare_ = false;
 };
 
-/// Whether the vectorised kernels (Rng::fill_normal, the readout of TileReadout, dac_codes) may
-/// use AVX2 where the CPU has it (default: yes). Both builds of a kernel give bit-identical
-/// results: they use only IEEE +, -, *, /, sqrt, min, max and integer operations, no FMA. Tests
-/// switch AVX2 off to check that. Not to be changed while another thread runs these kernels.
+/// Instruction sets the run-time dispatched kernels of arch/ can use. kAvx2 needs AVX2 and FMA,
+/// kAvx512 AVX-512 F, VL, BW and DQ as well. Every build of a kernel gives bit-identical
+/// results (tests run all of them): the readout, DAC and normal-draw kernels use only IEEE +, -,
+/// *, /, sqrt, min, max and integer operations, no FMA; the product kernels (tile_gemm.h) use
+/// one fused multiply-add per term in a fixed order, which every level computes exactly.
+enum class SimdLevel { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+
+/// The highest level this CPU supports.
+SimdLevel simd_supported();
+/// Caps the level the kernels use (default kAvx512: whatever the CPU has). Tests lower it to
+/// check that the builds agree. Not to be changed while another thread runs these kernels.
+void set_simd_limit(SimdLevel limit);
+/// The level the kernels use now: min(limit, simd_supported()).
+SimdLevel simd_level();
+/// "baseline", "avx2" or "avx512".
+const char* simd_level_name(SimdLevel level);
+
+/// Shorthands kept for the AVX2 switch: set_simd_avx2(true) lifts the cap, false caps at the
+/// baseline; simd_avx2() is simd_level() >= kAvx2.
 void set_simd_avx2(bool enabled);
-/// True when the kernels use AVX2 now (enabled and supported by the CPU).
 bool simd_avx2();
 
 }  // namespace aimc::arch

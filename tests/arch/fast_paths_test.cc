@@ -19,11 +19,14 @@ namespace {
 
 using testing::ideal_numerics;
 
-/// Restores the AVX2 setting at the end of a test.
+/// Restores the SIMD level at the end of a test.
 struct SimdGuard {
-  bool saved = simd_avx2();
-  ~SimdGuard() { set_simd_avx2(saved); }
+  SimdLevel saved = simd_level();
+  ~SimdGuard() { set_simd_limit(saved); }
 };
+
+/// Every level; those the CPU lacks run as the highest it has (the comparison is then trivial).
+constexpr SimdLevel kLevels[] = {SimdLevel::kBaseline, SimdLevel::kAvx2, SimdLevel::kAvx512};
 
 /// Accumulator values for a channel with the ADC rule q = acc * res / den: uniform values over
 /// the range and beyond, exact ties (k + 0.5) * den / res where they are floats, their float
@@ -50,8 +53,9 @@ TEST(FastPaths, AdcEqualsExactRuleWithDac) {
   SimdGuard guard;
   std::mt19937 gen(3);
   for (int out_res : {254, 62, 14, 1022, 65534}) {
-    for (int avx : {0, 1}) {
-      set_simd_avx2(avx != 0);
+    for (SimdLevel level : kLevels) {
+      set_simd_limit(level);
+      const int avx = static_cast<int>(level);
       TileNumerics n = ideal_numerics(8, 8);
       n.inp_res = 254;
       n.out_res = out_res;
@@ -103,8 +107,9 @@ TEST(FastPaths, AdcEqualsExactRuleOneToken) {
                          : static_cast<float>(uk(gen) * 14 * double(wmax(c)) * 0.37);
     if (wmax(c) == 0) acc[c] = 0;
   }
-  for (int avx : {0, 1}) {
-    set_simd_avx2(avx != 0);
+  for (SimdLevel level : kLevels) {
+    set_simd_limit(level);
+    const int avx = static_cast<int>(level);
     TileNumerics n = ideal_numerics(8, 8);
     n.inp_res = 254;
     n.out_res = 254;
@@ -128,8 +133,9 @@ TEST(FastPaths, AdcEqualsExactRuleOneToken) {
 TEST(FastPaths, AdcEqualsExactRuleIdealDac) {
   SimdGuard guard;
   std::mt19937 gen(4);
-  for (int avx : {0, 1}) {
-    set_simd_avx2(avx != 0);
+  for (SimdLevel level : kLevels) {
+    set_simd_limit(level);
+    const int avx = static_cast<int>(level);
     TileNumerics n = ideal_numerics(8, 8);
     n.out_res = 254;
     n.out_bound = 3;
@@ -173,8 +179,9 @@ TEST(FastPaths, DacCodesEqualExactRule) {
       }
       for (float s : {0.0f, -0.0f, 1e-40f, 1e30f, -1e30f}) v.push_back(s);
       Eigen::Map<Eigen::MatrixXf> x(v.data(), static_cast<Eigen::Index>(v.size()), 1);
-      for (int avx : {0, 1}) {
-        set_simd_avx2(avx != 0);
+      for (SimdLevel level : kLevels) {
+        set_simd_limit(level);
+        const int avx = static_cast<int>(level);
         Eigen::MatrixXf codes(x.rows(), 1);
         dac_codes(x, ir, inp_res, codes);
         int mismatches = 0;
@@ -187,24 +194,30 @@ TEST(FastPaths, DacCodesEqualExactRule) {
   }
 }
 
-TEST(FastPaths, Avx2AndBaselineGiveSameBits) {
+TEST(FastPaths, EveryLevelGivesSameBits) {
   SimdGuard guard;
   std::vector<float> a(100003), b(100003);
-  set_simd_avx2(true);
+  set_simd_limit(SimdLevel::kBaseline);
   Rng(8).fill_normal(a.data(), a.size());
-  set_simd_avx2(false);
-  Rng(8).fill_normal(b.data(), b.size());
-  EXPECT_EQ(a, b);
+  for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    set_simd_limit(level);
+    Rng(8).fill_normal(b.data(), b.size());
+    EXPECT_EQ(a, b) << simd_level_name(level);
+  }
 
   const TileNumerics n = testing::afm_numerics(256, 256);
   const Matrix w = Matrix::Random(200, 250);
   const Matrix x = Matrix::Random(70, 250);
-  Matrix ya, yb;
-  set_simd_avx2(true);
-  CrossbarTile(n, w, 0.8f, 4).read(x, &ya);
-  set_simd_avx2(false);
-  CrossbarTile(n, w, 0.8f, 4).read(x, &yb);
-  EXPECT_EQ(ya, yb);
+  for (int batch : {70, 3}) {
+    Matrix ya, yb;
+    set_simd_limit(SimdLevel::kBaseline);
+    CrossbarTile(n, w, 0.8f, 4).read(x.topRows(batch), &ya);
+    for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+      set_simd_limit(level);
+      CrossbarTile(n, w, 0.8f, 4).read(x.topRows(batch), &yb);
+      EXPECT_EQ(ya, yb) << simd_level_name(level) << " batch " << batch;
+    }
+  }
 }
 
 TEST(FastPaths, ChunkedNormalDrawsContinueOneSequence) {
