@@ -1,25 +1,46 @@
 // FP32 and W4A8 linear layers (digital_linear.h).
 #include "arch/digital_linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "arch/quantize.h"
+#include "arch/tile_gemm.h"
 #include "proto/user_error.h"
 
 namespace aimc::arch {
 
-Fp32Linear::Fp32Linear(const Matrix& weight, const Vector* bias) : weight_(weight) {
+Fp32Linear::Fp32Linear(const Matrix& weight, const Vector* bias)
+    : in_features_(static_cast<int>(weight.cols())),
+      out_features_(static_cast<int>(weight.rows())),
+      packed_(packed_floats(out_features_, in_features_)) {
   if (bias != nullptr) {
     if (bias->size() != weight.rows()) throw std::invalid_argument("Fp32Linear: bias size");
     bias_ = *bias;
   }
+  // Block b packs inputs [b * kBlockRows, ...) of every channel; consecutive in packed_.
+  size_t off = 0;
+  for (int k0 = 0; k0 < in_features_; k0 += kBlockRows) {
+    const int rows = std::min(kBlockRows, in_features_ - k0);
+    pack_weights(weight.middleCols(k0, rows), packed_.data() + off);
+    off += packed_floats(out_features_, rows);
+  }
 }
 
 void Fp32Linear::forward(const Matrix& x, Matrix* y) {
-  if (x.cols() != weight_.cols()) throw std::invalid_argument("Fp32Linear::forward: x columns");
-  y->noalias() = x * weight_.transpose();
+  if (x.cols() != in_features_) throw std::invalid_argument("Fp32Linear::forward: x columns");
+  const int batch = static_cast<int>(x.rows());
+  y->resize(batch, out_features_);
+  if (in_features_ == 0) y->setZero();
+  size_t off = 0;
+  for (int k0 = 0; k0 < in_features_; k0 += kBlockRows) {
+    const int rows = std::min(kBlockRows, in_features_ - k0);
+    packed_product(x.data() + static_cast<size_t>(k0) * batch, batch, batch, packed_.data() + off,
+                   out_features_, rows, y->data(), batch, k0 > 0);
+    off += packed_floats(out_features_, rows);
+  }
   if (bias_.size() > 0) y->rowwise() += bias_.transpose();
 }
 

@@ -10,17 +10,24 @@
 namespace aimc::arch {
 
 /// y = x W^T + b in FP32, one GEMM.
+/// Exact FP32: y = x W^T + b, every output one chain of fused multiply-adds over the inputs in
+/// order from +0 (tile_gemm.h), so the bits do not depend on the CPU's instruction set.
 class Fp32Linear : public LinearLayer {
  public:
   /// weight: (out x in); bias: null or (out).
   Fp32Linear(const Matrix& weight, const Vector* bias);
-  int in_features() const override { return static_cast<int>(weight_.cols()); }
-  int out_features() const override { return static_cast<int>(weight_.rows()); }
+  int in_features() const override { return in_features_; }
+  int out_features() const override { return out_features_; }
   void forward(const Matrix& x, Matrix* y) override;
 
  private:
-  Matrix weight_;
-  Vector bias_;  ///< empty when the layer has no bias
+  /// Inputs per packed block: the product runs block by block, each continuing the previous
+  /// block's accumulators, so every output is one fused chain over all inputs in order
+  /// (tile_gemm.h) while a block's weights stay in cache.
+  static constexpr int kBlockRows = 256;
+  int in_features_, out_features_;
+  std::vector<float> packed_;  ///< blocks of kBlockRows inputs, each packed (tile_gemm.h)
+  Vector bias_;                ///< empty when the layer has no bias
 };
 
 /// W4A8 ("SI8-W4"): weight code k_ji = round_half_even(W_ji * 14 / (2 wmax_j)) in -7..7,

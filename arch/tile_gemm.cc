@@ -35,12 +35,12 @@ void unpack_weights(const float* packed, Eigen::Ref<Matrix> w) {
 namespace detail {
 
 void packed_product_base(const float* x, int ld_x, int batch, const float* packed, int channels,
-                         int depth, float* acc, int ld_acc) {
+                         int depth, float* acc, int ld_acc, bool accumulate) {
   for (int ch = 0; ch < channels; ++ch) {
     const float* w = packed + static_cast<size_t>(ch / kPanelChannels) * depth * kPanelChannels +
                      ch % kPanelChannels;
     for (int t = 0; t < batch; ++t) {
-      float s = 0.0f;
+      float s = accumulate ? acc[static_cast<size_t>(ch) * ld_acc + t] : 0.0f;
       for (int k = 0; k < depth; ++k) {
         s = std::fma(x[static_cast<size_t>(k) * ld_x + t],
                      w[static_cast<size_t>(k) * kPanelChannels], s);
@@ -52,29 +52,30 @@ void packed_product_base(const float* x, int ld_x, int batch, const float* packe
 
 #if !AIMC_HAVE_AVX2_KERNELS
 void packed_product_avx2(const float* x, int ld_x, int batch, const float* packed, int channels,
-                         int depth, float* acc, int ld_acc) {
-  packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc);
+                         int depth, float* acc, int ld_acc, bool accumulate) {
+  packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
 }
 void packed_product_avx512(const float* x, int ld_x, int batch, const float* packed, int channels,
-                           int depth, float* acc, int ld_acc) {
-  packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc);
+                           int depth, float* acc, int ld_acc, bool accumulate) {
+  packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
 }
 #endif
 
 }  // namespace detail
 
 void packed_product(const float* x, int ld_x, int batch, const float* packed, int channels,
-                    int depth, float* acc, int ld_acc) {
+                    int depth, float* acc, int ld_acc, bool accumulate) {
   if (batch <= 0 || channels <= 0) return;
   switch (simd_level()) {
     case SimdLevel::kAvx512:
-      detail::packed_product_avx512(x, ld_x, batch, packed, channels, depth, acc, ld_acc);
+      detail::packed_product_avx512(x, ld_x, batch, packed, channels, depth, acc, ld_acc,
+                                    accumulate);
       return;
     case SimdLevel::kAvx2:
-      detail::packed_product_avx2(x, ld_x, batch, packed, channels, depth, acc, ld_acc);
+      detail::packed_product_avx2(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
       return;
     default:
-      detail::packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc);
+      detail::packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
   }
 }
 

@@ -34,20 +34,22 @@ void unpack_weights(const float* packed, Eigen::Ref<Matrix> w);
 
 /// acc[c * ld_acc + t] = the fused chain above for t < batch, c < channels, with inputs
 /// x(k, t) = x[k * ld_x + t] (a column-major (batch x depth) block: tokens fastest) and weights
-/// packed by pack_weights. Uses the kernel of simd_level().
+/// packed by pack_weights. With `accumulate`, the chains start from the values in acc instead
+/// of +0, so a product split over blocks of rows, each block's call continuing the previous
+/// one's accumulators, equals the chain over all rows. Uses the kernel of simd_level().
 void packed_product(const float* x, int ld_x, int batch, const float* packed, int channels,
-                    int depth, float* acc, int ld_acc);
+                    int depth, float* acc, int ld_acc, bool accumulate = false);
 
 namespace detail {
 /// The kernels of each level, for tests and for the dispatcher (same contract as
 /// packed_product). The AVX2 and AVX-512 ones exist on x86-64 builds only and may be called only
 /// where simd_supported() allows.
 void packed_product_base(const float* x, int ld_x, int batch, const float* packed, int channels,
-                         int depth, float* acc, int ld_acc);
+                         int depth, float* acc, int ld_acc, bool accumulate);
 void packed_product_avx2(const float* x, int ld_x, int batch, const float* packed, int channels,
-                         int depth, float* acc, int ld_acc);
+                         int depth, float* acc, int ld_acc, bool accumulate);
 void packed_product_avx512(const float* x, int ld_x, int batch, const float* packed, int channels,
-                           int depth, float* acc, int ld_acc);
+                           int depth, float* acc, int ld_acc, bool accumulate);
 }  // namespace detail
 
 }  // namespace aimc::arch

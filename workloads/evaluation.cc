@@ -185,6 +185,7 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
   table.seeds = std::max(1, eo.seeds);
   table.base_seed = eo.base_seed;
   table.threads = resolve_threads(eo.threads);
+  table.simd_level = arch::simd_level_name(arch::simd_level());
   table.lm_head_analog = eo.lm_head_analog;
 
   const bool needs_ranges = std::any_of(options.backends.begin(), options.backends.end(),
@@ -229,7 +230,7 @@ std::string format_eval_table(const EvalTable& t) {
       << " chip instances (base seed " << t.base_seed << "); lm_head "
       << (t.lm_head_analog ? "on tiles" : "FP32") << "; ";
   if (t.processes > 1) out << t.processes << " processes x ";
-  out << t.threads << " threads\n";
+  out << t.threads << " threads; kernels " << t.simd_level << "\n";
   out << "input ranges: " << t.input_range_summary << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-8s %5s  %-22s %-20s %-20s %-24s %9s %10s\n", "backend",
@@ -283,6 +284,7 @@ std::string eval_table_json(const EvalTable& t) {
             {"base_seed", t.base_seed},
             {"threads", t.threads},
             {"processes", t.processes},
+            {"simd_level", t.simd_level},
             {"lm_head_analog", t.lm_head_analog},
             {"input_ranges",
              {{"summary", t.input_range_summary},

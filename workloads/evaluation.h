@@ -95,6 +95,8 @@ struct EvalTable {
   uint64_t base_seed = 0;
   int threads = 0;    ///< worker threads used (per process)
   int processes = 1;  ///< processes the analog runs were spread over (MPI ranks)
+  /// Numerics kernels of this process (arch::simd_level_name; the bits do not depend on it).
+  std::string simd_level;
   bool lm_head_analog = false;
   InputRangeReport input_ranges;  ///< where the static input ranges came from
   std::string input_range_summary;

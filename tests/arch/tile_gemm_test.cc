@@ -2,6 +2,7 @@
 // its definition (one fused multiply-add chain per accumulator, k in order, from +0), for every
 // SIMD level, awkward shapes and strides, special values; packing round trips; a token's result
 // does not depend on the other tokens of the batch.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -89,6 +90,39 @@ TEST(TileGemm, EveryLevelComputesTheFusedChain) {
           EXPECT_EQ(touched, 0) << simd_level_name(simd_level()) << " batch " << batch;
         }
       }
+    }
+  }
+}
+
+TEST(TileGemm, BlocksContinueOneChain) {
+  // A product over 600 rows done in blocks of 256, 256 and 88 rows, each continuing the previous
+  // accumulators, equals the single chain over all rows, at every level and batch size.
+  SimdGuard guard;
+  std::mt19937 gen(9);
+  std::normal_distribution<float> nd;
+  const int channels = 37, depth = 600;
+  Matrix w(channels, depth);
+  for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = nd(gen);
+  for (int batch : {1, 3, 4, 9, 50}) {
+    std::vector<float> x(static_cast<size_t>(batch) * depth);
+    for (float& v : x) v = nd(gen);
+    for (SimdLevel level : kLevels) {
+      set_simd_limit(level);
+      std::vector<float> acc(static_cast<size_t>(batch) * channels, 5.0f);
+      for (int k0 = 0; k0 < depth; k0 += 256) {
+        const int rows = std::min(256, depth - k0);
+        std::vector<float> packed(packed_floats(channels, rows));
+        pack_weights(w.middleCols(k0, rows), packed.data());
+        packed_product(x.data() + static_cast<size_t>(k0) * batch, batch, batch, packed.data(),
+                       channels, rows, acc.data(), batch, k0 > 0);
+      }
+      int bad = 0;
+      for (int c = 0; c < channels; ++c) {
+        for (int t = 0; t < batch; ++t) {
+          bad += !same_bits(acc[static_cast<size_t>(c) * batch + t], chain(x, batch, t, w, c));
+        }
+      }
+      EXPECT_EQ(bad, 0) << simd_level_name(level) << " batch " << batch;
     }
   }
 }
