@@ -421,11 +421,12 @@ int chips_needed(const workloads::ModelConfig& model, const proto::SystemConfig&
   return stages.back().first_chip + stages.back().chips;
 }
 
-int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& chip) {
+int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
+                 const SystemMapOptions& options) {
   // Greedy next fit in unit order is optimal for the fewest identical chips: whole units fill a
   // chip in turn; a unit larger than a chip takes the fewest chips that hold it split.
   proto::SystemConfig probe = proto::system_of_chip(chip);
-  Mapper one(model, probe, {});
+  Mapper one(model, probe, options);
   const long long cap = chip.tile().count();
   long long needed_split_max = 1;
   for (int u = 0; u < one.units(); ++u)
@@ -437,7 +438,7 @@ int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& c
          ++k) {
       proto::SystemConfig s = probe;
       s.mutable_chips(0)->set_count(static_cast<uint32_t>(k));
-      Mapper mk(model, s, {});
+      Mapper mk(model, s, options);
       bool all = true;
       for (int u = 0; u < mk.units() && all; ++u)
         if (mk.unit_tiles(u) > cap && mk.split_chips(u, 0) == 0) all = false;
@@ -450,7 +451,7 @@ int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& c
   }
   proto::SystemConfig s = probe;
   s.mutable_chips(0)->set_count(static_cast<uint32_t>(k_for_split));
-  Mapper mk(model, s, {});
+  Mapper mk(model, s, options);
   long long chips = 0, used = cap;  // `used` of the current chip; cap = none open
   for (int u = 0; u < mk.units(); ++u) {
     const long long t = mk.unit_tiles(u);
@@ -483,7 +484,7 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
         << max_chips << " chip" << (max_chips == 1 ? "" : "s") << " used): it needs " << tiles
         << " tiles of " << chip0.tile().rows() << " x "
         << chip0.tile().cols() / chip0.tile().cells_per_weight() << " weights";
-    const int need = chips_needed(model, chip0);
+    const int need = chips_needed(model, chip0, options);
     if (need > 0) {
       msg << "; " << need << " chips like chip 0 ('" << chip0.name() << "', "
           << chip0.tile().count() << " tiles) would hold it (chips { count: " << need << " })";

@@ -47,9 +47,10 @@ LmHeadPlacement parse_lm_head_placement(const std::string& text);
 int chips_needed(const workloads::ModelConfig& model, const proto::SystemConfig& system,
                  const SystemMapOptions& options = {});
 
-/// Fewest chips like `chip` that hold `model` (a system of identical chips with default links);
-/// 0 when none up to 65536 do.
-int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& chip);
+/// Fewest chips like `chip` that hold `model` (a system of identical chips with default links)
+/// under `options` (lm_head placement, split); 0 when none up to 65536 do.
+int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
+                 const SystemMapOptions& options = {});
 
 /// Maps `model` onto `system`. Stages are consecutive chips; each holds whole decoder blocks, or
 /// one decoder block split over several chips; lm_head on tiles is its own unit like a block.

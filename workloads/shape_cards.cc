@@ -84,6 +84,10 @@ std::vector<ModelConfig> all_cards() {
       with_llama3_rope(llama_like("llama-3.1-8b", Family::kLlama, 128256, 4096, 14336, 32, 32, 8,
                                   131072, 1e-5, 500000, false),
                        8),
+      // meta-llama/Llama-3.1-70B: 70.6 B (too large for one chip: a card for systems of chips).
+      with_llama3_rope(llama_like("llama-3.1-70b", Family::kLlama, 128256, 8192, 28672, 80, 64, 8,
+                                  131072, 1e-5, 500000, false),
+                       8),
       // microsoft/Phi-3-mini-4k-instruct: 3.82 B.
       llama_like("phi-3-mini-4k", Family::kPhi3, 32064, 3072, 8192, 32, 32, 32, 4096, 1e-5, 10000,
                  false),

@@ -67,7 +67,7 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
       options_across.chips = -1;
       if (proto::is_single_chip(system)) {
         // A system of as many chips like this one as the model needs.
-        n = mapping::chips_needed(model, proto::chip_config(system, 0));
+        n = mapping::chips_needed(model, proto::chip_config(system, 0), options_across);
         if (n > 1) system.mutable_chips(0)->set_count(static_cast<uint32_t>(n));
       }
     } else {

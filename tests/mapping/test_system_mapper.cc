@@ -9,6 +9,7 @@
 #include "mapping/system_mapper.h"
 #include "mapping_test_util.h"
 #include "proto/system_config_io.h"
+#include "workloads/shape_cards.h"
 
 namespace aimc::mapping {
 namespace {
@@ -184,6 +185,27 @@ TEST(SystemMapper, DoesNotFitNamesTheChipsThatWouldHoldIt) {
   }
   EXPECT_THROW(parse_split_kind("diagonal"), UserError);
   EXPECT_THROW(parse_lm_head_placement("cloud"), UserError);
+}
+
+// The presets of configs/systems/ hold their models as their comments say.
+TEST(SystemMapper, PresetsHoldTheirModels) {
+  struct Preset {
+    const char* file;
+    const char* model;
+    uint32_t chips, stages;
+  };
+  const Preset presets[] = {{"phi3-mini-hermes16", "phi-3-mini-4k", 16, 16},
+                            {"llama3-8b-hermes32", "llama-3.1-8b", 32, 32},
+                            {"llama3-70b-hermes320", "llama-3.1-70b", 320, 80}};
+  for (const Preset& p : presets) {
+    SCOPED_TRACE(p.file);
+    const proto::SystemConfig s = proto::load_system_config(
+        std::string(AIMC_SOURCE_DIR) + "/configs/systems/" + p.file + ".pbtxt");
+    const proto::SystemPlan plan = make_system_plan(workloads::shape_card(p.model), s);
+    EXPECT_EQ(plan.summary().chips_used(), p.chips);
+    EXPECT_EQ(plan.summary().stages(), p.stages);
+    for (const proto::ChipLoad& c : plan.chips()) EXPECT_LE(c.tiles_used(), c.tiles_available());
+  }
 }
 
 }  // namespace
