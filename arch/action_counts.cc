@@ -4,56 +4,49 @@
 namespace aimc::arch {
 namespace {
 
+struct Field {
+  const char* name;
+  const char* unit;
+  double ActionCounts::*member;
+};
+
 // The one list of fields, so that +=, sum() and for_each() cannot disagree.
-template <typename Fn>
-void visit(const ActionCounts& c, Fn&& fn) {
-  fn("dac_drives", "count", c.dac_drives);
-  fn("cell_reads", "count", c.cell_reads);
-  fn("adc_conversions", "count", c.adc_conversions);
-  fn("tile_post_ops", "count", c.tile_post_ops);
-  fn("digital_tile_macs", "count", c.digital_tile_macs);
-  fn("dpu_adds", "count", c.dpu_adds);
-  fn("dpu_muls", "count", c.dpu_muls);
-  fn("dpu_exps", "count", c.dpu_exps);
-  fn("dpu_recips", "count", c.dpu_recips);
-  fn("dpu_rsqrts", "count", c.dpu_rsqrts);
-  fn("sram_bits", "bits", c.sram_bits);
-  fn("kv_sram_bits", "bits", c.kv_sram_bits);
-  fn("dram_bits", "bits", c.dram_bits);
-  fn("noc_bit_hops", "bit-hops", c.noc_bit_hops);
-  fn("cells_programmed", "count", c.cells_programmed);
-}
+constexpr Field kFields[] = {
+    {"dac_drives", "count", &ActionCounts::dac_drives},
+    {"cell_reads", "count", &ActionCounts::cell_reads},
+    {"adc_conversions", "count", &ActionCounts::adc_conversions},
+    {"tile_post_ops", "count", &ActionCounts::tile_post_ops},
+    {"digital_tile_macs", "count", &ActionCounts::digital_tile_macs},
+    {"dpu_adds", "count", &ActionCounts::dpu_adds},
+    {"dpu_muls", "count", &ActionCounts::dpu_muls},
+    {"dpu_exps", "count", &ActionCounts::dpu_exps},
+    {"dpu_recips", "count", &ActionCounts::dpu_recips},
+    {"dpu_rsqrts", "count", &ActionCounts::dpu_rsqrts},
+    {"sram_bits", "bits", &ActionCounts::sram_bits},
+    {"kv_sram_bits", "bits", &ActionCounts::kv_sram_bits},
+    {"dram_bits", "bits", &ActionCounts::dram_bits},
+    {"noc_bit_hops", "bit-hops", &ActionCounts::noc_bit_hops},
+    {"cells_programmed", "count", &ActionCounts::cells_programmed},
+};
+static_assert(sizeof(kFields) / sizeof(kFields[0]) * sizeof(double) == sizeof(ActionCounts),
+              "every ActionCounts field is in kFields");
 
 }  // namespace
 
 ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
-  dac_drives += o.dac_drives;
-  cell_reads += o.cell_reads;
-  adc_conversions += o.adc_conversions;
-  tile_post_ops += o.tile_post_ops;
-  digital_tile_macs += o.digital_tile_macs;
-  dpu_adds += o.dpu_adds;
-  dpu_muls += o.dpu_muls;
-  dpu_exps += o.dpu_exps;
-  dpu_recips += o.dpu_recips;
-  dpu_rsqrts += o.dpu_rsqrts;
-  sram_bits += o.sram_bits;
-  kv_sram_bits += o.kv_sram_bits;
-  dram_bits += o.dram_bits;
-  noc_bit_hops += o.noc_bit_hops;
-  cells_programmed += o.cells_programmed;
+  for (const Field& f : kFields) this->*f.member += o.*f.member;
   return *this;
 }
 
 double ActionCounts::sum() const {
   double s = 0;
-  visit(*this, [&](const char*, const char*, double v) { s += v; });
+  for (const Field& f : kFields) s += this->*f.member;
   return s;
 }
 
 void ActionCounts::for_each(
     const std::function<void(const std::string&, const std::string&, double)>& fn) const {
-  visit(*this, [&](const char* name, const char* unit, double v) { fn(name, unit, v); });
+  for (const Field& f : kFields) fn(f.name, f.unit, this->*f.member);
 }
 
 }  // namespace aimc::arch

@@ -7,6 +7,7 @@
 
 #include "arch/action_counts.h"
 #include "arch/sc_common.h"
+#include "arch/sc_component.h"
 
 namespace aimc::arch {
 
@@ -19,7 +20,7 @@ struct AdcBankSpec {
 };
 
 /// A bank of `groups` x `adcs_per_group` ADCs.
-class ScAdcBank : public sc_core::sc_module {
+class ScAdcBank : public ScComponent {
  public:
   ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec);
 
@@ -29,20 +30,20 @@ class ScAdcBank : public sc_core::sc_module {
   Ps convert(Ps ready, int columns, ActionCounts* counts, Ps* start);
 
   const AdcBankSpec& spec() const { return spec_; }
-  /// ADC-picoseconds spent converting (sum over ADCs of their busy time).
-  double adc_busy_ps() const { return adc_busy_ps_; }
   /// Number of ADCs in the bank.
   int adcs() const { return spec_.adcs_per_group * spec_.groups; }
   double conversions() const { return conversions_; }
-  void set_trace(SpanSink* sink);
+  /// Busy time is ADC-picoseconds spent converting (summed over the bank's ADCs).
+  double units() const override { return adcs(); }
+
+  /// Statistics: conversions.
+  static const ComponentTraits& traits();
+  std::vector<double> stat_values() const override { return {conversions_}; }
 
  private:
   AdcBankSpec spec_;
   std::vector<Ps> group_free_;
-  double adc_busy_ps_ = 0;
   double conversions_ = 0;
-  SpanSink* sink_ = nullptr;
-  int track_ = -1;
 };
 
 }  // namespace aimc::arch

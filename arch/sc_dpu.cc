@@ -88,8 +88,7 @@ DpuWork DpuWork::macs(double m) {
   return w;
 }
 
-ScDpu::ScDpu(sc_core::sc_module_name name, const DpuSpec& spec)
-    : sc_core::sc_module(name), spec_(spec) {}
+ScDpu::ScDpu(sc_core::sc_module_name name, const DpuSpec& spec) : ScComponent(name), spec_(spec) {}
 
 Ps ScDpu::duration(const DpuWork& w) const {
   const double lanes = spec_.lanes;
@@ -114,14 +113,16 @@ Ps ScDpu::run(Ps ready, const DpuWork& w, ActionCounts* counts, const char* what
     counts->dpu_rsqrts += w.rsqrts;
     counts->sram_bits += w.sram_words * spec_.word_bits;
   }
-  if (sink_) sink_->span(track_, what, begin, free_);
+  span(what, begin, free_);
   return free_;
 }
 
-void ScDpu::set_trace(SpanSink* sink) {
-  sink_ = sink;
-  track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
-  if (track_ < 0) sink_ = nullptr;
+const ComponentTraits& ScDpu::traits() {
+  static const ComponentTraits kTraits{
+      {{"busy", "ns", 1e-3}},
+      {"dpu_adds", "dpu_muls", "dpu_exps", "dpu_recips", "dpu_rsqrts", "sram_bits"},
+      "DPU"};
+  return kTraits;
 }
 
 }  // namespace aimc::arch

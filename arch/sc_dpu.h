@@ -9,6 +9,7 @@
 
 #include "arch/action_counts.h"
 #include "arch/sc_common.h"
+#include "arch/sc_component.h"
 
 namespace aimc::arch {
 
@@ -52,7 +53,7 @@ struct DpuWork {
 
 /// One DPU: work items execute one after another, each taking, per element-op kind,
 /// ceil(elements / lanes) x the kind's cycles.
-class ScDpu : public sc_core::sc_module {
+class ScDpu : public ScComponent {
  public:
   ScDpu(sc_core::sc_module_name name, const DpuSpec& spec);
 
@@ -63,15 +64,14 @@ class ScDpu : public sc_core::sc_module {
   Ps duration(const DpuWork& work) const;
 
   const DpuSpec& spec() const { return spec_; }
-  double busy_ps() const { return busy_ps_; }
-  void set_trace(SpanSink* sink);
+
+  /// Statistics: busy (ns).
+  static const ComponentTraits& traits();
+  std::vector<double> stat_values() const override { return {busy_ps_}; }
 
  private:
   DpuSpec spec_;
   Ps free_ = 0;
-  double busy_ps_ = 0;
-  SpanSink* sink_ = nullptr;
-  int track_ = -1;
 };
 
 }  // namespace aimc::arch

@@ -6,7 +6,15 @@
 namespace aimc::arch {
 
 ScMemory::ScMemory(sc_core::sc_module_name name, const MemorySpec& spec)
-    : sc_core::sc_module(name), spec_(spec) {}
+    : ScComponent(name), spec_(spec) {}
+
+const ComponentTraits& ScMemory::traits(MemoryKind kind) {
+  static const ComponentTraits kKvSram{
+      {{"bits", "bits", 1}, {"busy", "ns", 1e-3}}, {"kv_sram_bits"}, "port"};
+  static const ComponentTraits kDram{
+      {{"bits", "bits", 1}, {"busy", "ns", 1e-3}}, {"dram_bits"}, "port"};
+  return kind == MemoryKind::kDram ? kDram : kKvSram;
+}
 
 Ps ScMemory::transfer_ps(double bits) const {
   // bandwidth in GB/s = bytes per ns; 1 ns = 1000 ps.
@@ -22,14 +30,8 @@ Ps ScMemory::access(Ps ready, double bits, ActionCounts* counts, const char* wha
   bits_ += bits;
   if (counts) (spec_.kind == MemoryKind::kDram ? counts->dram_bits : counts->kv_sram_bits) += bits;
   const Ps end = free_ + spec_.latency_ps;
-  if (sink_) sink_->span(track_, what, begin, end);
+  span(what, begin, end);
   return end;
-}
-
-void ScMemory::set_trace(SpanSink* sink) {
-  sink_ = sink;
-  track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
-  if (track_ < 0) sink_ = nullptr;
 }
 
 }  // namespace aimc::arch

@@ -6,6 +6,7 @@
 
 #include "arch/action_counts.h"
 #include "arch/sc_common.h"
+#include "arch/sc_component.h"
 
 namespace aimc::arch {
 
@@ -21,7 +22,7 @@ struct MemorySpec {
 };
 
 /// One memory port: accesses are served one after another at the configured bandwidth.
-class ScMemory : public sc_core::sc_module {
+class ScMemory : public ScComponent {
  public:
   ScMemory(sc_core::sc_module_name name, const MemorySpec& spec);
 
@@ -32,17 +33,16 @@ class ScMemory : public sc_core::sc_module {
   Ps transfer_ps(double bits) const;
 
   const MemorySpec& spec() const { return spec_; }
-  double busy_ps() const { return busy_ps_; }
   double bits() const { return bits_; }
-  void set_trace(SpanSink* sink);
+
+  /// Statistics: bits (read and written), busy (the port, ns); the bits counted are the kind's.
+  static const ComponentTraits& traits(MemoryKind kind);
+  std::vector<double> stat_values() const override { return {bits_, busy_ps_}; }
 
  private:
   MemorySpec spec_;
   Ps free_ = 0;
-  double busy_ps_ = 0;
   double bits_ = 0;
-  SpanSink* sink_ = nullptr;
-  int track_ = -1;
 };
 
 }  // namespace aimc::arch

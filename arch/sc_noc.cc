@@ -8,7 +8,7 @@
 namespace aimc::arch {
 
 ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
-    : sc_core::sc_module(name),
+    : ScComponent(name),
       spec_(spec),
       hop_ps_(cycles_to_ps(spec.hop_latency_cycles, spec.cycle_ps)),
       link_free_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y * 4, 0),
@@ -44,7 +44,7 @@ int ScNoc::next_link(int node, int dst, int* next) const {
 Ps ScNoc::reserve(int link, Ps head, Ps occ) {
   const Ps start = std::max(head, link_free_[link]);
   link_free_[link] = start + occ;
-  link_busy_ps_ += static_cast<double>(occ);
+  busy_ps_ += static_cast<double>(occ);
   if (sink_) {
     int& tr = link_track_[link];
     if (tr == -2) {
@@ -119,6 +119,12 @@ void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps
   }
   bit_hops_ += bits * links_used;
   if (counts) counts->noc_bit_hops += bits * links_used;
+}
+
+const ComponentTraits& ScNoc::traits() {
+  static const ComponentTraits kTraits{
+      {{"bit_hops", "bit-hops", 1}, {"link_busy", "link-ns", 1e-3}}, {"noc_bit_hops"}, "link"};
+  return kTraits;
 }
 
 void ScNoc::set_trace(SpanSink* sink) {

@@ -9,6 +9,7 @@
 
 #include "arch/action_counts.h"
 #include "arch/sc_common.h"
+#include "arch/sc_component.h"
 
 namespace aimc::arch {
 
@@ -25,7 +26,7 @@ struct NocSpec {
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
 /// it crosses is occupied for ceil(bits / link_width) cycles, starting when the head gets there
 /// and the link is free.
-class ScNoc : public sc_core::sc_module {
+class ScNoc : public ScComponent {
  public:
   ScNoc(sc_core::sc_module_name name, const NocSpec& spec);
 
@@ -44,11 +45,15 @@ class ScNoc : public sc_core::sc_module {
 
   const NocSpec& spec() const { return spec_; }
   int links() const { return static_cast<int>(link_free_.size()); }
-  /// Link-picoseconds busy (sum over links).
-  double link_busy_ps() const { return link_busy_ps_; }
   double bit_hops() const { return bit_hops_; }
-  /// Traces one track per link (only links that carry traffic appear).
-  void set_trace(SpanSink* sink);
+  /// Busy time is counted per link.
+  double units() const override { return links(); }
+  /// One track per link, named <noc>.link<node>_<east|west|south|north>, asked for lazily.
+  void set_trace(SpanSink* sink) override;
+
+  /// Statistics: bit_hops, link_busy (link-ns).
+  static const ComponentTraits& traits();
+  std::vector<double> stat_values() const override { return {bit_hops_, busy_ps_}; }
 
  private:
   int next_link(int node, int dst, int* next_node) const;
@@ -63,9 +68,7 @@ class ScNoc : public sc_core::sc_module {
   std::vector<uint32_t> node_stamp_;
   uint32_t stamp_ = 0;
   std::vector<int> path_;
-  double link_busy_ps_ = 0;
   double bit_hops_ = 0;
-  SpanSink* sink_ = nullptr;
   std::vector<int> link_track_;  // -2 = not yet asked, -1 = filtered out
 };
 

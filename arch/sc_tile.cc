@@ -7,7 +7,15 @@
 namespace aimc::arch {
 
 ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank)
-    : sc_core::sc_module(name), spec_(spec), bank_(bank) {}
+    : ScComponent(name), spec_(spec), bank_(bank) {}
+
+const ComponentTraits& ScTile::traits() {
+  static const ComponentTraits kTraits{
+      {{"reads", "count", 1}, {"busy", "ns", 1e-3}},
+      {"dac_drives", "cell_reads", "tile_post_ops", "digital_tile_macs", "sram_bits"},
+      "tile"};
+  return kTraits;
+}
 
 Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
   reads_ += 1;
@@ -24,7 +32,7 @@ Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
     busy_ps_ += static_cast<double>(compute);
     if (counts) counts->digital_tile_macs += macs;
     const Ps end = begin + compute + spec_.t_pipeline_ps;
-    if (sink_) sink_->span(track_, "mac", begin, end);
+    span("mac", begin, end);
     return end;
   }
   const int n = spec_.integrations;
@@ -55,7 +63,7 @@ Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
     counts->tile_post_ops += cols;
   }
   const Ps end = last_conv_end + spec_.t_post_ps;
-  if (sink_) sink_->span(track_, "read", begin, end);
+  span("read", begin, end);
   return end;
 }
 
@@ -77,12 +85,6 @@ Ps ScTile::steady_interval(const TileSpec& s, const AdcBankSpec& b, int cols) {
   const Ps n = s.integrations;
   if (!s.double_buffered) return s.t_overhead_ps + n * (s.t_integration_ps + conv);
   return std::max(s.t_overhead_ps + n * s.t_integration_ps, n * conv);
-}
-
-void ScTile::set_trace(SpanSink* sink) {
-  sink_ = sink;
-  track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
-  if (track_ < 0) sink_ = nullptr;
 }
 
 }  // namespace aimc::arch

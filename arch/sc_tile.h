@@ -8,6 +8,7 @@
 #include "arch/action_counts.h"
 #include "arch/sc_adc_bank.h"
 #include "arch/sc_common.h"
+#include "arch/sc_component.h"
 
 namespace aimc::arch {
 
@@ -34,9 +35,12 @@ struct TileSpec {
 
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in
 /// the input buffer and the integrator (and a sample-and-hold slot) is free.
-class ScTile : public sc_core::sc_module {
+class ScTile : public ScComponent {
  public:
-  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank);
+  /// A tile converting on `bank` (nullptr: bound later with bind()).
+  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank = nullptr);
+  /// Wires the tile's columns to the ADC bank that converts them.
+  void bind(ScAdcBank* bank) { bank_ = bank; }
 
   /// One matrix-vector read of a `rows` x `cols` block (cols = physical columns converted) whose
   /// input is ready at `ready`. Returns when the outputs are in the output buffer. Counts DAC
@@ -51,10 +55,11 @@ class ScTile : public sc_core::sc_module {
 
   const TileSpec& spec() const { return spec_; }
   ScAdcBank* bank() const { return bank_; }
-  /// Time the integrator (or MAC array) was busy, in ps.
-  double busy_ps() const { return busy_ps_; }
   double reads() const { return reads_; }
-  void set_trace(SpanSink* sink);
+
+  /// Statistics: reads, busy (the integrator or MAC array, ns).
+  static const ComponentTraits& traits();
+  std::vector<double> stat_values() const override { return {reads_, busy_ps_}; }
 
  private:
   TileSpec spec_;
@@ -62,10 +67,7 @@ class ScTile : public sc_core::sc_module {
   Ps integrator_free_ = 0;
   Ps slot_free_[2] = {0, 0};  // when each sample-and-hold slot's sample has been converted
   int next_slot_ = 0;
-  double busy_ps_ = 0;
   double reads_ = 0;
-  SpanSink* sink_ = nullptr;
-  int track_ = -1;
 };
 
 }  // namespace aimc::arch

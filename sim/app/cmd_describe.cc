@@ -1,5 +1,6 @@
-// `aimcsim describe`: what the program knows (noise models, tile kinds, presets, shape cards),
-// each with its parameters, units and defaults, generated from the registrations the code uses.
+// `aimcsim describe`: what the program knows (noise models, mapping strategies, shape cards, tile
+// kinds, chip components, presets), each with its parameters, units and defaults, generated from
+// the registrations the code uses.
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
@@ -11,6 +12,7 @@
 #include "proto/chip_config_io.h"
 #include "sim/app/commands.h"
 #include "sim/app/flags.h"
+#include "sim/chip/component_registry.h"
 #include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
 
@@ -93,6 +95,25 @@ void print_parameters(const Descriptor* d, std::ostream& out) {
   }
 }
 
+// The SystemC component kinds of the chip with their statistics (units) and counted actions.
+void print_components(std::ostream& out) {
+  out << "\nChip components (SystemC; statistics in report.json, per instance or summed):\n";
+  for (const ComponentKind& k : component_kinds()) {
+    out << "  " << k.name << ": " << k.description << "\n";
+    std::string stats;
+    for (const arch::StatDef& d : k.traits->stats)
+      stats += (stats.empty() ? "" : ", ") + d.name + " (" + d.unit + ")";
+    out << "      statistics  " << stats << (k.summed ? ", as chip." + k.name + "*.<name>" : "")
+        << "\n";
+    std::string actions;
+    for (const std::string& a : k.traits->actions) actions += (actions.empty() ? "" : ", ") + a;
+    out << "      counts      " << actions << "\n";
+    if (!k.utilization.empty())
+      out << "      utilization " << k.utilization << " (busy time per " << k.traits->busy_unit
+          << ")\n";
+  }
+}
+
 }  // namespace
 
 int cmd_describe(const std::vector<std::string>& args, std::ostream& out) {
@@ -124,6 +145,8 @@ int cmd_describe(const std::vector<std::string>& args, std::ostream& out) {
   out << "\nTile kinds (tile.kind):\n";
   const auto* kinds = proto::TileKind_descriptor();
   for (int i = 0; i < kinds->value_count(); ++i) out << "  " << kinds->value(i)->name() << "\n";
+
+  print_components(out);
 
   out << "\nPresets (configs/):\n";
   std::vector<std::filesystem::path> presets;

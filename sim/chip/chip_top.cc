@@ -1,71 +1,90 @@
-// The chip top: component construction and aggregated statistics.
+// The chip top: components built kind by kind, statistics and utilization over all of them.
 #include "sim/chip/chip_top.h"
 
+#include <stdexcept>
+
 #include "sim/chip/chip_specs.h"
+#include "sim/chip/component_registry.h"
 
 namespace aimc::sim {
 
 Chip::Chip(sc_core::sc_module_name name, const proto::ChipConfig& config,
            const std::vector<int>& nodes)
     : sc_core::sc_module(name), config_(config) {
-  const arch::TileSpec ts = tile_spec(config);
-  const arch::AdcBankSpec bs = adc_bank_spec(config);
-  const int tiles = static_cast<int>(config.tile().count());
-  const int per_bank = static_cast<int>(config.tile().adc().tiles_per_bank());
-  for (int b = 0; b < (tiles + per_bank - 1) / per_bank; ++b)
-    banks_.push_back(
-        std::make_unique<arch::ScAdcBank>(("adc_bank" + std::to_string(b)).c_str(), bs));
-  for (int i = 0; i < tiles; ++i)
-    tiles_.push_back(std::make_unique<arch::ScTile>(("tile" + std::to_string(i)).c_str(), ts,
-                                                    banks_[i / per_bank].get()));
-  dpu_nodes_ = nodes.empty() ? dpu_nodes(config) : nodes;
-  const arch::DpuSpec ds = dpu_spec(config);
-  for (size_t d = 0; d < dpu_nodes_.size(); ++d)
-    dpus_.push_back(std::make_unique<arch::ScDpu>(("dpu" + std::to_string(d)).c_str(), ds));
-  noc_ = std::make_unique<arch::ScNoc>("noc", noc_spec(config));
-  kv_sram_ = std::make_unique<arch::ScMemory>("kv_sram", kv_sram_spec(config));
-  dram_ = std::make_unique<arch::ScMemory>("dram", dram_spec(config));
+  dpu_nodes_ = nodes.empty() ? sim::dpu_nodes(config) : nodes;
+  by_kind_.resize(component_kinds().size());
+  tiles_ = &components("tile");
+  dpus_ = &components("dpu");
+  noc_ = &components("noc");
+  kv_sram_ = &components("kv_sram");
+  dram_ = &components("dram");
+  for (const ComponentKind& kind : component_kinds()) kind.build(config, this);
+  if (noc_->size() != 1 || kv_sram_->size() != 1 || dram_->size() != 1)
+    throw std::logic_error("chip: expected one noc, one kv_sram and one dram");
+}
+
+int Chip::kind_index(const std::string& kind) const {
+  const auto& kinds = component_kinds();
+  for (size_t k = 0; k < kinds.size(); ++k)
+    if (kinds[k].name == kind) return static_cast<int>(k);
+  throw std::logic_error("chip: no component kind '" + kind +
+                         "' in sim/chip/component_registry.cc");
+}
+
+void Chip::add_component(const std::string& kind, std::unique_ptr<arch::ScComponent> component) {
+  by_kind_[kind_index(kind)].push_back(component.get());
+  owned_.push_back(std::move(component));
+}
+
+std::vector<arch::ScComponent*> Chip::components() const {
+  std::vector<arch::ScComponent*> all;
+  for (const auto& list : by_kind_) all.insert(all.end(), list.begin(), list.end());
+  return all;
+}
+
+const std::vector<arch::ScComponent*>& Chip::components(const std::string& kind) const {
+  return by_kind_[kind_index(kind)];
 }
 
 void Chip::set_trace(arch::SpanSink* sink) {
-  for (auto& t : tiles_) t->set_trace(sink);
-  for (auto& b : banks_) b->set_trace(sink);
-  for (auto& d : dpus_) d->set_trace(sink);
-  noc_->set_trace(sink);
-  kv_sram_->set_trace(sink);
-  dram_->set_trace(sink);
+  for (const auto& list : by_kind_)
+    for (arch::ScComponent* c : list) c->set_trace(sink);
 }
 
 double Chip::tile_reads() const {
   double r = 0;
-  for (const auto& t : tiles_) r += t->reads();
+  for (const arch::ScComponent* t : *tiles_) r += static_cast<const arch::ScTile*>(t)->reads();
   return r;
 }
 
-std::vector<double> Chip::utilization(double time_ps) const {
-  if (time_ps <= 0) return {0, 0, 0, 0};
-  double tile = 0, adc = 0, adcs = 0, dpu = 0;
-  for (const auto& t : tiles_) tile += t->busy_ps();
-  for (const auto& b : banks_) {
-    adc += b->adc_busy_ps();
-    adcs += b->adcs();
+std::vector<std::pair<std::string, double>> Chip::utilization(double time_ps) const {
+  std::vector<std::pair<std::string, double>> u;
+  const auto& kinds = component_kinds();
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    if (kinds[k].utilization.empty()) continue;
+    double busy = 0, units = 0;
+    for (const arch::ScComponent* c : by_kind_[k]) {
+      busy += c->busy_ps();
+      units += c->units();
+    }
+    u.emplace_back(kinds[k].utilization, time_ps > 0 && units > 0 ? busy / (time_ps * units) : 0);
   }
-  for (const auto& d : dpus_) dpu += d->busy_ps();
-  return {tile / (time_ps * tiles_.size()), adc / (time_ps * adcs), dpu / (time_ps * dpus_.size()),
-          noc_->link_busy_ps() / (time_ps * noc_->links())};
+  return u;
 }
 
 std::vector<std::pair<std::string, double>> Chip::busy_by_component() const {
   std::vector<std::pair<std::string, double>> v;
-  for (size_t i = 0; i < tiles_.size(); ++i)
-    v.push_back({"tile " + std::to_string(i), tiles_[i]->busy_ps()});
-  for (size_t i = 0; i < banks_.size(); ++i)
-    v.push_back({"ADC bank " + std::to_string(i), banks_[i]->adc_busy_ps() / banks_[i]->adcs()});
-  for (size_t i = 0; i < dpus_.size(); ++i)
-    v.push_back({"DPU " + std::to_string(i), dpus_[i]->busy_ps()});
-  v.push_back({"mesh links (mean)", noc_->link_busy_ps() / noc_->links()});
-  v.push_back({"KV-cache SRAM", kv_sram_->busy_ps()});
-  v.push_back({"DRAM", dram_->busy_ps()});
+  const auto& kinds = component_kinds();
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    for (const arch::ScComponent* c : by_kind_[k]) {
+      // tile12 -> "tile 12"; a single instance (noc, dram) is the label alone.
+      const std::string name = c->basename();
+      const size_t digits = name.find_last_not_of("0123456789") + 1;
+      const std::string label =
+          kinds[k].label + (digits < name.size() ? " " + name.substr(digits) : "");
+      v.push_back({label, c->busy_ps() / c->units()});
+    }
+  }
   return v;
 }
 
@@ -83,25 +102,29 @@ std::pair<std::string, double> Chip::busiest(
 
 std::vector<Stat> Chip::statistics(double time_ps) const {
   std::vector<Stat> s;
-  const std::string top = name();
-  double reads = 0, busy = 0, conv = 0;
-  for (const auto& t : tiles_) {
-    reads += t->reads();
-    busy += t->busy_ps();
+  const auto& kinds = component_kinds();
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    const std::vector<arch::StatDef>& defs = kinds[k].traits->stats;
+    std::vector<double> sums(defs.size(), 0);
+    for (const arch::ScComponent* c : by_kind_[k]) {
+      const std::vector<double> v = c->stat_values();
+      if (v.size() != defs.size())
+        throw std::logic_error(std::string(c->name()) + ": stat_values() and traits() differ");
+      for (size_t i = 0; i < defs.size(); ++i) {
+        if (kinds[k].summed) {
+          sums[i] += v[i];
+        } else {
+          s.push_back(
+              {std::string(c->name()) + "." + defs[i].name, defs[i].unit, v[i] * defs[i].scale});
+        }
+      }
+    }
+    if (kinds[k].summed)
+      for (size_t i = 0; i < defs.size(); ++i)
+        s.push_back({std::string(name()) + "." + kinds[k].name + "*." + defs[i].name, defs[i].unit,
+                     sums[i] * defs[i].scale});
   }
-  for (const auto& b : banks_) conv += b->conversions();
-  s.push_back({top + ".tile*.reads", "count", reads});
-  s.push_back({top + ".tile*.busy", "ns", busy * 1e-3});
-  s.push_back({top + ".adc_bank*.conversions", "count", conv});
-  for (const auto& d : dpus_)
-    s.push_back({std::string(d->name()) + ".busy", "ns", d->busy_ps() * 1e-3});
-  s.push_back({std::string(noc_->name()) + ".bit_hops", "bit-hops", noc_->bit_hops()});
-  s.push_back({std::string(noc_->name()) + ".link_busy", "link-ns", noc_->link_busy_ps() * 1e-3});
-  s.push_back({std::string(kv_sram_->name()) + ".bits", "bits", kv_sram_->bits()});
-  s.push_back({std::string(kv_sram_->name()) + ".busy", "ns", kv_sram_->busy_ps() * 1e-3});
-  s.push_back({std::string(dram_->name()) + ".bits", "bits", dram_->bits()});
-  s.push_back({std::string(dram_->name()) + ".busy", "ns", dram_->busy_ps() * 1e-3});
-  s.push_back({top + ".simulated_time", "ns", time_ps * 1e-3});
+  s.push_back({std::string(name()) + ".simulated_time", "ns", time_ps * 1e-3});
   return s;
 }
 

@@ -1,13 +1,14 @@
-// The chip top: every SystemC component of one chip (tiles, ADC banks, DPUs, mesh, KV-cache
-// SRAM, DRAM), built from a chip config, with their statistics.
+// The chip top: every SystemC component of one chip, built from a chip config by the component
+// kinds of sim/chip/component_registry.h, with their statistics and utilization.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <systemc>
+#include <utility>
 #include <vector>
 
-#include "arch/sc_adc_bank.h"
+#include "arch/sc_component.h"
 #include "arch/sc_dpu.h"
 #include "arch/sc_memory.h"
 #include "arch/sc_noc.h"
@@ -23,51 +24,71 @@ struct Stat {
   double value;
 };
 
-/// The chip. Tile i sits at mesh node i; DPU d at `dpu_node[d]`.
+/// The chip. Tile i sits at mesh node i; DPU d at `dpu_node(d)`.
 class Chip : public sc_core::sc_module {
  public:
-  /// Builds the components of `config` (validated, defaults resolved). `dpu_nodes` places the
-  /// DPUs (the mapping plan's; empty = sim::dpu_nodes(config)).
+  /// Builds the components of `config` (validated, defaults resolved), kind by kind. `dpu_nodes`
+  /// places the DPUs (the mapping plan's; empty = sim::dpu_nodes(config)).
   Chip(sc_core::sc_module_name name, const proto::ChipConfig& config,
        const std::vector<int>& dpu_nodes = {});
 
   const proto::ChipConfig& config() const { return config_; }
-  int tile_count() const { return static_cast<int>(tiles_.size()); }
-  arch::ScTile& tile(int i) { return *tiles_[i]; }
-  int dpu_count() const { return static_cast<int>(dpus_.size()); }
-  arch::ScDpu& dpu(int i) { return *dpus_[i]; }
+
+  /// Adds a component of the registered kind `kind` (for the kinds' builders); returns it.
+  template <class T>
+  T* add(const std::string& kind, std::unique_ptr<T> component) {
+    T* raw = component.get();
+    add_component(kind, std::move(component));
+    return raw;
+  }
+  /// Every component, kind by kind in registry order.
+  std::vector<arch::ScComponent*> components() const;
+  /// The instances of one kind, in the order they were added.
+  const std::vector<arch::ScComponent*>& components(const std::string& kind) const;
+
+  // Typed access for the controller (which decides what each component does when).
+  int tile_count() const { return static_cast<int>(tiles_->size()); }
+  arch::ScTile& tile(int i) { return static_cast<arch::ScTile&>(*(*tiles_)[i]); }
+  int dpu_count() const { return static_cast<int>(dpus_->size()); }
+  arch::ScDpu& dpu(int i) { return static_cast<arch::ScDpu&>(*(*dpus_)[i]); }
+  const std::vector<int>& dpu_nodes() const { return dpu_nodes_; }
   int dpu_node(int i) const { return dpu_nodes_[i]; }
-  arch::ScNoc& noc() { return *noc_; }
-  arch::ScMemory& kv_sram() { return *kv_sram_; }
-  arch::ScMemory& dram() { return *dram_; }
-  int adc_bank_count() const { return static_cast<int>(banks_.size()); }
-  arch::ScAdcBank& adc_bank(int i) { return *banks_[i]; }
+  arch::ScNoc& noc() { return static_cast<arch::ScNoc&>(*noc_->front()); }
+  arch::ScMemory& kv_sram() { return static_cast<arch::ScMemory&>(*kv_sram_->front()); }
+  arch::ScMemory& dram() { return static_cast<arch::ScMemory&>(*dram_->front()); }
 
   /// Attaches a span sink to every component (nullptr detaches).
   void set_trace(arch::SpanSink* sink);
-  /// Utilization of tiles, ADCs, DPUs, links over `time_ps` (0..1 each), in that order.
-  std::vector<double> utilization(double time_ps) const;
-  /// Busy time so far of every single component (each tile, ADC bank (per ADC), DPU, the mesh
-  /// links as one (per link), the KV-cache SRAM, DRAM), in ps, named.
+  /// Utilization over `time_ps` (0..1) of every kind with a Utilization field: (field, value),
+  /// busy time over simulated time x units, in registry order.
+  std::vector<std::pair<std::string, double>> utilization(double time_ps) const;
+  /// Busy time so far of every single component per unit (each tile, ADC bank (per ADC), DPU,
+  /// the mesh links as one (per link), the KV-cache SRAM, DRAM), in ps, named by the kind's label
+  /// and the instance number ("tile 3", "DRAM").
   std::vector<std::pair<std::string, double>> busy_by_component() const;
   /// The component whose busy time grew most between `before` (an earlier busy_by_component(),
   /// empty = start) and now, and that growth over `window_ps` (its utilization, 0..1).
   std::pair<std::string, double> busiest(
       double window_ps, const std::vector<std::pair<std::string, double>>& before = {}) const;
-  /// Named statistics of every component kind (aggregated per kind, plus per-DPU values).
+  /// Named statistics of every component (summed per kind or per instance, as registered),
+  /// then the simulated time.
   std::vector<Stat> statistics(double time_ps) const;
   /// Tile reads simulated so far.
   double tile_reads() const;
 
  private:
+  void add_component(const std::string& kind, std::unique_ptr<arch::ScComponent> component);
+  int kind_index(const std::string& kind) const;
+
   proto::ChipConfig config_;
-  std::vector<std::unique_ptr<arch::ScAdcBank>> banks_;
-  std::vector<std::unique_ptr<arch::ScTile>> tiles_;
-  std::vector<std::unique_ptr<arch::ScDpu>> dpus_;
   std::vector<int> dpu_nodes_;
-  std::unique_ptr<arch::ScNoc> noc_;
-  std::unique_ptr<arch::ScMemory> kv_sram_;
-  std::unique_ptr<arch::ScMemory> dram_;
+  std::vector<std::unique_ptr<arch::ScComponent>> owned_;
+  std::vector<std::vector<arch::ScComponent*>> by_kind_;  // indexed like component_kinds()
+  const std::vector<arch::ScComponent*>* tiles_;
+  const std::vector<arch::ScComponent*>* dpus_;
+  const std::vector<arch::ScComponent*>* noc_;
+  const std::vector<arch::ScComponent*>* kv_sram_;
+  const std::vector<arch::ScComponent*>* dram_;
 };
 
 }  // namespace aimc::sim

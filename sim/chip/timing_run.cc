@@ -91,6 +91,18 @@ double dram_weight_bytes(const proto::ChipConfig& config, const workloads::Model
   return bytes;
 }
 
+// Each kind's utilization into the Utilization field its registry line names.
+void set_utilization(const std::vector<std::pair<std::string, double>>& values,
+                     proto::Utilization* out) {
+  const google::protobuf::Descriptor* d = out->GetDescriptor();
+  for (const auto& [field, value] : values) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(field);
+    if (f == nullptr || f->type() != google::protobuf::FieldDescriptor::TYPE_DOUBLE)
+      throw std::logic_error("component registry: Utilization has no double field '" + field + "'");
+    out->GetReflection()->SetDouble(out, f, value);
+  }
+}
+
 proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                                const proto::MappingPlan& plan, const SimOptions& options) {
   claim_kernel();
@@ -203,16 +215,7 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   add_phase(r.mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls,
             static_cast<double>(total - prefill_end), B * D, ctl.ops(1));
 
-  const std::vector<double> u = chip.utilization(static_cast<double>(total));
-  proto::Utilization* ut = r.mutable_utilization();
-  ut->set_tiles(u[0]);
-  ut->set_adcs(u[1]);
-  ut->set_dpus(u[2]);
-  ut->set_links(u[3]);
-  if (total > 0) {
-    ut->set_kv_sram(chip.kv_sram().busy_ps() / total);
-    ut->set_dram(chip.dram().busy_ps() / total);
-  }
+  set_utilization(chip.utilization(static_cast<double>(total)), r.mutable_utilization());
 
   proto::KvPlacement* kv = r.mutable_kv_cache();
   const long long positions = P + D;
