@@ -21,7 +21,8 @@ set(AIMC_LAYERS
     "sim/chip|proto arch workloads mapping"
     "sim/report|proto"
     "sim/sweep|proto workloads mapping sim/common sim/report"
-    "sim/app|proto arch workloads mapping sim/common sim/chip sim/report sim/sweep")
+    "sim/serving|proto arch workloads mapping sim/chip"
+    "sim/app|proto arch workloads mapping sim/common sim/chip sim/report sim/sweep sim/serving")
 set(AIMC_LAYER_ROOTS proto arch workloads mapping sim)
 
 set(violations "")

@@ -19,6 +19,7 @@
 #include "sim/report/report_html.h"
 #include "sim/report/sim_report.h"
 #include "sim/report/summary.h"
+#include "sim/serving/arrivals.h"
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {
@@ -75,13 +76,23 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
       "chip instance (noise seed) whose numbers the timed run computes (models with weights)")(
       "batch", po::value<int>()->default_value(1),
       "sequences decoding together, each with its own KV cache (static batching); with weights "
-      "sequence s's prompt starts at token s x P of the evaluation text");
+      "sequence s's prompt starts at token s x P of the evaluation text")(
+      "arrivals", po::value<std::string>(),
+      "request mode: 'poisson' (seeded, --rate, --requests; each of --prompt-tokens and "
+      "--decode-tokens) or a CSV trace arrival_s,prompt_tokens,decode_tokens; continuous "
+      "batching up to --max-batch; time and energy only")(
+      "rate", po::value<double>()->default_value(1000), "poisson arrivals: requests per second")(
+      "requests", po::value<int>()->default_value(64), "poisson arrivals: number of requests")(
+      "arrival-seed", po::value<uint64_t>()->default_value(0), "poisson arrivals: seed")(
+      "max-batch", po::value<int>()->default_value(8),
+      "request mode: sequences in flight at most (continuous batching)");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("run",
                    "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--data FILE] "
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
-                   "[--trace FILE] [--batch B]",
+                   "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
+                   "--requests N --max-batch M]",
                    options, positional, args, &vm, out)) {
     return 0;
   }
@@ -143,9 +154,24 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     sim_options.trace_end_us = w[1];
   }
   sim_options.trace_filter = vm["trace-filter"].as<std::string>();
+  if (vm.count("arrivals")) {
+    const std::string arrivals = vm["arrivals"].as<std::string>();
+    sim_options.requests = arrivals == "poisson"
+                               ? poisson_arrivals(vm["rate"].as<double>(), vm["requests"].as<int>(),
+                                                  prompt, decode, vm["arrival-seed"].as<uint64_t>())
+                               : read_request_trace(arrivals);
+    sim_options.max_batch = vm["max-batch"].as<int>();
+    if (sim_options.max_batch < 1)
+      throw UserError("--max-batch must be at least 1, got " +
+                      std::to_string(sim_options.max_batch));
+    if (batch > 1) throw UserError("--batch and --arrivals exclude each other (use --max-batch)");
+    out << "request mode: " << sim_options.requests.size()
+        << " requests, continuous batching up to " << sim_options.max_batch
+        << " sequences; time and energy only\n";
+  }
   // Numbers: the prompt is the start of the evaluation text (token 10, '\n', without data).
   workloads::LayerInputRanges ranges;
-  if (loaded) {
+  if (loaded && sim_options.requests.empty()) {
     try {
       ranges = chip_input_ranges(chip, loaded->weights, loaded->calib_tokens);
       sim_options.weights = &loaded->weights;

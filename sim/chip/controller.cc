@@ -105,29 +105,59 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
           ? static_cast<long long>(c.memory().kv_sram_bytes()) * 8 / kv_bits_per_token_
           : 0;
 
+  // Sequences: a static batch of B x (P, D), or one per request.
+  if (request_mode()) {
+    if (opt_.max_batch < 1) throw std::invalid_argument("max_batch must be >= 1");
+    for (const auto& r : opt_.requests) {
+      if (r.prompt_tokens < 1 || r.decode_tokens < 0)
+        throw std::invalid_argument("a request needs >= 1 prompt and >= 0 decode tokens");
+      seq_prompt_.push_back(r.prompt_tokens);
+      seq_len_.push_back(r.prompt_tokens + r.decode_tokens);
+    }
+  } else {
+    seq_prompt_.assign(opt_.batch, opt_.prompt_tokens);
+    seq_len_.assign(opt_.batch, positions());
+  }
+  int total = 0;
+  for (size_t q = 0; q < seq_len_.size(); ++q) {
+    seq_first_.push_back(total);
+    for (int p = 0; p < seq_len_[q]; ++p) {
+      tok_seq_.push_back(static_cast<int>(q));
+      tok_pos_.push_back(p);
+    }
+    total += seq_len_[q];
+  }
   // Token state: every position of every sequence.
-  const int total = positions() * opt_.batch;
   tokens_.resize(total);
   remaining_.resize(total);
   ready_at_.resize(total);
   done_at_.resize(total);
+  steps_left_.resize(total);
   for (int t = 0; t < total; ++t) {
-    const int pos = t % positions();
+    const int pos = tok_pos_[t], prompt = seq_prompt_[tok_seq_[t]];
     const std::vector<Step>& st = steps_of(t);
-    tokens_[t].decode = pos >= opt_.prompt_tokens;
+    tokens_[t].decode = pos >= prompt;
     remaining_[t].resize(st.size());
     ready_at_[t].assign(st.size(), 0);
     done_at_[t].assign(st.size(), 0);
+    steps_left_[t] = static_cast<int>(st.size());
     for (size_t i = 0; i < st.size(); ++i) remaining_[t][i] = static_cast<int>(st[i].deps.size());
     // Attention of block b waits for the previous position's attention of block b in the same
     // sequence (its K/V).
     if (pos > 0)
       for (int a : attention_step_) remaining_[t][a] += 1;
     // A decode token starts from the token the previous one generated.
-    if (pos >= opt_.prompt_tokens) remaining_[t][embed_step_] += 1;
+    if (pos >= prompt) remaining_[t][embed_step_] += 1;
   }
-  for (int s = 0; s < opt_.batch; ++s)
-    for (int p = 0; p < opt_.prompt_tokens; ++p) push(s * positions() + p, embed_step_, 0);
+  if (request_mode()) {
+    admitted_.assign(sequences(), -1);
+    finished_.assign(sequences(), -1);
+    while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
+      admit(next_admit_, opt_.requests[next_admit_].arrival);
+  } else {
+    for (int q = 0; q < opt_.batch; ++q)
+      for (int p = 0; p < opt_.prompt_tokens; ++p) push(seq_first_[q] + p, embed_step_, 0);
+  }
 
   SC_METHOD(wake);
 }
@@ -139,7 +169,7 @@ void Controller::set_trace(arch::SpanSink* sink) {
 }
 
 const std::vector<Controller::Step>& Controller::steps_of(int token) const {
-  const bool head = token % positions() >= opt_.prompt_tokens - 1;
+  const bool head = tok_pos_[token] >= seq_prompt_[tok_seq_[token]] - 1;
   return head ? with_head_ : without_head_;
 }
 
@@ -243,6 +273,13 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
     for (int d : st[i].deps) st[d].succ.push_back(static_cast<int>(i));
 }
 
+void Controller::admit(int seq, Ps when) {
+  admitted_[seq] = when;
+  ++in_flight_;
+  ++next_admit_;
+  for (int p = 0; p < seq_prompt_[seq]; ++p) push(seq_first_[seq] + p, embed_step_, when);
+}
+
 void Controller::push(int token, int step, Ps ready) {
   queue_.push(Pending{ready, seq_++, token, step});
 }
@@ -275,22 +312,29 @@ void Controller::complete(int token, int step, Ps done) {
     if (--remaining_[t][s] == 0) push(t, s, ready_at_[t][s]);
   };
   for (int s : st[step].succ) release(token, s, done);
-  const int next = token % positions() + 1;  // next position of the same sequence
-  if (st[step].kind == Kind::kAttention && next < positions())
+  const int seq = tok_seq_[token], prompt = seq_prompt_[seq];
+  const int next = tok_pos_[token] + 1;  // next position of the same sequence
+  if (st[step].kind == Kind::kAttention && next < seq_len_[seq])
     release(token + 1, attention_step_[st[step].block], done);
-  if (step == head_step_ && &st == &with_head_ && next < positions() &&
-      next >= opt_.prompt_tokens) {
-    if (next > opt_.prompt_tokens) {
+  if (step == head_step_ && &st == &with_head_ && next < seq_len_[seq] && next >= prompt) {
+    if (next > prompt || request_mode()) {
       release(token + 1, embed_step_, done);
     } else {
       // The first decode tokens of the batch start together, once every prefill is done.
       prefill_end_ = std::max(prefill_end_, done);
       if (++prefills_done_ == opt_.batch) {
         if (on_decode_start) on_decode_start(prefill_end_);
-        for (int s = 0; s < opt_.batch; ++s)
-          release(s * positions() + opt_.prompt_tokens, embed_step_, prefill_end_);
+        for (int q = 0; q < opt_.batch; ++q)
+          release(seq_first_[q] + opt_.prompt_tokens, embed_step_, prefill_end_);
       }
     }
+  }
+  // Request mode: a finished sequence frees its slot for the next request.
+  if (--steps_left_[token] == 0 && request_mode() && next == seq_len_[seq]) {
+    finished_[seq] = rec.end;
+    --in_flight_;
+    while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
+      admit(next_admit_, std::max(opt_.requests[next_admit_].arrival, rec.end));
   }
   if (sink_ && step + 1 == static_cast<int>(st.size()))
     sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
@@ -304,7 +348,7 @@ Ps Controller::move(int from, int to, long long elems, Ps ready, arch::ActionCou
 }
 
 Ps Controller::execute(int token, const Step& s, Ps ready) {
-  const int phase = token % positions() >= opt_.prompt_tokens ? 1 : 0;
+  const int phase = tokens_[token].decode ? 1 : 0;
   arch::ActionCounts* c = &ledgers_[phase][s.ledger];
   const std::vector<Step>& st = steps_of(token);
   // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
@@ -321,7 +365,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
     case Kind::kEmbed: {
       if (on_embed) on_embed(token);
       tokens_[token].start = ready;
-      if (token % positions() == opt_.prompt_tokens && decode_wall_start_s_ == 0) {
+      if (tokens_[token].decode && decode_wall_start_s_ == 0) {
         decode_wall_start_s_ =
             std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
                 .count();
@@ -405,9 +449,9 @@ Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch
 
 Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCounts* c) {
   const long long heads = model_.num_heads, kvh = model_.num_kv_heads, hd = model_.head_dim;
-  const int pos = token % positions();
+  const int pos = tok_pos_[token];
   const long long ctx = pos + 1;  // keys and values of this and every earlier position
-  const int phase = pos >= opt_.prompt_tokens ? 1 : 0;
+  const int phase = tokens_[token].decode ? 1 : 0;
   // Append this token's K and V (after RoPE, approximated as ready + the RoPE of one group):
   // its sequence's share of the SRAM while it has room, then DRAM.
   const long long sram_tokens = kv_sram_tokens_per_sequence();

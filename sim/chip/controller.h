@@ -38,6 +38,18 @@ struct ControllerOptions {
   /// tiles, DPUs, memories and mesh. Token t of the controller is position t % (P + D) of
   /// sequence t / (P + D).
   int batch = 1;
+  /// Request mode (continuous batching) when not empty: one sequence per request, each with its
+  /// own prompt and decode lengths, admitted in order when it has arrived and fewer than
+  /// max_batch sequences are in flight; prefill and decode tokens of all admitted sequences
+  /// interleave as their steps become ready (no phase barrier). prompt_tokens, decode_tokens and
+  /// batch are then unused.
+  struct Request {
+    int prompt_tokens = 1;
+    int decode_tokens = 0;
+    arch::Ps arrival = 0;
+  };
+  std::vector<Request> requests;
+  int max_batch = 1;
 };
 
 /// Timing of one token.
@@ -74,11 +86,21 @@ class Controller : public sc_core::sc_module {
   // ---- Results ----------------------------------------------------------------------------
   /// Every token of every sequence: sequence s's position p is tokens()[s * (P + D) + p].
   const std::vector<TokenRecord>& tokens() const { return tokens_; }
-  /// Positions per sequence (P + D).
+  /// Positions per sequence (P + D) of a static batch.
   int positions() const { return opt_.prompt_tokens + opt_.decode_tokens; }
-  /// KV-cache SRAM positions each sequence keeps (the SRAM split evenly over the batch); later
-  /// positions live in DRAM.
-  long long kv_sram_tokens_per_sequence() const { return kv_capacity_tokens_ / opt_.batch; }
+  /// Sequences, the first token of each, and its prompt length and positions.
+  int sequences() const { return static_cast<int>(seq_first_.size()); }
+  int sequence_first_token(int s) const { return seq_first_[s]; }
+  int sequence_prompt(int s) const { return seq_prompt_[s]; }
+  int sequence_positions(int s) const { return seq_len_[s]; }
+  /// Request mode: when each sequence was admitted (its prompt started) and finished.
+  const std::vector<arch::Ps>& admitted() const { return admitted_; }
+  const std::vector<arch::Ps>& finished() const { return finished_; }
+  /// KV-cache SRAM positions each sequence keeps (the SRAM split evenly over the batch, or over
+  /// max_batch in request mode); later positions live in DRAM.
+  long long kv_sram_tokens_per_sequence() const {
+    return kv_capacity_tokens_ / (opt_.requests.empty() ? opt_.batch : opt_.max_batch);
+  }
   /// Ledger names (linear layers by name, then per block "<prefix>.attention" and
   /// "<prefix>.vector", "embedding", "final").
   const std::vector<std::string>& ledger_names() const { return ledger_names_; }
@@ -188,6 +210,15 @@ class Controller : public sc_core::sc_module {
   // Static batching: every sequence's first decode token waits until all prefills are done.
   int prefills_done_ = 0;
   arch::Ps prefill_end_ = 0;
+  // Sequences: first token, prompt length, positions; per token its sequence and position.
+  std::vector<int> seq_first_, seq_prompt_, seq_len_;
+  std::vector<int> tok_seq_, tok_pos_;
+  std::vector<int> steps_left_;  // per token: steps not yet completed
+  // Request mode: admission.
+  std::vector<arch::Ps> admitted_, finished_;
+  int next_admit_ = 0, in_flight_ = 0;
+  void admit(int seq, arch::Ps when);
+  bool request_mode() const { return !opt_.requests.empty(); }
 };
 
 }  // namespace aimc::sim

@@ -118,6 +118,11 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   co.decode_tokens = options.decode_tokens;
   co.quantum_ns = options.quantum_ns;
   co.batch = options.batch;
+  co.max_batch = options.max_batch;
+  for (const SimOptions::Request& q : options.requests)
+    co.requests.push_back(
+        {q.prompt_tokens, q.decode_tokens, static_cast<Ps>(std::llround(q.arrival_ns * 1000.0))});
+  const bool request_mode = !options.requests.empty();
   Controller& ctl = *new Controller("controller", &chip, model, plan, co);
   const int B = options.batch;
   const int N = options.prompt_tokens + options.decode_tokens;  // positions per sequence
@@ -176,15 +181,18 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   proto::SimReport r;
   r.set_model(model.name);
   r.set_chip(config.name());
-  r.set_prompt_tokens(options.prompt_tokens);
-  r.set_decode_tokens(options.decode_tokens);
+  // Request mode: these fields describe request 0.
+  const int P = request_mode ? options.requests[0].prompt_tokens : options.prompt_tokens;
+  const int D = request_mode ? options.requests[0].decode_tokens : options.decode_tokens;
+  r.set_prompt_tokens(P);
+  r.set_decode_tokens(D);
   const std::vector<TokenRecord>& tok = ctl.tokens();
-  const int P = options.prompt_tokens, D = options.decode_tokens;
   const Ps ttft = tok[P - 1].end;  // of sequence 0
   const Ps total = ctl.end_time();
   // The prefill phase ends with the batch's last prefill (= ttft for one sequence).
   Ps prefill_end = ttft;
   for (int seq = 1; seq < B; ++seq) prefill_end = std::max(prefill_end, tok[seq * N + P - 1].end);
+  if (request_mode) prefill_end = 0;  // phases interleave: all leakage goes to decode
   r.set_ttft_ns(ttft * 1e-3);
   r.set_total_time_ns(total * 1e-3);
   Ps prev = ttft;
@@ -199,10 +207,13 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     r.set_decode_latency_ns(sum / D);
     r.set_decode_tokens_per_s(1e9 / (sum / D));
   }
-  for (size_t t = 0; t < tok.size(); ++t) {
+  for (size_t t = 0, seq = 0; t < tok.size(); ++t) {
+    while (seq + 1 < static_cast<size_t>(ctl.sequences()) &&
+           static_cast<int>(t) >= ctl.sequence_first_token(static_cast<int>(seq) + 1))
+      ++seq;
     proto::TokenTiming* tt = r.add_tokens();
-    tt->set_position(static_cast<uint32_t>(t % N));
-    if (B > 1) tt->set_sequence(static_cast<uint32_t>(t / N));
+    tt->set_position(static_cast<uint32_t>(t - ctl.sequence_first_token(static_cast<int>(seq))));
+    if (ctl.sequences() > 1) tt->set_sequence(static_cast<uint32_t>(seq));
     tt->set_phase(tok[t].decode ? "decode" : "prefill");
     tt->set_start_ns(tok[t].start * 1e-3);
     tt->set_end_ns(tok[t].end * 1e-3);
@@ -212,8 +223,19 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
       config, plan.has_summary() ? static_cast<long long>(plan.summary().tiles_used()) : -1);
   add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls,
             static_cast<double>(prefill_end), B * P, ctl.ops(0));
+  int decode_tokens_all = B * D, prefill_tokens_all = B * P;
+  if (request_mode) {
+    decode_tokens_all = prefill_tokens_all = 0;
+    for (const auto& q : options.requests) {
+      decode_tokens_all += q.decode_tokens;
+      prefill_tokens_all += q.prompt_tokens;
+    }
+    r.mutable_prefill()->Clear();
+    add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls, 0, prefill_tokens_all,
+              ctl.ops(0));
+  }
   add_phase(r.mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls,
-            static_cast<double>(total - prefill_end), B * D, ctl.ops(1));
+            static_cast<double>(total - prefill_end), decode_tokens_all, ctl.ops(1));
 
   set_utilization(chip.utilization(static_cast<double>(total)), r.mutable_utilization());
 
@@ -259,6 +281,71 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     const auto top = chip.busiest(static_cast<double>(total - prefill_end), busy_at_decode);
     br->set_bottleneck(top.first);
     br->set_bottleneck_utilization(top.second);
+  }
+
+  if (request_mode) {
+    proto::RequestReport* rr = r.mutable_requests();
+    const int n = ctl.sequences();
+    rr->set_requests(static_cast<uint32_t>(n));
+    rr->set_max_batch(static_cast<uint32_t>(options.max_batch));
+    rr->set_policy(
+        "continuous batching, first come first served admission, prefill and decode "
+        "tokens interleaved as their steps become ready");
+    const double first_arrival = options.requests.front().arrival_ns;
+    double last = 0, latency = 0, wait = 0, outputs = 0;
+    std::vector<double> ttfts, tpots;
+    std::vector<std::pair<double, int>> events;  // (time, +1 arrival / -1 departure)
+    for (int q = 0; q < n; ++q) {
+      const SimOptions::Request& req = options.requests[q];
+      const double first_token =
+          tok[ctl.sequence_first_token(q) + ctl.sequence_prompt(q) - 1].end * 1e-3;
+      const double done = ctl.finished()[q] * 1e-3;
+      proto::RequestTiming* t = rr->add_timings();
+      t->set_arrival_ns(req.arrival_ns);
+      t->set_admitted_ns(ctl.admitted()[q] * 1e-3);
+      t->set_first_token_ns(first_token);
+      t->set_finished_ns(done);
+      t->set_prompt_tokens(static_cast<uint32_t>(req.prompt_tokens));
+      t->set_decode_tokens(static_cast<uint32_t>(req.decode_tokens));
+      ttfts.push_back(first_token - req.arrival_ns);
+      if (req.decode_tokens > 0) tpots.push_back((done - first_token) / req.decode_tokens);
+      latency += done - req.arrival_ns;
+      wait += std::max(0.0, ctl.admitted()[q] * 1e-3 - req.arrival_ns);  // ps rounding
+      outputs += req.decode_tokens + 1;
+      last = std::max(last, done);
+      events.push_back({req.arrival_ns, +1});
+      events.push_back({done, -1});
+    }
+    const double makespan = last - first_arrival;
+    rr->set_makespan_ns(makespan);
+    rr->set_output_tokens_per_s(makespan > 0 ? outputs / (makespan * 1e-9) : 0);
+    rr->set_ttft_p50_ns(percentile(ttfts, 50));
+    rr->set_ttft_p90_ns(percentile(ttfts, 90));
+    rr->set_ttft_p99_ns(percentile(ttfts, 99));
+    rr->set_tpot_p50_ns(percentile(tpots, 50));
+    rr->set_tpot_p90_ns(percentile(tpots, 90));
+    rr->set_tpot_p99_ns(percentile(tpots, 99));
+    rr->set_latency_mean_ns(latency / n);
+    rr->set_wait_mean_ns(wait / n);
+    // Time average of the requests in the system, from the arrival and departure events.
+    std::sort(events.begin(), events.end());
+    double area = 0, at = first_arrival;
+    int in_system = 0;
+    for (const auto& [time, delta] : events) {
+      area += in_system * (time - at);
+      at = time;
+      in_system += delta;
+    }
+    rr->set_mean_in_system(makespan > 0 ? area / makespan : 0);
+    rr->set_arrival_rate_per_s(makespan > 0 ? n / (makespan * 1e-9) : 0);
+    arch::ActionCounts all;
+    for (int phase = 0; phase < 2; ++phase)
+      for (const arch::ActionCounts& c : ctl.ledger(phase)) all += c;
+    const arch::EnergyBreakdown b = arch::price(all, es, ls, total * 1e-12);
+    rr->set_nj_per_output_token(outputs > 0 ? b.total_pj() * 1e-3 / outputs : 0);
+    const auto top = chip.busiest(static_cast<double>(total));
+    rr->set_bottleneck(top.first);
+    rr->set_bottleneck_utilization(top.second);
   }
 
   // Programming: every block's cells, tiles in parallel, row by row.
@@ -451,6 +538,21 @@ proto::SimReport simulate(const proto::ChipConfig& config, const workloads::Mode
                   options.dram_capacity_bytes, dram_weight_bytes(config, model), &limit);
     if (options.dram_capacity_bytes > 0 && options.batch > most)
       throw UserError("batch " + std::to_string(options.batch) + " does not fit: " + limit);
+  }
+  if (!options.requests.empty()) {
+    if (options.weights)
+      throw UserError("request mode computes time and energy only: run it without weights");
+    if (options.max_batch < 1)
+      throw UserError("max batch: must be at least 1, got " + std::to_string(options.max_batch));
+    double prev = 0;
+    for (size_t i = 0; i < options.requests.size(); ++i) {
+      const SimOptions::Request& q = options.requests[i];
+      if (q.prompt_tokens < 1 || q.decode_tokens < 0 || !(q.arrival_ns >= prev))
+        throw UserError("request " + std::to_string(i) +
+                        ": needs >= 1 prompt tokens, >= 0 decode tokens and an arrival no "
+                        "earlier than the request before");
+      prev = q.arrival_ns;
+    }
   }
   if (!options.prompts.empty() && static_cast<int>(options.prompts.size()) != options.batch)
     throw UserError("timed run: " + std::to_string(options.prompts.size()) +

@@ -62,6 +62,20 @@ struct SimOptions {
   std::vector<std::vector<int32_t>> prompts;
   /// DRAM beside the chip, in bytes (0 = unbounded): with the KV-cache SRAM it bounds the batch.
   double dram_capacity_bytes = 0;
+
+  // ---- Requests ------------------------------------------------------------------------------
+  /// One request of a serving run: when it arrives, its prompt and its generated tokens.
+  struct Request {
+    double arrival_ns = 0;
+    int prompt_tokens = 1;
+    int decode_tokens = 0;
+  };
+  /// Request mode when not empty (in arrival order): continuous batching, at most `max_batch`
+  /// sequences in flight, admitted first come first served; prefill and decode tokens of the
+  /// admitted sequences interleave as their steps become ready. prompt_tokens, decode_tokens,
+  /// batch, prompts and weights are unused (time and energy only); SimReport.requests reports.
+  std::vector<Request> requests;
+  int max_batch = 8;
 };
 
 /// The most sequences of `positions` positions whose KV caches the chip holds: its KV-cache

@@ -94,6 +94,25 @@ std::string format_summary(const proto::SimReport& r, int top) {
          fmt("%.0f", static_cast<double>(b.kv_sram_positions_per_sequence())));
     line(&out, "batch limit", b.batch_limit());
   }
+  if (r.has_requests()) {
+    const proto::RequestReport& q = r.requests();
+    out += std::to_string(q.requests()) + " requests, " + q.policy() + ", at most " +
+           std::to_string(q.max_batch()) + " in flight (figures above are request 0's)\n";
+    line(&out, "makespan", fmt("%.4g us", q.makespan_ns() * 1e-3));
+    line(&out, "output throughput", fmt("%.4g tokens/s", q.output_tokens_per_s()));
+    line(&out, "TTFT p50 / p90 / p99",
+         fmt("%.4g", q.ttft_p50_ns() * 1e-3) + " / " + fmt("%.4g", q.ttft_p90_ns() * 1e-3) + " / " +
+             fmt("%.4g us", q.ttft_p99_ns() * 1e-3));
+    line(&out, "TPOT p50 / p90 / p99",
+         fmt("%.4g", q.tpot_p50_ns() * 1e-3) + " / " + fmt("%.4g", q.tpot_p90_ns() * 1e-3) + " / " +
+             fmt("%.4g us", q.tpot_p99_ns() * 1e-3));
+    line(&out, "mean latency / wait",
+         fmt("%.4g", q.latency_mean_ns() * 1e-3) + " / " + fmt("%.4g us", q.wait_mean_ns() * 1e-3));
+    line(&out, "mean requests in system", fmt("%.4g", q.mean_in_system()));
+    line(&out, "energy per output token", fmt("%.4g nJ", q.nj_per_output_token()));
+    line(&out, "bottleneck",
+         q.bottleneck() + fmt(" (%.3g %% busy)", 100 * q.bottleneck_utilization()));
+  }
   out += "weight programming (once, not in the figures above)\n";
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +
