@@ -9,6 +9,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "proto/chip_config_io.h"
+#include "proto/first_error.h"
 #include "proto/user_error.h"
 
 namespace aimc::mapping {
@@ -18,23 +19,6 @@ bool is_json_path(const std::string& path) {
   const std::string ext = ".json";
   return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
 }
-
-/// Keeps the first parse error, with its position, for the UserError.
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(std::string source) : source_(std::move(source)) {}
-  void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) {
-      first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
-               message;
-    }
-  }
-  const std::string& first() const { return first_; }
-
- private:
-  std::string source_;
-  std::string first_;
-};
 
 }  // namespace
 
@@ -55,7 +39,7 @@ std::string plan_to_json(const proto::MappingPlan& plan) {
 proto::MappingPlan plan_from_text(const std::string& text, const std::string& source) {
   proto::MappingPlan plan;
   google::protobuf::TextFormat::Parser parser;
-  FirstError errors(source);
+  proto::FirstError errors(source);
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &plan)) {
     throw UserError(errors.first().empty() ? source + ": not a mapping plan" : errors.first());

@@ -5,12 +5,13 @@
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
-
 #include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "proto/first_error.h"
 
 namespace aimc::proto {
 namespace {
@@ -171,23 +172,6 @@ void resolve_message(Message* m) {
     }
   }
 }
-
-class CollectErrors : public google::protobuf::io::ErrorCollector {
- public:
-  explicit CollectErrors(std::string source) : source_(std::move(source)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (!first_.empty()) return;
-    first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
-             message;
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string source_;
-  std::string first_;
-};
 
 // Line (1-based) of the innermost field of `path` in the parsed text, or 0 when it is absent.
 // Index of a path step for the location tree: a repeated field named as a whole (index -1)
@@ -351,7 +335,7 @@ void parse_config_text(const std::string& text, const std::string& source, Messa
     throw UserError(source + ": empty config file (expected at least schema_version: 1)");
   }
   TextFormat::Parser parser;
-  CollectErrors errors(source);
+  FirstError errors(source);
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(tree);
   if (!parser.ParseFromString(text, message)) {

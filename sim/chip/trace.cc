@@ -1,25 +1,13 @@
 // Trace-event JSON writer.
 #include "sim/chip/trace.h"
 
-#include <cstdio>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "proto/chip_config_io.h"
 
 namespace aimc::sim {
-namespace {
-
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\';
-    o += ch;
-  }
-  return o;
-}
-
-}  // namespace
-
 TraceWriter::TraceWriter(const TraceOptions& options)
     : opt_(options),
       start_ps_(static_cast<arch::Ps>(options.start_us * 1e6)),
@@ -52,24 +40,32 @@ void TraceWriter::span(int track_id, const char* what, arch::Ps start, arch::Ps 
 }
 
 void TraceWriter::write() const {
+  // One event per line, each written by nlohmann (names escaped as JSON requires), so that a
+  // trace of a million spans never sits in memory as one JSON tree.
   std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
-  char buf[256];
   bool first = true;
+  auto add = [&](const nlohmann::json& event) {
+    out += first ? "" : ",\n";
+    first = false;
+    out += event.dump();
+  };
   std::vector<bool> used(tracks_.size(), false);
   for (const Span& s : spans_) used[s.track] = true;
   for (size_t i = 0; i < tracks_.size(); ++i) {
     if (!used[i]) continue;  // only tracks with a span in the window
-    out += first ? "" : ",\n";
-    first = false;
-    out += "{\"ph\":\"M\",\"pid\":1,\"tid\":" + std::to_string(i) +
-           ",\"name\":\"thread_name\",\"args\":{\"name\":\"" + json_escape(tracks_[i]) + "\"}}";
+    add({{"ph", "M"},
+         {"pid", 1},
+         {"tid", i},
+         {"name", "thread_name"},
+         {"args", {{"name", tracks_[i]}}}});
   }
   for (const Span& s : spans_) {
-    std::snprintf(buf, sizeof buf,
-                  "%s{\"ph\":\"X\",\"pid\":1,\"tid\":%d,\"name\":\"%s\",\"ts\":%.6f,\"dur\":%.6f}",
-                  first ? "" : ",\n", s.track, s.what, s.start * 1e-6, (s.end - s.start) * 1e-6);
-    first = false;
-    out += buf;
+    add({{"ph", "X"},
+         {"pid", 1},
+         {"tid", s.track},
+         {"name", s.what},
+         {"ts", s.start * 1e-6},
+         {"dur", (s.end - s.start) * 1e-6}});
   }
   out += "\n]}\n";
   proto::write_file_atomic(opt_.path, out);

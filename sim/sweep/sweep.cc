@@ -6,18 +6,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <memory>
 #include <sstream>
 
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
+#include "proto/first_error.h"
 #include "proto/user_error.h"
 #include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
@@ -32,24 +31,6 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 using google::protobuf::TextFormat;
 
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(std::string source) : source_(std::move(source)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = source_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " +
-               message;
-    }
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string source_;
-  std::string first_;
-};
-
 std::string field_names(const Descriptor* d) {
   std::string names;
   for (int i = 0; i < d->field_count(); ++i) names += (i ? ", " : "") + d->field(i)->name();
@@ -62,69 +43,36 @@ std::string enum_names(const google::protobuf::EnumDescriptor* e) {
   return names;
 }
 
-// Parses all of `text` as a signed or unsigned integer within [lo, hi].
-bool parse_integer(const std::string& text, long double lo, long double hi, long double* out) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long double v = std::strtold(text.c_str(), &end);
-  if (errno != 0 || end != text.c_str() + text.size()) return false;
-  if (v != std::floor(v) || v < lo || v > hi) return false;
-  *out = v;
-  return true;
+// What a value of `f`'s type is, for the error.
+std::string expected_value(const FieldDescriptor* f) {
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return "a 32-bit integer";
+    case FieldDescriptor::CPPTYPE_INT64:
+      return "a 64-bit integer";
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return "an unsigned 32-bit integer";
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return "an unsigned 64-bit integer";
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return "a number";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return "true or false";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return "one of " + enum_names(f->enum_type());
+    default:
+      return std::string("a ") + f->type_name();
+  }
 }
 
 void set_scalar(Message* m, const FieldDescriptor* f, const std::string& value,
                 const std::string& path) {
   const Reflection* r = m->GetReflection();
-  long double integer = 0;
   auto bad = [&](const std::string& expected) {
     throw UserError(path + ": '" + value + "' is not " + expected);
   };
   switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32:
-      if (!parse_integer(value, std::numeric_limits<int32_t>::min(),
-                         std::numeric_limits<int32_t>::max(), &integer))
-        bad("a 32-bit integer");
-      r->SetInt32(m, f, static_cast<int32_t>(integer));
-      return;
-    case FieldDescriptor::CPPTYPE_INT64:
-      if (!parse_integer(value, -9.2e18L, 9.2e18L, &integer)) bad("a 64-bit integer");
-      r->SetInt64(m, f, static_cast<int64_t>(integer));
-      return;
-    case FieldDescriptor::CPPTYPE_UINT32:
-      if (!parse_integer(value, 0, std::numeric_limits<uint32_t>::max(), &integer))
-        bad("an unsigned 32-bit integer");
-      r->SetUInt32(m, f, static_cast<uint32_t>(integer));
-      return;
-    case FieldDescriptor::CPPTYPE_UINT64:
-      if (!parse_integer(value, 0, 1.8e19L, &integer)) bad("an unsigned 64-bit integer");
-      r->SetUInt64(m, f, static_cast<uint64_t>(integer));
-      return;
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      errno = 0;
-      char* end = nullptr;
-      const double v = std::strtod(value.c_str(), &end);
-      if (value.empty() || errno != 0 || end != value.c_str() + value.size() || !std::isfinite(v))
-        bad("a number");
-      if (f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        r->SetDouble(m, f, v);
-      } else {
-        r->SetFloat(m, f, static_cast<float>(v));
-      }
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_BOOL:
-      if (value != "true" && value != "false") bad("true or false");
-      r->SetBool(m, f, value == "true");
-      return;
-    case FieldDescriptor::CPPTYPE_ENUM: {
-      const auto* e = f->enum_type()->FindValueByName(value);
-      if (e == nullptr) bad("one of " + enum_names(f->enum_type()));
-      r->SetEnum(m, f, e);
-      return;
-    }
     case FieldDescriptor::CPPTYPE_STRING:
       r->SetString(m, f, value);
       return;
@@ -139,7 +87,7 @@ void set_scalar(Message* m, const FieldDescriptor* f, const std::string& value,
       }
       std::unique_ptr<Message> parsed(r->GetMessage(*m, f).New());
       TextFormat::Parser parser;
-      FirstError errors(path);
+      proto::FirstError errors(path);
       parser.RecordErrorsTo(&errors);
       if (!parser.ParseFromString(body, parsed.get())) {
         throw UserError(path + ": '" + value + "' is not a " + f->message_type()->name() +
@@ -148,7 +96,20 @@ void set_scalar(Message* m, const FieldDescriptor* f, const std::string& value,
       r->MutableMessage(m, f)->CopyFrom(*parsed);
       return;
     }
+    default:
+      break;
   }
+  // Numbers, bools and enums: protobuf's own parser of one text-format field value, so a swept
+  // value reads exactly as it would in a config file (no "1e3" for an integer, exact bounds).
+  TextFormat::Parser parser;
+  proto::FirstError errors(path);
+  parser.RecordErrorsTo(&errors);
+  if (value.empty() || !parser.ParseFieldValueFromString(value, f, m)) bad(expected_value(f));
+  const bool real = f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE ||
+                    f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT;
+  if (real && !std::isfinite(f->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE ? r->GetDouble(*m, f)
+                                                                              : r->GetFloat(*m, f)))
+    bad(expected_value(f));
 }
 
 uint64_t fnv1a(const std::string& text) {
@@ -230,7 +191,7 @@ SweepPlan load_sweep(const std::string& path) {
   SweepPlan plan;
   plan.path = path;
   TextFormat::Parser parser;
-  FirstError errors(path);
+  proto::FirstError errors(path);
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(buffer.str(), &plan.spec)) {
     throw UserError(errors.first().empty() ? path + ": could not parse sweep" : errors.first());

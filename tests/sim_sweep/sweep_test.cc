@@ -56,6 +56,12 @@ TEST(SetConfigField, RejectsBadPathsAndValues) {
             std::string::npos);
   EXPECT_NE(error_of(&c, "tile.adc.bits", "-1").find("not an unsigned"), std::string::npos);
   EXPECT_NE(error_of(&c, "tile.rows", "").find("not an unsigned"), std::string::npos);
+  // Integers as protobuf's text format reads them: no exponent, exact bounds.
+  EXPECT_NE(error_of(&c, "tile.rows", "1e3").find("not an unsigned 32-bit"), std::string::npos);
+  EXPECT_NE(error_of(&c, "tile.rows", "4294967296").find("not an unsigned"), std::string::npos);
+  EXPECT_EQ(error_of(&c, "tile.rows", "4294967295"), "");
+  EXPECT_EQ(c.tile().rows(), 4294967295u);
+  EXPECT_NE(error_of(&c, "clock_ghz", "inf").find("not a number"), std::string::npos);
   EXPECT_NE(error_of(&c, "clock_ghz", "fast").find("not a number"), std::string::npos);
   EXPECT_NE(error_of(&c, "clock_ghz", "nan").find("not a number"), std::string::npos);
   EXPECT_NE(error_of(&c, "tile.kind", "analog").find("one of ANALOG, DIGITAL_W4A8, DIGITAL_FP"),
