@@ -27,6 +27,7 @@ constexpr Field kFields[] = {
     {"dram_bits", "bits", &ActionCounts::dram_bits},
     {"noc_bit_hops", "bit-hops", &ActionCounts::noc_bit_hops},
     {"cells_programmed", "count", &ActionCounts::cells_programmed},
+    {"shift_adds", "count", &ActionCounts::shift_adds},
 };
 static_assert(sizeof(kFields) / sizeof(kFields[0]) * sizeof(double) == sizeof(ActionCounts),
               "every ActionCounts field is in kFields");

@@ -26,6 +26,7 @@ struct ActionCounts {
   double dram_bits = 0;          ///< bits read or written in off-chip DRAM
   double noc_bit_hops = 0;       ///< one bit over one mesh link
   double cells_programmed = 0;   ///< one cell written and verified
+  double shift_adds = 0;         ///< one converted bit-serial sample shifted and added
 
   ActionCounts& operator+=(const ActionCounts& other);
   /// Sum of every field (the energy with every per-action energy set to 1).

@@ -23,8 +23,9 @@ EnergyBreakdown price(const ActionCounts& c, const EnergySpec& e, const LeakageS
       {"dac", c.dac_drives * e.dac_drive_pj},
       {"crossbar", c.cell_reads * e.cell_read_pj},
       {"adc", c.adc_conversions * e.adc_conversion_pj},
-      {"tile_digital",
-       c.tile_post_ops * e.tile_post_pj + c.digital_tile_macs * e.digital_tile_mac_pj},
+      {"tile_digital", c.tile_post_ops * e.tile_post_pj +
+                           c.digital_tile_macs * e.digital_tile_mac_pj +
+                           c.shift_adds * e.shift_add_pj},
       {"dpu", c.dpu_adds * e.dpu_add_pj + c.dpu_muls * e.dpu_mul_pj + c.dpu_exps * e.dpu_exp_pj +
                   c.dpu_recips * e.dpu_recip_pj + c.dpu_rsqrts * e.dpu_rsqrt_pj},
       {"sram", c.sram_bits * e.sram_pj_per_bit},

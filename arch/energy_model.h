@@ -26,6 +26,7 @@ struct EnergySpec {
   double dram_pj_per_bit = 0;
   double noc_pj_per_bit_hop = 0;
   double program_pj_per_cell = 0;
+  double shift_add_pj = 0;
 };
 
 /// Static power of the chip's components, in milliwatts (already multiplied by their number).

@@ -61,6 +61,7 @@ Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
     counts->dac_drives += static_cast<double>(rows) * n;
     counts->cell_reads += static_cast<double>(rows) * cols * n;
     counts->tile_post_ops += cols;
+    if (spec_.shift_add) counts->shift_adds += static_cast<double>(cols) * n;
   }
   const Ps end = last_conv_end + spec_.t_post_ps;
   span("read", begin, end);

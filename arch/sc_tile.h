@@ -27,6 +27,8 @@ struct TileSpec {
   bool double_buffered = true;
   int dac_bits = 8;   ///< bits of the input codes (input buffer bits per row)
   int out_bits = 16;  ///< bits of one partial output written to the output buffer
+  /// Bit-serial inputs: every converted column sample is shifted and added into its output.
+  bool shift_add = false;
   // Digital tiles only.
   double macs_per_cycle = 1024;  ///< MAC array throughput
   double cycle_ps = 1000;        ///< tile clock period

@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "arch/chip_costs.h"
 #include "mapping/mesh.h"
 
 namespace aimc::mapping {
@@ -60,7 +61,7 @@ double block_read_ns(const proto::ChipConfig& chip, int rows, int cols) {
   const double integration_ns = steps * tile.dac().cycles_per_step() / clock;
   // Columns beyond the ADC count wait for a second (third, ...) conversion round.
   const double conversion_ns = static_cast<double>(ceil_div(cols, tile.adc().adcs_per_tile())) *
-                               tile.adc().t_conversion_ns();
+                               arch::adc_conversion_time_ns(chip);
   return tile.dac().read_phases() * (integration_ns + conversion_ns) +
          (tile.read_overhead_cycles() + tile.post_process_cycles()) / clock;
 }

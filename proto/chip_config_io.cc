@@ -63,7 +63,12 @@ std::string range_text(const FieldRange& range) {
          (range.min_exclusive() ? ")" : "");
 }
 
-// Walks every field, checking the (range) option; the values a field takes when unset are its
+bool is_derived(const FieldDescriptor* f) {
+  return f->options().GetExtension(derived);
+}
+
+// Walks every field, checking the (range) option (of a derived field only when it is set); the
+// values a field takes when unset are its
 // declared defaults, which are checked too (a default outside its own range is a schema bug).
 void check_ranges(const Message& m, std::vector<PathStep>* prefix,
                   std::vector<ConfigIssue>* issues) {
@@ -80,7 +85,8 @@ void check_ranges(const Message& m, std::vector<PathStep>* prefix,
         } else if (r->HasField(m, f)) {
           check_ranges(r->GetMessage(m, f), prefix, issues);
         }
-      } else if (f->options().HasExtension(range)) {
+      } else if (f->options().HasExtension(range) &&
+                 (!is_derived(f) || f->is_repeated() || r->HasField(m, f))) {
         const FieldRange& rg = f->options().GetExtension(range);
         double v = 0;
         if (numeric_value(m, f, k, &v)) {
@@ -138,6 +144,7 @@ void resolve_message(Message* m) {
       continue;
     }
     if (f->containing_oneof() != nullptr && !r->HasField(*m, f)) continue;
+    if (is_derived(f)) continue;  // left to the cost model when absent
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE:
         resolve_message(r->MutableMessage(m, f));

@@ -31,7 +31,9 @@ struct ConfigIssue {
 std::vector<ConfigIssue> validate_chip_config(const ChipConfig& config);
 
 /// Sets every unset singular field of `message` (recursively) to its declared default; a oneof
-/// with no member set gets its first member. The result prints every parameter in force.
+/// with no member set gets its first member. Fields marked (derived) stay unset: their values
+/// come from the cost model (arch/chip_costs.h) unless given. The result prints every other
+/// parameter in force.
 void resolve_defaults(google::protobuf::Message* message);
 
 /// Parses, resolves and validates a config from text. `source` names it in errors. Throws

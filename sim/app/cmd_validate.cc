@@ -1,8 +1,11 @@
-// `aimcsim validate CONFIG`: parse, resolve defaults, validate, print the resolved config.
+// `aimcsim validate CONFIG`: parse, resolve defaults, validate, print the resolved config and the
+// cost fields the converter cost model derives.
+#include <cstdio>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
+#include "arch/chip_costs.h"
 #include "proto/chip_config_io.h"
 #include "proto/system_config_io.h"
 #include "sim/app/commands.h"
@@ -32,6 +35,15 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
   const proto::ChipConfig config = proto::load_chip_config(path);
   out << "# " << path << ": valid; resolved with every default filled in\n"
       << proto::to_text(config);
+  const auto derived = arch::derived_values(config);
+  if (!derived.empty()) {
+    out << "# derived by the cost model (fields left out; set one to override it):\n";
+    for (const arch::DerivedValue& d : derived) {
+      char value[64];
+      std::snprintf(value, sizeof value, "%.6g", d.value);
+      out << "#   " << d.field << ": " << value << "  (" << d.formula << ")\n";
+    }
+  }
   return 0;
 }
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "arch/chip_costs.h"
+
 namespace aimc::sim {
 
 double cycle_ps(const proto::ChipConfig& c) {
@@ -28,6 +30,7 @@ arch::TileSpec tile_spec(const proto::ChipConfig& c) {
   s.macs_per_cycle = t.digital().macs_per_cycle();
   s.cycle_ps = cyc;
   s.t_pipeline_ps = arch::cycles_to_ps(t.digital().pipeline_cycles(), cyc);
+  s.shift_add = t.dac().encoding() == proto::BIT_SERIAL;
   return s;
 }
 
@@ -35,7 +38,7 @@ arch::AdcBankSpec adc_bank_spec(const proto::ChipConfig& c) {
   arch::AdcBankSpec s;
   s.adcs_per_group = static_cast<int>(c.tile().adc().adcs_per_tile());
   s.groups = static_cast<int>(c.tile().adc().tiles_per_bank());
-  s.t_conversion_ps = static_cast<arch::Ps>(c.tile().adc().t_conversion_ns() * 1000.0 + 0.5);
+  s.t_conversion_ps = static_cast<arch::Ps>(arch::adc_conversion_time_ns(c) * 1000.0 + 0.5);
   return s;
 }
 
@@ -84,9 +87,9 @@ arch::MemorySpec dram_spec(const proto::ChipConfig& c) {
 arch::EnergySpec energy_spec(const proto::ChipConfig& c) {
   const proto::EnergyConfig& e = c.energy();
   arch::EnergySpec s;
-  s.dac_drive_pj = e.e_dac_drive_pj();
+  s.dac_drive_pj = arch::dac_drive_energy_pj(c);
   s.cell_read_pj = e.e_cell_read_fj() * 1e-3;
-  s.adc_conversion_pj = e.e_adc_conversion_pj();
+  s.adc_conversion_pj = arch::adc_conversion_energy_pj(c);
   s.tile_post_pj = e.e_tile_post_pj();
   s.digital_tile_mac_pj = c.tile().digital().e_mac_pj();
   s.dpu_add_pj = e.e_dpu_add_pj();
@@ -99,6 +102,7 @@ arch::EnergySpec energy_spec(const proto::ChipConfig& c) {
   s.dram_pj_per_bit = e.e_dram_pj_per_bit();
   s.noc_pj_per_bit_hop = e.e_noc_pj_per_bit_hop();
   s.program_pj_per_cell = e.e_program_pj_per_cell();
+  s.shift_add_pj = e.e_shift_add_pj();
   return s;
 }
 

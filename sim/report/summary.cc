@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include "arch/chip_costs.h"
+
 namespace aimc::sim {
 namespace {
 
@@ -30,7 +32,7 @@ std::string format_chip_summary(const proto::ChipConfig& c) {
     << " weights per row), " << fmt("%g", c.clock_ghz()) << " GHz\n";
   s << "  DAC " << t.dac().bits() << " bit " << proto::DacEncoding_Name(t.dac().encoding()) << ", "
     << t.dac().read_phases() << " read phase(s); ADC " << t.adc().bits() << " bit, "
-    << t.adc().adcs_per_tile() << " per tile, " << fmt("%g", t.adc().t_conversion_ns())
+    << t.adc().adcs_per_tile() << " per tile, " << fmt("%g", arch::adc_conversion_time_ns(c))
     << " ns/conversion\n";
   s << "  noise " << noise_name(c.numerics().weight_noise()) << ", out_bound "
     << fmt("%g", c.numerics().out_bound()) << ", out_noise " << fmt("%g", c.numerics().out_noise())

@@ -47,10 +47,16 @@ TEST(ChipConfig, HermesPresetHasPublishedShape) {
 
 TEST(ChipConfig, MinimalFileResolvesEveryField) {
   const ChipConfig c = parse_chip_config("schema_version: 1\n", "minimal");
-  // Every singular field of every sub-message is now set, and the oneof took its first member.
-  EXPECT_TRUE(c.has_tile() && c.tile().has_adc() && c.tile().adc().has_t_conversion_ns());
+  // Every singular field of every sub-message is now set, and the oneof took its first member;
+  // only the (derived) cost fields stay unset, for the converter cost model.
+  EXPECT_TRUE(c.has_tile() && c.tile().has_adc() && c.tile().adc().has_bits());
+  EXPECT_TRUE(c.tile().adc().has_cost() && c.tile().adc().cost().has_t_lsb_ps());
+  EXPECT_FALSE(c.tile().adc().has_t_conversion_ns());
   EXPECT_TRUE(c.numerics().weight_noise().has_none());
-  EXPECT_TRUE(c.energy().has_e_adc_conversion_pj());
+  EXPECT_TRUE(c.energy().has_e_program_pj_per_cell());
+  EXPECT_FALSE(c.energy().has_e_adc_conversion_pj());
+  EXPECT_FALSE(c.energy().has_e_dac_drive_pj());
+  EXPECT_FALSE(c.area().has_a_adc_um2());
   EXPECT_EQ(c.tile().adc().bits(), 8u);
   EXPECT_TRUE(validate_chip_config(c).empty());
   // Printing the resolved config and reading it back gives the same config.
