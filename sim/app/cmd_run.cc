@@ -7,6 +7,7 @@
 #include <memory>
 #include <ostream>
 
+#include "arch/chip_costs.h"
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
 #include "proto/chip_config_io.h"
@@ -120,7 +121,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   }
 
   const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
-  out << format_chip_summary(chip) << format_plan_summary(plan) << "\n";
+  out << format_chip_summary(chip, arch::adc_conversion_time_ns(chip)) << format_plan_summary(plan)
+      << "\n";
 
   // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
   // and energy only.

@@ -5,8 +5,6 @@
 #include <map>
 #include <sstream>
 
-#include "arch/chip_costs.h"
-
 namespace aimc::sim {
 namespace {
 
@@ -24,7 +22,7 @@ std::string fmt(const char* format, double v) {
 
 }  // namespace
 
-std::string format_chip_summary(const proto::ChipConfig& c) {
+std::string format_chip_summary(const proto::ChipConfig& c, double t_conversion_ns) {
   std::ostringstream s;
   const auto& t = c.tile();
   s << "chip " << c.name() << ": " << t.count() << " " << proto::TileKind_Name(t.kind())
@@ -32,8 +30,7 @@ std::string format_chip_summary(const proto::ChipConfig& c) {
     << " weights per row), " << fmt("%g", c.clock_ghz()) << " GHz\n";
   s << "  DAC " << t.dac().bits() << " bit " << proto::DacEncoding_Name(t.dac().encoding()) << ", "
     << t.dac().read_phases() << " read phase(s); ADC " << t.adc().bits() << " bit, "
-    << t.adc().adcs_per_tile() << " per tile, " << fmt("%g", arch::adc_conversion_time_ns(c))
-    << " ns/conversion\n";
+    << t.adc().adcs_per_tile() << " per tile, " << fmt("%g", t_conversion_ns) << " ns/conversion\n";
   s << "  noise " << noise_name(c.numerics().weight_noise()) << ", out_bound "
     << fmt("%g", c.numerics().out_bound()) << ", out_noise " << fmt("%g", c.numerics().out_noise())
     << ", input ranges " << proto::InputRangePolicy_Name(c.numerics().input_range().policy())

@@ -9,7 +9,9 @@
 namespace aimc::sim {
 
 /// A few lines: tiles and their geometry, DAC/ADC, noise model, DPUs, memories, mesh.
-std::string format_chip_summary(const proto::ChipConfig& chip);
+/// `t_conversion_ns` is the ADC conversion time in force (arch::adc_conversion_time_ns: the
+/// config may leave it to the converter cost model).
+std::string format_chip_summary(const proto::ChipConfig& chip, double t_conversion_ns);
 
 /// A few lines: strategy, tiles used of available, cell utilization, estimate, and the tiles
 /// of each kind of layer.
