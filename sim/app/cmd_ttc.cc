@@ -3,12 +3,13 @@
 // samples (N = 1, 2, 4, 8, 16) beside the energy per answer from the timed simulation: the
 // accuracy-energy curve of test-time scaling (issue 8, finding 3; docs/analog-training.md).
 //
-// Energy per answer (printed in uJ) = P x E_prefill + N x A x E_decode, where E_prefill and
-// E_decode are the timed simulation's total (dynamic + leakage) energies per prefill and per decode
-// token, P the mean prompt length and A the mean reference answer length in tokens. The prompt is
-// prefilled once and its KV cache shared by the N samples; each sample then decodes A tokens (the
-// first answer token comes from the prefill's logits, each further token and the stop token from
-// one decode step of the previous token).
+// Energy per answer (printed in uJ) = P x E_prefill + N x A x E_decode(N), where E_prefill is the
+// timed simulation's total (dynamic + leakage) energy per prefill token of one sequence and
+// E_decode(N) per decode token of a batch of N sequences decoding together, P the mean prompt
+// length and A the mean reference answer length in tokens. The prompt is prefilled once and its KV
+// cache shared by the N samples; the N samples then decode A tokens each, together, as hardware
+// would run them (the first answer token comes from the prefill's logits, each further token and
+// the stop token from one decode step of the previous token).
 #include <unistd.h>
 
 #include <cmath>
@@ -173,20 +174,30 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   prompt_mean /= static_cast<double>(problems.size());
   answer_mean /= static_cast<double>(problems.size());
 
-  // Energy first: the timed simulation runs in a forked child, before any worker thread exists.
+  // Energy first: the timed simulations run in forked children, before any worker thread exists.
+  // The prompt is prefilled once (one sequence); the N samples then decode together as a batch
+  // of N, so the decode energy per token is that of a batched run of N sequences (leakage shared
+  // by the N tokens of a step).
   SimOptions sim_options;
   sim_options.prompt_tokens = std::max(1, static_cast<int>(std::lround(prompt_mean)));
   sim_options.decode_tokens = std::max(1, static_cast<int>(std::lround(answer_mean)));
   const proto::MappingPlan plan = mapping::make_plan(weights.config, chip, "dense");
+  auto leakage = [](const proto::PhaseEnergy& phase) {
+    double nj = 0;  // leakage share (tiles idle while waiting count)
+    for (const proto::EnergyEntry& e : phase.by_component())
+      if (e.name().find("leakage") != std::string::npos) nj += e.nj_per_token();
+    return nj;
+  };
   const proto::SimReport report = simulate(chip, weights.config, plan, sim_options);
   const double e_prefill = report.prefill().total_nj_per_token();
-  const double e_decode = report.decode().total_nj_per_token();
-  double leak_prefill = 0, leak_decode = 0;  // leakage share (tiles idle while waiting count)
-  for (const proto::EnergyEntry& e : report.prefill().by_component()) {
-    if (e.name().find("leakage") != std::string::npos) leak_prefill += e.nj_per_token();
-  }
-  for (const proto::EnergyEntry& e : report.decode().by_component()) {
-    if (e.name().find("leakage") != std::string::npos) leak_decode += e.nj_per_token();
+  const double leak_prefill = leakage(report.prefill());
+  std::vector<double> e_decode, leak_decode;  // per N of gen.votes
+  for (int n : gen.votes) {
+    SimOptions batched = sim_options;
+    batched.batch = n;
+    const proto::SimReport r = n == 1 ? report : simulate(chip, weights.config, plan, batched);
+    e_decode.push_back(r.decode().total_nj_per_token());
+    leak_decode.push_back(leakage(r.decode()));
   }
 
   // Under mpirun/srun the chip instances are spread over the processes (after the timed run:
@@ -259,11 +270,11 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   out << "FP32 greedy accuracy: " << fixed(fp32_greedy.accuracy[0].mean, 4) << "\n"
       << "energy (timed simulation, dense plan, " << sim_options.prompt_tokens << " prompt + "
       << sim_options.decode_tokens << " decode tokens): prefill " << fixed(e_prefill, 1)
-      << " nJ/token (leakage " << fixed(leak_prefill, 1) << "), decode " << fixed(e_decode, 1)
-      << " nJ/token (leakage " << fixed(leak_decode, 1) << ")\n"
-      << "energy per answer = P x prefill + N x A x decode, P = " << fixed(prompt_mean, 3)
+      << " nJ/token (leakage " << fixed(leak_prefill, 1) << "), decode at N = 1 "
+      << fixed(e_decode[0], 1) << " nJ/token (leakage " << fixed(leak_decode[0], 1) << ")\n"
+      << "energy per answer = P x prefill + N x A x decode(N), P = " << fixed(prompt_mean, 3)
       << " prompt tokens, A = " << fixed(answer_mean, 3) << " answer tokens (KV of the prompt "
-      << "shared by the N samples)\n\n";
+      << "shared by the N samples, which decode together as a batch of N)\n\n";
   const std::string chip_label = chip_result.label + " acc";
   char line[200];
   std::snprintf(line, sizeof line, "%4s  %10s  %8s  %10s  %16s  %12s\n", "N", chip_label.c_str(),
@@ -271,10 +282,10 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   out << line;
   for (size_t k = 0; k < gen.votes.size(); ++k) {
     const int n = gen.votes[k];
-    const double energy_uj = (prompt_mean * e_prefill + n * answer_mean * e_decode) * 1e-3;
-    const double dynamic_uj =
-        (prompt_mean * (e_prefill - leak_prefill) + n * answer_mean * (e_decode - leak_decode)) *
-        1e-3;
+    const double energy_uj = (prompt_mean * e_prefill + n * answer_mean * e_decode[k]) * 1e-3;
+    const double dynamic_uj = (prompt_mean * (e_prefill - leak_prefill) +
+                               n * answer_mean * (e_decode[k] - leak_decode[k])) *
+                              1e-3;
     std::snprintf(line, sizeof line, "%4d  %10.4f  +- %5.4f  %10.4f  %16.4f  %12.4f\n", n,
                   chip_result.accuracy[k].mean, chip_result.accuracy[k].std, fp32.accuracy[k].mean,
                   energy_uj, dynamic_uj);
