@@ -15,8 +15,6 @@
 #include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "arch/rng.h"
 #include "proto/user_error.h"
 #include "workloads/job_pool.h"
@@ -245,56 +243,6 @@ std::string format_eval_table(const EvalTable& t) {
     out << line;
   }
   return out.str();
-}
-
-std::string eval_table_json(const EvalTable& t) {
-  using nlohmann::json;
-  auto stat = [](const MetricStats& s) { return json{{"mean", s.mean}, {"std", s.std}}; };
-  json rows = json::array();
-  for (const EvalRow& r : t.rows) {
-    json runs = json::array();
-    for (size_t i = 0; i < r.runs.size(); ++i) {
-      const Metrics& m = r.runs[i];
-      runs.push_back({{"chip_seed", r.chip_seeds[i]},
-                      {"mean_nll_nats", m.mean_nll},
-                      {"perplexity", m.perplexity},
-                      {"bits_per_byte", m.bits_per_byte},
-                      {"top1", m.top1},
-                      {"kl_nats", m.kl},
-                      {"tokens", m.tokens}});
-    }
-    rows.push_back({{"backend", r.label},
-                    {"runs", runs},
-                    {"mean_nll_nats", stat(r.mean_nll)},
-                    {"perplexity", stat(r.perplexity)},
-                    {"bits_per_byte", stat(r.bits_per_byte)},
-                    {"top1", stat(r.top1)},
-                    {"kl_nats", stat(r.kl)},
-                    {"tokens_per_run", r.tokens_per_run},
-                    {"wall_s", r.wall_s},
-                    {"tokens_per_s", r.tokens_per_s}});
-  }
-  json j = {{"model", t.model},
-            {"vocab_size", t.vocab_size},
-            {"byte_level", t.byte_level},
-            {"window_length", t.window_length},
-            {"windows", t.windows},
-            {"tokens_per_run", t.tokens},
-            {"seeds", t.seeds},
-            {"base_seed", t.base_seed},
-            {"threads", t.threads},
-            {"processes", t.processes},
-            {"simd_level", t.simd_level},
-            {"lm_head_analog", t.lm_head_analog},
-            {"input_ranges",
-             {{"summary", t.input_range_summary},
-              {"from_checkpoint", t.input_ranges.from_checkpoint},
-              {"calibrated", t.input_ranges.calibrated},
-              {"fixed", t.input_ranges.fixed},
-              {"calibration_batches", t.input_ranges.calibration_batches},
-              {"calibration_tokens", t.input_ranges.calibration_tokens}}},
-            {"rows", rows}};
-  return j.dump(2) + "\n";
 }
 
 }  // namespace aimc::workloads

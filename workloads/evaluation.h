@@ -3,8 +3,9 @@
 // (noise seeds) run in parallel. Results are bit-identical whatever the thread count: every
 // run is independent, and sums are reduced in window order and runs in seed order.
 //
-// The `aimcsim eval` command calls evaluate_table() and prints format_eval_table() /
-// eval_table_json(); evaluate() is the building block for one backend.
+// The `aimcsim eval` command calls evaluate_table() and prints format_eval_table() (its --json
+// is the report's AccuracyReport, sim/app/eval_job.h); evaluate() is the building block for one
+// backend.
 #pragma once
 
 #include <cstdint>
@@ -114,9 +115,6 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
 
 /// The table for people: one aligned line per backend with mean +- std of every metric.
 std::string format_eval_table(const EvalTable& table);
-
-/// The table for machines: JSON with the settings, every row's statistics and per-seed values.
-std::string eval_table_json(const EvalTable& table);
 
 /// "FP32", "W4A8" or "analog".
 std::string backend_label(arch::Backend backend);

@@ -7,6 +7,7 @@
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/app/eval_job.h"
+#include "sim/report/sim_report.h"
 #include "sim/sweep/mpi.h"
 
 namespace aimc::sim {
@@ -15,7 +16,9 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options("eval flags");
   add_chip_model_flags(&options, false);
   add_eval_flags(&options);
-  options.add_options()("json", po::value<std::string>(), "also write the table as JSON here");
+  options.add_options()(
+      "json", po::value<std::string>(),
+      "also write the table as JSON here (the accuracy section of run's report.json)");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("eval", "[--chip CONFIG] [--model PATH] [--data FILE] [--seeds N] ...", options,
@@ -33,7 +36,8 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out) {
   out << "chip " << chip.name() << " (" << vm["chip"].as<std::string>() << ")\n"
       << workloads::format_eval_table(table);
   if (vm.count("json")) {
-    proto::write_file_atomic(vm["json"].as<std::string>(), workloads::eval_table_json(table));
+    proto::write_file_atomic(vm["json"].as<std::string>(),
+                             report_to_json(accuracy_report(table, job.data)));
   }
   return 0;
 }

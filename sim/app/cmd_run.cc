@@ -24,38 +24,6 @@
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {
-namespace {
-
-proto::MeanStd mean_std(const workloads::MetricStats& s) {
-  proto::MeanStd m;
-  m.set_mean(s.mean);
-  m.set_std(s.std);
-  return m;
-}
-
-proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const std::string& data) {
-  proto::AccuracyReport a;
-  a.set_data(data);
-  a.set_window_length(table.window_length);
-  a.set_windows(table.windows);
-  a.set_tokens(table.tokens);
-  a.set_input_ranges(table.input_range_summary);
-  for (const workloads::EvalRow& row : table.rows) {
-    proto::AccuracyRow* r = a.add_rows();
-    r->set_backend(row.label);
-    r->set_runs(static_cast<uint32_t>(row.runs.size()));
-    for (uint64_t seed : row.chip_seeds) r->add_seeds(seed);
-    *r->mutable_perplexity() = mean_std(row.perplexity);
-    if (table.byte_level) *r->mutable_bits_per_byte() = mean_std(row.bits_per_byte);
-    *r->mutable_top1() = mean_std(row.top1);
-    *r->mutable_kl() = mean_std(row.kl);
-    for (const workloads::Metrics& m : row.runs) r->add_run_perplexity(m.perplexity);
-    r->set_wall_s(row.wall_s);
-  }
-  return a;
-}
-
-}  // namespace
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options("run flags");

@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,6 +26,7 @@
 #include "arch/tile_numerics.h"
 #include "mapping/mapper.h"
 #include "proto/user_error.h"
+#include "proto/wire.pb.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/chip/timing_run.h"
@@ -41,55 +41,29 @@
 namespace aimc::sim {
 namespace {
 
-// One chip instance's answers as bytes, for the MPI ranks (all fields, nothing rounded).
-template <class T>
-void put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <class T>
-T take(const std::string& in, size_t* at) {
-  if (*at + sizeof(T) > in.size()) throw std::runtime_error("ttc: truncated answers message");
-  T v;
-  std::memcpy(&v, in.data() + *at, sizeof v);
-  *at += sizeof v;
-  return v;
-}
-
+// One chip instance's answers between MPI ranks (all fields, nothing rounded).
 std::string pack_answers(const workloads::ChipAnswers& c) {
-  std::string out;
-  put<uint64_t>(&out, c.chip_seed);
-  put<int64_t>(&out, c.generated_tokens);
-  put<uint64_t>(&out, c.accuracy.size());
-  for (double a : c.accuracy) put<double>(&out, a);
-  put<uint64_t>(&out, c.answers.size());
+  proto::ChipAnswers m;
+  m.set_chip_seed(c.chip_seed);
+  m.set_generated_tokens(c.generated_tokens);
+  for (double a : c.accuracy) m.add_accuracy(a);
   for (const std::vector<std::string>& prompt : c.answers) {
-    put<uint64_t>(&out, prompt.size());
-    for (const std::string& a : prompt) {
-      put<uint64_t>(&out, a.size());
-      out += a;
-    }
+    proto::PromptAnswers* p = m.add_answers();
+    for (const std::string& a : prompt) p->add_answer(a);
   }
-  return out;
+  return m.SerializeAsString();
 }
 
-workloads::ChipAnswers unpack_answers(const std::string& in) {
+workloads::ChipAnswers unpack_answers(const std::string& bytes) {
+  proto::ChipAnswers m;
+  if (!m.ParseFromString(bytes))
+    throw std::runtime_error("ttc: an answers message that does not parse");
   workloads::ChipAnswers c;
-  size_t at = 0;
-  c.chip_seed = take<uint64_t>(in, &at);
-  c.generated_tokens = take<int64_t>(in, &at);
-  c.accuracy.resize(take<uint64_t>(in, &at));
-  for (double& a : c.accuracy) a = take<double>(in, &at);
-  c.answers.resize(take<uint64_t>(in, &at));
-  for (std::vector<std::string>& prompt : c.answers) {
-    prompt.resize(take<uint64_t>(in, &at));
-    for (std::string& a : prompt) {
-      const uint64_t n = take<uint64_t>(in, &at);
-      if (at + n > in.size()) throw std::runtime_error("ttc: truncated answers message");
-      a = in.substr(at, n);
-      at += n;
-    }
-  }
+  c.chip_seed = m.chip_seed();
+  c.generated_tokens = m.generated_tokens();
+  c.accuracy.assign(m.accuracy().begin(), m.accuracy().end());
+  for (const proto::PromptAnswers& p : m.answers())
+    c.answers.emplace_back(p.answer().begin(), p.answer().end());
   return c;
 }
 

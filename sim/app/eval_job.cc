@@ -3,12 +3,10 @@
 
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <mutex>
-#include <type_traits>
 
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
@@ -23,17 +21,41 @@
 namespace aimc::sim {
 namespace {
 
-// A run's metrics as bytes (homogeneous machines: the doubles travel as they are).
+proto::MeanStd mean_std(const workloads::MetricStats& s) {
+  proto::MeanStd m;
+  m.set_mean(s.mean);
+  m.set_std(s.std);
+  return m;
+}
+
+proto::RunMetrics run_metrics(const workloads::Metrics& m, uint64_t chip_seed, bool byte_level) {
+  proto::RunMetrics r;
+  r.set_chip_seed(chip_seed);
+  r.set_mean_nll(m.mean_nll);
+  r.set_perplexity(m.perplexity);
+  if (byte_level) r.set_bits_per_byte(m.bits_per_byte);
+  r.set_top1(m.top1);
+  r.set_kl(m.kl);
+  r.set_tokens(m.tokens);
+  return r;
+}
+
+// A run's metrics between ranks: every field as computed (bits per byte may be NaN).
 std::string pack(const workloads::Metrics& m) {
-  std::string bytes(sizeof m, '\0');
-  std::memcpy(bytes.data(), &m, sizeof m);
-  return bytes;
+  proto::RunMetrics r = run_metrics(m, 0, true);
+  return r.SerializeAsString();
 }
 
 workloads::Metrics unpack(const std::string& bytes) {
+  proto::RunMetrics r;
+  if (!r.ParseFromString(bytes)) throw std::runtime_error("eval: a run's metrics do not parse");
   workloads::Metrics m;
-  if (bytes.size() != sizeof m) throw std::runtime_error("eval: a run's metrics of the wrong size");
-  std::memcpy(&m, bytes.data(), sizeof m);
+  m.mean_nll = r.mean_nll();
+  m.perplexity = r.perplexity();
+  m.bits_per_byte = r.bits_per_byte();
+  m.top1 = r.top1();
+  m.kl = r.kl();
+  m.tokens = r.tokens();
   return m;
 }
 
@@ -41,7 +63,6 @@ workloads::Metrics unpack(const std::string& bytes) {
 std::vector<workloads::Metrics> distribute_runs_mpi(
     const mpi::Comm& comm, int threads, int runs,
     const std::function<workloads::Metrics(int)>& one) {
-  static_assert(std::is_trivially_copyable_v<workloads::Metrics>);
   std::vector<workloads::Metrics> metrics;
   for (const std::string& bytes :
        gather_runs(comm, threads, runs, [&one](int r) { return pack(one(r)); })) {
@@ -51,6 +72,48 @@ std::vector<workloads::Metrics> distribute_runs_mpi(
 }
 
 }  // namespace
+
+proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const std::string& data) {
+  proto::AccuracyReport a;
+  a.set_data(data);
+  a.set_window_length(table.window_length);
+  a.set_windows(table.windows);
+  a.set_tokens(table.tokens);
+  a.set_input_ranges(table.input_range_summary);
+  for (const workloads::EvalRow& row : table.rows) {
+    proto::AccuracyRow* r = a.add_rows();
+    r->set_backend(row.label);
+    r->set_runs(static_cast<uint32_t>(row.runs.size()));
+    for (uint64_t seed : row.chip_seeds) r->add_seeds(seed);
+    *r->mutable_perplexity() = mean_std(row.perplexity);
+    if (table.byte_level) *r->mutable_bits_per_byte() = mean_std(row.bits_per_byte);
+    *r->mutable_top1() = mean_std(row.top1);
+    *r->mutable_kl() = mean_std(row.kl);
+    for (const workloads::Metrics& m : row.runs) r->add_run_perplexity(m.perplexity);
+    r->set_wall_s(row.wall_s);
+    *r->mutable_mean_nll() = mean_std(row.mean_nll);
+    for (size_t i = 0; i < row.runs.size(); ++i)
+      *r->add_run_metrics() = run_metrics(row.runs[i], row.chip_seeds[i], table.byte_level);
+    r->set_tokens_per_run(static_cast<uint64_t>(row.tokens_per_run));
+    r->set_tokens_per_s(row.tokens_per_s);
+  }
+  a.set_model(table.model);
+  a.set_vocab_size(static_cast<uint32_t>(table.vocab_size));
+  a.set_byte_level(table.byte_level);
+  a.set_seeds(static_cast<uint32_t>(table.seeds));
+  a.set_base_seed(table.base_seed);
+  a.set_threads(static_cast<uint32_t>(table.threads));
+  a.set_processes(static_cast<uint32_t>(table.processes));
+  a.set_simd_level(table.simd_level);
+  a.set_lm_head_analog(table.lm_head_analog);
+  proto::InputRangeCounts* c = a.mutable_input_range_counts();
+  c->set_from_checkpoint(static_cast<uint32_t>(table.input_ranges.from_checkpoint));
+  c->set_calibrated(static_cast<uint32_t>(table.input_ranges.calibrated));
+  c->set_fixed(static_cast<uint32_t>(table.input_ranges.fixed));
+  c->set_calibration_batches(static_cast<uint32_t>(table.input_ranges.calibration_batches));
+  c->set_calibration_tokens(static_cast<uint32_t>(table.input_ranges.calibration_tokens));
+  return a;
+}
 
 void add_eval_flags(po::options_description* options) {
   options->add_options()(

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "proto/chip_config.pb.h"
+#include "proto/sim_report.pb.h"
 #include "sim/app/flags.h"
 #include "workloads/dataset.h"
 #include "workloads/evaluation.h"
@@ -46,5 +47,9 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
 /// The same on a job already loaded by load_job(job).
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
                                   const LoadedJob& loaded);
+
+/// The table as the report's accuracy section (and the file `aimcsim eval --json` writes);
+/// `data` names the evaluated token file.
+proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const std::string& data);
 
 }  // namespace aimc::sim

@@ -10,13 +10,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <systemc>
 
 #include "arch/energy_model.h"
 #include "mapping/mapper.h"
 #include "proto/user_error.h"
+#include "proto/wire.pb.h"
 #include "sim/chip/chip_specs.h"
 #include "sim/chip/chip_top.h"
 #include "sim/chip/controller.h"
@@ -464,16 +464,17 @@ std::string run_isolated(const std::function<std::string()>& fn) {
   if (pid == 0) {
     ::close(fds[0]);
     int code = 0;
-    std::string out;
+    proto::ChildOutcome outcome;
     try {
-      out = "O" + fn();
+      outcome.set_value(fn());
     } catch (const UserError& e) {
-      out = std::string("U") + e.what();
+      outcome.set_user_error(e.what());
       code = 2;
     } catch (const std::exception& e) {
-      out = std::string("E") + e.what();
+      outcome.set_internal_error(e.what());
       code = 1;
     }
+    const std::string out = outcome.SerializeAsString();
     write_all(fds[1], out);
     ::close(fds[1]);
     std::fflush(nullptr);
@@ -490,12 +491,14 @@ std::string run_isolated(const std::function<std::string()>& fn) {
   ::close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (data.empty())
+  proto::ChildOutcome outcome;
+  if (!outcome.ParseFromString(data) ||
+      outcome.outcome_case() == proto::ChildOutcome::OUTCOME_NOT_SET)
     throw std::runtime_error("simulation child process died (status " + std::to_string(status) +
                              ")");
-  if (data[0] == 'U') throw UserError(data.substr(1));
-  if (data[0] != 'O') throw std::runtime_error(data.substr(1));
-  return data.substr(1);
+  if (outcome.has_user_error()) throw UserError(outcome.user_error());
+  if (outcome.has_internal_error()) throw std::runtime_error(outcome.internal_error());
+  return outcome.value();
 }
 
 long long max_batch(const proto::ChipConfig& config, const workloads::ModelConfig& model,
@@ -589,11 +592,26 @@ PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile
   if (!isolate) return peak_here(config, reads_per_tile);
   const std::string s = run_isolated([&] {
     const PeakResult p = peak_here(config, reads_per_tile);
-    return std::string(reinterpret_cast<const char*>(&p), sizeof p);
+    proto::PeakFigures f;
+    f.set_time_ns(p.time_ns);
+    f.set_ops(p.ops);
+    f.set_energy_pj(p.energy_pj);
+    f.set_tops(p.tops);
+    f.set_tops_per_w(p.tops_per_w);
+    f.set_read_latency_ns(p.read_latency_ns);
+    f.set_read_interval_ns(p.read_interval_ns);
+    return f.SerializeAsString();
   });
+  proto::PeakFigures f;
+  if (!f.ParseFromString(s)) throw std::runtime_error("bad peak result from child");
   PeakResult p;
-  if (s.size() != sizeof p) throw std::runtime_error("bad peak result from child");
-  std::memcpy(&p, s.data(), sizeof p);
+  p.time_ns = f.time_ns();
+  p.ops = f.ops();
+  p.energy_pj = f.energy_pj();
+  p.tops = f.tops();
+  p.tops_per_w = f.tops_per_w();
+  p.read_latency_ns = f.read_latency_ns();
+  p.read_interval_ns = f.read_interval_ns();
   return p;
 }
 

@@ -42,7 +42,7 @@ void phase(std::string* out, const char* title, const proto::PhaseEnergy& p, int
 
 }  // namespace
 
-std::string report_to_json(const proto::SimReport& report) {
+std::string report_to_json(const google::protobuf::Message& report) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;

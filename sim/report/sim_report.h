@@ -7,8 +7,9 @@
 
 namespace aimc::sim {
 
-/// The report as JSON (protobuf JSON mapping, field names as in the .proto).
-std::string report_to_json(const proto::SimReport& report);
+/// A report message (SimReport, AccuracyReport) as JSON: the protobuf JSON mapping with the
+/// field names as in the .proto.
+std::string report_to_json(const google::protobuf::Message& report);
 
 /// A human-readable summary: TTFT, decode latency, tokens/s, energy per token by component,
 /// TOPS and TOPS/W, utilization, KV placement, programming cost, top layers by energy.

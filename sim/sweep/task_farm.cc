@@ -2,12 +2,11 @@
 // report).
 #include "sim/sweep/task_farm.h"
 
+#include "proto/wire.pb.h"
 #include "workloads/job_pool.h"
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdint>
-#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -19,18 +18,18 @@ namespace {
 
 enum Tag : int { kRequest = 1, kAssign = 2, kDone = 3, kResult = 4 };
 
-std::string encode_task(int task, const std::string& payload = {}) {
-  std::string bytes(sizeof(int32_t), '\0');
-  const int32_t t = task;
-  std::memcpy(bytes.data(), &t, sizeof t);
-  return bytes + payload;
+std::string encode_task(int task, const std::string& result = {}) {
+  proto::FarmTask m;
+  m.set_task(task);
+  if (!result.empty()) m.set_result(result);
+  return m.SerializeAsString();
 }
 
-int decode_task(const std::string& bytes) {
-  if (bytes.size() < sizeof(int32_t)) throw std::runtime_error("task farm: short message");
-  int32_t t = 0;
-  std::memcpy(&t, bytes.data(), sizeof t);
-  return t;
+proto::FarmTask decode_task(const std::string& bytes) {
+  proto::FarmTask m;
+  if (!m.ParseFromString(bytes) || !m.has_task())
+    throw std::runtime_error("task farm: a task message that does not parse");
+  return m;
 }
 
 bool stopped(const TaskFarmOptions& o) {
@@ -74,7 +73,8 @@ bool run_root(const std::vector<int>& tasks, TaskWorker* worker, const mpi::Comm
         tick();
       } else if (tag == kResult) {
         --remote_running;
-        on_result(decode_task(bytes), bytes.substr(sizeof(int32_t)));
+        const proto::FarmTask done = decode_task(bytes);
+        on_result(done.task(), done.result());
         tick();
       } else {
         throw std::runtime_error("task farm: unexpected message tag " + std::to_string(tag) +
@@ -124,7 +124,7 @@ bool run_worker(TaskWorker* worker, const mpi::Comm& comm, const TaskFarmOptions
       if (tag == kDone) {
         done = true;
       } else if (tag == kAssign) {
-        worker->start(decode_task(reply));
+        worker->start(decode_task(reply).task());
       } else {
         throw std::runtime_error("task farm: unexpected message tag " + std::to_string(tag));
       }
@@ -224,26 +224,18 @@ std::vector<std::string> gather_runs(const mpi::Comm& comm, int threads, int run
   run_task_farm(tasks, &worker, &comm, [&](int r, const std::string& bytes) {
     results.at(static_cast<size_t>(r)) = bytes;
   });
-  // Rank 0 has every result: send them all to every rank, each prefixed by its length.
+  // Rank 0 has every result: send them all to every rank.
   std::string all;
   if (comm.root()) {
-    for (const std::string& r : results) {
-      const uint64_t n = r.size();
-      all.append(reinterpret_cast<const char*>(&n), sizeof n);
-      all += r;
-    }
+    proto::GatheredRuns gathered;
+    for (const std::string& r : results) gathered.add_results(r);
+    all = gathered.SerializeAsString();
   }
   comm.broadcast(&all);
-  size_t at = 0;
-  for (std::string& r : results) {
-    uint64_t n = 0;
-    if (at + sizeof n > all.size()) throw std::runtime_error("gather_runs: short broadcast");
-    std::memcpy(&n, all.data() + at, sizeof n);
-    at += sizeof n;
-    if (at + n > all.size()) throw std::runtime_error("gather_runs: short broadcast");
-    r = all.substr(at, n);
-    at += n;
-  }
+  proto::GatheredRuns gathered;
+  if (!gathered.ParseFromString(all) || gathered.results_size() != runs)
+    throw std::runtime_error("gather_runs: a broadcast that does not parse");
+  for (int r = 0; r < runs; ++r) results[static_cast<size_t>(r)] = gathered.results(r);
   return results;
 }
 
