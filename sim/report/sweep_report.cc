@@ -107,7 +107,9 @@ std::string point_label(const proto::SweepRow& row, bool with_model, bool with_m
 void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
   row->set_ttft_us(report.ttft_ns() * 1e-3);
   row->set_decode_latency_us(report.decode_latency_ns() * 1e-3);
-  row->set_decode_tokens_per_s(report.decode_tokens_per_s());
+  // A batched run: the throughput of the whole batch.
+  row->set_decode_tokens_per_s(report.has_batch() ? report.batch().decode_tokens_per_s()
+                                                  : report.decode_tokens_per_s());
   row->set_prefill_nj_per_token(report.prefill().total_nj_per_token());
   row->set_decode_nj_per_token(report.decode().total_nj_per_token());
   row->set_prefill_tops_per_w(report.prefill().tops_per_w());
@@ -206,7 +208,11 @@ std::string render_sweep_html(const proto::SweepResults& results) {
   for (const proto::SweepRow& row : results.rows()) {
     if (row.status() != "ok" || (any_accuracy && !row.has_ppl_analog_mean())) continue;
     xs.push_back(row.decode_nj_per_token() * 1e-3);
-    ys.push_back(any_accuracy ? row.ppl_analog_mean() : row.decode_latency_us());
+    // Without accuracy: 1 / decode throughput (the decode latency at batch 1; with a batch, the
+    // time per token of the whole batch), so energy per token is plotted against tokens/s.
+    ys.push_back(any_accuracy                    ? row.ppl_analog_mean()
+                 : row.decode_tokens_per_s() > 0 ? 1e6 / row.decode_tokens_per_s()
+                                                 : row.decode_latency_us());
     plotted.push_back(&row);
   }
   const std::vector<size_t> front = pareto_front(xs, ys);
@@ -217,7 +223,8 @@ std::string render_sweep_html(const proto::SweepResults& results) {
   c.title = any_accuracy ? "Decode energy per token against accuracy (lower left is better)"
                          : "Decode energy per token against decode latency (lower left is better)";
   c.x_label = "decode energy per token (uJ)";
-  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)" : "decode latency (us/token)";
+  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)"
+                           : "1 / decode tokens per s (us/token; decode latency at batch 1)";
   c.width = 760;
   c.height = 380;
   html::XySeries dominated;

@@ -140,6 +140,15 @@ std::string relative_to(const fs::path& dir, const std::string& path) {
   return (dir / path).lexically_normal().string();
 }
 
+// The value of a run.batch axis: an integer in 1..65536.
+int batch_value(const std::string& text, const std::string& where) {
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || v < 1 || v > 65536)
+    throw UserError(where + ": run.batch: expected an integer in 1..65536, got '" + text + "'");
+  return static_cast<int>(v);
+}
+
 std::string format_settings(const std::vector<proto::SweepSetting>& settings) {
   std::string s;
   for (const auto& v : settings) s += (s.empty() ? "" : ", ") + v.field() + "=" + v.value();
@@ -232,6 +241,12 @@ SweepPlan load_sweep(const std::string& path) {
                         std::to_string(axis.values_size()));
       }
     }
+    if (axis.field() == "run.batch") {
+      if (axis.linked_size() > 0) throw UserError(where + ": run.batch takes no linked fields");
+      for (int v = 0; v < axis.values_size(); ++v) batch_value(axis.values(v), where);
+      labels.push_back(axis.has_label() ? axis.label() : axis.field());
+      continue;
+    }
     for (int v = 0; v < axis.values_size(); ++v) {
       try {
         proto::ChipConfig probe = base;
@@ -310,9 +325,13 @@ SweepPlan load_sweep(const std::string& path) {
         p.chip = base;
         for (size_t a = 0; a < combo.size(); ++a) {
           const proto::SweepAxis& axis = spec.axis(static_cast<int>(a));
-          set_config_field(&p.chip, axis.field(), axis.values(combo[a]));
-          for (const proto::LinkedField& linked : axis.linked()) {
-            set_config_field(&p.chip, linked.field(), linked.values(combo[a]));
+          if (axis.field() == "run.batch") {
+            p.batch = batch_value(axis.values(combo[a]), path);
+          } else {
+            set_config_field(&p.chip, axis.field(), axis.values(combo[a]));
+            for (const proto::LinkedField& linked : axis.linked()) {
+              set_config_field(&p.chip, linked.field(), linked.values(combo[a]));
+            }
           }
           proto::SweepSetting s;
           s.set_field(labels[a]);
@@ -325,8 +344,11 @@ SweepPlan load_sweep(const std::string& path) {
           throw UserError(path + ": point " + p.id + " (" + format_settings(p.settings) +
                           "): " + issues.front().path_string() + ": " + issues.front().message);
         }
+        // The batch enters the fingerprint only when it is not 1, so that sweeps without a
+        // batch axis keep their fingerprints.
         p.inputs_key = hex64(fnv1a(proto::to_text(p.chip) + "\nmodel: " + model +
-                                   "\nmapping: " + mapping_name + "\n" + run_text));
+                                   "\nmapping: " + mapping_name + "\n" + run_text +
+                                   (p.batch != 1 ? "\nbatch: " + std::to_string(p.batch) : "")));
         plan.points.push_back(std::move(p));
       }
     }
@@ -365,6 +387,7 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
   if (!plan.data.empty()) args.insert(args.end(), {"--data", plan.data});
   if (!plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
   if (run.no_accuracy()) args.push_back("--no-accuracy");
+  if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
   return args;
 }
 

@@ -22,6 +22,7 @@ struct SweepPoint {
   std::vector<proto::SweepSetting> settings;  ///< swept fields (label, value as written)
   proto::ChipConfig chip;                     ///< base chip with the settings applied, resolved
   std::string inputs_key;                     ///< fingerprint of chip, model, mapping, run options
+  int batch = 1;                              ///< `run --batch` (axis "run.batch")
 };
 
 /// A sweep file with its points.

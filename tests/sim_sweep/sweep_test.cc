@@ -2,6 +2,7 @@
 // schema, sweep expansion, the Pareto front, and the CSV.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -99,6 +100,38 @@ TEST(LoadSweep, ListModeNeedsAxesOfEqualLength) {
     FAIL() << "expected a UserError";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("axis 2 (tile.dac.bits): 1 values, but mode LIST"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
+  const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/batch.pbtxt");
+  ASSERT_EQ(plan.points.size(), 7u);
+  const int batches[] = {1, 2, 4, 8, 16, 32, 64};
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    EXPECT_EQ(plan.points[i].batch, batches[i]);
+    EXPECT_EQ(plan.points[i].settings[0].field(), "batch");
+    const auto args = run_arguments(plan, plan.points[i], "chip.pbtxt", "out", 1);
+    const auto it = std::find(args.begin(), args.end(), "--batch");
+    if (batches[i] == 1) {
+      EXPECT_EQ(it, args.end());
+    } else {
+      ASSERT_NE(it, args.end());
+      EXPECT_EQ(*(it + 1), std::to_string(batches[i]));
+    }
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(plan.points[i].inputs_key, plan.points[j].inputs_key);
+  }
+  // The chip is the same at every point: the batch is not a chip field.
+  EXPECT_EQ(proto::to_text(plan.points[0].chip), proto::to_text(plan.points[6].chip));
+  const std::string path = ::testing::TempDir() + "/bad_batch.pbtxt";
+  std::ofstream(path) << "axis { field: \"run.batch\" values: [\"4\", \"0\"] }\n";
+  try {
+    load_sweep(path);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "axis 1 (run.batch): run.batch: expected an integer in 1..65536, got '0'"),
               std::string::npos)
         << e.what();
   }
