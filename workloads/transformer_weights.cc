@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "arch/rng.h"
 #include "proto/user_error.h"
 #include "workloads/checkpoint.h"
 #include "workloads/hf_config.h"
@@ -151,6 +152,67 @@ TransformerWeights load_transformer(const std::string& folder) {
     w.lm_head.input_range = load.input_range("lm_head.input_range");
   } else {
     w.lm_head = load.linear(head);
+  }
+  return w;
+}
+
+namespace {
+
+/// Fills m with N(0, std^2) draws from its own stream.
+void fill_normal(arch::Matrix* m, uint64_t seed, uint64_t tensor, double std_dev) {
+  arch::Rng rng(arch::derive_seed(seed, tensor));
+  rng.fill_normal(m->data(), static_cast<size_t>(m->size()));
+  *m *= static_cast<float>(std_dev);
+}
+
+}  // namespace
+
+TransformerWeights synthetic_transformer(const ModelConfig& config, uint64_t seed) {
+  TransformerWeights w;
+  w.config = config;
+  const ModelConfig& c = w.config;
+  uint64_t tensor = 0;
+  const double hidden_std = 1.0 / std::sqrt(static_cast<double>(c.hidden_size));
+  w.token_embedding.resize(c.vocab_size, c.hidden_size);
+  fill_normal(&w.token_embedding, seed, tensor++, hidden_std);
+  if (c.positions == PositionKind::kLearned) {
+    w.position_embedding.resize(c.max_positions, c.hidden_size);
+    fill_normal(&w.position_embedding, seed, tensor++, 0.02);
+  }
+  const bool layer_norm = c.norm == NormKind::kLayerNorm;
+  auto norm = [&](arch::Vector* weight, arch::Vector* bias) {
+    *weight = arch::Vector::Ones(c.hidden_size);
+    if (layer_norm) *bias = arch::Vector::Zero(c.hidden_size);
+  };
+  w.blocks.resize(c.num_layers);
+  for (BlockWeights& block : w.blocks) {
+    norm(&block.attn_norm_weight, &block.attn_norm_bias);
+    norm(&block.mlp_norm_weight, &block.mlp_norm_bias);
+  }
+  norm(&w.final_norm_weight, &w.final_norm_bias);
+  auto linear = [&](const LinearShape& shape) {
+    LinearWeights l;
+    l.shape = shape;
+    l.weight.resize(shape.out, shape.in);
+    fill_normal(&l.weight, seed, tensor++, 1.0 / std::sqrt(static_cast<double>(shape.in)));
+    if (shape.bias) {
+      arch::Matrix b(shape.out, 1);
+      fill_normal(&b, seed, tensor++, 0.02);
+      l.bias = b.col(0);
+    }
+    return l;
+  };
+  const std::vector<LinearShape> layers = linear_layers(c);
+  for (const LinearShape& shape : layers) {
+    if (shape.role == LinearRole::kLmHead) continue;
+    w.blocks[shape.block].linears.push_back(linear(shape));
+  }
+  const LinearShape& head = layers.back();
+  if (c.tie_word_embeddings) {
+    w.lm_head.shape = head;
+    w.lm_head.weight = w.token_embedding;
+  } else {
+    w.lm_head = linear(head);
   }
   return w;
 }

@@ -2,6 +2,7 @@
 // checkpoint's dtype, sharding or tensor naming (GPT-2 Conv1D weights are transposed on load).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,11 +33,19 @@ struct TransformerWeights {
   arch::Matrix position_embedding;  ///< (max_positions x hidden) for learned positions, else empty
   std::vector<BlockWeights> blocks;
   arch::Vector final_norm_weight, final_norm_bias;
-  LinearWeights lm_head;            ///< a copy of token_embedding when tied
+  LinearWeights lm_head;  ///< a copy of token_embedding when tied
 };
 
 /// Loads a Hugging Face model folder (config.json + model.safetensors, or shards listed in
 /// model.safetensors.index.json). Throws UserError naming the file and tensor on bad input.
 TransformerWeights load_transformer(const std::string& folder);
+
+/// Seeded synthetic weights of the right shapes for any config (e.g. a shape card), so that the
+/// speed and memory of the numerics at full scale can be measured without a download: linear
+/// weights N(0, 1 / in), embeddings N(0, 1 / hidden), learned positions and biases N(0, 0.02^2),
+/// norm weights 1 and LayerNorm biases 0; a tied lm_head is a copy of the embedding. Tensor k
+/// (in a fixed order) draws from arch::derive_seed(seed, k): the same seed gives the same bits.
+/// Their accuracy means nothing: the tokens such a model predicts are noise.
+TransformerWeights synthetic_transformer(const ModelConfig& config, uint64_t seed);
 
 }  // namespace aimc::workloads

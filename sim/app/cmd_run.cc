@@ -95,14 +95,17 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
   // and energy only.
   proto::AccuracyReport accuracy;
-  const bool has_weights = std::filesystem::is_directory(model_arg);
+  const bool has_weights =
+      std::filesystem::is_directory(model_arg) || vm.count("synthetic-weights") > 0;
   EvalJob job;
   if (has_weights) job = eval_job_from_flags(vm, chip);
   std::unique_ptr<LoadedJob> loaded;
   if (has_weights) loaded = std::make_unique<LoadedJob>(load_job(job));
   if (has_weights && !vm["no-accuracy"].as<bool>()) {
     const workloads::EvalTable table = run_eval_job(job, chip, *loaded);
-    out << "accuracy on " << job.data << "\n" << workloads::format_eval_table(table) << "\n";
+    out << "accuracy on "
+        << (job.data.empty() ? "seeded random tokens (synthetic weights)" : job.data) << "\n"
+        << workloads::format_eval_table(table) << "\n";
     accuracy = accuracy_report(table, job.data);
   } else if (!has_weights) {
     out << "accuracy: none (" << model_arg << " is a shape card without weights)\n\n";

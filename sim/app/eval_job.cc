@@ -3,11 +3,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <mutex>
 
+#include "arch/rng.h"
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
 #include "sim/app/bundle.h"
@@ -128,12 +130,19 @@ void add_eval_flags(po::options_description* options) {
       "seed", po::value<uint64_t>()->default_value(0), "base seed of the chip instances")(
       "window", po::value<int>()->default_value(128), "tokens per evaluation window")(
       "max-windows", po::value<int>()->default_value(32), "windows to evaluate (0 = all)")(
-      "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)");
+      "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)")(
+      "synthetic-weights", po::value<uint64_t>(),
+      "seeded synthetic weights (and, without --data, random tokens) for any model, shape cards "
+      "included: speed and memory at full scale; the accuracy figures are meaningless");
 }
 
 EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig& chip) {
   EvalJob job;
   job.model = model_from_flags(vm);
+  if (vm.count("synthetic-weights")) {
+    job.synthetic = true;
+    job.synthetic_seed = vm["synthetic-weights"].as<uint64_t>();
+  }
   job.data = vm.count("data") ? vm["data"].as<std::string>() : "";
   job.calib = vm.count("calib") ? vm["calib"].as<std::string>() : "";
   if (is_bundled_model(job.model)) {
@@ -157,6 +166,35 @@ EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig
 }
 
 LoadedJob load_job(const EvalJob& job) {
+  if (job.synthetic) {
+    LoadedJob loaded;
+    loaded.weights =
+        workloads::synthetic_transformer(workloads::resolve_model(job.model), job.synthetic_seed);
+    const int vocab = loaded.weights.config.vocab_size;
+    if (!job.data.empty()) {
+      loaded.eval_tokens = workloads::load_tokens(job.data, vocab);
+      if (!job.calib.empty()) loaded.calib_tokens = workloads::load_tokens(job.calib, vocab);
+    }
+    // Seeded random tokens for whatever is missing: the windows to evaluate and the
+    // calibration batches (disjoint streams).
+    auto random_tokens = [&](size_t n, uint64_t stream) {
+      arch::Rng rng(arch::derive_seed(job.synthetic_seed, 0x746f6b /* "tok" */, stream));
+      workloads::TokenIds t(n);
+      for (auto& id : t) id = static_cast<int32_t>(rng.next_u64() % static_cast<uint64_t>(vocab));
+      return t;
+    };
+    const auto& eo = job.options.eval;
+    if (loaded.eval_tokens.empty()) {
+      const size_t windows = eo.max_windows > 0 ? eo.max_windows : 32;
+      loaded.eval_tokens = random_tokens(windows * (eo.window_length + 1), 0);
+    }
+    if (loaded.calib_tokens.empty()) {
+      const auto& co = job.options.calibration;
+      loaded.calib_tokens =
+          random_tokens(static_cast<size_t>(co.window + 1) * std::max(1, co.batches), 1);
+    }
+    return loaded;
+  }
   if (!std::filesystem::is_directory(job.model)) {
     workloads::resolve_model(job.model);  // unknown names fail here with the list of cards
     throw UserError("model '" + job.model +
@@ -186,7 +224,7 @@ LoadedJob load_job(const EvalJob& job) {
 }
 
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip) {
-  if (std::filesystem::is_directory(job.model) && job.data.empty()) {
+  if (!job.synthetic && std::filesystem::is_directory(job.model) && job.data.empty()) {
     throw UserError("--data is required for a model other than the bundled one");
   }
   return run_eval_job(job, chip, load_job(job));
@@ -194,7 +232,7 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
 
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
                                   const LoadedJob& loaded) {
-  if (job.data.empty()) {
+  if (job.data.empty() && !job.synthetic) {
     throw UserError("--data is required for a model other than the bundled one");
   }
   const workloads::TransformerWeights& weights = loaded.weights;

@@ -14,14 +14,20 @@
 namespace aimc::sim {
 
 struct EvalJob {
-  std::string model;  ///< model folder (shape cards have no weights and cannot be evaluated)
+  /// Model folder; a shape card only with synthetic weights.
+  std::string model;
+  /// --synthetic-weights SEED: seeded synthetic weights of the model's shapes
+  /// (workloads::synthetic_transformer) instead of a checkpoint; without --data, seeded random
+  /// tokens. For measuring speed and memory at scale: the accuracy figures are meaningless.
+  bool synthetic = false;
+  uint64_t synthetic_seed = 0;
   std::string data;   ///< evaluation token file
   std::string calib;  ///< calibration token file; empty = carve from the front of `data`
   workloads::EvalTableOptions options;
 };
 
 /// Adds the evaluation flags (--data, --calib, --seeds, --seed, --window, --max-windows,
-/// --threads).
+/// --threads, --synthetic-weights).
 void add_eval_flags(po::options_description* options);
 
 /// The job the flags describe, with the bundled texts as defaults for the bundled model.
