@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -57,11 +58,23 @@ std::string backend_label(arch::Backend backend) {
   return "?";
 }
 
+namespace {
+
+/// CPU seconds this process has used, all threads.
+double process_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+}  // namespace
+
 EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& numerics,
                  arch::Backend backend, const LayerInputRanges& ranges,
                  const std::vector<TokenWindow>& windows, const EvalOptions& options,
                  const WindowLogits* reference, WindowLogits* logits_out) {
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_s();
   const int threads = resolve_threads(options.threads);
   const int n_windows = static_cast<int>(windows.size());
   if (reference && static_cast<int>(reference->size()) != n_windows) {
@@ -149,6 +162,7 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
   row.kl = stats_of(row.runs, &Metrics::kl);
   row.tokens_per_run = row.runs.empty() ? 0 : row.runs[0].tokens;
   row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.cpu_s = process_cpu_s() - cpu0;
   row.tokens_per_s =
       row.wall_s > 0 ? static_cast<double>(row.tokens_per_run) * runs / row.wall_s : 0.0;
   if (!per_seed && options.progress) {
@@ -231,15 +245,15 @@ std::string format_eval_table(const EvalTable& t) {
   out << t.threads << " threads; kernels " << t.simd_level << "\n";
   out << "input ranges: " << t.input_range_summary << "\n";
   char line[512];
-  std::snprintf(line, sizeof line, "%-8s %5s  %-22s %-20s %-20s %-24s %9s %10s\n", "backend",
+  std::snprintf(line, sizeof line, "%-8s %5s  %-22s %-20s %-20s %-24s %9s %10s %9s\n", "backend",
                 "runs", "perplexity", "bits/byte", "top-1 accuracy", "KL(FP32||b) nats/token",
-                "wall s", "tokens/s");
+                "wall s", "tokens/s", "CPU s");
   out << line;
   for (const EvalRow& r : t.rows) {
-    std::snprintf(line, sizeof line, "%-8s %5zu  %-22s %-20s %-20s %-24s %9.2f %10.0f\n",
+    std::snprintf(line, sizeof line, "%-8s %5zu  %-22s %-20s %-20s %-24s %9.2f %10.0f %9.2f\n",
                   r.label.c_str(), r.runs.size(), stat_cell(r.perplexity, 4).c_str(),
                   stat_cell(r.bits_per_byte, 4).c_str(), stat_cell(r.top1, 4).c_str(),
-                  stat_cell(r.kl, 5).c_str(), r.wall_s, r.tokens_per_s);
+                  stat_cell(r.kl, 5).c_str(), r.wall_s, r.tokens_per_s, r.cpu_s);
     out << line;
   }
   return out.str();

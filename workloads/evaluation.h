@@ -62,6 +62,9 @@ struct EvalRow {
   long long tokens_per_run = 0;  ///< predicted tokens of one run (windows x length)
   double wall_s = 0;             ///< wall time of the row (programming + inference, all runs)
   double tokens_per_s = 0;       ///< tokens_per_run x runs / wall_s
+  /// CPU time of this process during the row, all threads (programming + inference): a
+  /// machine's other load does not count, so tokens_per_run x runs / cpu_s is tokens/s per core.
+  double cpu_s = 0;
 };
 
 /// Evaluates `backend` over `windows`. kAnalog runs options.seeds chip instances on a pool of

@@ -98,6 +98,7 @@ proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const s
       *r->add_run_metrics() = run_metrics(row.runs[i], row.chip_seeds[i], table.byte_level);
     r->set_tokens_per_run(static_cast<uint64_t>(row.tokens_per_run));
     r->set_tokens_per_s(row.tokens_per_s);
+    r->set_cpu_s(row.cpu_s);
   }
   a.set_model(table.model);
   a.set_vocab_size(static_cast<uint32_t>(table.vocab_size));
