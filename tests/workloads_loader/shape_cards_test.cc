@@ -1,4 +1,5 @@
-// Shape cards: published parameter counts, linear-layer listings, lookup and resolve_model.
+// Shape cards: published parameter counts, linear-layer listings, lookup and resolve_model;
+// synthetic weights for a card.
 #include "workloads/shape_cards.h"
 
 #include <cmath>
@@ -6,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/workloads_loader/test_support.h"
+#include "workloads/model_config.h"
+#include "workloads/transformer_weights.h"
 
 namespace aimc::workloads {
 namespace {
@@ -118,6 +121,59 @@ TEST(ShapeCards, LookupAndResolve) {
                     {"'/no/such/model' is neither a shape card", "qwen2.5-0.5b"});
   TempDir empty;
   expect_user_error([&] { resolve_model(empty.path()); }, {"without config.json"});
+}
+
+}  // namespace
+}  // namespace aimc::workloads
+
+namespace aimc::workloads {
+namespace {
+
+/// A small config of the card's family, so the test stays fast.
+ModelConfig small(const std::string& card) {
+  ModelConfig c = shape_card(card);
+  c.hidden_size = 64;
+  c.intermediate_size = 96;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = c.num_kv_heads == c.num_heads ? 4 : 2;
+  c.head_dim = 16;
+  c.vocab_size = 300;
+  c.max_positions = 128;
+  return c;
+}
+
+TEST(SyntheticWeights, ShapesStatisticsAndSeeds) {
+  for (const char* card : {"llama-3.2-1b", "gpt2", "phi-3-mini-4k", "qwen2.5-0.5b"}) {
+    const ModelConfig c = small(card);
+    const TransformerWeights a = synthetic_transformer(c, 7), b = synthetic_transformer(c, 7);
+    const TransformerWeights other = synthetic_transformer(c, 8);
+    const std::vector<LinearShape> layers = linear_layers(c);
+    ASSERT_EQ(a.blocks.size(), static_cast<size_t>(c.num_layers)) << card;
+    size_t k = 0;
+    for (const BlockWeights& block : a.blocks) {
+      EXPECT_EQ(block.attn_norm_weight, arch::Vector::Ones(c.hidden_size));
+      for (const LinearWeights& l : block.linears) {
+        const LinearShape& s = layers[k++];
+        EXPECT_EQ(l.shape.name, s.name);
+        ASSERT_EQ(l.weight.rows(), s.out) << s.name;
+        ASSERT_EQ(l.weight.cols(), s.in) << s.name;
+        EXPECT_EQ(l.bias.size(), s.bias ? s.out : 0) << s.name;
+        // N(0, 1 / in): the sample std of thousands of draws within 10 %.
+        const double mean = l.weight.mean();
+        const double sd = std::sqrt((l.weight.array() - mean).square().mean());
+        EXPECT_NEAR(sd * std::sqrt(static_cast<double>(s.in)), 1.0, 0.1) << s.name;
+        EXPECT_NEAR(mean, 0.0, 4.0 / std::sqrt(static_cast<double>(s.in) * s.out)) << s.name;
+      }
+    }
+    EXPECT_EQ(a.lm_head.weight.rows(), c.vocab_size);
+    if (c.tie_word_embeddings) EXPECT_EQ(a.lm_head.weight, a.token_embedding) << card;
+    EXPECT_EQ(a.position_embedding.size() > 0, c.positions == PositionKind::kLearned) << card;
+    // Same seed, same bits; another seed, other weights.
+    EXPECT_EQ(a.token_embedding, b.token_embedding);
+    EXPECT_EQ(a.blocks[1].linears[0].weight, b.blocks[1].linears[0].weight);
+    EXPECT_NE(a.blocks[1].linears[0].weight, other.blocks[1].linears[0].weight);
+  }
 }
 
 }  // namespace
