@@ -29,6 +29,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"run", "the main job: map, evaluate accuracy, simulate time and energy, report", cmd_run},
       {"validate", "check a chip config and print it with every default filled in", cmd_validate},
+      {"peak", "the chip's datasheet: simulated peak TOPS, TOPS/W, TOPS/mm2, power and area",
+       cmd_peak},
       {"describe", "list noise models, tile kinds, presets and shape cards with their parameters",
        cmd_describe},
       {"map", "map a model onto a chip with a placement strategy, or compare strategies", cmd_map},

@@ -19,6 +19,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int cmd_validate(const std::vector<std::string>& args, std::ostream& out);
+int cmd_peak(const std::vector<std::string>& args, std::ostream& out);
 int cmd_describe(const std::vector<std::string>& args, std::ostream& out);
 int cmd_map(const std::vector<std::string>& args, std::ostream& out);
 int cmd_eval(const std::vector<std::string>& args, std::ostream& out);

@@ -444,6 +444,7 @@ PeakResult peak_here(const proto::ChipConfig& config, int reads) {
   const arch::EnergyBreakdown b =
       arch::price(counts, energy_spec(config), leakage_spec(config), end * 1e-12);
   p.energy_pj = b.total_pj();
+  p.counts = counts;
   p.tops = p.ops / (end * 1e-12) * 1e-12;
   p.tops_per_w = p.ops / (p.energy_pj * 1e-12) * 1e-12;
   p.read_latency_ns =

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/action_counts.h"
 #include "proto/chip_config.pb.h"
 #include "proto/mapping_plan.pb.h"
 #include "proto/sim_report.pb.h"
@@ -106,6 +107,7 @@ struct PeakResult {
   double tops_per_w = 0;
   double read_latency_ns = 0;   ///< one read on an idle tile (closed form)
   double read_interval_ns = 0;  ///< steady-state interval of back-to-back reads
+  arch::ActionCounts counts;    ///< what the chip did (priced into energy_pj)
 };
 
 /// Runs `reads_per_tile` back-to-back full reads on every tile of `config`.

@@ -52,9 +52,46 @@ TEST(Cli, BadConfigExitsTwoWithFieldPath) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+TEST(Cli, PeakPrintsTheHermesFiguresOfTheRegressionInBothModes) {
+  const std::string json = "/tmp/aimcsim_peak_" + std::to_string(::getpid()) + ".json";
+  const ProgramResult r =
+      run_aimcsim("peak --chip " + kSource + "/configs/hermes.pbtxt --json " + json);
+  EXPECT_EQ(r.status, 0) << r.err;
+  // docs/validation.md: 63.05 TOPS, 9.758 TOPS/W (test_hermes_peak, test_datasheet).
+  EXPECT_NE(r.out.find("  TOPS                       63.05\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  TOPS/W                     9.758\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bound by                   integration"), std::string::npos) << r.out;
+  const std::string text = slurp(json);
+  std::remove(json.c_str());
+  EXPECT_NE(text.find("\"tops_per_mm2\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"area_by_component\""), std::string::npos) << text;
+
+  // 4-phase mode: the same preset with only the read phases changed.
+  std::string config = slurp(kSource + "/configs/hermes.pbtxt");
+  const auto at = config.find("read_phases: 1");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, 14, "read_phases: 4");
+  const std::string four = "/tmp/aimcsim_peak4_" + std::to_string(::getpid()) + ".pbtxt";
+  std::ofstream(four) << config;
+  const ProgramResult r4 = run_aimcsim("peak --chip " + four);
+  std::remove(four.c_str());
+  EXPECT_EQ(r4.status, 0) << r4.err;
+  EXPECT_NE(r4.out.find("  TOPS                       16.22\n"), std::string::npos) << r4.out;
+  EXPECT_NE(r4.out.find("  TOPS/W                     2.505\n"), std::string::npos) << r4.out;
+}
+
+TEST(Cli, PeakOnABadConfigExitsTwoLikeValidate) {
+  const std::string file = kSource + "/tests/fixtures/configs/bad/adc_bits_zero.pbtxt";
+  const ProgramResult r = run_aimcsim("peak --chip " + file);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "aimcsim: error: " + file + ":4: tile.adc.bits: must be in 1..16, got 0\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 TEST(Cli, UserMistakesExitTwo) {
-  for (const std::string args : {"validate /no/such/file.pbtxt", "frobnicate", "validate",
-                                 "validate --bogus-flag x", "describe extra-argument"}) {
+  for (const std::string args :
+       {"validate /no/such/file.pbtxt", "frobnicate", "validate", "validate --bogus-flag x",
+        "describe extra-argument", "peak", "peak --chip /no/such/file.pbtxt"}) {
     const ProgramResult r = run_aimcsim(args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
     EXPECT_EQ(r.err.rfind("aimcsim: error: ", 0), 0u) << args << "\n" << r.err;
