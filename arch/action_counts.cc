@@ -50,4 +50,14 @@ void ActionCounts::for_each(
   for (const Field& f : kFields) fn(f.name, f.unit, this->*f.member);
 }
 
+bool ActionCounts::set(const std::string& name, double value) {
+  for (const Field& f : kFields) {
+    if (name == f.name) {
+      this->*f.member = value;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace aimc::arch

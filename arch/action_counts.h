@@ -35,6 +35,8 @@ struct ActionCounts {
   /// names above, units "count", "bits" or "bit-hops".
   void for_each(
       const std::function<void(const std::string&, const std::string&, double)>& fn) const;
+  /// Sets the field called `name` (a for_each name); false when there is none.
+  bool set(const std::string& name, double value);
 };
 
 }  // namespace aimc::arch

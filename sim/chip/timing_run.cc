@@ -601,6 +601,11 @@ PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile
     f.set_tops_per_w(p.tops_per_w);
     f.set_read_latency_ns(p.read_latency_ns);
     f.set_read_interval_ns(p.read_interval_ns);
+    p.counts.for_each([&](const std::string& name, const std::string&, double v) {
+      proto::NamedCount* c = f.add_counts();
+      c->set_name(name);
+      c->set_value(v);
+    });
     return f.SerializeAsString();
   });
   proto::PeakFigures f;
@@ -613,6 +618,10 @@ PeakResult run_peak_workload(const proto::ChipConfig& config, int reads_per_tile
   p.tops_per_w = f.tops_per_w();
   p.read_latency_ns = f.read_latency_ns();
   p.read_interval_ns = f.read_interval_ns();
+  for (const proto::NamedCount& c : f.counts()) {
+    if (!p.counts.set(c.name(), c.value()))
+      throw std::runtime_error("bad peak result from child: unknown count " + c.name());
+  }
   return p;
 }
 
