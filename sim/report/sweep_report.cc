@@ -40,6 +40,12 @@ const std::vector<std::string>& column_fields() {
                                                   "ppl_fp32",
                                                   "ppl_w4a8",
                                                   "seeds",
+                                                  "output_tokens_per_s",
+                                                  "ttft_p50_us",
+                                                  "ttft_p99_us",
+                                                  "tpot_p50_us",
+                                                  "tpot_p99_us",
+                                                  "nj_per_output_token",
                                                   "wall_s",
                                                   "finished_at",
                                                   "error",
@@ -115,6 +121,15 @@ void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
   row->set_prefill_tops_per_w(report.prefill().tops_per_w());
   row->set_decode_tops_per_w(report.decode().tops_per_w());
   row->set_tiles_used(report.mapping().summary().tiles_used());
+  if (report.has_requests()) {
+    const proto::RequestReport& q = report.requests();
+    row->set_output_tokens_per_s(q.output_tokens_per_s());
+    row->set_ttft_p50_us(q.ttft_p50_ns() * 1e-3);
+    row->set_ttft_p99_us(q.ttft_p99_ns() * 1e-3);
+    row->set_tpot_p50_us(q.tpot_p50_ns() * 1e-3);
+    row->set_tpot_p99_us(q.tpot_p99_ns() * 1e-3);
+    row->set_nj_per_output_token(q.nj_per_output_token());
+  }
   row->set_tiles_available(report.mapping().summary().tiles_available());
   for (const proto::AccuracyRow& a : report.accuracy().rows()) {
     if (a.backend() == "analog") {

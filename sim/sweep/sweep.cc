@@ -149,6 +149,15 @@ int batch_value(const std::string& text, const std::string& where) {
   return static_cast<int>(v);
 }
 
+// The value of a run.rate axis: requests per second, a finite number > 0.
+double rate_value(const std::string& text, const std::string& where) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || !(v > 0))
+    throw UserError(where + ": run.rate: expected requests per second > 0, got '" + text + "'");
+  return v;
+}
+
 std::string format_settings(const std::vector<proto::SweepSetting>& settings) {
   std::string s;
   for (const auto& v : settings) s += (s.empty() ? "" : ", ") + v.field() + "=" + v.value();
@@ -241,9 +250,13 @@ SweepPlan load_sweep(const std::string& path) {
                         std::to_string(axis.values_size()));
       }
     }
-    if (axis.field() == "run.batch") {
-      if (axis.linked_size() > 0) throw UserError(where + ": run.batch takes no linked fields");
-      for (int v = 0; v < axis.values_size(); ++v) batch_value(axis.values(v), where);
+    if (axis.field() == "run.batch" || axis.field() == "run.rate") {
+      if (axis.linked_size() > 0)
+        throw UserError(where + ": " + axis.field() + " takes no linked fields");
+      for (int v = 0; v < axis.values_size(); ++v) {
+        if (axis.field() == "run.batch") batch_value(axis.values(v), where);
+        if (axis.field() == "run.rate") rate_value(axis.values(v), where);
+      }
       labels.push_back(axis.has_label() ? axis.label() : axis.field());
       continue;
     }
@@ -327,6 +340,8 @@ SweepPlan load_sweep(const std::string& path) {
           const proto::SweepAxis& axis = spec.axis(static_cast<int>(a));
           if (axis.field() == "run.batch") {
             p.batch = batch_value(axis.values(combo[a]), path);
+          } else if (axis.field() == "run.rate") {
+            p.rate = rate_value(axis.values(combo[a]), path);
           } else {
             set_config_field(&p.chip, axis.field(), axis.values(combo[a]));
             for (const proto::LinkedField& linked : axis.linked()) {
@@ -348,7 +363,8 @@ SweepPlan load_sweep(const std::string& path) {
         // batch axis keep their fingerprints.
         p.inputs_key = hex64(fnv1a(proto::to_text(p.chip) + "\nmodel: " + model +
                                    "\nmapping: " + mapping_name + "\n" + run_text +
-                                   (p.batch != 1 ? "\nbatch: " + std::to_string(p.batch) : "")));
+                                   (p.batch != 1 ? "\nbatch: " + std::to_string(p.batch) : "") +
+                                   (p.rate > 0 ? "\nrate: " + std::to_string(p.rate) : "")));
         plan.points.push_back(std::move(p));
       }
     }
@@ -388,6 +404,13 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
   if (!plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
   if (run.no_accuracy()) args.push_back("--no-accuracy");
   if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
+  if (point.rate > 0) {
+    char rate[64];
+    std::snprintf(rate, sizeof rate, "%.17g", point.rate);
+    args.insert(args.end(),
+                {"--arrivals", "poisson", "--rate", rate, "--requests",
+                 std::to_string(run.requests()), "--max-batch", std::to_string(run.max_batch())});
+  }
   return args;
 }
 

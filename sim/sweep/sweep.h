@@ -23,6 +23,7 @@ struct SweepPoint {
   proto::ChipConfig chip;                     ///< base chip with the settings applied, resolved
   std::string inputs_key;                     ///< fingerprint of chip, model, mapping, run options
   int batch = 1;                              ///< `run --batch` (axis "run.batch")
+  double rate = 0;  ///< requests per second of a serving point (axis "run.rate"); 0 = none
 };
 
 /// A sweep file with its points.

@@ -137,6 +137,34 @@ TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
   }
 }
 
+TEST(LoadSweep, RateAxisMakesServingPoints) {
+  const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/serving.pbtxt");
+  ASSERT_EQ(plan.points.size(), 6u);
+  EXPECT_DOUBLE_EQ(plan.points[2].rate, 20000);
+  const auto args = run_arguments(plan, plan.points[2], "chip.pbtxt", "out", 1);
+  const std::vector<std::string> serving = {"--arrivals", "poisson", "--rate",      "20000",
+                                            "--requests", "200",     "--max-batch", "16"};
+  EXPECT_NE(std::search(args.begin(), args.end(), serving.begin(), serving.end()), args.end());
+  // A serving report fills the serving columns of its row.
+  proto::SimReport report;
+  report.mutable_requests()->set_output_tokens_per_s(1234);
+  report.mutable_requests()->set_ttft_p99_ns(5000);
+  proto::SweepRow row;
+  fill_row_results(report, &row);
+  EXPECT_DOUBLE_EQ(row.output_tokens_per_s(), 1234);
+  EXPECT_DOUBLE_EQ(row.ttft_p99_us(), 5);
+  const std::string path = ::testing::TempDir() + "/bad_rate.pbtxt";
+  std::ofstream(path) << "axis { field: \"run.rate\" values: [\"-3\"] }\n";
+  try {
+    load_sweep(path);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("run.rate: expected requests per second > 0, got '-3'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ParetoFront, KeepsPointsNoOtherBeatsOnBothAxes) {
   const std::vector<double> x = {1, 2, 3, 2.5, 0.5};
   const std::vector<double> y = {5, 3, 1, 4, 9};
