@@ -6,8 +6,11 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -319,6 +322,14 @@ std::vector<ConfigIssue> check_field_ranges(const Message& message) {
 
 void parse_config_text(const std::string& text, const std::string& source, Message* message,
                        TextFormat::ParseInfoTree* tree) {
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+    throw UserError(source +
+                    ": starts with a UTF-8 byte-order mark (bytes EF BB BF); save the file as "
+                    "UTF-8 without BOM");
+  }
+  if (text.compare(0, 2, "\xFF\xFE") == 0 || text.compare(0, 2, "\xFE\xFF") == 0) {
+    throw UserError(source + ": is UTF-16 text; save the file as UTF-8");
+  }
   const size_t bad = first_binary_byte(text);
   if (bad != std::string::npos) {
     char hex[8];
@@ -383,11 +394,33 @@ ChipConfig parse_chip_config(const std::string& text, const std::string& source)
 }
 
 ChipConfig load_chip_config(const std::string& path) {
+  return parse_chip_config(read_text_file(path, "config file", 64 << 20), path);
+}
+
+std::string read_text_file(const std::string& path, const std::string& what, size_t max_bytes) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
+    throw UserError("cannot read " + what + " '" + path + "': it is a folder, not a file");
+  }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot open config file '" + path + "'");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse_chip_config(buffer.str(), path);
+  if (!in) {
+    const int err = errno;
+    throw UserError("cannot open " + what + " '" + path + "'" +
+                    (err != 0 ? ": " + os_error_text(err) : std::string()));
+  }
+  std::string data;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.append(buf, static_cast<size_t>(in.gcount()));
+    if (data.size() > max_bytes) {
+      throw UserError(what + " '" + path + "' is larger than " + std::to_string(max_bytes >> 20) +
+                      " MiB; this is not a " + what);
+    }
+  }
+  if (in.bad()) throw UserError("cannot read " + what + " '" + path + "': read error");
+  return data;
 }
 
 std::string to_text(const Message& message) {
@@ -395,24 +428,6 @@ std::string to_text(const Message& message) {
   TextFormat::Printer printer;
   printer.PrintToString(message, &out);
   return out;
-}
-
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError("cannot write '" + path + "': folder missing or not writable");
-    out << contents;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw UserError("cannot write '" + path + "': write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UserError("cannot write '" + path + "': rename failed");
-  }
 }
 
 }  // namespace aimc::proto

@@ -8,6 +8,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "proto/chip_config.pb.h"
+#include "proto/safe_output.h"
 #include "proto/user_error.h"
 
 namespace aimc::proto {
@@ -64,8 +65,8 @@ void throw_first_issue(const std::vector<ConfigIssue>& issues,
 /// Protobuf text format of a message, every set field printed.
 std::string to_text(const google::protobuf::Message& message);
 
-/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
-/// Throws UserError when the folder is not writable.
-void write_file_atomic(const std::string& path, const std::string& contents);
+/// Reads a whole file meant to be text of at most `max_bytes` (a folder, a missing file or a
+/// larger file is a UserError naming `what`, e.g. "config file", and the OS reason).
+std::string read_text_file(const std::string& path, const std::string& what, size_t max_bytes);
 
 }  // namespace aimc::proto

@@ -28,12 +28,17 @@ PathStep step(const Message& m, const char* name, int index = -1) {
   return {f, index};
 }
 
-std::string read_file(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::ostringstream buffer;
-  if (*ok) buffer << in.rdbuf();
-  return buffer.str();
+// The text of a file, or the reason it cannot be read (a folder, a missing file, ...).
+std::string read_file(const std::string& path, bool* ok, std::string* why) {
+  try {
+    std::string text = read_text_file(path, "chip config", 64 << 20);
+    *ok = true;
+    return text;
+  } catch (const UserError& e) {
+    *ok = false;
+    *why = e.what();
+    return "";
+  }
 }
 
 // What every chip must share so that one partition of the model holds on all of them.
@@ -178,11 +183,11 @@ SystemConfig parse_system_config(const std::string& text, const std::string& sou
     const std::string path =
         rel.is_absolute() ? rel.string() : (std::filesystem::path(base_dir) / rel).string();
     bool ok = false;
-    const std::string chip_text = read_file(path, &ok);
+    std::string why;
+    const std::string chip_text = read_file(path, &ok, &why);
     if (!ok) {
-      throw_first_issue({{{step(config, "chips", i), step(*g, "config_path")},
-                          "cannot open chip config '" + path + "'"}},
-                        &tree, source);
+      throw_first_issue({{{step(config, "chips", i), step(*g, "config_path")}, why}}, &tree,
+                        source);
     }
     *g->mutable_config() = parse_chip_config(chip_text, path);
     path_of[i] = path;
@@ -215,9 +220,7 @@ SystemConfig parse_system_config(const std::string& text, const std::string& sou
 }
 
 SystemConfig load_system_config(const std::string& path) {
-  bool ok = false;
-  const std::string text = read_file(path, &ok);
-  if (!ok) throw UserError("cannot open config file '" + path + "'");
+  const std::string text = read_text_file(path, "config file", 64 << 20);
   if (!looks_like_system_config(text)) return system_of_chip(parse_chip_config(text, path));
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   return parse_system_config(text, path, dir.empty() ? "." : dir.string());

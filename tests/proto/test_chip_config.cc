@@ -80,9 +80,12 @@ TEST(ChipConfig, ValidateReportsEveryIssueWithItsPath) {
 }
 
 TEST(ChipConfig, MissingFileIsAUserError) {
-  EXPECT_EQ(
-      error_of(kSource / "configs/does-not-exist.pbtxt"),
-      "cannot open config file '" + (kSource / "configs/does-not-exist.pbtxt").string() + "'");
+  EXPECT_EQ(error_of(kSource / "configs/does-not-exist.pbtxt"),
+            "cannot open config file '" + (kSource / "configs/does-not-exist.pbtxt").string() +
+                "': No such file or directory");
+  EXPECT_EQ(error_of(kSource / "configs"), "cannot read config file '" +
+                                               (kSource / "configs").string() +
+                                               "': it is a folder, not a file");
 }
 
 // Each broken config of the committed corpus gives its expected message.
