@@ -5,20 +5,40 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <sstream>
 
+#include "proto/limits.h"
+#include "proto/safe_output.h"
 #include "proto/user_error.h"
 
 namespace aimc::workloads {
 namespace {
 
 std::string read_file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
+    throw UserError(path + ": is a folder, not a token file");
+  }
+  if (std::filesystem::is_regular_file(status)) {
+    // The bytes and their tokens (4 bytes each, for text) are held at once.
+    const double size = static_cast<double>(std::filesystem::file_size(path, ec));
+    proto::check_memory_estimate(5 * size, "reading token file '" + path + "'");
+  }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open token file");
+  if (!in) {
+    const int err = errno;
+    throw UserError(path + ": cannot open token file" +
+                    (err != 0 ? ": " + proto::os_error_text(err) : std::string()));
+  }
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw UserError(path + ": read error");
   return bytes;
@@ -157,12 +177,15 @@ TokenIds read_npy_tokens(const std::string& path) {
                                          [](unsigned char c) { return std::isdigit(c); })) {
     throw UserError(path + ": malformed .npy shape " + shape);
   }
-  const size_t count = std::stoull(count_text);
-  const size_t need = count * static_cast<size_t>(item_size);
-  if (bytes.size() - data_offset < need) {
+  // Compared without multiplying, so that no shape (up to 2^64 - 1 and beyond) can overflow.
+  const size_t have = bytes.size() - data_offset;
+  const size_t count = count_text.size() <= 19 ? std::stoull(count_text) : SIZE_MAX;
+  if (count > have / static_cast<size_t>(item_size)) {
     throw UserError(path + ": truncated .npy data: shape " + shape + " needs " +
-                    std::to_string(need) + " bytes, file has " +
-                    std::to_string(bytes.size() - data_offset));
+                    (count == SIZE_MAX
+                         ? std::string("more")
+                         : std::to_string(count) + " x " + std::to_string(item_size)) +
+                    " bytes, file has " + std::to_string(have));
   }
 
   TokenIds tokens(count);

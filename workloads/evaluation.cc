@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "arch/rng.h"
+#include "proto/limits.h"
 #include "proto/user_error.h"
 #include "workloads/job_pool.h"
 
@@ -184,8 +185,18 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
     throw UserError("window length " + std::to_string(eo.window_length) + " exceeds the " +
                     std::to_string(c.max_positions) + " learned positions of model " + c.name);
   }
+  if (c.max_positions > 0 && eo.window_length > c.max_positions) {
+    throw UserError("window length " + std::to_string(eo.window_length) +
+                    " exceeds max_position_embeddings (" + std::to_string(c.max_positions) +
+                    ") of model " + c.name);
+  }
   const std::vector<TokenWindow> windows =
       make_windows(eval_tokens, eo.window_length, eo.max_windows, "evaluation data");
+  // Per chip instance: its seed, its metrics, and the sums of every window (jobs and sums).
+  proto::check_memory_estimate(
+      static_cast<double>(eo.seeds) * (256.0 + 96.0 * static_cast<double>(windows.size())),
+      std::to_string(eo.seeds) + " chip instances (--seeds) over " +
+          std::to_string(windows.size()) + " windows");
 
   EvalTable table;
   table.model = c.name;

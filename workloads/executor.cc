@@ -171,6 +171,13 @@ Matrix Executor::embed(const int32_t* tokens, int count, int start) const {
                     " is beyond its " + std::to_string(weights_->position_embedding.rows()) +
                     " learned positions");
   }
+  // Rotary models were trained up to max_position_embeddings; beyond it the angles are ones
+  // the model never saw and its numbers would be meaningless.
+  if (!learned && c.max_positions > 0 && static_cast<long long>(start) + count > c.max_positions) {
+    throw UserError("model " + c.name + ": position " + std::to_string(start + count - 1) +
+                    " is beyond its max_position_embeddings (" + std::to_string(c.max_positions) +
+                    ")");
+  }
   for (int t = 0; t < count; ++t) {
     const int id = tokens[t];
     if (id < 0 || id >= weights_->token_embedding.rows()) {

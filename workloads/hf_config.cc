@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proto/chip_config_io.h"
 #include "proto/user_error.h"
 
 namespace aimc::workloads {
@@ -276,12 +277,8 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& sou
 }
 
 ModelConfig read_hf_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open config.json");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw UserError(path + ": cannot read");
-  ModelConfig config = parse_hf_config(text.str(), path);
+  const std::string text = proto::read_text_file(path, "config.json", 16 << 20);
+  ModelConfig config = parse_hf_config(text, path);
   config.name = folder_of(path);
   return config;
 }

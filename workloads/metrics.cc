@@ -54,6 +54,7 @@ void MetricSums::add(const MetricSums& other) {
   kl += other.kl;
   correct += other.correct;
   tokens += other.tokens;
+  nan_tokens += other.nan_tokens;
 }
 
 void accumulate_window(const arch::Matrix& logits, const int32_t* targets,
@@ -63,21 +64,31 @@ void accumulate_window(const arch::Matrix& logits, const int32_t* targets,
   // The matrices are column-major (token x vocab); one contiguous row per token is copied out.
   std::vector<float> row(vocab), ref_row(reference ? vocab : 0);
   for (int t = 0; t < tokens; ++t) {
-    for (int v = 0; v < vocab; ++v) row[v] = logits(t, v);
+    bool nan = false;
+    for (int v = 0; v < vocab; ++v) {
+      row[v] = logits(t, v);
+      nan = nan || std::isnan(row[v]);
+    }
     sums->nll += token_nll(row.data(), vocab, targets[t]);
     if (argmax_lowest(row.data(), vocab) == targets[t]) ++sums->correct;
     if (reference) {
-      for (int v = 0; v < vocab; ++v) ref_row[v] = (*reference)(t, v);
+      for (int v = 0; v < vocab; ++v) {
+        ref_row[v] = (*reference)(t, v);
+        nan = nan || std::isnan(ref_row[v]);
+      }
       sums->kl += kl_divergence(ref_row.data(), row.data(), vocab);
     }
     ++sums->tokens;
+    if (nan) ++sums->nan_tokens;
   }
 }
 
 Metrics finalize_metrics(const MetricSums& sums, int vocab_size) {
   Metrics m;
   m.tokens = sums.tokens;
-  if (sums.tokens == 0) {
+  // Logits with a NaN have no meaningful argmax or divergence: every metric is NaN, never a
+  // number that looks valid.
+  if (sums.tokens == 0 || sums.nan_tokens > 0) {
     m.mean_nll = m.perplexity = m.bits_per_byte = m.top1 = m.kl =
         std::numeric_limits<double>::quiet_NaN();
     return m;

@@ -26,10 +26,11 @@ double kl_divergence(const float* reference_logits, const float* logits, int voc
 /// Token-level sums of one run (a backend and a chip instance) over some windows. Sums are
 /// merged in a fixed order (window order) so results do not depend on scheduling.
 struct MetricSums {
-  double nll = 0;         ///< sum of per-token NLL, nats
-  double kl = 0;          ///< sum of per-token KL(reference || run), nats
-  long long correct = 0;  ///< tokens whose argmax equals the target
-  long long tokens = 0;   ///< predicted tokens
+  double nll = 0;            ///< sum of per-token NLL, nats
+  double kl = 0;             ///< sum of per-token KL(reference || run), nats
+  long long correct = 0;     ///< tokens whose argmax equals the target
+  long long tokens = 0;      ///< predicted tokens
+  long long nan_tokens = 0;  ///< tokens whose logits (or reference logits) hold a NaN
   void add(const MetricSums& other);
 };
 

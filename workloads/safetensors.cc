@@ -309,18 +309,37 @@ void SafetensorsFile::parse_header(uint64_t header_bytes) {
     tensors_.emplace(name, std::move(info));
   }
 
-  // Gaps between tensors are tolerated; overlaps are not (a write to one would alias another).
+  // As the format's own reader requires: the tensors, in offset order, cover the data section
+  // exactly, without overlap, gap, or bytes after the last one.
   std::vector<const TensorInfo*> spans;
-  for (const auto& [name, info] : tensors_) {
-    if (info.data_end > info.data_begin) spans.push_back(&info);
-  }
-  std::sort(spans.begin(), spans.end(),
-            [](const TensorInfo* a, const TensorInfo* b) { return a->data_begin < b->data_begin; });
-  for (size_t i = 1; i < spans.size(); ++i) {
-    if (spans[i]->data_begin < spans[i - 1]->data_end) {
-      throw UserError(file + ": tensors '" + spans[i - 1]->name + "' and '" + spans[i]->name +
+  for (const auto& [name, info] : tensors_) spans.push_back(&info);
+  std::sort(spans.begin(), spans.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->data_begin != b->data_begin ? a->data_begin < b->data_begin
+                                          : a->data_end < b->data_end;
+  });
+  uint64_t covered = 0;
+  const TensorInfo* previous = nullptr;
+  for (const TensorInfo* t : spans) {
+    if (t->data_begin < covered) {
+      throw UserError(file + ": tensors '" + previous->name + "' and '" + t->name +
                       "' overlap in the data section");
     }
+    if (t->data_begin > covered) {
+      throw UserError(file + ": bytes " + std::to_string(covered) + ".." +
+                      std::to_string(t->data_begin) + " of the data section " +
+                      (previous == nullptr
+                           ? "before tensor '" + t->name + "'"
+                           : "between tensors '" + previous->name + "' and '" + t->name + "'") +
+                      " belong to no tensor (data_offsets must cover the data exactly)");
+    }
+    covered = t->data_end;
+    previous = t;
+  }
+  if (covered != data_size) {
+    throw UserError(file + ": " + std::to_string(data_size - covered) +
+                    " bytes after the last tensor" +
+                    (previous == nullptr ? std::string() : " '" + previous->name + "'") +
+                    " belong to no tensor (data_offsets must cover the data exactly)");
   }
 }
 

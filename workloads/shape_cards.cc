@@ -150,7 +150,15 @@ ModelConfig resolve_model(const std::string& name_or_path) {
           "model '" + name_or_path +
           "' is a folder without config.json and not a shape card (known: " + known_names() + ")");
     }
-    if (S_ISREG(st.st_mode)) return read_hf_config(name_or_path);
+    if (S_ISREG(st.st_mode)) {
+      const std::string base = name_or_path.substr(name_or_path.find_last_of('/') + 1);
+      if (base.size() < 5 || base.compare(base.size() - 5, 5, ".json") != 0) {
+        throw UserError("model '" + name_or_path +
+                        "' is a file but not a config.json; give a shape card name (known: " +
+                        known_names() + "), a model folder, or its config.json");
+      }
+      return read_hf_config(name_or_path);
+    }
   }
   throw UserError("model '" + name_or_path + "' is neither a shape card (known: " + known_names() +
                   ") nor a model folder with config.json");

@@ -42,6 +42,30 @@ TEST(Metrics, UniformByteModelHasEightBitsPerByte) {
   EXPECT_EQ(m.top1, 0.0);  // ties -> index 0, never a target here
 }
 
+TEST(Metrics, NanLogitsGiveNanMetricsNotPlausibleNumbers) {
+  // One NaN in one row of the run, or in the reference, poisons every metric of the sums.
+  arch::Matrix logits = arch::Matrix::Constant(2, 4, 0.0f);
+  logits(0, 0) = 5.0f;  // row 0 predicts token 0 = its target: top-1 would be 0.5 without NaNs
+  logits(1, 2) = std::numeric_limits<float>::quiet_NaN();
+  const arch::Matrix reference = arch::Matrix::Constant(2, 4, 0.0f);
+  const int32_t targets[] = {0, 1};
+  MetricSums sums;
+  accumulate_window(logits, targets, &reference, &sums);
+  EXPECT_EQ(sums.nan_tokens, 1);
+  Metrics m = finalize_metrics(sums, 256);
+  EXPECT_TRUE(std::isnan(m.perplexity));
+  EXPECT_TRUE(std::isnan(m.top1));
+  EXPECT_TRUE(std::isnan(m.kl));
+  EXPECT_TRUE(std::isnan(m.bits_per_byte));
+  // NaN only in the reference (a digital model with a NaN weight), run logits clean.
+  const arch::Matrix clean = arch::Matrix::Constant(2, 4, 0.0f);
+  MetricSums ref_sums;
+  accumulate_window(clean, targets, &logits, &ref_sums);
+  m = finalize_metrics(ref_sums, 4);
+  EXPECT_TRUE(std::isnan(m.kl));
+  EXPECT_TRUE(std::isnan(m.top1));
+}
+
 TEST(Metrics, NllIsStableForLargeLogits) {
   const float logits[] = {1000.0f, 1000.0f};
   EXPECT_NEAR(token_nll(logits, 2, 0), std::log(2.0), 1e-12);
