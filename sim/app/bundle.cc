@@ -36,7 +36,15 @@ proto::SystemConfig system_from_flags(const po::variables_map& vm) {
 }
 
 std::string model_from_flags(const po::variables_map& vm) {
-  return vm["model"].as<std::string>();
+  const std::string model = vm["model"].as<std::string>();
+  // A model folder's config.json names the folder (its weights lie beside it).
+  const std::filesystem::path p(model);
+  std::error_code ec;
+  if (p.filename() == "config.json" && std::filesystem::is_regular_file(p, ec)) {
+    const std::string folder = p.parent_path().string();
+    return folder.empty() ? "." : folder;
+  }
+  return model;
 }
 
 bool is_bundled_model(const std::string& model) {

@@ -29,6 +29,7 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out) {
   // writes, and its table is the one a single process computes.
   const mpi::MaybeSession session("eval");
   const mpi::Comm* comm = mpi::world();
+  if (vm.count("json")) proto::check_output_file(vm["json"].as<std::string>(), "--json");
   const proto::ChipConfig chip = chip_from_flags(vm);
   const EvalJob job = eval_job_from_flags(vm, chip);
   const workloads::EvalTable table = run_eval_job(job, chip);

@@ -8,7 +8,9 @@
 #include "mapping/plan_io.h"
 #include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
+#include "proto/safe_output.h"
 #include "proto/system_config_io.h"
+#include "proto/user_error.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/report/summary.h"
@@ -36,6 +38,13 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
                    options, positional, args, &vm, out)) {
     return 0;
   }
+  if (vm["compare"].as<bool>()) {
+    if (!vm["mapping"].defaulted()) {
+      throw UserError("--mapping has no effect with --compare, which compares every strategy");
+    }
+    if (vm.count("out")) throw UserError("--out writes one plan; --compare writes none");
+  }
+  if (vm.count("out")) proto::check_output_file(vm["out"].as<std::string>(), "--out");
   proto::SystemConfig system = system_from_flags(vm);
   const workloads::ModelConfig model = workloads::resolve_model(model_from_flags(vm));
   const bool across = !proto::is_single_chip(system) || vm.count("chips");

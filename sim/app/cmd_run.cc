@@ -11,6 +11,8 @@
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
 #include "proto/chip_config_io.h"
+#include "proto/limits.h"
+#include "proto/safe_output.h"
 #include "proto/system_config_io.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
@@ -24,6 +26,37 @@
 #include "workloads/shape_cards.h"
 
 namespace aimc::sim {
+namespace {
+
+// Refuses, before any work, a run whose token counts or chip instances would exhaust memory:
+// the timed run keeps per token a state for each step of each layer, the numbers of the run a
+// KV cache and a row of logits.
+void check_run_limits(const workloads::ModelConfig& model, int prompt, int decode, int batch,
+                      bool has_weights) {
+  const double tokens = static_cast<double>(prompt) + decode;
+  if (model.max_positions > 0 && tokens > model.max_positions) {
+    throw UserError("--prompt-tokens " + std::to_string(prompt) + " + --decode-tokens " +
+                    std::to_string(decode) + " exceed the " + std::to_string(model.max_positions) +
+                    " positions of model " + model.name + " (max_position_embeddings)");
+  }
+  const double layers = model.num_layers + 2.0;
+  // Measured: about 250 bytes per layer and token for the scheduler (a 16-layer shape card,
+  // 100 vs 2000 prompt tokens); 1 kB is allowed.
+  double per_token = layers * 1024;
+  if (has_weights) {
+    per_token += 2.0 * model.num_layers * model.num_kv_heads * model.head_dim * 4 +  // KV cache
+                 4.0 * model.vocab_size;                                             // logits
+  }
+  const std::string flags = "--prompt-tokens " + std::to_string(prompt) + " --decode-tokens " +
+                            std::to_string(decode) +
+                            (batch > 1 ? " --batch " + std::to_string(batch) : "");
+  if (tokens * batch > 2147483647.0) {
+    throw UserError(flags + ": (prompt + decode tokens) x batch must not exceed 2147483647");
+  }
+  proto::check_memory_estimate(tokens * batch * per_token, flags);
+}
+
+}  // namespace
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   po::options_description options("run flags");
@@ -82,10 +115,35 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   const int decode = vm["decode-tokens"].as<int>();
   if (prompt < 1) throw UserError("--prompt-tokens must be at least 1");
   if (decode < 0) throw UserError("--decode-tokens must not be negative");
+  const bool has_weights =
+      std::filesystem::is_directory(model_arg) || vm.count("synthetic-weights") > 0;
+  // Flags that only make sense with others are refused rather than silently ignored.
+  if (!vm.count("trace")) {
+    if (vm.count("trace-window-us")) throw UserError("--trace-window-us needs --trace FILE");
+    if (!vm["trace-filter"].as<std::string>().empty()) {
+      throw UserError("--trace-filter needs --trace FILE");
+    }
+  }
+  if (!has_weights) {
+    for (const char* flag : {"data", "calib"}) {
+      if (vm.count(flag)) {
+        throw UserError(std::string("--") + flag + " needs a model with weights, but '" +
+                        model_arg + "' is a shape card");
+      }
+    }
+  }
+  check_run_limits(model, prompt, decode, batch, has_weights);
+  // Output paths are checked before the work, and a run's files appear together or not at all.
+  if (vm.count("trace")) proto::check_output_file(vm["trace"].as<std::string>(), "--trace");
+  std::unique_ptr<proto::OutputFolder> out_folder;
   if (vm.count("out")) {
-    std::error_code ec;
-    std::filesystem::create_directories(vm["out"].as<std::string>(), ec);
-    if (ec) throw UserError("cannot create --out folder '" + vm["out"].as<std::string>() + "'");
+    out_folder = std::make_unique<proto::OutputFolder>(vm["out"].as<std::string>(), "--out");
+    // report.html draws every mesh node (about 130 bytes each) besides its charts.
+    const double nodes = static_cast<double>(chip.noc().mesh_x()) * chip.noc().mesh_y();
+    proto::check_output_estimate(2e6 + 130 * nodes,
+                                 "--out with a " + std::to_string(chip.noc().mesh_x()) + " x " +
+                                     std::to_string(chip.noc().mesh_y()) +
+                                     " mesh (report.html draws every node)");
   }
 
   const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
@@ -95,8 +153,6 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
   // and energy only.
   proto::AccuracyReport accuracy;
-  const bool has_weights =
-      std::filesystem::is_directory(model_arg) || vm.count("synthetic-weights") > 0;
   EvalJob job;
   if (has_weights) job = eval_job_from_flags(vm, chip);
   std::unique_ptr<LoadedJob> loaded;
@@ -173,13 +229,15 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
         << "\" -> \"" << report.generation().generated_text() << "\"\n";
   }
 
-  if (vm.count("out")) {
-    const std::filesystem::path dir = vm["out"].as<std::string>();
-    proto::write_file_atomic((dir / "config.resolved.pbtxt").string(), proto::to_text(chip));
-    mapping::write_plan(plan, (dir / "mapping.pbtxt").string());
-    proto::write_file_atomic((dir / "report.json").string(), report_to_json(report));
-    proto::write_file_atomic((dir / "report.html").string(), render_report_html(report, plan));
-    out << "\nreport written to " << dir.string() << "/ (report.json, report.html, "
+  if (out_folder) {
+    // report.json last: a sweep takes it as the mark of a complete point.
+    const std::string html = render_report_html(report, plan);
+    out_folder->write("config.resolved.pbtxt", proto::to_text(chip));
+    out_folder->write("mapping.pbtxt", mapping::plan_to_text(plan));
+    out_folder->write("report.html", html);
+    out_folder->write("report.json", report_to_json(report));
+    out_folder->commit();
+    out << "\nreport written to " << out_folder->dir() << "/ (report.json, report.html, "
         << "config.resolved.pbtxt, mapping.pbtxt)\n";
   }
   const double wall =

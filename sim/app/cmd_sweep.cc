@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -62,6 +63,9 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
   runner.jobs = jobs;
   runner.progress = ::isatty(STDERR_FILENO) != 0;
   runner.comm = comm;
+  // One sweep at a time in a results folder: a second one would mix its rows into these.
+  std::optional<proto::FolderLock> lock;
+  if (comm == nullptr || comm->root()) lock.emplace(runner.out_dir, "sweep");
   const SweepOutcome outcome = run_sweep(plan, runner, out);
   if (comm != nullptr && !comm->root()) return outcome.interrupted ? 130 : 0;
 
@@ -80,6 +84,18 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
     out << "); the " << (outcome.kept + outcome.ran) << " finished rows are in " << runner.out_dir
         << "/sweep.json: run the same command again to resume the remaining points\n";
     return 130;
+  }
+  int ok = 0;
+  std::string first_error;
+  for (const proto::SweepRow& row : results.rows()) {
+    if (row.status() == "ok") ++ok;
+    if (row.status() != "ok" && first_error.empty()) {
+      first_error = "point " + row.id() + ": " + row.error();
+    }
+  }
+  if (results.rows_size() > 0 && ok == 0) {
+    throw UserError("every one of the " + std::to_string(results.rows_size()) +
+                    " points of the sweep failed (" + first_error + ")");
   }
   return 0;
 }

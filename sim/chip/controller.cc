@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -34,6 +35,13 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   weight_bits_ = static_cast<int>(c.dpu().weight_bits());
   if (opt_.prompt_tokens < 1) throw std::invalid_argument("prompt_tokens must be >= 1");
   if (opt_.decode_tokens < 0) throw std::invalid_argument("decode_tokens must be >= 0");
+  // Token state is indexed by int: the positions of all sequences must fit (no overflow).
+  const long long all_tokens =
+      (static_cast<long long>(opt_.prompt_tokens) + opt_.decode_tokens) * std::max(opt_.batch, 1);
+  if (all_tokens > std::numeric_limits<int>::max()) {
+    throw UserError("(prompt tokens + decode tokens) x batch (" + std::to_string(all_tokens) +
+                    ") must not exceed " + std::to_string(std::numeric_limits<int>::max()));
+  }
   if (opt_.batch < 1) throw std::invalid_argument("batch must be >= 1");
 
   plan_model_ = plan.model();

@@ -11,12 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
 #include "proto/first_error.h"
+#include "proto/limits.h"
 #include "proto/user_error.h"
 #include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
@@ -200,21 +202,49 @@ void set_config_field(proto::ChipConfig* config, const std::string& path,
   }
 }
 
+// Checks the sweep's name and run options, naming the sweep file and the field.
+static void check_sweep_fields(const proto::Sweep& spec, const std::string& path) {
+  const std::string& name = spec.name();
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos || name[0] == '.' || name.size() > 200) {
+    throw UserError(path + ": name: '" + name +
+                    "' must be a plain name (no '/', not starting with '.', at most 200 "
+                    "characters): it names the default results folder sweep-NAME");
+  }
+  const proto::SweepRunOptions& run = spec.run();
+  constexpr uint64_t kIntMax = 2147483647;
+  auto check = [&](const char* field, uint64_t value, uint64_t min) {
+    if (value < min || value > kIntMax) {
+      throw UserError(path + ": run." + field + ": must be in " + std::to_string(min) + ".." +
+                      std::to_string(kIntMax) + ", got " + std::to_string(value));
+    }
+  };
+  check("prompt_tokens", run.prompt_tokens(), 1);
+  check("decode_tokens", run.decode_tokens(), 0);
+  check("seeds", run.seeds(), 1);
+  check("window", run.window(), 1);
+  check("max_windows", run.max_windows(), 0);
+  check("threads", run.threads(), 0);
+}
+
 SweepPlan load_sweep(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot open sweep file '" + path + "'");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = proto::read_text_file(path, "sweep file", 16 << 20);
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+    throw UserError(path +
+                    ": starts with a UTF-8 byte-order mark (bytes EF BB BF); save the "
+                    "file as UTF-8 without BOM");
+  }
 
   SweepPlan plan;
   plan.path = path;
   TextFormat::Parser parser;
   proto::FirstError errors(path);
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(buffer.str(), &plan.spec)) {
+  if (!parser.ParseFromString(text, &plan.spec)) {
     throw UserError(errors.first().empty() ? path + ": could not parse sweep" : errors.first());
   }
   proto::Sweep& spec = plan.spec;
+  check_sweep_fields(spec, path);
   const fs::path dir = fs::absolute(path).parent_path();
   const std::string chip_path =
       spec.has_chip() ? relative_to(dir, spec.chip()) : bundled_chip_path();
@@ -226,10 +256,21 @@ SweepPlan load_sweep(const std::string& path) {
   }
   plan.data = relative_to(dir, spec.run().data());
   plan.calib = relative_to(dir, spec.run().calib());
+  for (const auto& [field, file] :
+       {std::pair<const char*, std::string>{"run.data", plan.data}, {"run.calib", plan.calib}}) {
+    if (file.empty()) continue;
+    std::error_code ec;
+    const fs::file_status st = fs::status(file, ec);
+    if (!fs::exists(st)) throw UserError(path + ": " + field + ": no file '" + file + "'");
+    if (!fs::is_regular_file(st)) {
+      throw UserError(path + ": " + field + ": '" + file + "' is not a regular file");
+    }
+  }
 
   // Axes: check every path and value on the base config first, so a mistake names its axis.
   std::vector<std::string> labels;
   size_t list_length = 0;
+  std::map<std::string, std::string> set_by;  // field path -> the axis that sets it
   for (int a = 0; a < spec.axis_size(); ++a) {
     const proto::SweepAxis& axis = spec.axis(a);
     const std::string where = path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
@@ -243,6 +284,19 @@ SweepPlan load_sweep(const std::string& path) {
                       std::to_string(list_length) + ")");
     }
     if (a == 0) list_length = static_cast<size_t>(axis.values_size());
+    // A field set by two axes (or twice by one) would take one value while the results were
+    // labelled with another.
+    std::vector<std::string> fields = {axis.field()};
+    for (const proto::LinkedField& linked : axis.linked()) fields.push_back(linked.field());
+    for (size_t k = 0; k < fields.size(); ++k) {
+      const std::string& f = fields[k];
+      const auto it = set_by.find(f);
+      if (it != set_by.end()) {
+        throw UserError(where + ": field " + f + " is already set by " + it->second);
+      }
+      set_by[f] =
+          k == 0 ? "axis " + std::to_string(a + 1) : "axis " + std::to_string(a + 1) + " (linked)";
+    }
     for (const proto::LinkedField& linked : axis.linked()) {
       if (linked.values_size() != axis.values_size()) {
         throw UserError(where + ": linked field " + linked.field() + " has " +
@@ -273,6 +327,23 @@ SweepPlan load_sweep(const std::string& path) {
     }
     labels.push_back(axis.has_label() ? axis.label() : axis.field());
   }
+
+  // The size of the sweep before it is expanded: each point holds a chip config in memory and a
+  // row in sweep.json, sweep.csv and sweep.html.
+  double combo_count = 1;
+  if (spec.mode() == proto::LIST) {
+    combo_count = spec.axis_size() == 0 ? 1 : static_cast<double>(list_length);
+  } else {
+    for (const proto::SweepAxis& axis : spec.axis()) combo_count *= axis.values_size();
+  }
+  const double point_count =
+      combo_count * std::max(1, spec.models_size()) * std::max(1, spec.mappings_size());
+  char count_text[32];
+  std::snprintf(count_text, sizeof count_text, "%.0f", point_count);
+  proto::check_memory_estimate(point_count * 4000,
+                               path + ": a sweep of " + std::string(count_text) + " points");
+  proto::check_output_estimate(point_count * 3 * 2000, path + ": the results of a sweep of " +
+                                                           std::string(count_text) + " points");
 
   // Value combinations: indices into each axis's values.
   std::vector<std::vector<int>> combos;
@@ -400,8 +471,10 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
                                    std::to_string(threads),
                                    "--out",
                                    out_dir};
-  if (!plan.data.empty()) args.insert(args.end(), {"--data", plan.data});
-  if (!plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
+  // A shape card has no weights to evaluate: the data applies to the model folders only.
+  const bool has_weights = !is_shape_card(point.model);
+  if (has_weights && !plan.data.empty()) args.insert(args.end(), {"--data", plan.data});
+  if (has_weights && !plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
   if (run.no_accuracy()) args.push_back("--no-accuracy");
   if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
   if (point.rate > 0) {

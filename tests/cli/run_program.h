@@ -24,13 +24,15 @@ inline std::string slurp(const std::string& path) {
   return s.str();
 }
 
-/// Runs `env AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself);
-/// `env` is "NAME=value ..." or empty.
-inline ProgramResult run_aimcsim_env(const std::string& env, const std::string& args) {
+/// Runs `env AIMCSIM_BIN args` through the shell in folder `cwd` (empty: the current one);
+/// args are shell words, quote them yourself; `env` is "NAME=value ..." or empty.
+inline ProgramResult run_aimcsim_in(const std::string& cwd, const std::string& env,
+                                    const std::string& args) {
   static int counter = 0;
   const std::string base =
       "/tmp/aimcsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string cmd = (env.empty() ? std::string() : "env " + env + " ") +
+  const std::string cmd = (cwd.empty() ? std::string() : "cd '" + cwd + "' && ") +
+                          (env.empty() ? std::string() : "env " + env + " ") +
                           std::string(AIMCSIM_BIN) + " " + args + " > " + base + ".out 2> " + base +
                           ".err < /dev/null";
   const int raw = std::system(cmd.c_str());
@@ -41,6 +43,12 @@ inline ProgramResult run_aimcsim_env(const std::string& env, const std::string& 
   std::remove((base + ".out").c_str());
   std::remove((base + ".err").c_str());
   return r;
+}
+
+/// Runs `env AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself);
+/// `env` is "NAME=value ..." or empty.
+inline ProgramResult run_aimcsim_env(const std::string& env, const std::string& args) {
+  return run_aimcsim_in("", env, args);
 }
 
 /// Runs `AIMCSIM_BIN args` through the shell (args are shell words, quote them yourself).
