@@ -548,6 +548,15 @@ proto::SimReport simulate(const proto::ChipConfig& config, const workloads::Mode
       throw UserError("request mode computes time and energy only: run it without weights");
     if (options.max_batch < 1)
       throw UserError("max batch: must be at least 1, got " + std::to_string(options.max_batch));
+    // The KV caches of max_batch sequences of the longest request must fit.
+    int longest = 0;
+    for (const SimOptions::Request& q : options.requests)
+      longest = std::max(longest, q.prompt_tokens + q.decode_tokens);
+    std::string limit;
+    const long long most = max_batch(config, model, longest, options.dram_capacity_bytes,
+                                     dram_weight_bytes(config, model), &limit);
+    if (options.dram_capacity_bytes > 0 && options.max_batch > most)
+      throw UserError("max batch " + std::to_string(options.max_batch) + " does not fit: " + limit);
     double prev = 0;
     for (size_t i = 0; i < options.requests.size(); ++i) {
       const SimOptions::Request& q = options.requests[i];

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "tests/cli/run_program.h"
 
@@ -133,6 +134,38 @@ TEST(Cli, ValidateAndMapASystem) {
   EXPECT_NE(r.err.find("a system of 2 chips; `aimcsim map` maps a model across it"),
             std::string::npos)
       << r.err;
+}
+
+// Output without the lines that measure the host (wall and CPU time, simulation speed).
+std::string without_host_timing(const std::string& text) {
+  std::string out, line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (line.find("wall") != std::string::npos || line.find("per wall second") != std::string::npos)
+      continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+TEST(Cli, AOneChipSystemGivesTheChipsReport) {
+  for (const std::string preset : {"default", "hermes", "llama1b"}) {
+    SCOPED_TRACE(preset);
+    const std::string chip = kSource + "/configs/" + preset + ".pbtxt";
+    const std::string sys = ::testing::TempDir() + "aimc_one_" + preset + ".pbtxt";
+    std::ofstream(sys) << "schema_version: 1\nname: \"one\"\nchips { config_path: \"" + chip +
+                              "\" }\n";
+    const std::string model = preset == "llama1b" ? " --model gpt2" : "";  // else the bundled one
+    for (const std::string cmd :
+         {"run --no-accuracy --prompt-tokens 4 --decode-tokens 2" + model, "map" + model}) {
+      const ProgramResult a = run_aimcsim(cmd + " --chip " + chip);
+      const ProgramResult b = run_aimcsim(cmd + " --chip " + sys);
+      EXPECT_EQ(a.status, 0) << cmd << "\n" << a.err;
+      EXPECT_EQ(b.status, 0) << cmd << "\n" << b.err;
+      EXPECT_EQ(a.err, b.err) << cmd;
+      EXPECT_EQ(without_host_timing(a.out), without_host_timing(b.out)) << cmd;
+    }
+  }
 }
 
 TEST(Cli, MapAcrossChipsPicksTheFewest) {

@@ -87,6 +87,21 @@ TEST(Serving, ALoneRequestTakesTheTimeOfTheSameRunAlone) {
   }
 }
 
+TEST(Serving, KvCapacityBoundsTheMaximumBatch) {
+  sim::SimOptions o;
+  o.requests = sim::poisson_arrivals(1000, 4, 16, 16, 1);
+  o.max_batch = 100000;
+  o.dram_capacity_bytes = 1e6;
+  try {
+    sim::simulate(default_chip(), bundled_model(), "dense", o);
+    FAIL() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("max batch 100000 does not fit: KV-cache capacity"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Serving, SameSeedSameArrivals) {
   const auto a = sim::poisson_arrivals(100, 50, 4, 4, 11);
   const auto b = sim::poisson_arrivals(100, 50, 4, 4, 11);
