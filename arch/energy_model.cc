@@ -46,8 +46,4 @@ double dynamic_energy_pj(const ActionCounts& counts, const EnergySpec& spec) {
   return price(counts, spec, LeakageSpec{}, 0).total_pj();
 }
 
-double leakage_energy_pj(const LeakageSpec& leakage, double time_s) {
-  return leakage.total_mw() * time_s * 1e9;
-}
-
 }  // namespace aimc::arch

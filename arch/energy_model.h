@@ -58,9 +58,6 @@ struct EnergyBreakdown {
 /// Dynamic energy of `counts` priced with `spec`, in picojoules.
 double dynamic_energy_pj(const ActionCounts& counts, const EnergySpec& spec);
 
-/// Leakage energy over `time_s` seconds of simulated time, in picojoules.
-double leakage_energy_pj(const LeakageSpec& leakage, double time_s);
-
 /// Dynamic energy by component kind plus leakage over `time_s`, in picojoules.
 EnergyBreakdown price(const ActionCounts& counts, const EnergySpec& spec,
                       const LeakageSpec& leakage, double time_s);

@@ -175,10 +175,6 @@ AIMC_TARGET_AVX512 void fill_normal_avx512(uint64_t (*lane)[Rng::kLanes], float*
 
 }  // namespace
 
-void Rng::next_lanes(uint64_t* words) {
-  lanes_steps(lane_, words, kLanes);
-}
-
 float Rng::normal() {
   if (has_spare_) {
     has_spare_ = false;

@@ -73,8 +73,6 @@ class Rng {
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  /// Next word of every lane into words[0..kLanes).
-  void next_lanes(uint64_t* words);
 
   uint64_t s_[4];
   uint64_t lane_[4][kLanes];  ///< lane_[k][l]: state word k of lane l

@@ -24,10 +24,6 @@ Ps ScNoc::flits_ps(double bits) const {
   return cycles_to_ps(std::ceil(bits / spec_.link_width_bits), spec_.cycle_ps);
 }
 
-Ps ScNoc::unloaded_ps(int h, double bits) const {
-  return h == 0 ? 0 : h * hop_ps_ + flits_ps(bits);
-}
-
 int ScNoc::next_link(int node, int dst, int* next) const {
   const int x = node % spec_.mesh_x, dx = dst % spec_.mesh_x;
   if (x != dx) {

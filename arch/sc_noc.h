@@ -38,8 +38,6 @@ class ScNoc : public ScComponent {
   void multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
                  ActionCounts* counts);
 
-  /// Closed-form time of a transfer of `bits` over `hops` idle hops, in ps.
-  Ps unloaded_ps(int hops, double bits) const;
   /// XY hop count between two nodes.
   int hops(int src, int dst) const;
 

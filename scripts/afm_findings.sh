@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduces the findings table of docs/analog-training.md (issue 8, findings 1 and 2): the
+# Reproduces the findings table of docs/analog-training.md (findings 1 and 2): the
 # bundled model and its analog-trained variant on the default chip (afm_pcm noise, 8-bit DAC/ADC,
 # out_bound 14, lm_head on tiles), FP32 / W4A8 / analog rows, 10 chip instances each.
 #

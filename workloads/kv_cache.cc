@@ -33,8 +33,4 @@ void KvCache::commit(int tokens) {
   length_ += tokens;
 }
 
-long long KvCache::bytes_used() const {
-  return 2LL * num_blocks() * length_ * kv_dim_ * static_cast<long long>(sizeof(float));
-}
-
 }  // namespace aimc::workloads

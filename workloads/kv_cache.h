@@ -40,8 +40,6 @@ class KvCache {
   void commit(int tokens);
   /// Forgets every position (keeps the allocation).
   void clear() { length_ = 0; }
-  /// Bytes of FP32 state held for the committed positions (keys and values of every block).
-  long long bytes_used() const;
 
  private:
   std::vector<arch::Matrix> keys_, values_;

@@ -1,7 +1,7 @@
 // `aimcsim ttc`: test-time compute on an analog chip. Samples K answers per problem on several
 // chip instances and reports the exact-match accuracy of the majority vote over the first N
 // samples (N = 1, 2, 4, 8, 16) beside the energy per answer from the timed simulation: the
-// accuracy-energy curve of test-time scaling (issue 8, finding 3; docs/analog-training.md).
+// accuracy-energy curve of test-time scaling (docs/analog-training.md).
 //
 // Energy per answer (printed in uJ) = P x E_prefill + N x A x E_decode(N), where E_prefill is the
 // timed simulation's total (dynamic + leakage) energy per prefill token of one sequence and
@@ -29,6 +29,7 @@
 #include "proto/wire.pb.h"
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
+#include "sim/chip/run_numerics.h"
 #include "sim/chip/timing_run.h"
 #include "sim/common/bundled.h"
 #include "sim/sweep/mpi.h"
@@ -65,17 +66,6 @@ workloads::ChipAnswers unpack_answers(const std::string& bytes) {
   for (const proto::PromptAnswers& p : m.answers())
     c.answers.emplace_back(p.answer().begin(), p.answer().end());
   return c;
-}
-
-arch::Backend backend_of(const proto::ChipConfig& chip) {
-  switch (chip.tile().kind()) {
-    case proto::DIGITAL_W4A8:
-      return arch::Backend::kW4A8;
-    case proto::DIGITAL_FP:
-      return arch::Backend::kFp32;
-    default:
-      return arch::Backend::kAnalog;
-  }
 }
 
 std::string fixed(double v, int decimals) {
@@ -193,7 +183,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
 
   // Input ranges: learned ones from the checkpoint, or calibrated on --calib.
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
-  const arch::Backend backend = backend_of(chip);
+  const arch::Backend backend = tile_backend(chip);
   workloads::CalibrationOptions calibration;
   calibration.window = static_cast<int>(chip.numerics().input_range().calibration_window());
   calibration.batches = static_cast<int>(chip.numerics().input_range().calibration_batches());

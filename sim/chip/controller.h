@@ -169,7 +169,6 @@ class Controller : public sc_core::sc_module {
     }
   };
 
-  void build_layers();
   void build_template(bool with_head, std::vector<Step>* steps);
   void wake();
   void push(int token, int step, arch::Ps ready);

@@ -1,4 +1,4 @@
-// The numbers of a timed run with weights (issue 6 section 4): the crossbar numerics of the
+// The numbers of a timed run with weights: the crossbar numerics of the
 // functional executor, driven by the controller's steps, so a timed run produces real logits and
 // real generated tokens, bit-identical to workloads::Executor run token by token with a KV cache.
 //

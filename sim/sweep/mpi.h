@@ -1,4 +1,4 @@
-// MPI for sweeps and multi-seed evaluation across machines (issue 9). The program works the
+// MPI for sweeps and multi-seed evaluation across machines. The program works the
 // same without MPI: this header compiles in every build, and when the build has no MPI
 // (AIMCSIM_WITH_MPI=OFF or libopenmpi-dev absent) no session can start.
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MPI sweeps and evaluation (issue 9), run by CTest when the build has MPI:
+# MPI sweeps and evaluation, run by CTest when the build has MPI:
 #   mpi_test.sh AIMCSIM MPIEXEC SOURCE_DIR WORK_DIR PART
 # PART: sweep  - the six-point sweep (one point fails) under mpirun -n 1, 2, 3 and 4 gives the
 #                same sweep.json and sweep.csv as the local `-j 2` sweep, apart from wall times;

@@ -1,4 +1,4 @@
-// Regression tier: the numbers of a timed run (issue 6 section 4). With weights, the logits the
+// Regression tier: the numbers of a timed run. With weights, the logits the
 // timed run computes equal, bit for bit, those of the functional executor run token by token with
 // a KV cache over the same tokens (the prompt, then the greedy tokens), for the same chip
 // instance; a shape card gives time and energy only.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains aimcsim's second bundled byte-level Llama: a tiny model that adds two numbers written
-as text ("123+456=579\\n"), a task whose answers can be checked exactly (issue 8, finding 3:
-test-time compute on an analog chip).
+as text ("123+456=579\\n"), a task whose answers can be checked exactly (test-time
+compute on an analog chip).
 
 Run from the repository root with Debian's interpreter (PyTorch comes from python3-torch):
 
@@ -175,7 +175,7 @@ def write_training_md(path, info):
 A {i['params']:,}-parameter Llama decoder (Hugging Face LlamaForCausalLM format) trained to
 complete lines like `123+456=579`. Its answers can be checked exactly, so it measures how much
 sampling several answers and taking the majority (test-time compute) helps on an analog chip
-(`aimcsim ttc`, `docs/analog-training.md`, issue 8 finding 3). Its analog-trained variant is
+(`aimcsim ttc`, `docs/analog-training.md`, finding 3). Its analog-trained variant is
 `workloads/models/addition-bytes-analog`.
 
 ## Model
