@@ -22,18 +22,7 @@ AnalogLinear::AnalogLinear(const TileNumerics& numerics, const Matrix& weight, c
       out_split_(balanced_split(static_cast<int>(weight.rows()), numerics.cols)),
       out_off_(split_offsets(out_split_)),
       input_ranges_(input_ranges) {
-  if (input_ranges.size() != in_split_.size()) {
-    throw UserError("analog layer of " + std::to_string(weight.cols()) + " inputs: expected " +
-                    std::to_string(in_split_.size()) + " input ranges (one per tile of " +
-                    std::to_string(numerics.rows) + " rows), got " +
-                    std::to_string(input_ranges.size()));
-  }
-  for (size_t i = 0; i < input_ranges.size(); ++i) {
-    if (!(input_ranges[i] > 0) || !std::isfinite(input_ranges[i])) {
-      throw UserError("analog layer: input range of input tile " + std::to_string(i) +
-                      " must be positive and finite, got " + std::to_string(input_ranges[i]));
-    }
-  }
+  check_input_ranges("analog layer", weight.cols(), numerics.rows, in_split_, input_ranges);
   if (bias != nullptr) {
     if (bias->size() != weight.rows()) throw std::invalid_argument("AnalogLinear: bias size");
     bias_ = *bias;

@@ -51,18 +51,7 @@ W4A8Linear::W4A8Linear(const Matrix& weight, const Vector* bias,
       in_split_(balanced_split(static_cast<int>(weight.cols()), tile_rows)),
       in_off_(split_offsets(in_split_)),
       input_ranges_(input_ranges) {
-  if (input_ranges.size() != in_split_.size()) {
-    throw UserError("W4A8 layer of " + std::to_string(weight.cols()) + " inputs: expected " +
-                    std::to_string(in_split_.size()) + " input ranges (one per tile of " +
-                    std::to_string(tile_rows) + " rows), got " +
-                    std::to_string(input_ranges.size()));
-  }
-  for (size_t i = 0; i < input_ranges.size(); ++i) {
-    if (!(input_ranges[i] > 0) || !std::isfinite(input_ranges[i])) {
-      throw UserError("W4A8 layer: input range of input tile " + std::to_string(i) +
-                      " must be positive and finite, got " + std::to_string(input_ranges[i]));
-    }
-  }
+  check_input_ranges("W4A8 layer", weight.cols(), tile_rows, in_split_, input_ranges);
   if (bias != nullptr) {
     if (bias->size() != weight.rows()) throw std::invalid_argument("W4A8Linear: bias size");
     bias_ = *bias;

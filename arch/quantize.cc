@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "arch/rng.h"
+#include "proto/user_error.h"
 
 namespace aimc::arch {
 namespace {
@@ -88,6 +89,21 @@ std::vector<int> balanced_split(int total, int max_part) {
   std::vector<int> sizes(n, total / n);
   for (int k = 0; k < total % n; ++k) ++sizes[k];
   return sizes;
+}
+
+void check_input_ranges(const std::string& layer, long long inputs, int tile_rows,
+                        const std::vector<int>& split, const std::vector<float>& ranges) {
+  if (ranges.size() != split.size()) {
+    throw UserError(layer + " of " + std::to_string(inputs) + " inputs: expected " +
+                    std::to_string(split.size()) + " input ranges (one per tile of " +
+                    std::to_string(tile_rows) + " rows), got " + std::to_string(ranges.size()));
+  }
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!(ranges[i] > 0) || !std::isfinite(ranges[i])) {
+      throw UserError(layer + ": input range of input tile " + std::to_string(i) +
+                      " must be positive and finite, got " + std::to_string(ranges[i]));
+    }
+  }
 }
 
 std::vector<int> split_offsets(const std::vector<int>& sizes) {

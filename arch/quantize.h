@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -19,6 +20,12 @@ double round_half_even(double x);
 /// the first total % n of them one larger. Empty when total == 0. max_part must be >= 1.
 /// Tiling, calibration and the executor all use this function, so they agree on tile borders.
 std::vector<int> balanced_split(int total, int max_part);
+
+/// Checks the static input ranges of a layer of `inputs` inputs split into input tiles of at
+/// most `tile_rows` rows (`split`): one per tile, each positive and finite. Throws UserError
+/// naming `layer` ("analog layer", "W4A8 layer") otherwise.
+void check_input_ranges(const std::string& layer, long long inputs, int tile_rows,
+                        const std::vector<int>& split, const std::vector<float>& ranges);
 
 /// Start offsets of the parts of a split (offsets[k] = sum of sizes[0..k)).
 std::vector<int> split_offsets(const std::vector<int>& sizes);

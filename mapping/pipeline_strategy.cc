@@ -9,16 +9,9 @@ namespace {
 class PipelineStrategy : public PlacementStrategy {
  public:
   Placement place(const PlacementInput& input) const override {
-    Placement placement = empty_placement(input);
-    placement.layer_stage = balanced_stages(input, &placement.stages);
-    FreeTiles free(input.tile_count);
-    DpuNeighbourhoods near(input);
-    const std::vector<int> dpu_of_stage = snake_dpu_order(input);
-    for (int s = 0; s < placement.stages; ++s) {
-      place_stage_near_dpu(input, s, dpu_of_stage[s], &near, &free, &placement);
-    }
-    assign_digital_layers(input, &placement);
-    return placement;
+    StagedPlacement staged(input);
+    assign_digital_layers(input, &staged.placement);
+    return staged.placement;
   }
 };
 

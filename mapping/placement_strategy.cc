@@ -121,6 +121,16 @@ std::vector<int> snake_dpu_order(const PlacementInput& input) {
   return order;
 }
 
+StagedPlacement::StagedPlacement(const PlacementInput& input)
+    : placement(empty_placement(input)),
+      free(input.tile_count),
+      near(input),
+      dpu_of_stage(snake_dpu_order(input)) {
+  placement.layer_stage = balanced_stages(input, &placement.stages);
+  for (int s = 0; s < placement.stages; ++s)
+    place_stage_near_dpu(input, s, dpu_of_stage[s], &near, &free, &placement);
+}
+
 void place_stage_near_dpu(const PlacementInput& input, int stage, int dpu, DpuNeighbourhoods* near,
                           FreeTiles* free, Placement* placement) {
   for (size_t l = 0; l < input.layers.size(); ++l) {

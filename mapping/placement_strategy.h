@@ -118,4 +118,15 @@ std::vector<int> snake_dpu_order(const PlacementInput& input);
 void place_stage_near_dpu(const PlacementInput& input, int stage, int dpu, DpuNeighbourhoods* near,
                           FreeTiles* free, Placement* placement);
 
+/// The pipeline placement before its digital layers: balanced stages, stage s on the tiles
+/// nearest to DPU dpu_of_stage[s] (snake order). `free`, `near` and `dpu_of_stage` stay for a
+/// strategy that places more on top (replicate).
+struct StagedPlacement {
+  explicit StagedPlacement(const PlacementInput& input);
+  Placement placement;
+  FreeTiles free;
+  DpuNeighbourhoods near;
+  std::vector<int> dpu_of_stage;
+};
+
 }  // namespace aimc::mapping

@@ -9,14 +9,11 @@ namespace {
 class ReplicateStrategy : public PlacementStrategy {
  public:
   Placement place(const PlacementInput& input) const override {
-    Placement placement = empty_placement(input);
-    placement.layer_stage = balanced_stages(input, &placement.stages);
-    FreeTiles free(input.tile_count);
-    DpuNeighbourhoods near(input);
-    const std::vector<int> dpu_of_stage = snake_dpu_order(input);
-    for (int s = 0; s < placement.stages; ++s) {
-      place_stage_near_dpu(input, s, dpu_of_stage[s], &near, &free, &placement);
-    }
+    StagedPlacement staged(input);
+    Placement& placement = staged.placement;
+    FreeTiles& free = staged.free;
+    DpuNeighbourhoods& near = staged.near;
+    const std::vector<int>& dpu_of_stage = staged.dpu_of_stage;
     std::vector<double> latency(placement.stages, 0);
     std::vector<std::vector<int>> stage_layers(placement.stages);
     for (size_t l = 0; l < input.layers.size(); ++l) {

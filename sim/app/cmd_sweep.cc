@@ -3,7 +3,6 @@
 // one row per point in DIR/sweep.csv and sweep.json, and DIR/sweep.html. Under an MPI launcher
 // (`mpirun -n N aimcsim sweep ...`) the points are spread over the N processes and rank 0 writes
 // the same files.
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include "proto/user_error.h"
 #include "sim/app/commands.h"
 #include "sim/app/flags.h"
+#include "sim/common/progress_line.h"
 #include "sim/report/sweep_report.h"
 #include "sim/sweep/mpi.h"
 #include "sim/sweep/sweep.h"
@@ -61,7 +61,7 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
   SweepRunnerOptions runner;
   runner.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "sweep-" + plan.spec.name();
   runner.jobs = jobs;
-  runner.progress = ::isatty(STDERR_FILENO) != 0;
+  runner.progress = stderr_is_tty();
   runner.comm = comm;
   // One sweep at a time in a results folder: a second one would mix its rows into these.
   std::optional<proto::FolderLock> lock;

@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -32,6 +31,7 @@
 #include "sim/chip/run_numerics.h"
 #include "sim/chip/timing_run.h"
 #include "sim/common/bundled.h"
+#include "sim/common/progress_line.h"
 #include "sim/sweep/mpi.h"
 #include "sim/sweep/task_farm.h"
 #include "workloads/calibration.h"
@@ -199,13 +199,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
                                              gen.lm_head_on_backend, &range_report);
   }
 
-  if (::isatty(STDERR_FILENO) && comm == nullptr) {
-    auto mutex = std::make_shared<std::mutex>();
-    gen.progress = [mutex](const std::string& line) {
-      std::lock_guard<std::mutex> lock(*mutex);
-      std::cerr << "\r\033[K" << line << std::flush;
-    };
-  }
+  if (comm == nullptr) gen.progress = tty_progress();
   // FP32 references: greedy (one answer) and the same sampling (one run: no chip noise).
   workloads::GenerationOptions greedy = gen;
   greedy.temperature = 0;
@@ -218,7 +212,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
       workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, gen);
   const workloads::GenerationResult chip_result =
       workloads::run_generation(weights, numerics, backend, ranges, problems, gen);
-  if (gen.progress) std::cerr << "\r\033[K" << std::flush;
+  if (gen.progress) clear_progress_line();
   if (comm != nullptr && !comm->root()) return 0;
 
   const int runs = static_cast<int>(chip_result.chips.size());

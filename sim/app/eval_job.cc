@@ -1,18 +1,16 @@
 // Running an accuracy evaluation for the CLI: load, pick rows by tile kind, report progress.
 #include "sim/app/eval_job.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
-#include <mutex>
 
 #include "arch/rng.h"
 #include "arch/tile_numerics.h"
 #include "proto/user_error.h"
 #include "sim/app/bundle.h"
+#include "sim/common/progress_line.h"
 #include "sim/sweep/mpi.h"
 #include "sim/sweep/task_farm.h"
 #include "workloads/dataset.h"
@@ -252,13 +250,7 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
     default:
       break;
   }
-  if (::isatty(STDERR_FILENO)) {
-    auto mutex = std::make_shared<std::mutex>();
-    options.eval.progress = [mutex](const std::string& line) {
-      std::lock_guard<std::mutex> lock(*mutex);
-      std::cerr << "\r\033[K" << line << std::flush;
-    };
-  }
+  options.eval.progress = tty_progress();
   const mpi::Comm* comm = mpi::world();
   if (comm != nullptr) {
     // The chip instances go to the ranks, a free thread taking the next seed (sim/task_farm.h);
@@ -275,7 +267,7 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
   workloads::EvalTable table =
       workloads::evaluate_table(weights, numerics, eval_tokens, calib_tokens, options);
   if (comm != nullptr) table.processes = comm->size();
-  if (options.eval.progress) std::cerr << "\r\033[K" << std::flush;
+  if (options.eval.progress) clear_progress_line();
   return table;
 }
 

@@ -24,6 +24,7 @@
 
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
+#include "sim/common/progress_line.h"
 #include "sim/report/sweep_report.h"
 #include "sim/sweep/task_farm.h"
 #include "workloads/job_pool.h"
@@ -413,7 +414,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
       line += buf;
       line += " | about " + duration_text(static_cast<double>(n - done) / rate) + " left";
     }
-    std::cerr << "\r\033[K" << line << std::flush;
+    show_progress_line(line);
   };
 
   auto on_result = [&](int task, const std::string& bytes) {
@@ -430,7 +431,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     ++outcome.ran;
     ++finished_now;
     files.write(rows);
-    if (options.progress) std::cerr << "\r\033[K" << std::flush;
+    if (options.progress) clear_progress_line();
     int done = 0;
     for (const auto& r : rows) done += r.has_value();
     const SweepPoint& p = plan.points[i];
@@ -455,7 +456,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     complete = run_task_farm(pending, &worker, comm, on_result, farm);
   }
   outcome.interrupted = !complete;
-  if (options.progress && root) std::cerr << "\r\033[K" << std::flush;
+  if (options.progress && root) clear_progress_line();
   for (const auto& r : rows)
     if (r && r->status() != "ok") ++outcome.failed;
   outcome.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
