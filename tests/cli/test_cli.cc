@@ -53,6 +53,14 @@ TEST(Cli, BadConfigExitsTwoWithFieldPath) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+TEST(Cli, SyntheticWeightsNeedAKnownModel) {
+  const ProgramResult r = run_aimcsim("eval --model no-such-card --synthetic-weights 3");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no-such-card"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("llama-3.2-1b"), std::string::npos) << r.err;  // the known cards
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 TEST(Cli, PeakPrintsTheHermesFiguresOfTheRegressionInBothModes) {
   const std::string json = "/tmp/aimcsim_peak_" + std::to_string(::getpid()) + ".json";
   const ProgramResult r =
