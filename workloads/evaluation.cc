@@ -180,7 +180,7 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
                          const EvalTableOptions& options) {
   const ModelConfig& c = weights.config;
   const EvalOptions& eo = options.eval;
-  check_token_ids(eval_tokens, c.vocab_size, "evaluation data");
+  check_token_ids(eval_tokens, c.vocab_size, options.data_name);
   if (c.positions == PositionKind::kLearned && eo.window_length > c.max_positions) {
     throw UserError("window length " + std::to_string(eo.window_length) + " exceeds the " +
                     std::to_string(c.max_positions) + " learned positions of model " + c.name);
@@ -191,7 +191,7 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
                     ") of model " + c.name);
   }
   const std::vector<TokenWindow> windows =
-      make_windows(eval_tokens, eo.window_length, eo.max_windows, "evaluation data");
+      make_windows(eval_tokens, eo.window_length, eo.max_windows, options.data_name);
   // Per chip instance: its seed, its metrics, and the sums of every window (jobs and sums).
   proto::check_memory_estimate(
       static_cast<double>(eo.seeds) * (256.0 + 96.0 * static_cast<double>(windows.size())),
@@ -216,7 +216,7 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
   LayerInputRanges ranges;
   if (needs_ranges) {
     if (!calibration_tokens.empty()) {
-      check_token_ids(calibration_tokens, c.vocab_size, "calibration data");
+      check_token_ids(calibration_tokens, c.vocab_size, options.calibration_name);
     }
     ranges = resolve_input_ranges(weights, numerics, calibration_tokens, options.calibration,
                                   eo.lm_head_analog, &table.input_ranges);

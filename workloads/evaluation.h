@@ -85,6 +85,9 @@ struct EvalTableOptions {
   /// Rows in this order; FP32 is always evaluated (it is the KL reference) and listed first.
   std::vector<arch::Backend> backends = {arch::Backend::kFp32, arch::Backend::kW4A8,
                                          arch::Backend::kAnalog};
+  /// How messages name the evaluation and calibration tokens (their files, when known).
+  std::string data_name = "evaluation data";
+  std::string calibration_name = "calibration data";
 };
 
 /// Everything `aimcsim eval` reports.

@@ -161,6 +161,12 @@ EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig
       static_cast<int>(chip.numerics().input_range().calibration_window());
   job.options.calibration.batches =
       static_cast<int>(chip.numerics().input_range().calibration_batches());
+  if (!job.data.empty()) job.options.data_name = job.data;
+  if (!job.calib.empty()) {
+    job.options.calibration_name = job.calib;
+  } else if (!job.data.empty()) {
+    job.options.calibration_name = job.data + " (its first calibration windows)";
+  }
   return job;
 }
 
