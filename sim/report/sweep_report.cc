@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "proto/user_error.h"
-#include "sim/report/report_html.h"
+#include "sim/report/charts.h"
 
 namespace aimc::sim {
 namespace {
