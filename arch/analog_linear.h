@@ -21,6 +21,8 @@ class AnalogLinear : public LinearLayer {
   /// (balanced_split(in, numerics.rows)); seed: the layer's chip instance. Tile (i, j) (input
   /// tile i, output tile j) is programmed from derive_seed(seed, i, j). Clips W's whole rows
   /// first when numerics.clip. Throws UserError on a wrong number of, or non-positive, ranges.
+  /// Under InputRangePolicy::kDynamic the ranges are not used (each token's input slice uses its
+  /// own absolute maximum) but must still be given, e.g. all 1.
   AnalogLinear(const TileNumerics& numerics, const Matrix& weight, const Vector* bias,
                const std::vector<float>& input_ranges, uint64_t seed);
 
@@ -51,6 +53,14 @@ class AnalogLinear : public LinearLayer {
   /// Bytes of the packed programmed weights the layer holds.
   size_t weight_bytes() const { return packed_.size() * sizeof(float); }
 
+  /// What the DACs of input tile i apply and the noise-free analog sums they produce, for a
+  /// cross-check of one read (`aimcsim linear`): `values` (tokens x tile_rows(i)) are the DAC
+  /// codes (inp_res > 0; integers) or the inputs the crossbar sees (ideal DAC: x, clamped when
+  /// ideal_dac_clamps); `sums` (tokens x out) the products with the programmed weights in output
+  /// units (input x weight), before output noise, ADC and drift compensation; `ranges`
+  /// (tokens) the range each token used (the tile's static range, or its own under DYNAMIC).
+  void probe_tile(const Matrix& x, int i, Matrix* values, Matrix* sums, Vector* ranges) const;
+
  private:
   int inp_res_;
   int in_features_, out_features_;
@@ -61,8 +71,12 @@ class AnalogLinear : public LinearLayer {
   Vector bias_;                        ///< empty when the layer has no bias
   std::vector<double> comp_;           ///< per tile, row-major over (i, j)
   std::vector<TileReadout> readouts_;  ///< per tile, row-major over (i, j)
+  bool dynamic_ = false;           ///< InputRangePolicy::kDynamic: per-token abs-max ranges
+  bool clamp_ideal_dac_ = false;   ///< ideal DAC that clamps to +-IR
   Matrix codes_;                       ///< scratch of forward()
   std::vector<float> acc_, noise_;     ///< scratch of forward()
+  Matrix tile_y_;                      ///< scratch of forward() with dynamic ranges
+  Vector token_ranges_;                ///< scratch: each token's range (dynamic)
 };
 
 }  // namespace aimc::arch

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "arch/noise_model.h"
@@ -33,6 +34,7 @@ struct AdcChannel {
   float inv;    ///< fast path: float(out_res / den); 0 when the fast path is off for the channel
   float scale;  ///< code -> output units
   double den;   ///< exact rule: code = rhe(clamp(v * out_res / den, +-half))
+  float clamp;  ///< ideal ADC: |v| is clamped to this (infinity: no clamp)
 };
 
 /// Constants shared by all channels of a tile.
@@ -101,13 +103,13 @@ AIMC_ALWAYS_INLINE void adc_segment(const float* a, const float* nz, const AdcCh
   }
 }
 
-/// y[b] += (a[b] + sd * nz[b]) * scale (ideal ADC).
+/// y[b] += clamp(a[b] + sd * nz[b], +-ch.clamp) * scale (ideal ADC; clamp infinite when off).
 template <bool kNoise>
 AIMC_ALWAYS_INLINE void ideal_segment(const float* a, const float* nz, const AdcChannel& ch, int n,
                                       float* y) {
   for (int b = 0; b < n; ++b) {
     const float vb = kNoise ? a[b] + ch.sd * nz[b] : a[b];
-    y[b] += vb * ch.scale;
+    y[b] += std::min(std::max(vb, -ch.clamp), ch.clamp) * ch.scale;
   }
 }
 
@@ -118,6 +120,7 @@ struct AdcTile {
   const float* inv;
   const float* scale;
   const double* den;
+  const float* clamp;
   AdcShared k;
   bool adc;
 };
@@ -164,7 +167,7 @@ AIMC_ALWAYS_INLINE void readout_range(const AdcTile& t, const float* acc, const 
     const size_t c = p / batch;
     const size_t len = std::min(static_cast<size_t>(batch) - p % batch, pos + m - p);
     if (t.wmax[c] != 0) {  // all-zero channel: output exactly 0
-      const AdcChannel ch{t.sd[c], t.inv[c], t.scale[c], t.den[c]};
+      const AdcChannel ch{t.sd[c], t.inv[c], t.scale[c], t.den[c], t.clamp[c]};
       const float* a = acc + p;
       const float* z = nz != nullptr ? nz + (p - pos) : nullptr;
       const int n = static_cast<int>(len);
@@ -235,6 +238,7 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
       adc_den_(wmax.size()),
       adc_inv_(wmax.size()),
       out_scale_(wmax.size()),
+      ideal_clamp_(wmax.size()),
       has_noise_(out_noise > 0),
       rng_(derive_seed(tile_seed, kOutputNoiseStream)) {
   const double ir = input_range;
@@ -261,6 +265,11 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
       adc_den_(c) = 0;
       out_scale_(c) = static_cast<float>(in_step * comp);
     }
+    // The bound-only ADC's clamp +-out_bound IR wmax_j, in accumulator units.
+    ideal_clamp_(c) = out_res_ == 0 && numerics.ideal_adc_clamps
+                          ? static_cast<float>(dac ? numerics.out_bound * w * numerics.inp_res / 2.0
+                                                   : numerics.out_bound * ir * w)
+                          : std::numeric_limits<float>::infinity();
   }
 }
 
@@ -273,6 +282,7 @@ void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y
   t.inv = adc_inv_.data();
   t.scale = out_scale_.data();
   t.den = adc_den_.data();
+  t.clamp = ideal_clamp_.data();
   t.k.res = out_res_;
   t.k.half = half_range_;
   t.k.lim = static_cast<float>(half_range_ + 1);
@@ -303,6 +313,7 @@ void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y
 CrossbarTile::CrossbarTile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>& weights,
                            float input_range, uint64_t seed, int layer_input_tiles)
     : inp_res_(numerics.inp_res),
+      clamp_ideal_dac_(numerics.inp_res == 0 && numerics.ideal_dac_clamps),
       input_range_(input_range),
       programmed_(weights.rows(), weights.cols()),
       comp_(program_tile(numerics, weights, seed, programmed_, &wmax_)),
@@ -334,6 +345,10 @@ void CrossbarTile::read(const Eigen::Ref<const Matrix>& x, Matrix* y) {
   if (inp_res_ > 0) {
     codes_.resize(batch, x.cols());
     dac_codes(x, input_range_, inp_res_, codes_);
+    in = codes_.data();
+    ld = batch;
+  } else if (clamp_ideal_dac_) {
+    codes_ = x.cwiseMax(-input_range_).cwiseMin(input_range_);
     in = codes_.data();
     ld = batch;
   }

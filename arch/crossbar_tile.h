@@ -61,7 +61,8 @@ class TileReadout {
   Eigen::VectorXf noise_std_;  ///< output-noise std in accumulator units
   Eigen::VectorXd adc_den_;    ///< code = rhe(acc * out_res / adc_den_j)
   Eigen::VectorXf adc_inv_;  ///< float(out_res / adc_den_j) for the fast decision, 0: always exact
-  Eigen::VectorXf out_scale_;  ///< code (or acc, ideal ADC) -> output units, comp included
+  Eigen::VectorXf out_scale_;    ///< code (or acc, ideal ADC) -> output units, comp included
+  Eigen::VectorXf ideal_clamp_;  ///< ideal ADC: clamp of acc (infinity unless ideal_adc_clamps)
   bool has_noise_;
   Rng rng_;
 };
@@ -73,7 +74,9 @@ class CrossbarTile {
   /// weights: (cols_used x rows_used) block, cols_used <= numerics.cols, rows_used <=
   /// numerics.rows, already clipped if clipping is on (clip_rows on the layer's whole rows).
   /// input_range > 0: the tile's static input range IR. layer_input_tiles: input tiles of the
-  /// layer, dividing out_noise when numerics.out_noise_per_layer.
+  /// layer, dividing out_noise when numerics.out_noise_per_layer. A tile on its own has static
+  /// ranges and per-channel ADC bounds (AnalogLinear implements the dynamic and per-layer
+  /// options).
   CrossbarTile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>& weights,
                float input_range, uint64_t seed, int layer_input_tiles = 1);
 
@@ -91,6 +94,7 @@ class CrossbarTile {
 
  private:
   int inp_res_;
+  bool clamp_ideal_dac_;
   float input_range_;
   Matrix programmed_;
   Vector wmax_;

@@ -45,12 +45,13 @@ void Fp32Linear::forward(const Matrix& x, Matrix* y) {
 }
 
 W4A8Linear::W4A8Linear(const Matrix& weight, const Vector* bias,
-                       const std::vector<float>& input_ranges, int tile_rows)
+                       const std::vector<float>& input_ranges, int tile_rows, bool dynamic)
     : codes_(weight.rows(), weight.cols()),
       step_w_(weight.rows()),
       in_split_(balanced_split(static_cast<int>(weight.cols()), tile_rows)),
       in_off_(split_offsets(in_split_)),
-      input_ranges_(input_ranges) {
+      input_ranges_(input_ranges),
+      dynamic_(dynamic) {
   check_input_ranges("W4A8 layer", weight.cols(), tile_rows, in_split_, input_ranges);
   if (bias != nullptr) {
     if (bias->size() != weight.rows()) throw std::invalid_argument("W4A8Linear: bias size");
@@ -71,12 +72,19 @@ void W4A8Linear::forward(const Matrix& x, Matrix* y) {
   y->setZero(batch, codes_.rows());
   for (size_t t = 0; t < in_split_.size(); ++t) {
     x_codes_.resize(batch, in_split_[t]);
-    dac_codes(x.middleCols(in_off_[t], in_split_[t]), input_ranges_[t], kInputLevels, x_codes_);
+    const auto x_t = x.middleCols(in_off_[t], in_split_[t]);
+    if (dynamic_) {
+      token_ranges_ = x_t.cwiseAbs().rowwise().maxCoeff();
+      dac_codes_per_token(x_t, token_ranges_, kInputLevels, x_codes_);
+    } else {
+      dac_codes(x_t, input_ranges_[t], kInputLevels, x_codes_);
+    }
     acc_.noalias() = x_codes_ * codes_.middleCols(in_off_[t], in_split_[t]).transpose();
     const double step_in = 2.0 * input_ranges_[t] / kInputLevels;
     for (Eigen::Index j = 0; j < acc_.cols(); ++j) {
-      const double scale = step_in * step_w_(j);
       for (Eigen::Index b = 0; b < batch; ++b) {
+        const double scale =
+            (dynamic_ ? 2.0 * token_ranges_(b) / kInputLevels : step_in) * step_w_(j);
         (*y)(b, j) += static_cast<float>(acc_(b, j) * scale);
       }
     }

@@ -34,12 +34,15 @@ class Fp32Linear : public LinearLayer {
 /// wmax_j = max_i |W_ji| over the whole row; input code c = DAC code with 254 levels and the
 /// input tile's static range. The MAC array accumulates integer codes per input tile (exact in
 /// float up to 18,000 inputs per tile); each tile's sum is scaled by step_in_t * step_w_j in
-/// double, the tiles are summed in order, then the bias is added.
+/// double, the tiles are summed in order, then the bias is added. With dynamic input ranges a
+/// token's range is max |x| of its tile slice and the scale step_in_b,t * step_w_j.
 class W4A8Linear : public LinearLayer {
  public:
   /// input_ranges: one per input tile of `tile_rows` inputs (balanced_split(in, tile_rows)).
+  /// dynamic: each token's input slice uses its own absolute maximum as range instead (the
+  /// ranges are then only checked).
   W4A8Linear(const Matrix& weight, const Vector* bias, const std::vector<float>& input_ranges,
-             int tile_rows);
+             int tile_rows, bool dynamic = false);
   int in_features() const override { return static_cast<int>(codes_.cols()); }
   int out_features() const override { return static_cast<int>(codes_.rows()); }
   void forward(const Matrix& x, Matrix* y) override;
@@ -55,7 +58,9 @@ class W4A8Linear : public LinearLayer {
   Vector bias_;
   std::vector<int> in_split_, in_off_;
   std::vector<float> input_ranges_;
+  bool dynamic_;
   Matrix x_codes_, acc_;  ///< scratch of forward()
+  Vector token_ranges_;   ///< scratch of forward() (dynamic)
 };
 
 }  // namespace aimc::arch

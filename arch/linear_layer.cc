@@ -13,7 +13,9 @@ std::unique_ptr<LinearLayer> make_linear(Backend backend, const TileNumerics& nu
     case Backend::kFp32:
       return std::make_unique<Fp32Linear>(weight, bias);
     case Backend::kW4A8:
-      return std::make_unique<W4A8Linear>(weight, bias, input_ranges, numerics.rows);
+      return std::make_unique<W4A8Linear>(
+          weight, bias, input_ranges, numerics.rows,
+          numerics.input_range_policy == InputRangePolicy::kDynamic);
     case Backend::kAnalog:
       return std::make_unique<AnalogLinear>(numerics, weight, bias, input_ranges, seed);
   }

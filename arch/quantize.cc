@@ -154,6 +154,17 @@ void dac_codes(const Eigen::Ref<const Eigen::MatrixXf>& x, float input_range, in
   }
 }
 
+void dac_codes_per_token(const Eigen::Ref<const Eigen::MatrixXf>& x,
+                         const Eigen::Ref<const Eigen::VectorXf>& ranges, int inp_res,
+                         Eigen::Ref<Eigen::MatrixXf> codes) {
+  for (Eigen::Index c = 0; c < x.cols(); ++c) {
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      codes(r, c) =
+          ranges(r) > 0 ? static_cast<float>(dac_code(x(r, c), ranges(r), inp_res)) : 0.0f;
+    }
+  }
+}
+
 double adc_code_from_dac(double acc, int inp_res, int out_res, double out_bound, double wmax) {
   const double half = out_res / 2;
   const double q = acc * out_res / (inp_res * out_bound * wmax);

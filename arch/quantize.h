@@ -39,6 +39,12 @@ double dac_code(float x, float input_range, int inp_res);
 void dac_codes(const Eigen::Ref<const Eigen::MatrixXf>& x, float input_range, int inp_res,
                Eigen::Ref<Eigen::MatrixXf> codes);
 
+/// DAC codes with one range per token (row): codes(b, :) are dac_code(x(b, :), ranges(b)); a
+/// row whose range is 0 gets codes 0 (dynamic input ranges, ranges(b) = max |x(b, :)|).
+void dac_codes_per_token(const Eigen::Ref<const Eigen::MatrixXf>& x,
+                         const Eigen::Ref<const Eigen::VectorXf>& ranges, int inp_res,
+                         Eigen::Ref<Eigen::MatrixXf> codes);
+
 /// Value of a DAC code in input units: code * 2 ir / inp_res.
 inline float dac_value(double code, float input_range, int inp_res) {
   return static_cast<float>(code * (2.0 * input_range / inp_res));

@@ -47,12 +47,29 @@ TileNumerics tile_numerics_from_config(const proto::ChipConfig& config) {
     case proto::FIXED:
       t.input_range_policy = InputRangePolicy::kFixed;
       break;
+    case proto::DYNAMIC:
+      t.input_range_policy = InputRangePolicy::kDynamic;
+      break;
     default:
       t.input_range_policy = InputRangePolicy::kCheckpointOrCalibrate;
   }
   t.kappa = num.input_range().kappa();
   t.fixed_input_range = num.input_range().fixed_value();
   t.noise = make_noise_model(num.weight_noise());
+  switch (num.adc_bound_scope()) {
+    case proto::ADC_BOUND_PER_LAYER:
+      t.adc_bound_scope = AdcBoundScope::kPerLayer;
+      break;
+    case proto::ADC_BOUND_PER_TILE:
+      t.adc_bound_scope = AdcBoundScope::kPerTile;
+      break;
+    default:
+      t.adc_bound_scope = AdcBoundScope::kPerChannel;
+  }
+  t.ideal_adc_clamps = num.ideal_adc_clamps();
+  t.ideal_dac_clamps = num.ideal_dac_clamps();
+  t.calibration_std_n_minus_1 = num.input_range().std_divisor() == proto::STD_N_MINUS_1;
+  t.calibration_skip_zero_spread = num.input_range().zero_spread() == proto::ZERO_SPREAD_SKIP;
   return t;
 }
 

@@ -11,7 +11,8 @@
 
 namespace aimc::workloads {
 
-std::vector<double> batch_tile_ranges(const arch::Matrix& x, int rows, double kappa) {
+std::vector<double> batch_tile_ranges(const arch::Matrix& x, int rows, double kappa,
+                                      bool n_minus_1) {
   const std::vector<int> sizes = arch::balanced_split(static_cast<int>(x.cols()), rows);
   const std::vector<int> offsets = arch::split_offsets(sizes);
   std::vector<double> ranges(sizes.size());
@@ -32,31 +33,50 @@ std::vector<double> batch_tile_ranges(const arch::Matrix& x, int rows, double ka
         sq += d * d;
       }
     }
-    ranges[t] = kappa * std::sqrt(sq / n);
+    const double divisor = n_minus_1 ? n - 1 : n;
+    ranges[t] = divisor > 0 ? kappa * std::sqrt(sq / divisor) : 0.0;
   }
   return ranges;
 }
 
-RangeCalibrator::RangeCalibrator(int in_features, int rows, double kappa)
+RangeRule RangeRule::from(const arch::TileNumerics& numerics) {
+  RangeRule r;
+  r.kappa = numerics.kappa;
+  r.n_minus_1 = numerics.calibration_std_n_minus_1;
+  r.skip_zero_spread = numerics.calibration_skip_zero_spread;
+  r.fallback = static_cast<float>(numerics.fixed_input_range);
+  return r;
+}
+
+RangeCalibrator::RangeCalibrator(int in_features, int rows, const RangeRule& rule)
     : in_features_(in_features),
       rows_(rows),
-      kappa_(kappa),
-      sums_(arch::balanced_split(in_features, rows).size(), 0.0) {}
+      rule_(rule),
+      sums_(arch::balanced_split(in_features, rows).size(), 0.0),
+      counts_(sums_.size(), 0) {}
 
 void RangeCalibrator::add_batch(const arch::Matrix& x) {
   if (x.cols() != in_features_) {
     throw std::logic_error("RangeCalibrator: batch has " + std::to_string(x.cols()) +
                            " features, layer has " + std::to_string(in_features_));
   }
-  const std::vector<double> r = batch_tile_ranges(x, rows_, kappa_);
-  for (size_t t = 0; t < r.size(); ++t) sums_[t] += r[t];
+  const std::vector<double> r = batch_tile_ranges(x, rows_, rule_.kappa, rule_.n_minus_1);
+  for (size_t t = 0; t < r.size(); ++t) {
+    if (rule_.skip_zero_spread && !(r[t] > 0)) continue;
+    sums_[t] += r[t];
+    ++counts_[t];
+  }
   ++batches_;
 }
 
 std::vector<float> RangeCalibrator::ranges() const {
   std::vector<float> out(sums_.size());
   for (size_t t = 0; t < sums_.size(); ++t) {
-    const float r = batches_ > 0 ? static_cast<float>(sums_[t] / batches_) : 0.0f;
+    if (rule_.skip_zero_spread && counts_[t] == 0) {
+      out[t] = rule_.fallback;
+      continue;
+    }
+    const float r = counts_[t] > 0 ? static_cast<float>(sums_[t] / counts_[t]) : 0.0f;
     out[t] = r > 0 ? r : kMinRange;
   }
   return out;
@@ -76,6 +96,7 @@ std::string InputRangeReport::summary(double kappa) const {
       << " tokens)";
   part(calibrated, cal.str());
   part(fixed, "fixed");
+  part(dynamic, "dynamic (per token)");
   if (first) s << "none needed";
   return s.str();
 }
@@ -89,11 +110,12 @@ LayerInputRanges calibrate_input_ranges(const TransformerWeights& weights,
   std::vector<std::vector<RangeCalibrator>> blocks(weights.blocks.size());
   for (size_t b = 0; b < weights.blocks.size(); ++b) {
     for (const LinearWeights& w : weights.blocks[b].linears) {
-      blocks[b].emplace_back(static_cast<int>(w.weight.cols()), numerics.rows, numerics.kappa);
+      blocks[b].emplace_back(static_cast<int>(w.weight.cols()), numerics.rows,
+                             RangeRule::from(numerics));
     }
   }
   RangeCalibrator head(static_cast<int>(weights.lm_head.weight.cols()), numerics.rows,
-                       numerics.kappa);
+                       RangeRule::from(numerics));
 
   Executor fp32(weights, numerics, LayerInputRanges{}, ExecutorOptions{});
   fp32.set_linear_input_hook([&](const LinearSite& site, const arch::Matrix& x) {
@@ -108,6 +130,25 @@ LayerInputRanges calibrate_input_ranges(const TransformerWeights& weights,
   }
   ranges.lm_head = head.ranges();
   return ranges;
+}
+
+bool calibration_needed(const TransformerWeights& weights, const arch::TileNumerics& numerics,
+                        bool include_lm_head) {
+  switch (numerics.input_range_policy) {
+    case arch::InputRangePolicy::kCalibrate:
+      return true;
+    case arch::InputRangePolicy::kFixed:
+    case arch::InputRangePolicy::kDynamic:
+      return false;
+    case arch::InputRangePolicy::kCheckpointOrCalibrate:
+      break;
+  }
+  for (const BlockWeights& b : weights.blocks) {
+    for (const LinearWeights& w : b.linears) {
+      if (w.input_range.empty()) return true;
+    }
+  }
+  return include_lm_head && weights.lm_head.input_range.empty();
 }
 
 LayerInputRanges resolve_input_ranges(const TransformerWeights& weights,
@@ -129,6 +170,11 @@ LayerInputRanges resolve_input_ranges(const TransformerWeights& weights,
   bool need_calibration = false;
   auto plan = [&](const LinearWeights& w, std::vector<float>* out) {
     const int tiles = tiles_of(w);
+    if (policy == Policy::kDynamic) {
+      out->assign(tiles, 1.0f);
+      ++rep.dynamic;
+      return true;
+    }
     if (policy == Policy::kFixed) {
       out->assign(tiles, static_cast<float>(numerics.fixed_input_range));
       ++rep.fixed;

@@ -242,6 +242,68 @@ std::vector<TokenWindow> make_windows(const TokenIds& tokens, int length, int ma
   std::vector<TokenWindow> windows(n);
   for (size_t i = 0; i < n; ++i) {
     windows[i].tokens.assign(tokens.begin() + i * stride, tokens.begin() + (i + 1) * stride);
+    windows[i].start = i * stride;
+  }
+  return windows;
+}
+
+std::string windowing_name(Windowing w) {
+  return w == Windowing::kHf ? "hf" : "disjoint";
+}
+
+Windowing parse_windowing(const std::string& name) {
+  if (name == "disjoint") return Windowing::kDisjoint;
+  if (name == "hf") return Windowing::kHf;
+  throw UserError("--windowing: expected disjoint or hf, got '" + name + "'");
+}
+
+WindowStats window_stats(const std::vector<TokenWindow>& windows, size_t dataset_tokens) {
+  WindowStats s;
+  s.windows = static_cast<int>(windows.size());
+  size_t end = 0;
+  for (const TokenWindow& w : windows) {
+    const size_t w_end = w.start + w.tokens.size();
+    s.tokens_read += static_cast<long long>(w_end - std::max(end, w.start));
+    end = std::max(end, w_end);
+    s.predictions += w.predictions();
+  }
+  s.unused = static_cast<long long>(dataset_tokens > end ? dataset_tokens - end : 0);
+  return s;
+}
+
+std::vector<TokenWindow> make_windows(const TokenIds& tokens, const WindowSpec& spec,
+                                      const std::string& source) {
+  if (spec.kind == Windowing::kDisjoint) {
+    return make_windows(tokens, spec.size, spec.max_windows, source);
+  }
+  if (spec.size < 2) {
+    throw UserError(source + ": an hf window needs at least 2 tokens, got " +
+                    std::to_string(spec.size));
+  }
+  const size_t size = static_cast<size_t>(spec.size);
+  const size_t stride = spec.stride > 0 ? static_cast<size_t>(spec.stride) : size;
+  if (stride > size) {
+    throw UserError(source + ": the stride (" + std::to_string(stride) +
+                    ") must not exceed the window (" + std::to_string(size) + " tokens)");
+  }
+  std::vector<TokenWindow> windows;
+  size_t prev_end = 0;
+  for (size_t begin = 0; begin < tokens.size(); begin += stride) {
+    const size_t end = std::min(begin + size, tokens.size());
+    TokenWindow w;
+    w.tokens.assign(tokens.begin() + begin, tokens.begin() + end);
+    w.start = begin;
+    // Target g is predicted by input position g - begin - 1; targets before prev_end are
+    // scored already.
+    w.scored_from = prev_end > begin + 1 ? static_cast<int>(prev_end - begin - 1) : 0;
+    prev_end = end;
+    if (w.predictions() > 0) windows.push_back(std::move(w));
+    if (end == tokens.size()) break;
+    if (spec.max_windows > 0 && static_cast<int>(windows.size()) >= spec.max_windows) break;
+  }
+  if (windows.empty()) {
+    throw UserError(source + ": " + std::to_string(tokens.size()) +
+                    " tokens hold no prediction (an hf window needs at least 2 tokens)");
   }
   return windows;
 }

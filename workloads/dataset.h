@@ -35,11 +35,52 @@ TokenIds load_tokens(const std::string& path, int vocab_size);
 void check_token_ids(const TokenIds& tokens, int vocab_size, const std::string& source);
 
 /// One window of a dataset: `length` + 1 consecutive tokens. Inputs are tokens[0..length-1],
-/// the next-token targets tokens[1..length].
+/// the next-token targets tokens[1..length]; only the predictions of input positions
+/// scored_from..length-1 count (overlapping windows score each target once).
 struct TokenWindow {
-  TokenIds tokens;  ///< size length + 1
+  TokenIds tokens;      ///< size length + 1
+  size_t start = 0;     ///< position of tokens[0] in the dataset
+  int scored_from = 0;  ///< first input position whose prediction is scored
   int length() const { return static_cast<int>(tokens.size()) - 1; }
+  int predictions() const { return length() - scored_from; }
 };
+
+/// How a token file is cut into evaluation windows (docs/evaluation.md, "Windows").
+enum class Windowing {
+  /// aimcsim's default: non-overlapping windows of size + 1 tokens, `size` predictions each
+  /// (window i starts at i (size + 1)); a trailing partial window is dropped.
+  kDisjoint,
+  /// Hugging Face's perplexity recipe: windows of `size` tokens starting every `stride` tokens
+  /// (stride = size: non-overlapping, size - 1 predictions each); each window scores only the
+  /// targets after the previous window's end, and the last window ends at the end of the data.
+  kHf,
+};
+
+/// "disjoint" or "hf"; parse_windowing throws UserError for another name.
+std::string windowing_name(Windowing w);
+Windowing parse_windowing(const std::string& name);
+
+/// The windowing of an evaluation.
+struct WindowSpec {
+  Windowing kind = Windowing::kDisjoint;
+  int size = 128;       ///< kDisjoint: predictions (inputs) per window; kHf: tokens per window
+  int stride = 0;       ///< kHf: tokens between window starts (0 = size); must be <= size
+  int max_windows = 0;  ///< keep only the first max_windows (0 = all)
+};
+
+/// Counts of a windowing, printed with every table.
+struct WindowStats {
+  int windows = 0;
+  long long tokens_read = 0;  ///< distinct dataset tokens inside some window
+  long long predictions = 0;  ///< scored predictions (next-token targets)
+  long long unused = 0;       ///< dataset tokens after the last window (cap or dropped tail)
+};
+WindowStats window_stats(const std::vector<TokenWindow>& windows, size_t dataset_tokens);
+
+/// Cuts `tokens` as `spec` says. Throws UserError (naming `source`) for a bad size or stride or
+/// when not even one window with a prediction fits.
+std::vector<TokenWindow> make_windows(const TokenIds& tokens, const WindowSpec& spec,
+                                      const std::string& source);
 
 /// Cuts `tokens` into non-overlapping windows of `length` + 1 tokens (window i starts at
 /// i * (length + 1)); a trailing partial window is dropped. `max_windows` > 0 keeps only the

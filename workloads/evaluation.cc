@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -18,8 +19,10 @@
 
 #include "arch/rng.h"
 #include "proto/limits.h"
+#include "proto/chip_config_io.h"
 #include "proto/user_error.h"
 #include "workloads/job_pool.h"
+#include "workloads/npy.h"
 
 namespace aimc::workloads {
 namespace {
@@ -106,6 +109,15 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
     if (runs != 1) throw std::logic_error("evaluate: logits_out needs a single run");
     logits_out->assign(n_windows, arch::Matrix());
   }
+  const int n_positions = static_cast<int>(options.export_positions.size());
+  const bool exporting = n_positions > 0;
+  if (exporting) {
+    if (per_seed && options.distribute_runs) {
+      throw UserError("logit export is not available when chip instances run in several processes");
+    }
+    row.exported.assign(runs, arch::Matrix(static_cast<Eigen::Index>(n_windows) * n_positions,
+                                           weights.config.vocab_size));
+  }
 
   // One job's windows on a fresh Executor (one chip instance), sums per window.
   auto run_job = [&](const Job& job, std::vector<MetricSums>* sums) {
@@ -118,7 +130,11 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
       const TokenWindow& window = windows[w];
       arch::Matrix logits = executor.prefill(window.tokens.data(), window.length());
       accumulate_window(logits, window.tokens.data() + 1, reference ? &(*reference)[w] : nullptr,
-                        &(*sums)[w]);
+                        &(*sums)[w], window.scored_from);
+      for (int k = 0; k < n_positions; ++k) {
+        row.exported[job.run].row(static_cast<Eigen::Index>(w) * n_positions + k) =
+            logits.row(resolve_position(options.export_positions[k], window.length()));
+      }
       if (logits_out) (*logits_out)[w] = std::move(logits);
     }
   };
@@ -175,6 +191,81 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
   return row;
 }
 
+std::vector<TokenWindow> eval_windows(const TokenIds& tokens, const EvalOptions& options,
+                                      const std::string& source) {
+  WindowSpec spec;
+  spec.kind = options.windowing;
+  spec.size = options.window_length;
+  spec.stride = options.stride;
+  spec.max_windows = options.max_windows;
+  return make_windows(tokens, spec, source);
+}
+
+int resolve_position(int p, int length) {
+  const int r = p < 0 ? length + p : p;
+  if (r < 0 || r >= length) {
+    throw UserError("--logits-positions: position " + std::to_string(p) +
+                    " is outside a window of " + std::to_string(length) + " input positions");
+  }
+  return r;
+}
+
+void write_exported_logits(const EvalTable& table, const TokenIds& eval_tokens,
+                           const std::string& dir) {
+  using nlohmann::json;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw UserError("--logits-out: cannot create directory " + dir + ": " + ec.message());
+  const size_t positions = table.export_positions.size();
+  const size_t windows = table.window_list.size();
+  json files = json::array();
+  for (const EvalRow& r : table.rows) {
+    for (size_t run = 0; run < r.exported.size(); ++run) {
+      std::string name = r.label == "FP32" ? "fp32" : r.label == "W4A8" ? "w4a8" : "analog";
+      if (r.backend == arch::Backend::kAnalog) name += "_" + std::to_string(run);
+      name += ".npy";
+      // Row-major (window, position, vocab) from the column-major (window*position x vocab).
+      const arch::Matrix& m = r.exported[run];
+      std::vector<float> data(static_cast<size_t>(m.size()));
+      for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        for (Eigen::Index v = 0; v < m.cols(); ++v) data[i * m.cols() + v] = m(i, v);
+      }
+      proto::write_file_atomic(
+          dir + "/" + name,
+          npy_bytes({windows, positions, static_cast<size_t>(m.cols())}, data.data()));
+      json entry = {{"file", name}, {"backend", r.label}, {"run", run}};
+      if (r.backend == arch::Backend::kAnalog) entry["chip_seed"] = r.chip_seeds[run];
+      files.push_back(entry);
+    }
+  }
+  json wins = json::array();
+  for (const TokenWindow& w : table.window_list) {
+    json pos = json::array(), targets = json::array(), ids = json::array();
+    for (int p : table.export_positions) {
+      const int q = resolve_position(p, w.length());
+      pos.push_back(q);
+      ids.push_back(w.start + q);
+      targets.push_back(eval_tokens.at(w.start + q + 1));
+    }
+    wins.push_back({{"start", w.start},
+                    {"tokens", w.tokens.size()},
+                    {"scored_from", w.scored_from},
+                    {"positions", pos},
+                    {"input_token_index", ids},
+                    {"targets", targets}});
+  }
+  json index = {{"layout",
+                 "float32 array (windows, positions, vocab): logits of input position "
+                 "positions[k] of window w (the prediction of token targets[k])"},
+                {"windowing", table.windowing},
+                {"window_length", table.window_length},
+                {"positions_requested", table.export_positions},
+                {"vocab_size", table.vocab_size},
+                {"files", files},
+                {"windows", wins}};
+  proto::write_file_atomic(dir + "/index.json", index.dump(2) + "\n");
+}
+
 EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNumerics& numerics,
                          const TokenIds& eval_tokens, const TokenIds& calibration_tokens,
                          const EvalTableOptions& options) {
@@ -190,8 +281,10 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
                     " exceeds max_position_embeddings (" + std::to_string(c.max_positions) +
                     ") of model " + c.name);
   }
-  const std::vector<TokenWindow> windows =
-      make_windows(eval_tokens, eo.window_length, eo.max_windows, options.data_name);
+  const std::vector<TokenWindow> windows = eval_windows(eval_tokens, eo, options.data_name);
+  for (const TokenWindow& w : windows) {
+    for (int p : eo.export_positions) resolve_position(p, w.length());
+  }
   // Per chip instance: its seed, its metrics, and the sums of every window (jobs and sums).
   proto::check_memory_estimate(
       static_cast<double>(eo.seeds) * (256.0 + 96.0 * static_cast<double>(windows.size())),
@@ -204,7 +297,12 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
   table.byte_level = c.vocab_size == 256;
   table.window_length = eo.window_length;
   table.windows = static_cast<int>(windows.size());
-  table.tokens = static_cast<long long>(windows.size()) * eo.window_length;
+  table.window_stats = window_stats(windows, eval_tokens.size());
+  table.tokens = table.window_stats.predictions;
+  table.windowing = windowing_name(eo.windowing);
+  table.stride = eo.windowing == Windowing::kHf && eo.stride > 0 ? eo.stride : eo.window_length;
+  table.window_list = windows;
+  table.export_positions = eo.export_positions;
   table.seeds = std::max(1, eo.seeds);
   table.base_seed = eo.base_seed;
   table.threads = resolve_threads(eo.threads);
@@ -246,12 +344,26 @@ std::string stat_cell(const MetricStats& s, int decimals) {
 
 }  // namespace
 
+std::string window_summary(const EvalTable& t) {
+  std::ostringstream out;
+  const WindowStats& w = t.window_stats;
+  out << "windows: " << t.windowing << ", " << w.windows << " windows of ";
+  if (t.windowing == "hf") {
+    out << t.window_length << " tokens (stride " << t.stride << ", each scoring the targets after "
+        << "the previous window)";
+  } else {
+    out << t.window_length + 1 << " tokens (" << t.window_length << " predictions each)";
+  }
+  out << ": " << w.tokens_read << " tokens read, " << w.predictions << " predictions";
+  if (w.unused > 0) out << ", " << w.unused << " tokens of the data unused";
+  return out.str();
+}
+
 std::string format_eval_table(const EvalTable& t) {
   std::ostringstream out;
-  out << "model " << t.model << ": " << t.windows << " windows x " << t.window_length << " tokens ("
-      << t.tokens << " predicted tokens per run); analog: " << t.seeds
-      << " chip instances (base seed " << t.base_seed << "); lm_head "
-      << (t.lm_head_analog ? "on tiles" : "FP32") << "; ";
+  out << window_summary(t) << "\n";
+  out << "model " << t.model << "; analog: " << t.seeds << " chip instances (base seed "
+      << t.base_seed << "); lm_head " << (t.lm_head_analog ? "on tiles" : "FP32") << "; ";
   if (t.processes > 1) out << t.processes << " processes x ";
   out << t.threads << " threads; kernels " << t.simd_level << "\n";
   out << "input ranges: " << t.input_range_summary << "\n";

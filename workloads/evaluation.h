@@ -31,8 +31,14 @@ struct MetricStats {
 
 /// Options of an evaluation.
 struct EvalOptions {
-  int window_length = 128;      ///< input tokens per window (each window holds length + 1 tokens)
-  int max_windows = 0;          ///< evaluate at most this many windows (0 = every full window)
+  int window_length = 128;  ///< window size (WindowSpec::size: disjoint inputs, hf tokens)
+  int max_windows = 0;      ///< evaluate at most this many windows (0 = every full window)
+  Windowing windowing = Windowing::kDisjoint;  ///< how the data is cut (dataset.h)
+  int stride = 0;                              ///< hf windows: tokens between starts (0 = size)
+  /// Logit export: positions within each window (negative: from the window's end, -1 = its
+  /// last input position); empty = no export. Every run of a row then keeps the logits of these
+  /// positions in EvalRow::exported.
+  std::vector<int> export_positions;
   int seeds = 10;               ///< analog chip instances (runs); FP32 and W4A8 run once
   uint64_t base_seed = 0;       ///< chip instance i has seed arch::derive_seed(base_seed, i)
   int threads = 1;              ///< worker threads (0 = usable_cores())
@@ -59,7 +65,10 @@ struct EvalRow {
   std::vector<uint64_t> chip_seeds;  ///< seed of each run
   std::vector<Metrics> runs;         ///< metrics of each run, in seed order
   MetricStats mean_nll, perplexity, bits_per_byte, top1, kl;  ///< over runs
-  long long tokens_per_run = 0;  ///< predicted tokens of one run (windows x length)
+  long long tokens_per_run = 0;  ///< predicted tokens of one run (scored predictions)
+  /// With EvalOptions::export_positions: per run, (windows x positions) x vocab logits, row
+  /// w * positions + k for window w and position k.
+  std::vector<arch::Matrix> exported;
   double wall_s = 0;             ///< wall time of the row (programming + inference, all runs)
   double tokens_per_s = 0;       ///< tokens_per_run x runs / wall_s
   /// CPU time of this process during the row, all threads (programming + inference): a
@@ -96,9 +105,14 @@ struct EvalTable {
   int vocab_size = 0;
   bool byte_level = false;  ///< vocab 256: bits per byte are defined
   int window_length = 0;
-  int windows = 0;       ///< windows evaluated
-  long long tokens = 0;  ///< predicted tokens per run
-  int seeds = 0;         ///< analog runs
+  int windows = 0;                       ///< windows evaluated
+  long long tokens = 0;                  ///< predicted tokens per run
+  std::string windowing;                 ///< "disjoint" or "hf"
+  int stride = 0;                        ///< hf: tokens between window starts
+  WindowStats window_stats;              ///< tokens read, predictions, unused tokens
+  std::vector<TokenWindow> window_list;  ///< the windows (start, length; for the export index)
+  std::vector<int> export_positions;     ///< as given (EvalOptions)
+  int seeds = 0;                         ///< analog runs
   uint64_t base_seed = 0;
   int threads = 0;    ///< worker threads used (per process)
   int processes = 1;  ///< processes the analog runs were spread over (MPI ranks)
@@ -119,8 +133,26 @@ EvalTable evaluate_table(const TransformerWeights& weights, const arch::TileNume
                          const TokenIds& eval_tokens, const TokenIds& calibration_tokens,
                          const EvalTableOptions& options);
 
+/// One line: the windowing, windows, tokens read, predictions and unused tokens.
+std::string window_summary(const EvalTable& table);
+
 /// The table for people: one aligned line per backend with mean +- std of every metric.
 std::string format_eval_table(const EvalTable& table);
+
+/// The windows of an evaluation (make_windows with the options' spec).
+std::vector<TokenWindow> eval_windows(const TokenIds& tokens, const EvalOptions& options,
+                                      const std::string& source);
+
+/// Position `p` of EvalOptions::export_positions in a window of `length` input positions
+/// (negative counts from the end); throws UserError when it falls outside the window.
+int resolve_position(int p, int length);
+
+/// Writes the exported logits of a table into `dir` (created): one float32 .npy per backend
+/// and chip instance (fp32.npy, w4a8.npy, analog_<run>.npy) of shape (windows, positions,
+/// vocab), and index.json with the windows (start, predicted tokens), the resolved positions,
+/// targets and chip seeds. Every file is written to a temp name, then renamed.
+void write_exported_logits(const EvalTable& table, const TokenIds& eval_tokens,
+                           const std::string& dir);
 
 /// "FP32", "W4A8" or "analog".
 std::string backend_label(arch::Backend backend);

@@ -58,12 +58,12 @@ void MetricSums::add(const MetricSums& other) {
 }
 
 void accumulate_window(const arch::Matrix& logits, const int32_t* targets,
-                       const arch::Matrix* reference, MetricSums* sums) {
+                       const arch::Matrix* reference, MetricSums* sums, int first) {
   const int tokens = static_cast<int>(logits.rows());
   const int vocab = static_cast<int>(logits.cols());
   // The matrices are column-major (token x vocab); one contiguous row per token is copied out.
   std::vector<float> row(vocab), ref_row(reference ? vocab : 0);
-  for (int t = 0; t < tokens; ++t) {
+  for (int t = std::max(first, 0); t < tokens; ++t) {
     bool nan = false;
     for (int v = 0; v < vocab; ++v) {
       row[v] = logits(t, v);

@@ -34,10 +34,11 @@ struct MetricSums {
   void add(const MetricSums& other);
 };
 
-/// Adds every position of one window. `logits` is (T x V), row t predicting `targets[t]`;
-/// `reference` (same shape) is the FP32 model's logits for the KL term, or null (KL += 0).
+/// Adds positions first..T-1 of one window. `logits` is (T x V), row t predicting
+/// `targets[t]`; `reference` (same shape) is the FP32 model's logits for the KL term, or null
+/// (KL += 0).
 void accumulate_window(const arch::Matrix& logits, const int32_t* targets,
-                       const arch::Matrix* reference, MetricSums* sums);
+                       const arch::Matrix* reference, MetricSums* sums, int first = 0);
 
 /// The metrics of one run.
 struct Metrics {

@@ -40,6 +40,9 @@ const std::vector<Command>& commands() {
        cmd_sweep},
       {"ttc", "test-time compute: accuracy of majority votes over N sampled answers vs energy",
        cmd_ttc},
+      {"linear",
+       "one linear layer from .npy files through the chip's numerics: outputs, DAC codes, sums",
+       cmd_linear},
   };
   return list;
 }

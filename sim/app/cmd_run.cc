@@ -156,7 +156,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   EvalJob job;
   if (has_weights) job = eval_job_from_flags(vm, chip);
   std::unique_ptr<LoadedJob> loaded;
-  if (has_weights) loaded = std::make_unique<LoadedJob>(load_job(job));
+  if (has_weights) loaded = std::make_unique<LoadedJob>(load_job(job, chip));
   if (has_weights && !vm["no-accuracy"].as<bool>()) {
     const workloads::EvalTable table = run_eval_job(job, chip, *loaded);
     out << "accuracy on "

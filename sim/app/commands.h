@@ -26,5 +26,6 @@ int cmd_eval(const std::vector<std::string>& args, std::ostream& out);
 int cmd_run(const std::vector<std::string>& args, std::ostream& out);
 int cmd_sweep(const std::vector<std::string>& args, std::ostream& out);
 int cmd_ttc(const std::vector<std::string>& args, std::ostream& out);
+int cmd_linear(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace aimc::sim

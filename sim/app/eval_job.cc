@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <sstream>
 
 #include "arch/rng.h"
 #include "arch/tile_numerics.h"
@@ -13,6 +14,7 @@
 #include "sim/common/progress_line.h"
 #include "sim/sweep/mpi.h"
 #include "sim/sweep/task_farm.h"
+#include "workloads/calibration.h"
 #include "workloads/dataset.h"
 #include "workloads/job_pool.h"
 #include "workloads/shape_cards.h"
@@ -113,6 +115,12 @@ proto::AccuracyReport accuracy_report(const workloads::EvalTable& table, const s
   c->set_fixed(static_cast<uint32_t>(table.input_ranges.fixed));
   c->set_calibration_batches(static_cast<uint32_t>(table.input_ranges.calibration_batches));
   c->set_calibration_tokens(static_cast<uint32_t>(table.input_ranges.calibration_tokens));
+  c->set_dynamic(static_cast<uint32_t>(table.input_ranges.dynamic));
+  a.set_windowing(table.windowing);
+  a.set_stride(static_cast<uint32_t>(table.stride));
+  a.set_tokens_read(static_cast<uint64_t>(table.window_stats.tokens_read));
+  a.set_predictions(static_cast<uint64_t>(table.window_stats.predictions));
+  a.set_tokens_unused(static_cast<uint64_t>(table.window_stats.unused));
   return a;
 }
 
@@ -127,8 +135,20 @@ void add_eval_flags(po::options_description* options) {
       "evaluated)")("seeds", po::value<int>()->default_value(10),
                     "analog chip instances (programming-noise seeds)")(
       "seed", po::value<uint64_t>()->default_value(0), "base seed of the chip instances")(
-      "window", po::value<int>()->default_value(128), "tokens per evaluation window")(
-      "max-windows", po::value<int>()->default_value(32), "windows to evaluate (0 = all)")(
+      "window", po::value<int>()->default_value(128),
+      "window size W: disjoint windows hold W + 1 tokens (W predictions), hf windows W tokens")(
+      "windowing", po::value<std::string>()->default_value("disjoint"),
+      "disjoint: non-overlapping windows of W + 1 tokens, W predictions each, tail dropped; hf: "
+      "Hugging Face's recipe, windows of W tokens every --stride tokens, each scoring the targets "
+      "after the previous window (stride W: W - 1 predictions per window)")(
+      "stride", po::value<int>()->default_value(0), "hf windows: tokens between starts (0 = W)")(
+      "logits-out", po::value<std::string>(),
+      "write the logits of --logits-positions of every window, per backend and chip instance, "
+      "as .npy files with index.json into this directory")(
+      "logits-positions", po::value<std::string>()->default_value("-1"),
+      "comma-separated input positions within each window for --logits-out (negative: from "
+      "the end; -1 = last)")("max-windows", po::value<int>()->default_value(32),
+                             "windows to evaluate (0 = all)")(
       "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)")(
       "synthetic-weights", po::value<uint64_t>(),
       "seeded synthetic weights (and, without --data, random tokens) for any model, shape cards "
@@ -154,6 +174,29 @@ EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig
   job.options.eval.seeds = vm["seeds"].as<int>();
   job.options.eval.base_seed = vm["seed"].as<uint64_t>();
   job.options.eval.window_length = vm["window"].as<int>();
+  job.options.eval.windowing = workloads::parse_windowing(vm["windowing"].as<std::string>());
+  job.options.eval.stride = vm["stride"].as<int>();
+  if (job.options.eval.stride < 0) throw UserError("--stride must not be negative");
+  if (job.options.eval.stride > 0 && job.options.eval.windowing != workloads::Windowing::kHf) {
+    throw UserError("--stride applies to --windowing hf only");
+  }
+  if (vm.count("logits-out")) {
+    job.logits_out = vm["logits-out"].as<std::string>();
+    std::stringstream list(vm["logits-positions"].as<std::string>());
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      try {
+        size_t used = 0;
+        job.options.eval.export_positions.push_back(std::stoi(item, &used));
+        if (used != item.size()) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        throw UserError("--logits-positions: '" + item + "' is not an integer");
+      }
+    }
+    if (job.options.eval.export_positions.empty()) {
+      throw UserError("--logits-positions: give at least one position");
+    }
+  }
   job.options.eval.max_windows = vm["max-windows"].as<int>();
   job.options.eval.threads = vm["threads"].as<int>();
   job.options.eval.lm_head_analog = chip.mapping().lm_head_on_tiles();
@@ -170,7 +213,7 @@ EvalJob eval_job_from_flags(const po::variables_map& vm, const proto::ChipConfig
   return job;
 }
 
-LoadedJob load_job(const EvalJob& job) {
+LoadedJob load_job(const EvalJob& job, const proto::ChipConfig& chip) {
   if (job.synthetic) {
     LoadedJob loaded;
     loaded.weights =
@@ -212,9 +255,11 @@ LoadedJob load_job(const EvalJob& job) {
   const int vocab = loaded.weights.config.vocab_size;
   workloads::TokenIds& eval_tokens = loaded.eval_tokens;
   eval_tokens = workloads::load_tokens(job.data, vocab);
+  const bool needed = workloads::calibration_needed(
+      loaded.weights, arch::tile_numerics_from_config(chip), chip.mapping().lm_head_on_tiles());
   if (!job.calib.empty()) {
-    loaded.calib_tokens = workloads::load_tokens(job.calib, vocab);
-  } else {
+    if (needed) loaded.calib_tokens = workloads::load_tokens(job.calib, vocab);
+  } else if (needed) {
     // Calibration must not see the evaluated text: take it off the front.
     const size_t n = static_cast<size_t>(job.options.calibration.window + 1) *
                      static_cast<size_t>(job.options.calibration.batches);
@@ -232,7 +277,7 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
   if (!job.synthetic && std::filesystem::is_directory(job.model) && job.data.empty()) {
     throw UserError("--data is required for a model other than the bundled one");
   }
-  return run_eval_job(job, chip, load_job(job));
+  return run_eval_job(job, chip, load_job(job, chip));
 }
 
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
@@ -273,6 +318,9 @@ workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& c
   workloads::EvalTable table =
       workloads::evaluate_table(weights, numerics, eval_tokens, calib_tokens, options);
   if (comm != nullptr) table.processes = comm->size();
+  if (!job.logits_out.empty() && (comm == nullptr || comm->root())) {
+    workloads::write_exported_logits(table, eval_tokens, job.logits_out);
+  }
   if (options.eval.progress) clear_progress_line();
   return table;
 }

@@ -23,11 +23,12 @@ struct EvalJob {
   uint64_t synthetic_seed = 0;
   std::string data;   ///< evaluation token file
   std::string calib;  ///< calibration token file; empty = carve from the front of `data`
+  std::string logits_out;  ///< directory for exported logits (empty = no export)
   workloads::EvalTableOptions options;
 };
 
-/// Adds the evaluation flags (--data, --calib, --seeds, --seed, --window, --max-windows,
-/// --threads, --synthetic-weights).
+/// Adds the evaluation flags (--data, --calib, --seeds, --seed, --window, --windowing,
+/// --stride, --max-windows, --threads, --synthetic-weights, --logits-out, --logits-positions).
 void add_eval_flags(po::options_description* options);
 
 /// The job the flags describe, with the bundled texts as defaults for the bundled model.
@@ -41,16 +42,18 @@ struct LoadedJob {
   workloads::TokenIds calib_tokens;  ///< --calib, or the front of the data; empty: no data
 };
 
-/// Loads the model folder and, when the job names data, its tokens (carving the calibration
-/// windows off the front of the data when there is no calibration file). Throws UserError for a
-/// shape card, bad files, or data too short to carve.
-LoadedJob load_job(const EvalJob& job);
+/// Loads the model folder and, when the job names data, its tokens. Without a calibration file
+/// the calibration windows are carved off the front of the data, but only when some layer's
+/// range must be calibrated on this chip (workloads::calibration_needed). Throws UserError for
+/// a shape card, bad files, or data too short to carve.
+LoadedJob load_job(const EvalJob& job, const proto::ChipConfig& chip);
 
 /// Loads the model and data and evaluates FP32, W4A8 and the chip's tiles. Progress lines go
 /// to stderr when it is a terminal. Throws UserError for a shape card, missing data, bad files.
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip);
 
-/// The same on a job already loaded by load_job(job).
+/// The same on a job already loaded by load_job(job, chip). Writes the exported logits when
+/// the job asks for them (rank 0 under MPI).
 workloads::EvalTable run_eval_job(const EvalJob& job, const proto::ChipConfig& chip,
                                   const LoadedJob& loaded);
 

@@ -33,6 +33,32 @@ TEST(TileNumerics, DefaultConfig) {
   EXPECT_EQ(t.fixed_input_range, 1);
   ASSERT_NE(t.noise, nullptr);
   EXPECT_EQ(t.noise->name(), "none");
+  // Parity options: today's read, AIHWKit's calibration.
+  EXPECT_EQ(t.adc_bound_scope, AdcBoundScope::kPerChannel);
+  EXPECT_FALSE(t.ideal_adc_clamps);
+  EXPECT_FALSE(t.ideal_dac_clamps);
+  EXPECT_TRUE(t.calibration_std_n_minus_1);
+  EXPECT_TRUE(t.calibration_skip_zero_spread);
+}
+
+TEST(TileNumerics, ParityFields) {
+  proto::ChipConfig c = default_config();
+  auto* n = c.mutable_numerics();
+  n->set_adc_bound_scope(proto::ADC_BOUND_PER_LAYER);
+  n->set_ideal_adc_clamps(true);
+  n->set_ideal_dac_clamps(true);
+  n->mutable_input_range()->set_policy(proto::DYNAMIC);
+  n->mutable_input_range()->set_std_divisor(proto::STD_N);
+  n->mutable_input_range()->set_zero_spread(proto::ZERO_SPREAD_COUNT);
+  TileNumerics t = tile_numerics_from_config(c);
+  EXPECT_EQ(t.adc_bound_scope, AdcBoundScope::kPerLayer);
+  EXPECT_TRUE(t.ideal_adc_clamps);
+  EXPECT_TRUE(t.ideal_dac_clamps);
+  EXPECT_EQ(t.input_range_policy, InputRangePolicy::kDynamic);
+  EXPECT_FALSE(t.calibration_std_n_minus_1);
+  EXPECT_FALSE(t.calibration_skip_zero_spread);
+  n->set_adc_bound_scope(proto::ADC_BOUND_PER_TILE);
+  EXPECT_EQ(tile_numerics_from_config(c).adc_bound_scope, AdcBoundScope::kPerTile);
 }
 
 TEST(TileNumerics, ChangedFields) {

@@ -13,9 +13,9 @@
 namespace aimc::workloads {
 namespace {
 
-// Population std of x.middleCols(first, width), written differently from the library
-// (E[x^2] - E[x]^2, in long double).
-double hand_std(const arch::Matrix& x, int first, int width) {
+// Std (divisor n - 1 as torch.std, or n) of x.middleCols(first, width), written differently
+// from the library (E[x^2] - E[x]^2, in long double).
+double hand_std(const arch::Matrix& x, int first, int width, bool n_minus_1 = true) {
   long double s = 0, s2 = 0;
   for (int j = first; j < first + width; ++j) {
     for (int i = 0; i < x.rows(); ++i) {
@@ -24,16 +24,66 @@ double hand_std(const arch::Matrix& x, int first, int width) {
     }
   }
   const long double n = static_cast<long double>(x.rows()) * width;
-  return static_cast<double>(std::sqrt(s2 / n - (s / n) * (s / n)));
+  const long double var = s2 / n - (s / n) * (s / n);
+  return static_cast<double>(std::sqrt(n_minus_1 ? var * n / (n - 1) : var));
 }
 
 TEST(Calibration, OneTileByHand) {
-  // Values 1, 2, 3, 4: mean 2.5, population variance 1.25.
+  // Values 1, 2, 3, 4: mean 2.5, squared deviations 5: variance 5 / 3 (torch.std, the default)
+  // or 5 / 4 (population).
   arch::Matrix x(2, 2);
   x << 1, 2, 3, 4;
   const std::vector<double> r = batch_tile_ranges(x, 8, 3.0);
   ASSERT_EQ(r.size(), 1u);
-  EXPECT_NEAR(r[0], 3.0 * std::sqrt(1.25), 1e-12);
+  EXPECT_NEAR(r[0], 3.0 * std::sqrt(5.0 / 3.0), 1e-12);
+  EXPECT_NEAR(batch_tile_ranges(x, 8, 3.0, false)[0], 3.0 * std::sqrt(1.25), 1e-12);
+  // One element: no spread under n - 1.
+  EXPECT_EQ(batch_tile_ranges(arch::Matrix::Constant(1, 1, 5.0f), 8, 3.0)[0], 0.0);
+}
+
+// The std divisor and the zero-spread rule map to the chip config (AIHWKit parity rows).
+TEST(Calibration, StdDivisorAndZeroSpreadByHand) {
+  // Batch A: (2, 2), std 0. Batch B: (1, 3), mean 2, squared deviations 2: std sqrt(2) (n - 1)
+  // or 1 (n). kappa 1.
+  arch::Matrix a(2, 1), b(2, 1);
+  a << 2, 2;
+  b << 1, 3;
+  RangeRule rule;
+  rule.kappa = 1;
+  rule.fallback = 7;
+  RangeCalibrator skip(1, 4, rule);  // defaults: n - 1, skip (AIHWKit)
+  skip.add_batch(a);
+  skip.add_batch(b);
+  EXPECT_EQ(skip.batches(), 2);
+  EXPECT_EQ(skip.counted(0), 1);
+  EXPECT_NEAR(skip.ranges()[0], std::sqrt(2.0), 1e-7);
+  rule.skip_zero_spread = false;
+  RangeCalibrator count(1, 4, rule);
+  count.add_batch(a);
+  count.add_batch(b);
+  EXPECT_NEAR(count.ranges()[0], std::sqrt(2.0) / 2, 1e-7);
+  rule.n_minus_1 = false;
+  RangeCalibrator population(1, 4, rule);
+  population.add_batch(a);
+  population.add_batch(b);
+  EXPECT_NEAR(population.ranges()[0], 0.5, 1e-7);
+  // Only zero-spread batches: skipping leaves the fallback (fixed_value), counting gives 1e-30.
+  rule = RangeRule{};
+  rule.fallback = 7;
+  RangeCalibrator none(1, 4, rule);
+  none.add_batch(a);
+  EXPECT_EQ(none.ranges()[0], 7.0f);
+  // From the numerics.
+  arch::TileNumerics n;
+  n.kappa = 2;
+  n.fixed_input_range = 5;
+  n.calibration_std_n_minus_1 = false;
+  n.calibration_skip_zero_spread = false;
+  const RangeRule from = RangeRule::from(n);
+  EXPECT_EQ(from.kappa, 2);
+  EXPECT_EQ(from.fallback, 5.0f);
+  EXPECT_FALSE(from.n_minus_1);
+  EXPECT_FALSE(from.skip_zero_spread);
 }
 
 TEST(Calibration, BalancedTilesAndMeanOverBatches) {
@@ -68,7 +118,9 @@ TEST(Calibration, BalancedTilesAndMeanOverBatches) {
 }
 
 TEST(Calibration, ConstantInputGetsPositiveRange) {
-  RangeCalibrator cal(3, 256, 3.0);
+  RangeRule rule;
+  rule.skip_zero_spread = false;
+  RangeCalibrator cal(3, 256, rule);
   cal.add_batch(arch::Matrix::Constant(4, 3, 2.0f));
   EXPECT_EQ(cal.ranges()[0], RangeCalibrator::kMinRange);
 }
@@ -129,6 +181,14 @@ TEST(Calibration, PoliciesChooseTheSource) {
   EXPECT_EQ(rep.calibration_batches, 0);
   EXPECT_EQ(fixed.blocks[0][0], (std::vector<float>{0.75f, 0.75f}));
   EXPECT_EQ(fixed.lm_head, (std::vector<float>{0.75f, 0.75f}));
+
+  // DYNAMIC: placeholders, no calibration (no tokens needed).
+  numerics.input_range_policy = arch::InputRangePolicy::kDynamic;
+  LayerInputRanges dynamic = resolve_input_ranges(w, numerics, {}, opt, true, &rep);
+  EXPECT_EQ(rep.dynamic, n_linears + 1);
+  EXPECT_EQ(rep.calibrated, 0);
+  EXPECT_EQ(rep.calibration_batches, 0);
+  EXPECT_EQ(dynamic.blocks[0][0], (std::vector<float>{1.0f, 1.0f}));
 
   // A checkpoint range on one layer is used verbatim; the rest is calibrated.
   w.blocks[0].linears[0].input_range = {1.5f, 2.5f};

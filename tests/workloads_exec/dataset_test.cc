@@ -153,5 +153,66 @@ TEST(Windows, NonOverlappingWithTargets) {
   EXPECT_EQ(make_windows(t, 22, 0, "data").size(), 1u);
 }
 
+TEST(Windows, DisjointCounts) {
+  TokenIds t(23);
+  WindowSpec spec;
+  spec.size = 4;
+  const auto w = make_windows(t, spec, "data");
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[2].start, 10u);
+  const WindowStats s = window_stats(w, t.size());
+  EXPECT_EQ(s.tokens_read, 20);
+  EXPECT_EQ(s.predictions, 16);
+  EXPECT_EQ(s.unused, 3);  // the dropped tail 20..22
+}
+
+// Hugging Face's perplexity recipe on 10 tokens, window 4: stride 4 gives [0,4) [4,8) [8,10),
+// predicting 1..3, 5..7, 9 (token 0, 4 and 8 start a window and are not predicted); stride 2
+// gives [0,4) [2,6) [4,8) [6,10), each scoring only targets after the previous window's end:
+// 1..3, 4..5, 6..7, 8..9, every token but the first once.
+TEST(Windows, HuggingFaceRecipe) {
+  TokenIds t(10);
+  for (int i = 0; i < 10; ++i) t[i] = i;
+  WindowSpec spec;
+  spec.kind = Windowing::kHf;
+  spec.size = 4;
+  auto w = make_windows(t, spec, "data");
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].tokens, (TokenIds{0, 1, 2, 3}));
+  EXPECT_EQ(w[0].length(), 3);
+  EXPECT_EQ(w[1].tokens, (TokenIds{4, 5, 6, 7}));
+  EXPECT_EQ(w[1].scored_from, 0);
+  EXPECT_EQ(w[2].tokens, (TokenIds{8, 9}));
+  WindowStats s = window_stats(w, t.size());
+  EXPECT_EQ(s.tokens_read, 10);
+  EXPECT_EQ(s.predictions, 3 + 3 + 1);
+  EXPECT_EQ(s.unused, 0);
+
+  spec.stride = 2;
+  w = make_windows(t, spec, "data");
+  ASSERT_EQ(w.size(), 4u);
+  EXPECT_EQ(w[1].tokens, (TokenIds{2, 3, 4, 5}));
+  EXPECT_EQ(w[1].scored_from, 1);  // input 3 predicts 4: targets 4, 5
+  EXPECT_EQ(w[1].predictions(), 2);
+  EXPECT_EQ(w[3].tokens, (TokenIds{6, 7, 8, 9}));
+  EXPECT_EQ(w[3].scored_from, 1);
+  s = window_stats(w, t.size());
+  EXPECT_EQ(s.tokens_read, 10);
+  EXPECT_EQ(s.predictions, 9);
+
+  spec.max_windows = 2;
+  s = window_stats(make_windows(t, spec, "data"), t.size());
+  EXPECT_EQ(s.windows, 2);
+  EXPECT_EQ(s.unused, 4);
+  spec.max_windows = 0;
+  spec.stride = 5;
+  EXPECT_THROW(make_windows(t, spec, "data"), UserError);  // stride > window
+  spec.stride = 0;
+  spec.size = 1;
+  EXPECT_THROW(make_windows(t, spec, "data"), UserError);
+  EXPECT_EQ(parse_windowing("hf"), Windowing::kHf);
+  EXPECT_THROW(parse_windowing("rolling"), UserError);
+}
+
 }  // namespace
 }  // namespace aimc::workloads

@@ -31,6 +31,20 @@ TEST(Metrics, PerplexityOfHandCheckableSequence) {
   EXPECT_TRUE(std::isnan(m.bits_per_byte));  // vocab 4 is not byte-level
 }
 
+TEST(Metrics, ScoredFromSkipsEarlierPositions) {
+  // The window of the test above scored from position 1 only: NLL ln(8/3), top-1 1.
+  arch::Matrix logits(2, 4);
+  logits.row(0) << 0, 0, 0, 0;
+  logits.row(1) << 0, std::log(3.0f), std::log(2.0f), std::log(2.0f);
+  const int32_t targets[] = {1, 1};
+  MetricSums sums;
+  accumulate_window(logits, targets, nullptr, &sums, 1);
+  const Metrics m = finalize_metrics(sums, 4);
+  EXPECT_EQ(m.tokens, 1);
+  EXPECT_NEAR(m.mean_nll, std::log(8.0 / 3.0), 1e-7);
+  EXPECT_DOUBLE_EQ(m.top1, 1.0);
+}
+
 TEST(Metrics, UniformByteModelHasEightBitsPerByte) {
   arch::Matrix logits = arch::Matrix::Constant(3, 256, 1.5f);
   const int32_t targets[] = {7, 200, 255};
