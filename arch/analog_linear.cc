@@ -51,10 +51,9 @@ AnalogLinear::AnalogLinear(const TileNumerics& numerics, const Matrix& weight, c
   Matrix programmed;
   for (int i = 0; i < input_tiles(); ++i) {
     // ADC_BOUND_PER_LAYER: one scale for the input slice, the largest |W| over all channels.
-    const float slice_max =
-        numerics.adc_bound_scope == AdcBoundScope::kPerLayer
-            ? target->middleCols(in_off_[i], in_split_[i]).cwiseAbs().maxCoeff()
-            : 0.0f;
+    const float slice_max = numerics.adc_bound_scope == AdcBoundScope::kPerLayer
+                                ? target->middleCols(in_off_[i], in_split_[i]).cwiseAbs().maxCoeff()
+                                : 0.0f;
     for (int j = 0; j < output_tiles(); ++j) {
       const uint64_t tile_seed = derive_seed(seed, i, j);
       Vector wmax;
@@ -183,7 +182,8 @@ void AnalogLinear::probe_tile(const Matrix& x, int i, Matrix* values, Matrix* su
     *values = x_i;
   }
   Matrix w(out_features(), in_split_[i]);
-  for (int j = 0; j < output_tiles(); ++j) w.middleRows(out_off_[j], out_split_[j]) = tile_weights(i, j);
+  for (int j = 0; j < output_tiles(); ++j)
+    w.middleRows(out_off_[j], out_split_[j]) = tile_weights(i, j);
   *sums = *values * w.transpose();
   if (inp_res_ > 0) {
     for (int b = 0; b < batch; ++b) sums->row(b) *= 2.0f * (*ranges)(b) / inp_res_;

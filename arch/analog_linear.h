@@ -71,8 +71,8 @@ class AnalogLinear : public LinearLayer {
   Vector bias_;                        ///< empty when the layer has no bias
   std::vector<double> comp_;           ///< per tile, row-major over (i, j)
   std::vector<TileReadout> readouts_;  ///< per tile, row-major over (i, j)
-  bool dynamic_ = false;           ///< InputRangePolicy::kDynamic: per-token abs-max ranges
-  bool clamp_ideal_dac_ = false;   ///< ideal DAC that clamps to +-IR
+  bool dynamic_ = false;               ///< InputRangePolicy::kDynamic: per-token abs-max ranges
+  bool clamp_ideal_dac_ = false;       ///< ideal DAC that clamps to +-IR
   Matrix codes_;                       ///< scratch of forward()
   std::vector<float> acc_, noise_;     ///< scratch of forward()
   Matrix tile_y_;                      ///< scratch of forward() with dynamic ranges

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "arch/rng.h"
 #include "proto/limits.h"
 #include "proto/chip_config_io.h"
