@@ -17,6 +17,7 @@
 #include "sim/app/bundle.h"
 #include "sim/app/commands.h"
 #include "sim/app/eval_job.h"
+#include "sim/chip/datasheet.h"
 #include "sim/chip/run_numerics.h"
 #include "sim/chip/timing_run.h"
 #include "sim/report/report_html.h"
@@ -221,6 +222,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     }
   }
   proto::SimReport report = simulate(chip, model, plan, sim_options);
+  *report.mutable_datasheet() = chip_datasheet(chip);
   if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
   out << format_summary(report);
   if (report.generation().has_generated_text()) {

@@ -54,6 +54,55 @@ std::string energy_by_component(const proto::SimReport& r) {
   return html::svg_bar_chart(c);
 }
 
+// The chip datasheet: power at peak and area by component kind, and its figures.
+std::string datasheet_panels(const proto::ChipDatasheet& d) {
+  html::BarChart power;
+  power.title = "Power at peak by component";
+  power.value_label = "power (mW)";
+  power.series = {"chip"};
+  for (const proto::PowerEntry& e : d.power_by_component()) {
+    if (e.mw() <= 0) continue;
+    power.labels.push_back(e.name());
+    power.values.push_back({e.mw()});
+  }
+  html::BarChart area;
+  area.title = "Area by component";
+  area.value_label = "area (mm2)";
+  area.series = {"chip"};
+  for (const proto::AreaEntry& e : d.area_by_component()) {
+    if (e.mm2() <= 0) continue;
+    area.labels.push_back(e.name());
+    area.values.push_back({e.mm2()});
+  }
+  if (d.area_overhead_mm2() > 0) {
+    area.labels.push_back("overhead");
+    area.values.push_back({d.area_overhead_mm2()});
+  }
+  if (d.area_other_mm2() > 0) {
+    area.labels.push_back("other");
+    area.values.push_back({d.area_other_mm2()});
+  }
+  const proto::ReadInterval& rd = d.read();
+  std::string t = "<table><tr><th class=\"l\">figure</th><th>chip</th><th>one tile</th></tr>\n";
+  t += "<tr><td class=\"l\">TOPS</td><td>" + html::num(d.tops()) + "</td><td>" +
+       html::num(d.tile_tops()) + "</td></tr>\n";
+  t += "<tr><td class=\"l\">power</td><td>" + html::num(d.power_w()) + " W</td><td>" +
+       html::num(d.tile_power_mw()) + " mW</td></tr>\n";
+  t += "<tr><td class=\"l\">TOPS/W</td><td>" + html::num(d.tops_per_w()) + "</td><td>" +
+       html::num(d.tile_tops_per_w()) + "</td></tr>\n";
+  t += "<tr><td class=\"l\">area</td><td>" + html::num(d.area_mm2()) + " mm2</td><td>" +
+       html::num(d.tile_area_mm2()) + " mm2</td></tr>\n";
+  t += "<tr><td class=\"l\">TOPS/mm2</td><td>" + html::num(d.tops_per_mm2()) + "</td><td>" +
+       html::num(d.tile_tops_per_mm2()) + "</td></tr>\n</table>";
+  t += "<p class=\"note\">Peak workload simulated: " + std::to_string(d.reads_per_tile()) +
+       " back-to-back reads per tile. Read interval " + html::num(rd.simulated_ns()) +
+       " ns (integration side " + html::num(rd.integration_ns()) + " ns, conversion side " +
+       html::num(rd.conversion_ns()) + " ns), bound by " + html::escape(rd.bound()) + ".</p>";
+  return "<div class=\"grid\"><div class=\"panel\">" + html::svg_bar_chart(power) +
+         "</div><div class=\"panel\">" + html::svg_bar_chart(area) + "</div><div>" + t +
+         "</div></div>\n";
+}
+
 // The `top` layers by decode energy, prefill and decode side by side.
 std::string energy_by_layer(const proto::SimReport& r, int top) {
   std::map<std::string, std::vector<double>> values;
@@ -320,6 +369,7 @@ std::string render_report_html(const proto::SimReport& r, const proto::MappingPl
   }
   b += "<h2>Mapping</h2>\n<div class=\"grid\"><div class=\"panel\">" + tile_heat_map(r, plan) +
        "</div></div>\n";
+  if (r.has_datasheet()) b += "<h2>Chip datasheet</h2>\n" + datasheet_panels(r.datasheet());
   return html::page(title, b);
 }
 

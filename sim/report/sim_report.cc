@@ -117,6 +117,16 @@ std::string format_summary(const proto::SimReport& r, int top) {
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +
            " / " + fmt("%.4g uJ", r.programming().energy_uj()));
+  if (r.has_datasheet()) {
+    const proto::ChipDatasheet& d = r.datasheet();
+    out += "chip datasheet (peak workload simulated; aimcsim peak for the whole sheet)\n";
+    line(&out, "TOPS / TOPS/W / TOPS/mm2",
+         fmt("%.4g", d.tops()) + " / " + fmt("%.4g", d.tops_per_w()) + " / " +
+             fmt("%.4g", d.tops_per_mm2()));
+    line(&out, "power / area", fmt("%.4g W", d.power_w()) + " / " + fmt("%.4g mm2", d.area_mm2()));
+    line(&out, "read interval",
+         fmt("%.4g ns", d.read().simulated_ns()) + ", bound by " + d.read().bound());
+  }
   out += "simulation\n";
   line(&out, "wall time", fmt("%.4g s", r.wall_s()));
   line(&out, "wall per decode token", fmt("%.4g ms", r.wall_s_per_decode_token() * 1e3));

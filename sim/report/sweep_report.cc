@@ -33,6 +33,10 @@ const std::vector<std::string>& column_fields() {
                                                   "decode_tops_per_w",
                                                   "tiles_used",
                                                   "tiles_available",
+                                                  "area_mm2",
+                                                  "peak_tops",
+                                                  "peak_tops_per_w",
+                                                  "tops_per_mm2",
                                                   "ppl_analog_mean",
                                                   "ppl_analog_std",
                                                   "top1_analog_mean",
@@ -108,6 +112,55 @@ std::string point_label(const proto::SweepRow& row, bool with_model, bool with_m
   return s;
 }
 
+// The same figure of merit (perplexity, else decode energy per token) against chip area, with
+// its Pareto front; empty when no point has an area.
+std::string area_chart(const proto::SweepResults& results, bool any_accuracy, bool vary_model,
+                       bool vary_mapping) {
+  std::vector<double> xs, ys;
+  std::vector<const proto::SweepRow*> plotted;
+  for (const proto::SweepRow& row : results.rows()) {
+    if (row.status() != "ok" || !row.has_area_mm2()) continue;
+    if (any_accuracy && !row.has_ppl_analog_mean()) continue;
+    xs.push_back(row.area_mm2());
+    ys.push_back(any_accuracy ? row.ppl_analog_mean() : row.decode_nj_per_token() * 1e-3);
+    plotted.push_back(&row);
+  }
+  if (xs.empty()) return "";
+  const std::vector<size_t> front = pareto_front(xs, ys);
+  std::vector<bool> on_front(xs.size(), false);
+  for (size_t i : front) on_front[i] = true;
+  html::XyChart c;
+  c.title = std::string(any_accuracy ? "Accuracy" : "Decode energy per token") +
+            " against chip area (lower left is better)";
+  c.x_label = "chip area (mm2)";
+  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)" : "decode energy per token (uJ)";
+  c.width = 760;
+  c.height = 380;
+  html::XySeries dominated;
+  dominated.name = "dominated point";
+  dominated.colour = html::colour(0);
+  dominated.hollow = true;
+  html::XySeries pareto;
+  pareto.name = "Pareto front";
+  pareto.colour = html::colour(1);
+  pareto.line = true;
+  auto add = [&](html::XySeries* s, size_t i) {
+    s->x.push_back(xs[i]);
+    s->y.push_back(ys[i]);
+    s->point_labels.push_back(plotted[i]->id());
+    s->tooltips.push_back(plotted[i]->id() + ": " +
+                          point_label(*plotted[i], vary_model, vary_mapping) + "; " +
+                          html::num(xs[i]) + " mm2, " + html::num(ys[i]));
+  };
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (!on_front[i]) add(&dominated, i);
+  for (size_t i : front) add(&pareto, i);
+  c.series = {dominated, pareto};
+  return "<h2>" + std::string(any_accuracy ? "Accuracy" : "Energy") +
+         " against area</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(c) +
+         "</div></div>";
+}
+
 }  // namespace
 
 void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
@@ -131,6 +184,12 @@ void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
     row->set_nj_per_output_token(q.nj_per_output_token());
   }
   row->set_tiles_available(report.mapping().summary().tiles_available());
+  if (report.has_datasheet()) {
+    row->set_area_mm2(report.datasheet().area_mm2());
+    row->set_peak_tops(report.datasheet().tops());
+    row->set_peak_tops_per_w(report.datasheet().tops_per_w());
+    row->set_tops_per_mm2(report.datasheet().tops_per_mm2());
+  }
   for (const proto::AccuracyRow& a : report.accuracy().rows()) {
     if (a.backend() == "analog") {
       row->set_ppl_analog_mean(a.perplexity().mean());
@@ -285,15 +344,17 @@ std::string render_sweep_html(const proto::SweepResults& results) {
          escape(point_label(*plotted[i], vary_model, vary_mapping)) + ": " + num(xs[i]) + " uJ, " +
          num(ys[i]) + "</li>";
   }
-  b +=
-      "</ul></div></div>\n<h2>Points</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr><th>id</th>";
+  b += "</ul></div></div>\n";
+  b += area_chart(results, any_accuracy, vary_model, vary_mapping);
+  b += "\n<h2>Points</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr><th>id</th>";
   const std::vector<std::string> labels = setting_labels(results);
   if (vary_model || results.rows_size() > 0) b += "<th class=\"l\">model</th>";
   b += "<th class=\"l\">mapping</th>";
   for (const std::string& l : labels) b += "<th>" + escape(l) + "</th>";
   b += "<th class=\"l\">status</th><th>TTFT (us)</th><th>decode (us/token)</th><th>tokens/s</th>"
        "<th>prefill (nJ/token)</th><th>decode (nJ/token)</th><th>TOPS/W decode</th>"
-       "<th>tiles used</th><th>ppl analog</th><th>top-1 analog</th><th>KL</th><th>ppl FP32</th>"
+       "<th>tiles used</th><th>area (mm2)</th><th>peak TOPS/mm2</th><th>ppl analog</th><th>top-1 "
+       "analog</th><th>KL</th><th>ppl FP32</th>"
        "<th>ppl W4A8</th><th>wall (s)</th></tr>\n";
   std::vector<std::string> front_ids;
   for (size_t i : front) front_ids.push_back(plotted[i]->id());
@@ -309,7 +370,7 @@ std::string render_sweep_html(const proto::SweepResults& results) {
          "</td><td class=\"l\">" + escape(row.mapping()) + "</td>";
     for (const std::string& l : labels) b += "<td>" + escape(setting_of(row, l)) + "</td>";
     if (!good) {
-      b += "<td class=\"l\" colspan=\"14\" style=\"white-space:normal\">" + escape(row.status()) +
+      b += "<td class=\"l\" colspan=\"16\" style=\"white-space:normal\">" + escape(row.status()) +
            ": " + escape(row.error()) + "</td></tr>\n";
       continue;
     }
@@ -320,7 +381,9 @@ std::string render_sweep_html(const proto::SweepResults& results) {
          cell(true, row.ttft_us()) + cell(true, row.decode_latency_us()) +
          cell(true, row.decode_tokens_per_s()) + cell(true, row.prefill_nj_per_token()) +
          cell(true, row.decode_nj_per_token()) + cell(true, row.decode_tops_per_w()) + "<td>" +
-         std::to_string(row.tiles_used()) + " / " + std::to_string(row.tiles_available()) + "</td>";
+         std::to_string(row.tiles_used()) + " / " + std::to_string(row.tiles_available()) +
+         "</td>" + cell(row.has_area_mm2(), row.area_mm2()) +
+         cell(row.has_tops_per_mm2(), row.tops_per_mm2());
     b += "<td>" +
          (row.has_ppl_analog_mean()
               ? num(row.ppl_analog_mean()) + " \u00b1 " + num(row.ppl_analog_std())

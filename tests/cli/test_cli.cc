@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "tests/cli/run_program.h"
 
@@ -87,6 +88,39 @@ TEST(Cli, PeakPrintsTheHermesFiguresOfTheRegressionInBothModes) {
   EXPECT_EQ(r4.status, 0) << r4.err;
   EXPECT_NE(r4.out.find("  TOPS                       16.22\n"), std::string::npos) << r4.out;
   EXPECT_NE(r4.out.find("  TOPS/W                     2.505\n"), std::string::npos) << r4.out;
+}
+
+TEST(Cli, SweepOverRowsShowsAreaAndTopsPerMm2Columns) {
+  const std::string dir = ::testing::TempDir() + "/rows_sweep";
+  const std::string file = ::testing::TempDir() + "/rows_sweep.pbtxt";
+  std::ofstream(file) << "name: \"rows\"\nchip: \"" << kSource
+                      << "/configs/default.pbtxt\"\n"
+                         "axis { field: \"tile.rows\" values: [\"128\", \"256\"] }\n"
+                         "run { prompt_tokens: 2 decode_tokens: 1 no_accuracy: true }\n";
+  const ProgramResult r = run_aimcsim("sweep " + file + " -j 2 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream csv(slurp(dir + "/sweep.csv"));
+  std::string header, row128, row256;
+  std::getline(csv, header);
+  std::getline(csv, row128);
+  std::getline(csv, row256);
+  auto column = [&](const std::string& row, const std::string& name) {
+    std::vector<std::string> names, values;
+    std::string cell;
+    for (std::istringstream h(header); std::getline(h, cell, ',');) names.push_back(cell);
+    for (std::istringstream v(row); std::getline(v, cell, ',');) values.push_back(cell);
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i)
+      if (names[i] == name) return std::stod(values[i]);
+    ADD_FAILURE() << "no column " << name << " in " << header;
+    return 0.0;
+  };
+  // Half the rows: half the cells and DACs, the same ADCs and digital logic, half the peak TOPS.
+  EXPECT_LT(column(row128, "area_mm2"), column(row256, "area_mm2"));
+  EXPECT_GT(column(row128, "area_mm2"), 0.5 * column(row256, "area_mm2"));
+  EXPECT_NEAR(column(row128, "peak_tops"), 0.5 * column(row256, "peak_tops"),
+              0.01 * column(row256, "peak_tops"));
+  EXPECT_LT(column(row128, "tops_per_mm2"), column(row256, "tops_per_mm2"));
+  EXPECT_NE(slurp(dir + "/sweep.html").find("against chip area"), std::string::npos);
 }
 
 TEST(Cli, PeakOnABadConfigExitsTwoLikeValidate) {

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "arch/chip_costs.h"
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
 #include "sim/report/sweep_report.h"
@@ -89,6 +91,50 @@ TEST(LoadSweep, ExpandsGridWithModelsOuterAndFirstAxisSlowest) {
   for (size_t i = 0; i < plan.points.size(); ++i)
     for (size_t j = i + 1; j < plan.points.size(); ++j)
       EXPECT_NE(plan.points[i].inputs_key, plan.points[j].inputs_key);
+}
+
+TEST(LoadSweep, AdcBitsAloneMovesDerivedConversionTimeEnergyAndArea) {
+  // A chip that leaves the converter costs to the cost model: sweeping tile.adc.bits alone
+  // changes them as the closed forms say (CCO 2^(b-1) x 300 ps, Walden 2^b x 5.859375 fJ, area
+  // 2^b x 4.6875 um2); the resolved points keep the fields unset.
+  const std::string dir = ::testing::TempDir();
+  { std::ofstream(dir + "/bare_chip.pbtxt") << "schema_version: 1\n"; }
+  {
+    std::ofstream(dir + "/adc_bits.pbtxt")
+        << "chip: \"bare_chip.pbtxt\"\nmodels: \"gpt2\"\n"
+           "axis { field: \"tile.adc.bits\" values: [\"4\", \"6\", \"8\", \"10\"] }\n";
+  }
+  const SweepPlan plan = load_sweep(dir + "/adc_bits.pbtxt");
+  ASSERT_EQ(plan.points.size(), 4u);
+  for (const SweepPoint& p : plan.points) {
+    const int bits = static_cast<int>(p.chip.tile().adc().bits());
+    const double steps = std::ldexp(1.0, bits);
+    EXPECT_FALSE(p.chip.tile().adc().has_t_conversion_ns());
+    EXPECT_DOUBLE_EQ(arch::adc_conversion_time_ns(p.chip), steps / 2 * 0.3) << bits;
+    EXPECT_DOUBLE_EQ(arch::adc_conversion_energy_pj(p.chip), steps * 5.859375e-3) << bits;
+    EXPECT_DOUBLE_EQ(arch::adc_area_um2(p.chip), steps * 4.6875) << bits;
+    EXPECT_DOUBLE_EQ(arch::chip_area(p.chip).get("adc"), 64 * 256 * steps * 4.6875e-6) << bits;
+  }
+}
+
+TEST(SweepCsv, DatasheetGivesAreaAndTopsPerMm2Columns) {
+  proto::SweepResults results;
+  for (int rows : {128, 256}) {
+    proto::SimReport report;
+    report.mutable_datasheet()->set_area_mm2(rows / 8.0);
+    report.mutable_datasheet()->set_tops(rows / 4.0);
+    report.mutable_datasheet()->set_tops_per_mm2(2.0);
+    proto::SweepRow* row = results.add_rows();
+    row->set_id(rows == 128 ? "000" : "001");
+    row->set_status("ok");
+    fill_row_results(report, row);
+  }
+  const std::string csv = sweep_csv(results);
+  EXPECT_NE(csv.find(",area_mm2,peak_tops,peak_tops_per_w,tops_per_mm2,"), std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find(",16,32,0,2,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",32,64,0,2,"), std::string::npos) << csv;
+  EXPECT_NE(render_sweep_html(results).find("against chip area"), std::string::npos);
 }
 
 TEST(LoadSweep, ListModeNeedsAxesOfEqualLength) {
