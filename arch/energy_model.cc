@@ -16,7 +16,7 @@ double EnergyBreakdown::get(const std::string& name) const {
 }
 
 EnergyBreakdown price(const ActionCounts& c, const EnergySpec& e, const LeakageSpec& l,
-                      double time_s) {
+                      double time_s, const GatingUse& g) {
   const double mw_to_pj = time_s * 1e-3 * 1e12;  // mW x s -> pJ
   EnergyBreakdown b;
   b.items = {
@@ -33,7 +33,9 @@ EnergyBreakdown price(const ActionCounts& c, const EnergySpec& e, const LeakageS
       {"dram", c.dram_bits * e.dram_pj_per_bit},
       {"noc", c.noc_bit_hops * e.noc_pj_per_bit_hop},
       {"programming", c.cells_programmed * e.program_pj_per_cell},
-      {"tile_leakage", l.tiles_mw * mw_to_pj},
+      {"tile_leakage", l.tiles_mw * mw_to_pj -
+                           l.tile_unit_mw * (1 - l.tile_gated_fraction) * g.tile_off_s * 1e9 +
+                           g.tile_wake_ups * l.tile_wake_up_pj},
       {"dpu_leakage", l.dpus_mw * mw_to_pj},
       {"sram_leakage", l.kv_sram_mw * mw_to_pj},
       {"router_leakage", l.routers_mw * mw_to_pj},

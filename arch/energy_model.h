@@ -36,7 +36,19 @@ struct LeakageSpec {
   double kv_sram_mw = 0;      ///< the KV-cache SRAM
   double routers_mw = 0;      ///< all mesh routers
   double chip_static_mw = 0;  ///< clocking, control, I/O
+  /// Power gating of tiles: one tile's leakage (mW), the fraction a switched-off tile still
+  /// leaks, and the energy of one wake-up (pJ).
+  double tile_unit_mw = 0;
+  double tile_gated_fraction = 1;
+  double tile_wake_up_pj = 0;
   double total_mw() const { return tiles_mw + dpus_mw + kv_sram_mw + routers_mw + chip_static_mw; }
+};
+
+/// What power gating did during a phase: time tiles spent switched off, summed over tiles, and
+/// their wake-ups.
+struct GatingUse {
+  double tile_off_s = 0;
+  double tile_wake_ups = 0;
 };
 
 /// One named energy, in picojoules.
@@ -58,8 +70,10 @@ struct EnergyBreakdown {
 /// Dynamic energy of `counts` priced with `spec`, in picojoules.
 double dynamic_energy_pj(const ActionCounts& counts, const EnergySpec& spec);
 
-/// Dynamic energy by component kind plus leakage over `time_s`, in picojoules.
+/// Dynamic energy by component kind plus leakage over `time_s`, in picojoules. With power
+/// gating, tile_leakage drops by (1 - gated fraction) x one tile's leakage x the time tiles
+/// were off, and includes the wake-up energy.
 EnergyBreakdown price(const ActionCounts& counts, const EnergySpec& spec,
-                      const LeakageSpec& leakage, double time_s);
+                      const LeakageSpec& leakage, double time_s, const GatingUse& gating = {});
 
 }  // namespace aimc::arch

@@ -11,10 +11,34 @@ ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* ba
 
 const ComponentTraits& ScTile::traits() {
   static const ComponentTraits kTraits{
-      {{"reads", "count", 1}, {"busy", "ns", 1e-3}},
+      {{"reads", "count", 1},
+       {"busy", "ns", 1e-3},
+       {"wake_ups", "count", 1},
+       {"gated", "ns", 1e-3}},
       {"dac_drives", "cell_reads", "tile_post_ops", "digital_tile_macs", "sram_bits"},
       "tile"};
   return kTraits;
+}
+
+std::vector<double> ScTile::stat_values() const {
+  double wakes = 0, off_ps = 0;
+  for (const GatedInterval& g : gated_) {
+    wakes += g.woke ? 1 : 0;
+    off_ps += static_cast<double>(g.end - g.begin);
+  }
+  return {reads_, busy_ps_, wakes, off_ps};
+}
+
+Ps ScTile::wake(Ps begin) {
+  if (!spec_.gating || begin - last_end_ <= spec_.gate_after_ps) return begin;
+  gated_.push_back({last_end_ + spec_.gate_after_ps, begin, true});
+  return begin + spec_.wake_up_ps;
+}
+
+void ScTile::close(Ps end) {
+  if (spec_.gating && end - last_end_ > spec_.gate_after_ps)
+    gated_.push_back({last_end_ + spec_.gate_after_ps, end, false});
+  last_end_ = std::max(last_end_, end);
 }
 
 Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
@@ -25,18 +49,19 @@ Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
     counts->sram_bits += 2.0 * rows * spec_.dac_bits + 2.0 * cols * spec_.out_bits;
   }
   if (!spec_.analog) {
-    const Ps begin = std::max(ready, integrator_free_);
+    const Ps begin = wake(std::max(ready, integrator_free_));
     const double macs = static_cast<double>(rows) * cols;
     const Ps compute = cycles_to_ps(std::ceil(macs / spec_.macs_per_cycle), spec_.cycle_ps);
     integrator_free_ = begin + compute;
     busy_ps_ += static_cast<double>(compute);
     if (counts) counts->digital_tile_macs += macs;
     const Ps end = begin + compute + spec_.t_pipeline_ps;
+    last_end_ = std::max(last_end_, end);
     span("mac", begin, end);
     return end;
   }
   const int n = spec_.integrations;
-  Ps t = std::max(ready, integrator_free_);
+  Ps t = wake(std::max(ready, integrator_free_));
   const Ps begin = t;
   t += spec_.t_overhead_ps;
   Ps last_conv_end = 0;
@@ -64,6 +89,7 @@ Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
     if (spec_.shift_add) counts->shift_adds += static_cast<double>(cols) * n;
   }
   const Ps end = last_conv_end + spec_.t_post_ps;
+  last_end_ = std::max(last_end_, end);
   span("read", begin, end);
   return end;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <systemc>
+#include <vector>
 
 #include "arch/action_counts.h"
 #include "arch/sc_adc_bank.h"
@@ -33,6 +34,19 @@ struct TileSpec {
   double macs_per_cycle = 1024;  ///< MAC array throughput
   double cycle_ps = 1000;        ///< tile clock period
   Ps t_pipeline_ps = 8000;       ///< fixed pipeline latency of one matrix-vector product
+  /// Power gating: idle longer than gate_after_ps switches the tile off; its next read starts
+  /// wake_up_ps later.
+  bool gating = false;
+  Ps gate_after_ps = 0;
+  Ps wake_up_ps = 0;
+};
+
+/// One interval a tile spent switched off, and whether it ended with a wake-up (the interval at
+/// the end of a run does not).
+struct GatedInterval {
+  Ps begin = 0;
+  Ps end = 0;
+  bool woke = false;
 };
 
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in
@@ -59,9 +73,15 @@ class ScTile : public ScComponent {
   ScAdcBank* bank() const { return bank_; }
   double reads() const { return reads_; }
 
-  /// Statistics: reads, busy (the integrator or MAC array, ns).
+  /// Closes the run at `end`: a tile idle since its last read for longer than the gating
+  /// threshold stays off until `end` (no wake-up). Call once, after the last read.
+  void close(Ps end);
+  /// The intervals the tile spent off (power gating), in time order.
+  const std::vector<GatedInterval>& gated() const { return gated_; }
+
+  /// Statistics: reads, busy (the integrator or MAC array, ns), wake-ups, time off (ns).
   static const ComponentTraits& traits();
-  std::vector<double> stat_values() const override { return {reads_, busy_ps_}; }
+  std::vector<double> stat_values() const override;
 
  private:
   TileSpec spec_;
@@ -70,6 +90,11 @@ class ScTile : public ScComponent {
   Ps slot_free_[2] = {0, 0};  // when each sample-and-hold slot's sample has been converted
   int next_slot_ = 0;
   double reads_ = 0;
+  Ps last_end_ = 0;  // when the last read's outputs were delivered (the tile is on from 0)
+  std::vector<GatedInterval> gated_;
+  // Applies gating to a read that could start at `begin`: records the off interval and returns
+  // when the read really starts.
+  Ps wake(Ps begin);
 };
 
 }  // namespace aimc::arch

@@ -31,6 +31,10 @@ arch::TileSpec tile_spec(const proto::ChipConfig& c) {
   s.cycle_ps = cyc;
   s.t_pipeline_ps = arch::cycles_to_ps(t.digital().pipeline_cycles(), cyc);
   s.shift_add = t.dac().encoding() == proto::BIT_SERIAL;
+  const proto::GatingConfig& g = c.power_gating().tile();
+  s.gating = g.enabled();
+  s.gate_after_ps = arch::cycles_to_ps(g.idle_before_gating_ns() * 1000.0, 1.0);
+  s.wake_up_ps = arch::cycles_to_ps(g.wake_up_latency_ns() * 1000.0, 1.0);
   return s;
 }
 
@@ -117,6 +121,12 @@ arch::LeakageSpec leakage_spec(const proto::ChipConfig& c, long long tiles_used)
                  (1024.0 * 1024.0);
   s.routers_mw = e.p_router_leak_mw() * c.noc().mesh_x() * c.noc().mesh_y();
   s.chip_static_mw = e.p_chip_static_mw();
+  const proto::GatingConfig& g = c.power_gating().tile();
+  if (g.enabled()) {
+    s.tile_unit_mw = e.p_tile_leak_mw();
+    s.tile_gated_fraction = g.gated_leak_fraction();
+    s.tile_wake_up_pj = g.wake_up_energy_pj();
+  }
   return s;
 }
 

@@ -50,11 +50,12 @@ void write_all(int fd, const std::string& s) {
 
 void add_phase(proto::PhaseEnergy* pe, const std::vector<std::string>& names,
                const std::vector<arch::ActionCounts>& ledger, const arch::EnergySpec& es,
-               const arch::LeakageSpec& ls, double time_ps, int tokens, double ops) {
+               const arch::LeakageSpec& ls, double time_ps, int tokens, double ops,
+               const arch::GatingUse& gating) {
   arch::ActionCounts total;
   for (const arch::ActionCounts& c : ledger) total += c;
   const double time_s = time_ps * 1e-12;
-  const arch::EnergyBreakdown b = arch::price(total, es, ls, time_s);
+  const arch::EnergyBreakdown b = arch::price(total, es, ls, time_s, gating);
   const double per = tokens > 0 ? 1.0 / tokens : 0;
   pe->set_tokens(tokens);
   pe->set_time_ns(time_ps * 1e-3);
@@ -218,11 +219,24 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     tt->set_start_ns(tok[t].start * 1e-3);
     tt->set_end_ns(tok[t].end * 1e-3);
   }
+  // Power gating: each tile's off intervals, split at the end of prefill; a wake-up belongs to
+  // the phase in which its interval ends.
+  arch::GatingUse gated[2];
+  for (int t = 0; t < chip.tile_count(); ++t) {
+    arch::ScTile& tile = chip.tile(t);
+    if (tile.reads() == 0) continue;  // holds no weights: energy.p_tile_gated_leak_fraction
+    tile.close(total);
+    for (const arch::GatedInterval& g : tile.gated()) {
+      gated[0].tile_off_s += std::max<Ps>(0, std::min(g.end, prefill_end) - g.begin) * 1e-12;
+      gated[1].tile_off_s += std::max<Ps>(0, g.end - std::max(g.begin, prefill_end)) * 1e-12;
+      if (g.woke) gated[g.end <= prefill_end ? 0 : 1].tile_wake_ups += 1;
+    }
+  }
   const arch::EnergySpec es = energy_spec(config);
   const arch::LeakageSpec ls = leakage_spec(
       config, plan.has_summary() ? static_cast<long long>(plan.summary().tiles_used()) : -1);
   add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls,
-            static_cast<double>(prefill_end), B * P, ctl.ops(0));
+            static_cast<double>(prefill_end), B * P, ctl.ops(0), gated[0]);
   int decode_tokens_all = B * D, prefill_tokens_all = B * P;
   if (request_mode) {
     decode_tokens_all = prefill_tokens_all = 0;
@@ -232,10 +246,10 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
     }
     r.mutable_prefill()->Clear();
     add_phase(r.mutable_prefill(), ctl.ledger_names(), ctl.ledger(0), es, ls, 0, prefill_tokens_all,
-              ctl.ops(0));
+              ctl.ops(0), gated[0]);
   }
   add_phase(r.mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls,
-            static_cast<double>(total - prefill_end), decode_tokens_all, ctl.ops(1));
+            static_cast<double>(total - prefill_end), decode_tokens_all, ctl.ops(1), gated[1]);
 
   set_utilization(chip.utilization(static_cast<double>(total)), r.mutable_utilization());
 

@@ -83,6 +83,70 @@ TEST(EnergyOracle, PowerGatingLeavesOnlyUsedTilesLeaking) {
   }
 }
 
+double stat_sum(const proto::SimReport& r, const std::string& suffix) {
+  double s = 0;
+  for (const proto::Statistic& st : r.statistics())
+    if (st.name().size() > suffix.size() &&
+        st.name().compare(st.name().size() - suffix.size(), suffix.size(), suffix) == 0)
+      s += st.value();
+  return s;
+}
+
+TEST(EnergyOracle, TileGatingPricesOffTimeAndWakeUps) {
+  // Tiles idle between the tokens' reads are switched off: over the run, tile leakage falls by
+  // (1 - gated fraction) x p_tile_leak_mw x the tiles' summed off time and rises by the wake-ups
+  // x their energy; nothing but the tile leakage and time changes.
+  proto::ChipConfig chip = sim::testing::preset("hermes");
+  const workloads::ModelConfig model = sim::testing::tiny_model();
+  const proto::MappingPlan plan = mapping::make_plan(model, chip, "dense");
+  sim::SimOptions o;
+  o.prompt_tokens = 4;
+  o.decode_tokens = 3;
+  const proto::SimReport plain = sim::simulate(chip, model, plan, o);
+  EXPECT_EQ(stat_sum(plain, ".wake_ups"), 0);
+  EXPECT_EQ(stat_sum(plain, ".gated"), 0);
+  proto::GatingConfig* g = chip.mutable_power_gating()->mutable_tile();
+  g->set_enabled(true);
+  g->set_idle_before_gating_ns(200);
+  g->set_wake_up_latency_ns(0);  // same timing: the energies compare over the same time
+  g->set_wake_up_energy_pj(50);
+  g->set_gated_leak_fraction(0.1);
+  const proto::SimReport gated = sim::simulate(chip, model, plan, o);
+  EXPECT_EQ(gated.total_time_ns(), plain.total_time_ns());
+  const double wakes = stat_sum(gated, ".wake_ups");
+  const double off_ns = stat_sum(gated, ".gated");
+  ASSERT_GT(wakes, 0);
+  ASSERT_GT(off_ns, 0);
+  const double p_mw = chip.energy().p_tile_leak_mw();
+  const double expect_saved_pj = 0.9 * p_mw * off_ns - 50 * wakes;  // mW x ns = pJ
+  auto run_pj = [](const proto::SimReport& r, const std::string& item) {
+    return (entry_nj(r.prefill(), item) * 4 + entry_nj(r.decode(), item) * 3) * 1e3;
+  };
+  EXPECT_NEAR(run_pj(plain, "tile_leakage") - run_pj(gated, "tile_leakage"), expect_saved_pj,
+              1e-9 * run_pj(plain, "tile_leakage"));
+  EXPECT_EQ(run_pj(gated, "router_leakage"), run_pj(plain, "router_leakage"));
+  EXPECT_EQ(run_pj(gated, "adc"), run_pj(plain, "adc"));
+  // A wake-up latency delays the reads after an off interval.
+  g->set_wake_up_latency_ns(30);
+  const proto::SimReport slow = sim::simulate(chip, model, plan, o);
+  EXPECT_GT(slow.total_time_ns(), plain.total_time_ns());
+}
+
+TEST(EnergyModel, GatedTileTimeAndWakeUpsClosedForm) {
+  // 4 tiles of 2 mW for 10 us, off 6 us in all at 25 % leakage, 3 wake-ups of 40 pJ:
+  // 4 x 2 mW x 10 us = 80,000 pJ, minus 0.75 x 2 mW x 6 us = 9,000 pJ, plus 120 pJ.
+  arch::LeakageSpec l;
+  l.tiles_mw = 8;
+  l.tile_unit_mw = 2;
+  l.tile_gated_fraction = 0.25;
+  l.tile_wake_up_pj = 40;
+  arch::GatingUse u;
+  u.tile_off_s = 6e-6;
+  u.tile_wake_ups = 3;
+  EXPECT_NEAR(arch::price({}, {}, l, 1e-5, u).get("tile_leakage"), 80000 - 9000 + 120, 1e-6);
+  EXPECT_NEAR(arch::price({}, {}, l, 1e-5).get("tile_leakage"), 80000, 1e-6);
+}
+
 TEST(EnergyModel, PricesEachKindOnce) {
   arch::ActionCounts c;
   c.adc_conversions = 10;

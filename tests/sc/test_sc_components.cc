@@ -93,6 +93,46 @@ TEST(ScTile, BackToBackReadsOverlapConversion) {
   EXPECT_EQ(second, 2 * 133000 + 38400 + 4000);
 }
 
+TEST(ScTile, PowerGatingOffIntervalAndOneWakeUp) {
+  // A tile read at 0, idle for 5 us, read again: it is off from 1 us after its first read
+  // until the second read's input arrives, which then waits the 20 ns wake-up; a gap of 0.5 us
+  // (under the threshold) leaves it on; the run ends 3 us after the third read, off for the
+  // last 2 us without a wake-up.
+  arch::TileSpec ts = hermes_tile(1);
+  ts.gating = true;
+  ts.gate_after_ps = 1000000;
+  ts.wake_up_ps = 20000;
+  const Ps L = arch::ScTile::unloaded_latency(ts, hermes_bank(), 256);
+  const Ps r2 = L + 5000000, e2 = r2 + 20000 + L, r3 = e2 + 500000, e3 = r3 + L;
+  const double result = isolated([&] {
+    arch::ScAdcBank bank("bank", hermes_bank());
+    arch::ScTile tile("tile", ts, &bank);
+    bool ok = tile.read(0, 256, 256, nullptr) == L;
+    ok = ok && tile.read(r2, 256, 256, nullptr) == e2;
+    ok = ok && tile.read(r3, 256, 256, nullptr) == e3;  // no wake-up below the threshold
+    tile.close(e3 + 3000000);
+    const std::vector<arch::GatedInterval>& g = tile.gated();
+    ok = ok && g.size() == 2;
+    ok = ok && g[0].begin == L + 1000000 && g[0].end == r2 && g[0].woke;
+    ok = ok && g[1].begin == e3 + 1000000 && g[1].end == e3 + 3000000 && !g[1].woke;
+    const std::vector<double> st = tile.stat_values();  // reads, busy, wake_ups, gated
+    ok = ok && st[2] == 1 && st[3] == 6000000.0;
+    return ok ? 1.0 : 0.0;
+  });
+  EXPECT_EQ(result, 1.0);
+  // Without gating the same reads take no wake-up and the tile is never off.
+  ts.gating = false;
+  const double plain = isolated([&] {
+    arch::ScAdcBank bank("bank", hermes_bank());
+    arch::ScTile tile("tile", ts, &bank);
+    tile.read(0, 256, 256, nullptr);
+    const Ps e = tile.read(r2, 256, 256, nullptr);
+    tile.close(e + 3000000);
+    return e == r2 + L && tile.gated().empty() ? 1.0 : 0.0;
+  });
+  EXPECT_EQ(plain, 1.0);
+}
+
 TEST(ScAdcBank, SharedBankQueuesConversions) {
   // Two tiles share one group of 128 ADCs: 256 columns take two rounds, and the second tile's
   // conversions wait for the first's.
