@@ -44,8 +44,10 @@ for n in 1 2; do
   d=$(/usr/bin/python3 -c "
 import json, sys
 def load(p):
-    j = json.load(open(p)); j.pop('threads'); j.pop('processes')
-    for r in j['rows']: r.pop('wall_s'); r.pop('tokens_per_s')
+    j = json.load(open(p))
+    for k in ('threads', 'processes'): j.pop(k, None)
+    for r in j['rows']:
+        for k in ('wall_s', 'tokens_per_s', 'cpu_s'): r.pop(k, None)
     return j
 print('same' if load(sys.argv[1]) == load(sys.argv[2]) else 'DIFFERENT')" "$OUT/eval-local.json" "$OUT/eval-mpi$n.json")
   echo "| eval, $n MPI rank(s) | \`mpirun -n $n aimcsim eval --seeds 10 --max-windows 32\` | $t | $d |"
