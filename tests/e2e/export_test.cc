@@ -100,6 +100,27 @@ TEST(Export, EvalLogitsEqualExecutor) {
   EXPECT_NE(bad.err.find("position 128"), std::string::npos) << bad.err;
 }
 
+// `run` takes the evaluation flags of `eval`: its exported logits are the same files, byte for
+// byte, as eval's for the same seeds and windows.
+TEST(Export, RunLogitsEqualEvalLogits) {
+  const std::string eval_dir = temp_dir("eval_logits"), run_dir = temp_dir("run_logits");
+  const std::string flags = " --seeds 2 --max-windows 2 --threads 2 --logits-positions 0,-1";
+  const ProgramResult e = run_aimcsim_env("", "eval --logits-out " + eval_dir + flags);
+  ASSERT_EQ(e.status, 0) << e.err;
+  const ProgramResult r = run_aimcsim_env(
+      "", "run --prompt-tokens 4 --decode-tokens 2 --logits-out " + run_dir + flags);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const char* file : {"fp32.npy", "w4a8.npy", "analog_0.npy", "analog_1.npy"}) {
+    const std::string a = bytes(eval_dir + "/" + file), b = bytes(run_dir + "/" + file);
+    EXPECT_FALSE(a.empty()) << file;
+    EXPECT_EQ(a, b) << file << " differs between eval and run";
+  }
+}
+
 TEST(Export, LinearCommandEqualsExecutorLayer) {
   Bundled s;
   // The input of block 1's layer 4 (gate) on the first 40 evaluation tokens, FP32 model.
