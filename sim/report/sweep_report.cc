@@ -264,41 +264,68 @@ std::vector<size_t> pareto_front(const std::vector<double>& xs, const std::vecto
   return front;
 }
 
-std::string render_sweep_html(const proto::SweepResults& results) {
-  using html::escape;
-  using html::num;
-  bool vary_model = false, vary_mapping = false, any_accuracy = false;
-  for (const proto::SweepRow& row : results.rows()) {
-    vary_model |= row.model() != results.rows(0).model();
-    vary_mapping |= row.mapping() != results.rows(0).mapping();
-    any_accuracy |= row.status() == "ok" && row.has_ppl_analog_mean();
-  }
-  int ok = 0, failed = 0;
-  for (const proto::SweepRow& row : results.rows()) (row.status() == "ok" ? ok : failed)++;
+namespace {
 
-  // Scatter: decode energy per token against analog perplexity (or decode latency).
+// What the page adapts to: which columns vary and whether accuracy was measured.
+struct SweepShape {
+  bool vary_model = false, vary_mapping = false, any_accuracy = false;
+  int ok = 0, failed = 0;
+};
+
+SweepShape sweep_shape(const proto::SweepResults& results) {
+  SweepShape s;
+  for (const proto::SweepRow& row : results.rows()) {
+    s.vary_model |= row.model() != results.rows(0).model();
+    s.vary_mapping |= row.mapping() != results.rows(0).mapping();
+    s.any_accuracy |= row.status() == "ok" && row.has_ppl_analog_mean();
+  }
+  for (const proto::SweepRow& row : results.rows()) (row.status() == "ok" ? s.ok : s.failed)++;
+  return s;
+}
+
+// The points of the scatter and which of them form the Pareto front.
+struct SweepScatter {
   std::vector<double> xs, ys;
   std::vector<const proto::SweepRow*> plotted;
+  std::vector<size_t> front;
+};
+
+// Scatter: decode energy per token against analog perplexity (or decode latency).
+SweepScatter sweep_scatter(const proto::SweepResults& results, bool any_accuracy) {
+  SweepScatter p;
   for (const proto::SweepRow& row : results.rows()) {
     if (row.status() != "ok" || (any_accuracy && !row.has_ppl_analog_mean())) continue;
-    xs.push_back(row.decode_nj_per_token() * 1e-3);
+    p.xs.push_back(row.decode_nj_per_token() * 1e-3);
     // Without accuracy: 1 / decode throughput (the decode latency at batch 1; with a batch, the
     // time per token of the whole batch), so energy per token is plotted against tokens/s.
-    ys.push_back(any_accuracy                    ? row.ppl_analog_mean()
-                 : row.decode_tokens_per_s() > 0 ? 1e6 / row.decode_tokens_per_s()
-                                                 : row.decode_latency_us());
-    plotted.push_back(&row);
+    p.ys.push_back(any_accuracy                    ? row.ppl_analog_mean()
+                   : row.decode_tokens_per_s() > 0 ? 1e6 / row.decode_tokens_per_s()
+                                                   : row.decode_latency_us());
+    p.plotted.push_back(&row);
   }
-  const std::vector<size_t> front = pareto_front(xs, ys);
-  std::vector<bool> on_front(xs.size(), false);
-  for (size_t i : front) on_front[i] = true;
+  p.front = pareto_front(p.xs, p.ys);
+  return p;
+}
 
+void add_scatter_point(const SweepScatter& p, size_t i, const SweepShape& shape,
+                       html::XySeries* s) {
+  s->x.push_back(p.xs[i]);
+  s->y.push_back(p.ys[i]);
+  s->point_labels.push_back(p.plotted[i]->id());
+  s->tooltips.push_back(p.plotted[i]->id() + ": " +
+                        point_label(*p.plotted[i], shape.vary_model, shape.vary_mapping) + "; " +
+                        html::num(p.xs[i]) + " uJ, " + html::num(p.ys[i]));
+}
+
+// The chart draws dominated points hollow and joins the front with a line.
+html::XyChart pareto_chart(const SweepScatter& p, const SweepShape& shape) {
   html::XyChart c;
-  c.title = any_accuracy ? "Decode energy per token against accuracy (lower left is better)"
-                         : "Decode energy per token against decode latency (lower left is better)";
+  c.title = shape.any_accuracy
+                ? "Decode energy per token against accuracy (lower left is better)"
+                : "Decode energy per token against decode latency (lower left is better)";
   c.x_label = "decode energy per token (uJ)";
-  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)"
-                           : "1 / decode tokens per s (us/token; decode latency at batch 1)";
+  c.y_label = shape.any_accuracy ? "analog perplexity (mean over seeds)"
+                                 : "1 / decode tokens per s (us/token; decode latency at batch 1)";
   c.width = 760;
   c.height = 380;
   html::XySeries dominated;
@@ -309,46 +336,62 @@ std::string render_sweep_html(const proto::SweepResults& results) {
   pareto.name = "Pareto front";
   pareto.colour = html::colour(1);
   pareto.line = true;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    html::XySeries& s = on_front[i] ? pareto : dominated;
-    if (on_front[i]) continue;
-    s.x.push_back(xs[i]);
-    s.y.push_back(ys[i]);
-    s.point_labels.push_back(plotted[i]->id());
-    s.tooltips.push_back(plotted[i]->id() + ": " +
-                         point_label(*plotted[i], vary_model, vary_mapping) + "; " + num(xs[i]) +
-                         " uJ, " + num(ys[i]));
+  std::vector<bool> on_front(p.xs.size(), false);
+  for (size_t i : p.front) on_front[i] = true;
+  for (size_t i = 0; i < p.xs.size(); ++i) {
+    if (!on_front[i]) add_scatter_point(p, i, shape, &dominated);
   }
-  for (size_t i : front) {
-    pareto.x.push_back(xs[i]);
-    pareto.y.push_back(ys[i]);
-    pareto.point_labels.push_back(plotted[i]->id());
-    pareto.tooltips.push_back(plotted[i]->id() + ": " +
-                              point_label(*plotted[i], vary_model, vary_mapping) + "; " +
-                              num(xs[i]) + " uJ, " + num(ys[i]));
-  }
+  for (size_t i : p.front) add_scatter_point(p, i, shape, &pareto);
   c.series = {dominated, pareto};
+  return c;
+}
 
-  std::string b = "<h1>" + escape("aimcsim sweep: " + results.name()) +
-                  "</h1>\n<div class=\"sub\">" + escape(results.sweep_file()) + " (" +
-                  escape(results.mode()) + "): " + std::to_string(results.rows_size()) + " of " +
-                  std::to_string(results.points()) + " points finished, " + std::to_string(ok) +
-                  " ok, " + std::to_string(failed) + " failed</div>\n";
-  b += "<h2>Energy against " + std::string(any_accuracy ? "accuracy" : "latency") +
-       "</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(c) + "</div>";
-  b += "<div class=\"note\" style=\"max-width:420px\"><p>Each marker is a point of the sweep, "
-       "labelled with its id (the table below). The Pareto front joins the points that no other "
-       "point beats on both axes.</p><p>Pareto points, by energy:</p><ul>";
-  for (size_t i : front) {
-    b += "<li><b>" + escape(plotted[i]->id()) + "</b> " +
-         escape(point_label(*plotted[i], vary_model, vary_mapping)) + ": " + num(xs[i]) + " uJ, " +
-         num(ys[i]) + "</li>";
+// One row of the points table; a failed point spans the result columns with its error.
+std::string point_row(const proto::SweepRow& row, const std::vector<std::string>& labels,
+                      bool is_front) {
+  using html::escape;
+  using html::num;
+  const bool good = row.status() == "ok";
+  std::string b = std::string("<tr") +
+                  (!good      ? " class=\"bad\""
+                   : is_front ? " class=\"front\""
+                              : "") +
+                  "><td>" + escape(row.id()) + "</td><td class=\"l\">" +
+                  escape(short_model(row.model())) + "</td><td class=\"l\">" +
+                  escape(row.mapping()) + "</td>";
+  for (const std::string& l : labels) b += "<td>" + escape(setting_of(row, l)) + "</td>";
+  if (!good) {
+    b += "<td class=\"l\" colspan=\"16\" style=\"white-space:normal\">" + escape(row.status()) +
+         ": " + escape(row.error()) + "</td></tr>\n";
+    return b;
   }
-  b += "</ul></div></div>\n";
-  b += area_chart(results, any_accuracy, vary_model, vary_mapping);
-  b += "\n<h2>Points</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr><th>id</th>";
+  auto cell = [&](bool has, double v) {
+    return "<td>" + (has ? num(v) : std::string("")) + "</td>";
+  };
+  b += "<td class=\"l\">ok" + std::string(is_front ? " (Pareto)" : "") + "</td>" +
+       cell(true, row.ttft_us()) + cell(true, row.decode_latency_us()) +
+       cell(true, row.decode_tokens_per_s()) + cell(true, row.prefill_nj_per_token()) +
+       cell(true, row.decode_nj_per_token()) + cell(true, row.decode_tops_per_w()) + "<td>" +
+       std::to_string(row.tiles_used()) + " / " + std::to_string(row.tiles_available()) + "</td>" +
+       cell(row.has_area_mm2(), row.area_mm2()) + cell(row.has_tops_per_mm2(), row.tops_per_mm2());
+  b += "<td>" +
+       (row.has_ppl_analog_mean()
+            ? num(row.ppl_analog_mean()) + " \u00b1 " + num(row.ppl_analog_std())
+            : std::string("")) +
+       "</td>" + cell(row.has_top1_analog_mean(), row.top1_analog_mean()) +
+       cell(row.has_kl_analog_mean(), row.kl_analog_mean()) +
+       cell(row.has_ppl_fp32(), row.ppl_fp32()) + cell(row.has_ppl_w4a8(), row.ppl_w4a8()) +
+       cell(true, row.wall_s()) + "</tr>\n";
+  return b;
+}
+
+// Every point of the sweep, Pareto points highlighted.
+std::string points_table(const proto::SweepResults& results, const SweepScatter& p,
+                         const SweepShape& shape) {
+  using html::escape;
+  std::string b = "\n<h2>Points</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr><th>id</th>";
   const std::vector<std::string> labels = setting_labels(results);
-  if (vary_model || results.rows_size() > 0) b += "<th class=\"l\">model</th>";
+  if (shape.vary_model || results.rows_size() > 0) b += "<th class=\"l\">model</th>";
   b += "<th class=\"l\">mapping</th>";
   for (const std::string& l : labels) b += "<th>" + escape(l) + "</th>";
   b += "<th class=\"l\">status</th><th>TTFT (us)</th><th>decode (us/token)</th><th>tokens/s</th>"
@@ -357,45 +400,46 @@ std::string render_sweep_html(const proto::SweepResults& results) {
        "analog</th><th>KL</th><th>ppl FP32</th>"
        "<th>ppl W4A8</th><th>wall (s)</th></tr>\n";
   std::vector<std::string> front_ids;
-  for (size_t i : front) front_ids.push_back(plotted[i]->id());
+  for (size_t i : p.front) front_ids.push_back(p.plotted[i]->id());
   for (const proto::SweepRow& row : results.rows()) {
-    const bool good = row.status() == "ok";
     const bool is_front =
         std::find(front_ids.begin(), front_ids.end(), row.id()) != front_ids.end();
-    b += std::string("<tr") +
-         (!good      ? " class=\"bad\""
-          : is_front ? " class=\"front\""
-                     : "") +
-         "><td>" + escape(row.id()) + "</td><td class=\"l\">" + escape(short_model(row.model())) +
-         "</td><td class=\"l\">" + escape(row.mapping()) + "</td>";
-    for (const std::string& l : labels) b += "<td>" + escape(setting_of(row, l)) + "</td>";
-    if (!good) {
-      b += "<td class=\"l\" colspan=\"16\" style=\"white-space:normal\">" + escape(row.status()) +
-           ": " + escape(row.error()) + "</td></tr>\n";
-      continue;
-    }
-    auto cell = [&](bool has, double v) {
-      return "<td>" + (has ? num(v) : std::string("")) + "</td>";
-    };
-    b += "<td class=\"l\">ok" + std::string(is_front ? " (Pareto)" : "") + "</td>" +
-         cell(true, row.ttft_us()) + cell(true, row.decode_latency_us()) +
-         cell(true, row.decode_tokens_per_s()) + cell(true, row.prefill_nj_per_token()) +
-         cell(true, row.decode_nj_per_token()) + cell(true, row.decode_tops_per_w()) + "<td>" +
-         std::to_string(row.tiles_used()) + " / " + std::to_string(row.tiles_available()) +
-         "</td>" + cell(row.has_area_mm2(), row.area_mm2()) +
-         cell(row.has_tops_per_mm2(), row.tops_per_mm2());
-    b += "<td>" +
-         (row.has_ppl_analog_mean()
-              ? num(row.ppl_analog_mean()) + " \u00b1 " + num(row.ppl_analog_std())
-              : std::string("")) +
-         "</td>" + cell(row.has_top1_analog_mean(), row.top1_analog_mean()) +
-         cell(row.has_kl_analog_mean(), row.kl_analog_mean()) +
-         cell(row.has_ppl_fp32(), row.ppl_fp32()) + cell(row.has_ppl_w4a8(), row.ppl_w4a8()) +
-         cell(true, row.wall_s()) + "</tr>\n";
+    b += point_row(row, labels, is_front);
   }
-  b +=
-      "</table></div>\n<p class=\"note\">Files: sweep.csv and sweep.json (every input and result), "
-      "points/&lt;id&gt;/ (each point's chip config, report.json, report.html and output).</p>\n";
+  b += "</table></div>\n";
+  return b;
+}
+
+}  // namespace
+
+std::string render_sweep_html(const proto::SweepResults& results) {
+  using html::escape;
+  using html::num;
+  const SweepShape shape = sweep_shape(results);
+  const SweepScatter p = sweep_scatter(results, shape.any_accuracy);
+
+  std::string b = "<h1>" + escape("aimcsim sweep: " + results.name()) +
+                  "</h1>\n<div class=\"sub\">" + escape(results.sweep_file()) + " (" +
+                  escape(results.mode()) + "): " + std::to_string(results.rows_size()) + " of " +
+                  std::to_string(results.points()) + " points finished, " +
+                  std::to_string(shape.ok) + " ok, " + std::to_string(shape.failed) +
+                  " failed</div>\n";
+  b += "<h2>Energy against " + std::string(shape.any_accuracy ? "accuracy" : "latency") +
+       "</h2>\n<div class=\"grid\"><div class=\"panel\">" +
+       html::svg_xy_chart(pareto_chart(p, shape)) + "</div>";
+  b += "<div class=\"note\" style=\"max-width:420px\"><p>Each marker is a point of the sweep, "
+       "labelled with its id (the table below). The Pareto front joins the points that no other "
+       "point beats on both axes.</p><p>Pareto points, by energy:</p><ul>";
+  for (size_t i : p.front) {
+    b += "<li><b>" + escape(p.plotted[i]->id()) + "</b> " +
+         escape(point_label(*p.plotted[i], shape.vary_model, shape.vary_mapping)) + ": " +
+         num(p.xs[i]) + " uJ, " + num(p.ys[i]) + "</li>";
+  }
+  b += "</ul></div></div>\n";
+  b += area_chart(results, shape.any_accuracy, shape.vary_model, shape.vary_mapping);
+  b += points_table(results, p, shape);
+  b += "<p class=\"note\">Files: sweep.csv and sweep.json (every input and result), "
+       "points/&lt;id&gt;/ (each point's chip config, report.json, report.html and output).</p>\n";
   return html::page("aimcsim sweep: " + results.name(), b);
 }
 
