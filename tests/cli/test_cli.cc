@@ -1,6 +1,8 @@
 // The aimcsim program as a user runs it: exit statuses, messages on stderr, --version, --help.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -128,6 +130,69 @@ TEST(Cli, PeakOnABadConfigExitsTwoLikeValidate) {
   const ProgramResult r = run_aimcsim("peak --chip " + file);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "aimcsim: error: " + file + ":4: tile.adc.bits: must be in 1..16, got 0\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// A system of `count` HERMES chips whose link ports each burn `port_mw`, and its peak as JSON.
+nlohmann::json system_peak(const std::string& tag, int count, double port_mw) {
+  const std::string file = ::testing::TempDir() + "/peak_system_" + tag + ".pbtxt";
+  const std::string json = ::testing::TempDir() + "/peak_system_" + tag + ".json";
+  std::ofstream(file) << "schema_version: 1\nname: \"" << tag << "\"\nchips { config_path: \""
+                      << kSource << "/configs/hermes.pbtxt\" count: " << count
+                      << " }\nlinks { p_port_static_mw: " << port_mw << " }\n";
+  const ProgramResult r = run_aimcsim("peak --chip " + file + " --json " + json);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("links carry no traffic in the peak workload"), std::string::npos) << r.out;
+  return nlohmann::json::parse(slurp(json));
+}
+
+TEST(Cli, PeakOfAOneChipSystemIsTheChipsPeak) {
+  const std::string json = ::testing::TempDir() + "/peak_chip.json";
+  ASSERT_EQ(run_aimcsim("peak --chip " + kSource + "/configs/hermes.pbtxt --json " + json).status,
+            0);
+  const nlohmann::json chip = nlohmann::json::parse(slurp(json));
+  // A lone chip has no chip-to-chip links, so even a port power adds nothing.
+  const nlohmann::json one = system_peak("one", 1, 500);
+  EXPECT_EQ(one["chips"], 1);
+  EXPECT_EQ(one["tops"].get<double>(), chip["tops"].get<double>());
+  EXPECT_EQ(one["power_w"].get<double>(), chip["power_w"].get<double>());
+  EXPECT_EQ(one["area_mm2"].get<double>(), chip["area_mm2"].get<double>());
+  EXPECT_DOUBLE_EQ(one["tops_per_w"].get<double>(), chip["tops_per_w"].get<double>());
+  EXPECT_DOUBLE_EQ(one["tops_per_mm2"].get<double>(), chip["tops_per_mm2"].get<double>());
+  EXPECT_EQ(one["link_power_mw"].get<double>(), 0.0);
+  EXPECT_EQ(one["per_chip"][0]["datasheet"]["tops"].get<double>(), chip["tops"].get<double>());
+}
+
+TEST(Cli, PeakOfNIdenticalChipsIsNTimesOnePlusTheLinkPorts) {
+  const nlohmann::json one = system_peak("n1", 1, 0);
+  const nlohmann::json five = system_peak("n5", 5, 0);
+  const double tops = one["tops"].get<double>(), power = one["power_w"].get<double>();
+  EXPECT_EQ(five["chips"], 5);
+  EXPECT_EQ(five["distinct_chip_configs"], 1);  // simulated once
+  EXPECT_DOUBLE_EQ(five["tops"].get<double>(), 5 * tops);
+  EXPECT_DOUBLE_EQ(five["power_w"].get<double>(), 5 * power);
+  EXPECT_DOUBLE_EQ(five["area_mm2"].get<double>(), 5 * one["area_mm2"].get<double>());
+  EXPECT_DOUBLE_EQ(five["tops_per_w"].get<double>(), one["tops_per_w"].get<double>());
+  EXPECT_DOUBLE_EQ(five["tops_per_mm2"].get<double>(), one["tops_per_mm2"].get<double>());
+  // 5 chips x 250 mW of idle link ports: 1.25 W more, the same TOPS.
+  const nlohmann::json ports = system_peak("n5ports", 5, 250);
+  EXPECT_DOUBLE_EQ(ports["tops"].get<double>(), 5 * tops);
+  EXPECT_DOUBLE_EQ(ports["link_power_mw"].get<double>(), 1250.0);
+  EXPECT_DOUBLE_EQ(ports["power_w"].get<double>(), 5 * power + 1.25);
+  EXPECT_DOUBLE_EQ(ports["tops_per_w"].get<double>(), 5 * tops / (5 * power + 1.25));
+  double sum_mw = 0;
+  for (const auto& e : ports["power_by_component_mw"]) sum_mw += e["mw"].get<double>();
+  EXPECT_NEAR(sum_mw * 1e-3, ports["power_w"].get<double>(), 1e-9 * ports["power_w"].get<double>());
+}
+
+TEST(Cli, PeakOnABadSystemExitsTwoNamingTheField) {
+  const std::string file = ::testing::TempDir() + "/peak_bad_system.pbtxt";
+  std::ofstream(file) << "schema_version: 1\nname: \"bad\"\nchips { config_path: \"" << kSource
+                      << "/configs/hermes.pbtxt\" count: 2 }\nlinks { p_port_static_mw: -1 }\n";
+  const ProgramResult r = run_aimcsim("peak --chip " + file);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "aimcsim: error: " + file +
+                       ":4: links.p_port_static_mw: must be in 0..1000000000, got -1\n");
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
