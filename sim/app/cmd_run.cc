@@ -1,6 +1,7 @@
 // `aimcsim run`: the main job. Maps the model onto the chip, evaluates its accuracy (FP32, W4A8
 // and the chip over N chip instances, when the model has weights), simulates prefill and decode
 // in SystemC for time and energy, prints a summary and optionally writes the report files.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "sim/chip/datasheet.h"
 #include "sim/chip/run_numerics.h"
 #include "sim/chip/timing_run.h"
+#include "sim/chip/trace.h"
 #include "sim/report/report_html.h"
 #include "sim/report/sim_report.h"
 #include "sim/report/summary.h"
@@ -55,6 +57,25 @@ void check_run_limits(const workloads::ModelConfig& model, int prompt, int decod
     throw UserError(flags + ": (prompt + decode tokens) x batch must not exceed 2147483647");
   }
   proto::check_memory_estimate(tokens * batch * per_token, flags);
+}
+
+// Refuses, before the timed run, a --trace whose file would exceed the output limit. Upper
+// bound of the spans per token and sequence: each placed block (or used tile) is read once (read,
+// conversion, reduction, and transfers of at most mesh_x + mesh_y hops each way), each layer of the
+// plan adds at most 16 DPU and memory spans, the token itself 4. Measured on the default chip and
+// tinyllama-bytes, 32 + 32 tokens: 425 spans per token against a bound of 1919. The writer keeps at
+// most TraceOptions::max_spans spans and names only tracks holding one; about 90 bytes per event
+// were measured, 128 are assumed. The window and the filter only drop spans.
+void check_trace_limit(const proto::MappingPlan& plan, double tokens, const std::string& flags) {
+  const double hops = static_cast<double>(plan.mesh_x()) + plan.mesh_y();
+  const double per_token =
+      std::max(plan.summary().tiles_used(), plan.summary().blocks()) * (3 + 2 * hops) +
+      16.0 * (plan.layers_size() + 1) + 4;
+  const double spans = std::min(static_cast<double>(TraceOptions{}.max_spans), tokens * per_token);
+  const double tracks = 8.0 * plan.mesh_x() * plan.mesh_y() + 64;
+  proto::check_output_estimate(128 * (spans + std::min(spans, tracks)),
+                               "--trace of " + flags + " (up to " +
+                                   std::to_string(static_cast<long long>(spans)) + " spans)");
 }
 
 }  // namespace
@@ -148,6 +169,11 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   }
 
   const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
+  if (vm.count("trace") && !vm.count("arrivals")) {
+    check_trace_limit(plan, (static_cast<double>(prompt) + decode) * batch,
+                      std::to_string(prompt) + " + " + std::to_string(decode) + " tokens" +
+                          (batch > 1 ? " x " + std::to_string(batch) + " sequences" : ""));
+  }
   out << format_chip_summary(chip, arch::adc_conversion_time_ns(chip)) << format_plan_summary(plan)
       << "\n";
 
@@ -198,6 +224,14 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     out << "request mode: " << sim_options.requests.size()
         << " requests, continuous batching up to " << sim_options.max_batch
         << " sequences; time and energy only\n";
+    if (vm.count("trace")) {
+      double tokens = 0;
+      for (const auto& r : sim_options.requests)
+        tokens += static_cast<double>(r.prompt_tokens) + r.decode_tokens;
+      check_trace_limit(plan, tokens,
+                        std::to_string(sim_options.requests.size()) + " requests of " +
+                            std::to_string(static_cast<long long>(tokens)) + " tokens");
+    }
   }
   // Numbers: the prompt is the start of the evaluation text (token 10, '\n', without data).
   workloads::LayerInputRanges ranges;
