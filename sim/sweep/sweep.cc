@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "mapping/mapper.h"
 #include "proto/chip_config_io.h"
@@ -166,6 +168,27 @@ std::string format_settings(const std::vector<proto::SweepSetting>& settings) {
   return s;
 }
 
+// The oneofs a field path passes through, each as (path of the oneof, path of its member): e.g.
+// "numerics.weight_noise.afm_pcm.noise_scale" gives ("numerics.weight_noise.model",
+// "numerics.weight_noise.afm_pcm"). Stops at the first name that is not a field (the value
+// check names that mistake).
+std::vector<std::pair<std::string, std::string>> oneofs_on_path(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const Descriptor* d = proto::ChipConfig::descriptor();
+  std::stringstream steps(path);
+  std::string name, walked;
+  while (d != nullptr && std::getline(steps, name, '.')) {
+    const FieldDescriptor* f = d->FindFieldByName(name);
+    if (f == nullptr) break;
+    const std::string prefix = walked.empty() ? "" : walked + ".";
+    if (const google::protobuf::OneofDescriptor* o = f->real_containing_oneof())
+      out.emplace_back(prefix + o->name(), prefix + f->name());
+    walked = prefix + f->name();
+    d = f->message_type();
+  }
+  return out;
+}
+
 }  // namespace
 
 void set_config_field(proto::ChipConfig* config, const std::string& path,
@@ -271,6 +294,8 @@ SweepPlan load_sweep(const std::string& path) {
   std::vector<std::string> labels;
   size_t list_length = 0;
   std::map<std::string, std::string> set_by;  // field path -> the axis that sets it
+  // oneof path -> (its member set by an axis, the field path that sets it)
+  std::map<std::string, std::pair<std::string, std::string>> oneof_member;
   for (int a = 0; a < spec.axis_size(); ++a) {
     const proto::SweepAxis& axis = spec.axis(a);
     const std::string where = path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
@@ -296,6 +321,17 @@ SweepPlan load_sweep(const std::string& path) {
       }
       set_by[f] =
           k == 0 ? "axis " + std::to_string(a + 1) : "axis " + std::to_string(a + 1) + " (linked)";
+      // Two members of one oneof: setting the second clears the first, so the point would run
+      // only one of the two settings its row is labelled with.
+      for (const auto& [oneof, member] : oneofs_on_path(f)) {
+        const auto other = oneof_member.find(oneof);
+        if (other != oneof_member.end() && other->second.first != member) {
+          throw UserError(where + ": field " + f + " and field " + other->second.second + " (" +
+                          set_by[other->second.second] + ") are members of oneof " + oneof +
+                          ", which holds one of them at a time");
+        }
+        oneof_member.emplace(oneof, std::make_pair(member, f));
+      }
     }
     for (const proto::LinkedField& linked : axis.linked()) {
       if (linked.values_size() != axis.values_size()) {
