@@ -1,6 +1,7 @@
 // Reliability as a user sees it: a sweep folder is locked against a second sweep, a sweep whose
-// every point failed exits 2, a run's files appear together and stale temporaries of killed
-// runs are cleaned, a model's config.json names its folder, NaN weights give NaN metrics.
+// every point failed exits 2 (some failed: exit 0 and a warning), a run's files appear together and
+// stale temporaries of killed runs are cleaned, a model's config.json names its folder, NaN weights
+// give NaN metrics.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +87,26 @@ TEST_F(Reliability, SweepWhoseEveryPointFailedExitsTwo) {
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
   // The failure itself is on record.
   EXPECT_NE(slurp((dir_ / "o/sweep.csv").string()).find("error"), std::string::npos);
+}
+
+TEST_F(Reliability, SweepWhereSomePointsFailedExitsZeroSayingSoOnStderr) {
+  const fs::path out = dir_ / "o";
+  const ProgramResult r = run_aimcsim(
+      "sweep " + kSource + "/tests/fixtures/malformed/sweep_some_fail.pbtxt --out " + out.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("aimcsim: warning: 1 of 2 points of the sweep failed (first: point 001: "
+                       "model '" +
+                       kModel + "' does not fit chip"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("their rows, with status and error, are in " + out.string() +
+                       "/sweep.csv and sweep.json"),
+            std::string::npos)
+      << r.err;
+  // Both rows are on record, one ok and one with the error.
+  const std::string csv = slurp((out / "sweep.csv").string());
+  EXPECT_NE(csv.find(",64,ok,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",8,error,"), std::string::npos) << csv;
 }
 
 TEST_F(Reliability, RunFilesAppearTogetherAndStaleTemporariesGo) {
