@@ -33,6 +33,22 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   dac_bits_ = static_cast<int>(c.tile().dac().bits());
   cells_per_weight_ = static_cast<int>(c.tile().cells_per_weight());
   weight_bits_ = static_cast<int>(c.dpu().weight_bits());
+  check_options();
+  plan_model_ = plan.model();
+  place_layers(plan);
+  group_blocks(plan);
+  name_ledgers();
+  build_template(true, &with_head_);
+  build_template(false, &without_head_);
+  size_kv_cache();
+  make_sequences();
+  init_token_state();
+  seed_queue();
+  SC_METHOD(wake);
+}
+
+// Options the token state relies on; checked before anything is sized from them.
+void Controller::check_options() const {
   if (opt_.prompt_tokens < 1) throw std::invalid_argument("prompt_tokens must be >= 1");
   if (opt_.decode_tokens < 0) throw std::invalid_argument("decode_tokens must be >= 0");
   // Token state is indexed by int: the positions of all sequences must fit (no overflow).
@@ -43,9 +59,10 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
                     ") must not exceed " + std::to_string(std::numeric_limits<int>::max()));
   }
   if (opt_.batch < 1) throw std::invalid_argument("batch must be >= 1");
+}
 
-  plan_model_ = plan.model();
-  // Layers and their tiles.
+// Layers and their tiles, in plan order (a layer's index is also its ledger).
+void Controller::place_layers(const proto::MappingPlan& plan) {
   for (int i = 0; i < plan.layers_size(); ++i) {
     const proto::LayerPlacement& lp = plan.layers(i);
     Layer l;
@@ -54,44 +71,49 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
     l.on_tiles = lp.on_tiles();
     l.in = lp.in_features();
     l.out = lp.out_features();
-    l.dpu = static_cast<int>(lp.dpu()) % chip->dpu_count();
+    l.dpu = static_cast<int>(lp.dpu()) % chip_->dpu_count();
     const std::string& r = lp.role();
-    l.bias = (model.qkv_bias && (r == "q" || r == "k" || r == "v" || r == "qkv")) ||
-             (model.o_bias && r == "o") ||
-             (model.mlp_bias && (r == "up" || r == "down" || r == "gate" || r == "gate_up"));
+    l.bias = (model_.qkv_bias && (r == "q" || r == "k" || r == "v" || r == "qkv")) ||
+             (model_.o_bias && r == "o") ||
+             (model_.mlp_bias && (r == "up" || r == "down" || r == "gate" || r == "gate_up"));
     l.replicas.resize(std::max<uint32_t>(1, lp.replicas()));
     l.ledger = i;
     ledger_names_.push_back(l.name);
     layers_.push_back(std::move(l));
   }
-  {
-    // Row groups: blocks of one copy that share an input slice receive one multicast.
-    std::map<std::pair<int, std::pair<int, int>>, int> group_of;  // (layer, (replica, row_tile))
-    for (const proto::BlockPlacement& b : plan.blocks()) {
-      Layer& l = layers_.at(b.layer_index());
-      const int rep = static_cast<int>(b.replica()) % static_cast<int>(l.replicas.size());
-      auto key = std::make_pair(static_cast<int>(b.layer_index()),
-                                std::make_pair(rep, static_cast<int>(b.row_tile())));
-      auto it = group_of.find(key);
-      if (it == group_of.end()) {
-        it = group_of.emplace(key, static_cast<int>(l.replicas[rep].size())).first;
-        l.replicas[rep].push_back(RowGroup{});
-        l.replicas[rep].back().rows = static_cast<int>(b.row_end() - b.row_begin());
-      }
-      RowGroup& g = l.replicas[rep][it->second];
-      const int outs = static_cast<int>(b.col_end() - b.col_begin());
-      g.tiles.push_back(static_cast<int>(b.tile()) % chip->tile_count());
-      g.outs.push_back(outs);
-      g.cols_phys.push_back(outs * cells_per_weight_);
+}
+
+void Controller::group_blocks(const proto::MappingPlan& plan) {
+  // Row groups: blocks of one copy that share an input slice receive one multicast.
+  std::map<std::pair<int, std::pair<int, int>>, int> group_of;  // (layer, (replica, row_tile))
+  for (const proto::BlockPlacement& b : plan.blocks()) {
+    Layer& l = layers_.at(b.layer_index());
+    const int rep = static_cast<int>(b.replica()) % static_cast<int>(l.replicas.size());
+    auto key = std::make_pair(static_cast<int>(b.layer_index()),
+                              std::make_pair(rep, static_cast<int>(b.row_tile())));
+    auto it = group_of.find(key);
+    if (it == group_of.end()) {
+      it = group_of.emplace(key, static_cast<int>(l.replicas[rep].size())).first;
+      l.replicas[rep].push_back(RowGroup{});
+      l.replicas[rep].back().rows = static_cast<int>(b.row_end() - b.row_begin());
     }
-    for (Layer& l : layers_) {
-      // A replica without blocks (should not happen) falls back to copy 0.
-      for (auto& rep : l.replicas)
-        if (rep.empty()) rep = l.replicas[0];
-      if (l.on_tiles && l.replicas[0].empty()) l.on_tiles = false;
-    }
+    RowGroup& g = l.replicas[rep][it->second];
+    const int outs = static_cast<int>(b.col_end() - b.col_begin());
+    g.tiles.push_back(static_cast<int>(b.tile()) % chip_->tile_count());
+    g.outs.push_back(outs);
+    g.cols_phys.push_back(outs * cells_per_weight_);
   }
-  const int blocks = model.num_layers;
+  for (Layer& l : layers_) {
+    // A replica without blocks (should not happen) falls back to copy 0.
+    for (auto& rep : l.replicas)
+      if (rep.empty()) rep = l.replicas[0];
+    if (l.on_tiles && l.replicas[0].empty()) l.on_tiles = false;
+  }
+}
+
+// Ledgers after the layers': per block attention and vector work, then embedding and final.
+void Controller::name_ledgers() {
+  const int blocks = model_.num_layers;
   for (int b = 0; b < blocks; ++b) {
     ledger_names_.push_back("layers." + std::to_string(b) + ".attention");
     ledger_names_.push_back("layers." + std::to_string(b) + ".vector");
@@ -100,19 +122,20 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   ledger_names_.push_back("final");
   ledgers_[0].assign(ledger_names_.size(), arch::ActionCounts{});
   ledgers_[1].assign(ledger_names_.size(), arch::ActionCounts{});
+}
 
-  build_template(true, &with_head_);
-  build_template(false, &without_head_);
-
+void Controller::size_kv_cache() {
   // KV cache: keys and values of every kv head of every block, kv_bits each.
-  kv_bits_per_token_block_ =
-      2LL * model.num_kv_heads * model.head_dim * static_cast<long long>(c.memory().kv_bits());
-  kv_bits_per_token_ = kv_bits_per_token_block_ * blocks;
-  kv_capacity_tokens_ =
-      kv_bits_per_token_ > 0
-          ? static_cast<long long>(c.memory().kv_sram_bytes()) * 8 / kv_bits_per_token_
-          : 0;
+  kv_bits_per_token_block_ = 2LL * model_.num_kv_heads * model_.head_dim *
+                             static_cast<long long>(chip_->config().memory().kv_bits());
+  kv_bits_per_token_ = kv_bits_per_token_block_ * model_.num_layers;
+  kv_capacity_tokens_ = kv_bits_per_token_ > 0
+                            ? static_cast<long long>(chip_->config().memory().kv_sram_bytes()) * 8 /
+                                  kv_bits_per_token_
+                            : 0;
+}
 
+void Controller::make_sequences() {
   // Sequences: a static batch of B x (P, D), or one per request.
   if (request_mode()) {
     if (opt_.max_batch < 1) throw std::invalid_argument("max_batch must be >= 1");
@@ -126,6 +149,10 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
     seq_prompt_.assign(opt_.batch, opt_.prompt_tokens);
     seq_len_.assign(opt_.batch, positions());
   }
+}
+
+// Token state: every position of every sequence, with its dependency counts.
+void Controller::init_token_state() {
   int total = 0;
   for (size_t q = 0; q < seq_len_.size(); ++q) {
     seq_first_.push_back(total);
@@ -135,7 +162,6 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
     }
     total += seq_len_[q];
   }
-  // Token state: every position of every sequence.
   tokens_.resize(total);
   remaining_.resize(total);
   ready_at_.resize(total);
@@ -157,6 +183,10 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
     // A decode token starts from the token the previous one generated.
     if (pos >= prompt) remaining_[t][embed_step_] += 1;
   }
+}
+
+// The first ready steps: admitted requests, or every prompt token of the static batch.
+void Controller::seed_queue() {
   if (request_mode()) {
     admitted_.assign(sequences(), -1);
     finished_.assign(sequences(), -1);
@@ -166,8 +196,6 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
     for (int q = 0; q < opt_.batch; ++q)
       for (int p = 0; p < opt_.prompt_tokens; ++p) push(seq_first_[q] + p, embed_step_, 0);
   }
-
-  SC_METHOD(wake);
 }
 
 void Controller::set_trace(arch::SpanSink* sink) {

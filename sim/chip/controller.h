@@ -170,6 +170,15 @@ class Controller : public sc_core::sc_module {
   };
 
   void build_template(bool with_head, std::vector<Step>* steps);
+  // Construction, in order.
+  void check_options() const;
+  void place_layers(const proto::MappingPlan& plan);
+  void group_blocks(const proto::MappingPlan& plan);
+  void name_ledgers();
+  void size_kv_cache();
+  void make_sequences();
+  void init_token_state();
+  void seed_queue();
   void wake();
   void push(int token, int step, arch::Ps ready);
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
