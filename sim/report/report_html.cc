@@ -361,7 +361,11 @@ std::string render_report_html(const proto::SimReport& r, const proto::MappingPl
            num(row.kl().mean()) + "</td></tr>\n";
     }
     b += "</table><p class=\"note\">" + escape(a.data()) + ": " + std::to_string(a.windows()) +
-         " windows of " + std::to_string(a.window_length()) + " tokens; input ranges " +
+         " windows (W = " + std::to_string(a.window_length()) + ", " +
+         escape(a.windowing().empty() ? std::string("disjoint") : a.windowing()) +
+         " windowing): " + std::to_string(a.tokens_read()) + " tokens read, " +
+         std::to_string(a.predictions()) + " predictions per run, " +
+         std::to_string(a.tokens_unused()) + " tokens unused; input ranges " +
          escape(a.input_ranges()) + "</p></div></div>\n";
   } else {
     b += "<p class=\"note\">No accuracy evaluation: the model is a shape card without weights, "

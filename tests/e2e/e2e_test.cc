@@ -153,6 +153,10 @@ TEST_F(DefaultRun, ReportHtmlIsSelfContained) {
                             "cells used (%)", "prefill", "decode"}) {
     EXPECT_NE(html.find(label), std::string::npos) << label;
   }
+  // The accuracy table states its windowing and what it counted, as the text table does.
+  EXPECT_NE(html.find("8 windows (W = 128, disjoint windowing): 1032 tokens read, 1024 "
+                      "predictions per run"),
+            std::string::npos);
 }
 
 TEST_F(DefaultRun, ReportHtmlRendersInChromium) {
