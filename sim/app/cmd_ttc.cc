@@ -74,6 +74,86 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+// Generation settings from the flags, checked.
+workloads::GenerationOptions generation_options(const po::variables_map& vm,
+                                                const proto::ChipConfig& chip) {
+  workloads::GenerationOptions gen;
+  gen.samples = vm["samples"].as<int>();
+  gen.temperature = vm["temperature"].as<double>();
+  gen.seeds = vm["seeds"].as<int>();
+  gen.base_seed = vm["seed"].as<uint64_t>();
+  gen.threads = vm["threads"].as<int>();
+  gen.max_new_tokens = vm["max-new-tokens"].as<int>();
+  gen.lm_head_on_backend = chip.mapping().lm_head_on_tiles();
+  if (gen.samples < 1) throw UserError("--samples must be at least 1");
+  if (gen.seeds < 1) throw UserError("--seeds must be at least 1");
+  if (vm["max-prompts"].as<int>() < 0) throw UserError("--max-prompts must not be negative");
+  if (gen.max_new_tokens < 1) throw UserError("--max-new-tokens must be at least 1");
+  if (!(gen.temperature >= 0) || !std::isfinite(gen.temperature)) {
+    throw UserError("--temperature must be finite and >= 0");
+  }
+  gen.votes.clear();
+  for (int n = 1; n <= gen.samples; n *= 2) gen.votes.push_back(n);
+  return gen;
+}
+
+// Energies per token from the timed simulation, the inputs of the energy per answer.
+struct TtcEnergy {
+  SimOptions sim_options;                     // prompt and decode tokens of the simulated run
+  double e_prefill = 0, leak_prefill = 0;     // nJ per prefill token, its leakage share
+  std::vector<double> e_decode, leak_decode;  // nJ per decode token at each N of the votes
+};
+
+TtcEnergy answer_energy(const proto::ChipConfig& chip, const workloads::ModelConfig& model,
+                        double prompt_mean, double answer_mean, const std::vector<int>& votes) {
+  // The prompt is prefilled once (one sequence); the N samples then decode together as a batch
+  // of N, so the decode energy per token is that of a batched run of N sequences (leakage shared
+  // by the N tokens of a step).
+  TtcEnergy e;
+  SimOptions& sim_options = e.sim_options;
+  sim_options.prompt_tokens = std::max(1, static_cast<int>(std::lround(prompt_mean)));
+  sim_options.decode_tokens = std::max(1, static_cast<int>(std::lround(answer_mean)));
+  const proto::MappingPlan plan = mapping::make_plan(model, chip, "dense");
+  auto leakage = [](const proto::PhaseEnergy& phase) {
+    double nj = 0;  // leakage share (tiles idle while waiting count)
+    for (const proto::EnergyEntry& entry : phase.by_component())
+      if (entry.name().find("leakage") != std::string::npos) nj += entry.nj_per_token();
+    return nj;
+  };
+  const proto::SimReport report = simulate(chip, model, plan, sim_options);
+  e.e_prefill = report.prefill().total_nj_per_token();
+  e.leak_prefill = leakage(report.prefill());
+  for (int n : votes) {
+    SimOptions batched = sim_options;
+    batched.batch = n;
+    const proto::SimReport r = n == 1 ? report : simulate(chip, model, plan, batched);
+    e.e_decode.push_back(r.decode().total_nj_per_token());
+    e.leak_decode.push_back(leakage(r.decode()));
+  }
+  return e;
+}
+
+// Input ranges: learned ones from the checkpoint, or calibrated on the calibration text.
+workloads::LayerInputRanges input_ranges(const proto::ChipConfig& chip,
+                                         const workloads::TransformerWeights& weights,
+                                         const arch::TileNumerics& numerics,
+                                         const std::string& calib, bool lm_head_on_backend,
+                                         workloads::InputRangeReport* range_report) {
+  workloads::CalibrationOptions calibration;
+  calibration.window = static_cast<int>(chip.numerics().input_range().calibration_window());
+  calibration.batches = static_cast<int>(chip.numerics().input_range().calibration_batches());
+  workloads::TokenIds calib_tokens;
+  workloads::LayerInputRanges ranges;
+  if (tile_backend(chip) != arch::Backend::kFp32) {
+    if (std::filesystem::exists(calib)) {
+      calib_tokens = workloads::load_tokens(calib, weights.config.vocab_size);
+    }
+    ranges = workloads::resolve_input_ranges(weights, numerics, calib_tokens, calibration,
+                                             lm_head_on_backend, range_report);
+  }
+  return ranges;
+}
+
 }  // namespace
 
 int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
@@ -108,23 +188,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   if (!std::filesystem::is_directory(model)) {
     throw UserError("--model " + model + ": not a model folder (ttc needs weights)");
   }
-  workloads::GenerationOptions gen;
-  gen.samples = vm["samples"].as<int>();
-  gen.temperature = vm["temperature"].as<double>();
-  gen.seeds = vm["seeds"].as<int>();
-  gen.base_seed = vm["seed"].as<uint64_t>();
-  gen.threads = vm["threads"].as<int>();
-  gen.max_new_tokens = vm["max-new-tokens"].as<int>();
-  gen.lm_head_on_backend = chip.mapping().lm_head_on_tiles();
-  if (gen.samples < 1) throw UserError("--samples must be at least 1");
-  if (gen.seeds < 1) throw UserError("--seeds must be at least 1");
-  if (vm["max-prompts"].as<int>() < 0) throw UserError("--max-prompts must not be negative");
-  if (gen.max_new_tokens < 1) throw UserError("--max-new-tokens must be at least 1");
-  if (!(gen.temperature >= 0) || !std::isfinite(gen.temperature)) {
-    throw UserError("--temperature must be finite and >= 0");
-  }
-  gen.votes.clear();
-  for (int n = 1; n <= gen.samples; n *= 2) gen.votes.push_back(n);
+  workloads::GenerationOptions gen = generation_options(vm, chip);
 
   const workloads::TransformerWeights weights = workloads::load_transformer(model);
   const std::vector<workloads::Problem> problems =
@@ -139,30 +203,7 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   answer_mean /= static_cast<double>(problems.size());
 
   // Energy first: the timed simulations run in forked children, before any worker thread exists.
-  // The prompt is prefilled once (one sequence); the N samples then decode together as a batch
-  // of N, so the decode energy per token is that of a batched run of N sequences (leakage shared
-  // by the N tokens of a step).
-  SimOptions sim_options;
-  sim_options.prompt_tokens = std::max(1, static_cast<int>(std::lround(prompt_mean)));
-  sim_options.decode_tokens = std::max(1, static_cast<int>(std::lround(answer_mean)));
-  const proto::MappingPlan plan = mapping::make_plan(weights.config, chip, "dense");
-  auto leakage = [](const proto::PhaseEnergy& phase) {
-    double nj = 0;  // leakage share (tiles idle while waiting count)
-    for (const proto::EnergyEntry& e : phase.by_component())
-      if (e.name().find("leakage") != std::string::npos) nj += e.nj_per_token();
-    return nj;
-  };
-  const proto::SimReport report = simulate(chip, weights.config, plan, sim_options);
-  const double e_prefill = report.prefill().total_nj_per_token();
-  const double leak_prefill = leakage(report.prefill());
-  std::vector<double> e_decode, leak_decode;  // per N of gen.votes
-  for (int n : gen.votes) {
-    SimOptions batched = sim_options;
-    batched.batch = n;
-    const proto::SimReport r = n == 1 ? report : simulate(chip, weights.config, plan, batched);
-    e_decode.push_back(r.decode().total_nj_per_token());
-    leak_decode.push_back(leakage(r.decode()));
-  }
+  const TtcEnergy energy = answer_energy(chip, weights.config, prompt_mean, answer_mean, gen.votes);
 
   // Under mpirun/srun the chip instances are spread over the processes (after the timed run:
   // its fork must not happen in a process with MPI's threads). Rank 0 prints.
@@ -181,23 +222,12 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
     };
   }
 
-  // Input ranges: learned ones from the checkpoint, or calibrated on --calib.
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
   const arch::Backend backend = tile_backend(chip);
-  workloads::CalibrationOptions calibration;
-  calibration.window = static_cast<int>(chip.numerics().input_range().calibration_window());
-  calibration.batches = static_cast<int>(chip.numerics().input_range().calibration_batches());
-  workloads::TokenIds calib_tokens;
   workloads::InputRangeReport range_report;
-  workloads::LayerInputRanges ranges;
-  if (backend != arch::Backend::kFp32) {
-    const std::string calib = vm["calib"].as<std::string>();
-    if (std::filesystem::exists(calib)) {
-      calib_tokens = workloads::load_tokens(calib, weights.config.vocab_size);
-    }
-    ranges = workloads::resolve_input_ranges(weights, numerics, calib_tokens, calibration,
-                                             gen.lm_head_on_backend, &range_report);
-  }
+  const workloads::LayerInputRanges ranges =
+      input_ranges(chip, weights, numerics, vm["calib"].as<std::string>(), gen.lm_head_on_backend,
+                   &range_report);
 
   if (comm == nullptr) gen.progress = tty_progress();
   // FP32 references: greedy (one answer) and the same sampling (one run: no chip noise).
@@ -226,10 +256,11 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
     out << "input ranges: " << range_report.summary(numerics.kappa) << "\n";
   }
   out << "FP32 greedy accuracy: " << fixed(fp32_greedy.accuracy[0].mean, 4) << "\n"
-      << "energy (timed simulation, dense plan, " << sim_options.prompt_tokens << " prompt + "
-      << sim_options.decode_tokens << " decode tokens): prefill " << fixed(e_prefill, 1)
-      << " nJ/token (leakage " << fixed(leak_prefill, 1) << "), decode at N = 1 "
-      << fixed(e_decode[0], 1) << " nJ/token (leakage " << fixed(leak_decode[0], 1) << ")\n"
+      << "energy (timed simulation, dense plan, " << energy.sim_options.prompt_tokens
+      << " prompt + " << energy.sim_options.decode_tokens << " decode tokens): prefill "
+      << fixed(energy.e_prefill, 1) << " nJ/token (leakage " << fixed(energy.leak_prefill, 1)
+      << "), decode at N = 1 " << fixed(energy.e_decode[0], 1) << " nJ/token (leakage "
+      << fixed(energy.leak_decode[0], 1) << ")\n"
       << "energy per answer = P x prefill + N x A x decode(N), P = " << fixed(prompt_mean, 3)
       << " prompt tokens, A = " << fixed(answer_mean, 3) << " answer tokens (KV of the prompt "
       << "shared by the N samples, which decode together as a batch of N)\n\n";
@@ -240,9 +271,10 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   out << line;
   for (size_t k = 0; k < gen.votes.size(); ++k) {
     const int n = gen.votes[k];
-    const double energy_uj = (prompt_mean * e_prefill + n * answer_mean * e_decode[k]) * 1e-3;
-    const double dynamic_uj = (prompt_mean * (e_prefill - leak_prefill) +
-                               n * answer_mean * (e_decode[k] - leak_decode[k])) *
+    const double energy_uj =
+        (prompt_mean * energy.e_prefill + n * answer_mean * energy.e_decode[k]) * 1e-3;
+    const double dynamic_uj = (prompt_mean * (energy.e_prefill - energy.leak_prefill) +
+                               n * answer_mean * (energy.e_decode[k] - energy.leak_decode[k])) *
                               1e-3;
     std::snprintf(line, sizeof line, "%4d  %10.4f  +- %5.4f  %10.4f  %16.4f  %12.4f\n", n,
                   chip_result.accuracy[k].mean, chip_result.accuracy[k].std, fp32.accuracy[k].mean,
