@@ -332,6 +332,36 @@ class StopSignals {
 
 }  // namespace
 
+namespace {
+
+// Resume: keeps the rows of an earlier run whose inputs match a point (crashed ones run again);
+// returns how many were kept.
+int resume_rows(const SweepPlan& plan, const fs::path& dir,
+                std::vector<std::optional<proto::SweepRow>>* rows) {
+  int kept = 0;
+  const fs::path json_path = dir / "sweep.json";
+  if (fs::exists(json_path)) {
+    const proto::SweepResults earlier = parse_sweep_json(slurp(json_path), json_path.string());
+    std::map<std::string, proto::SweepRow> by_key;
+    for (const proto::SweepRow& row : earlier.rows())
+      if (row.status() != "crashed") by_key[row.inputs_key()] = row;
+    for (size_t i = 0; i < plan.points.size(); ++i) {
+      const auto it = by_key.find(plan.points[i].inputs_key);
+      if (it == by_key.end()) continue;
+      proto::SweepRow row = it->second;
+      const proto::SweepRow inputs = row_inputs(plan.points[i]);
+      row.set_index(inputs.index());
+      row.set_id(inputs.id());
+      *row.mutable_settings() = inputs.settings();
+      (*rows)[i] = row;
+      ++kept;
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
                        std::ostream& out) {
   const auto start = Clock::now();
@@ -352,25 +382,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     std::error_code ec;
     fs::create_directories(dir / "points", ec);
     if (ec) throw UserError("cannot create --out folder '" + dir.string() + "'");
-    // Resume: keep the rows of an earlier run whose inputs match a point.
-    const fs::path json_path = dir / "sweep.json";
-    if (fs::exists(json_path)) {
-      const proto::SweepResults earlier = parse_sweep_json(slurp(json_path), json_path.string());
-      std::map<std::string, proto::SweepRow> by_key;
-      for (const proto::SweepRow& row : earlier.rows())
-        if (row.status() != "crashed") by_key[row.inputs_key()] = row;
-      for (size_t i = 0; i < n; ++i) {
-        const auto it = by_key.find(plan.points[i].inputs_key);
-        if (it == by_key.end()) continue;
-        proto::SweepRow row = it->second;
-        const proto::SweepRow inputs = row_inputs(plan.points[i]);
-        row.set_index(inputs.index());
-        row.set_id(inputs.id());
-        *row.mutable_settings() = inputs.settings();
-        rows[i] = row;
-        ++outcome.kept;
-      }
-    }
+    outcome.kept = resume_rows(plan, dir, &rows);
     for (size_t i = 0; i < n; ++i)
       if (!rows[i]) pending.push_back(static_cast<int>(i));
   }
