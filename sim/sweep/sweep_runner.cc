@@ -360,6 +360,20 @@ int resume_rows(const SweepPlan& plan, const fs::path& dir,
   return kept;
 }
 
+// One line per finished point: its settings, status and wall time.
+void print_point_result(const SweepPoint& p, const proto::SweepRow& row, int done, size_t n,
+                        const proto::Sweep& spec, std::ostream& out) {
+  char wall_text[32];
+  std::snprintf(wall_text, sizeof wall_text, "%.1f s", row.wall_s());
+  out << "[" << done << "/" << n << "] " << p.id;
+  for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
+  if (spec.models_size() > 1) out << " model=" << p.model;
+  if (spec.mappings_size() > 1) out << " mapping=" << p.mapping;
+  out << ": " << row.status();
+  if (row.status() != "ok") out << ": " << row.error();
+  out << " (" << wall_text << ")\n" << std::flush;
+}
+
 }  // namespace
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
@@ -446,16 +460,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     if (options.progress) clear_progress_line();
     int done = 0;
     for (const auto& r : rows) done += r.has_value();
-    const SweepPoint& p = plan.points[i];
-    char wall_text[32];
-    std::snprintf(wall_text, sizeof wall_text, "%.1f s", row.wall_s());
-    out << "[" << done << "/" << n << "] " << p.id;
-    for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
-    if (plan.spec.models_size() > 1) out << " model=" << p.model;
-    if (plan.spec.mappings_size() > 1) out << " mapping=" << p.mapping;
-    out << ": " << row.status();
-    if (row.status() != "ok") out << ": " << row.error();
-    out << " (" << wall_text << ")\n" << std::flush;
+    print_point_result(plan.points[i], row, done, n, plan.spec, out);
   };
 
   PointProcesses worker(plan, dir, jobs, threads);
