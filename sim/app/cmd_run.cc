@@ -78,6 +78,31 @@ void check_trace_limit(const proto::MappingPlan& plan, double tokens, const std:
                                    std::to_string(static_cast<long long>(spans)) + " spans)");
 }
 
+// Request mode: the arrivals (seeded poisson or a CSV trace), served by continuous batching.
+void add_requests(const po::variables_map& vm, const proto::MappingPlan& plan, int prompt,
+                  int decode, int batch, SimOptions* sim_options, std::ostream& out) {
+  const std::string arrivals = vm["arrivals"].as<std::string>();
+  sim_options->requests = arrivals == "poisson"
+                              ? poisson_arrivals(vm["rate"].as<double>(), vm["requests"].as<int>(),
+                                                 prompt, decode, vm["arrival-seed"].as<uint64_t>())
+                              : read_request_trace(arrivals);
+  sim_options->max_batch = vm["max-batch"].as<int>();
+  if (sim_options->max_batch < 1)
+    throw UserError("--max-batch must be at least 1, got " +
+                    std::to_string(sim_options->max_batch));
+  if (batch > 1) throw UserError("--batch and --arrivals exclude each other (use --max-batch)");
+  out << "request mode: " << sim_options->requests.size() << " requests, continuous batching up to "
+      << sim_options->max_batch << " sequences; time and energy only\n";
+  if (vm.count("trace")) {
+    double tokens = 0;
+    for (const auto& r : sim_options->requests)
+      tokens += static_cast<double>(r.prompt_tokens) + r.decode_tokens;
+    check_trace_limit(plan, tokens,
+                      std::to_string(sim_options->requests.size()) + " requests of " +
+                          std::to_string(static_cast<long long>(tokens)) + " tokens");
+  }
+}
+
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
@@ -210,29 +235,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     sim_options.trace_end_us = w[1];
   }
   sim_options.trace_filter = vm["trace-filter"].as<std::string>();
-  if (vm.count("arrivals")) {
-    const std::string arrivals = vm["arrivals"].as<std::string>();
-    sim_options.requests = arrivals == "poisson"
-                               ? poisson_arrivals(vm["rate"].as<double>(), vm["requests"].as<int>(),
-                                                  prompt, decode, vm["arrival-seed"].as<uint64_t>())
-                               : read_request_trace(arrivals);
-    sim_options.max_batch = vm["max-batch"].as<int>();
-    if (sim_options.max_batch < 1)
-      throw UserError("--max-batch must be at least 1, got " +
-                      std::to_string(sim_options.max_batch));
-    if (batch > 1) throw UserError("--batch and --arrivals exclude each other (use --max-batch)");
-    out << "request mode: " << sim_options.requests.size()
-        << " requests, continuous batching up to " << sim_options.max_batch
-        << " sequences; time and energy only\n";
-    if (vm.count("trace")) {
-      double tokens = 0;
-      for (const auto& r : sim_options.requests)
-        tokens += static_cast<double>(r.prompt_tokens) + r.decode_tokens;
-      check_trace_limit(plan, tokens,
-                        std::to_string(sim_options.requests.size()) + " requests of " +
-                            std::to_string(static_cast<long long>(tokens)) + " tokens");
-    }
-  }
+  if (vm.count("arrivals")) add_requests(vm, plan, prompt, decode, batch, &sim_options, out);
   // Numbers: the prompt is the start of the evaluation text (token 10, '\n', without data).
   workloads::LayerInputRanges ranges;
   if (loaded && sim_options.requests.empty()) {
