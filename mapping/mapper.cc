@@ -171,8 +171,8 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
       m << "\n  - digital lm_head: mapping.lm_head_on_tiles: false (then it needs " << without
         << " tiles)";
     } else {
-      m << " (mapping.lm_head_on_tiles: false alone is not enough: it would still need "
-        << without << " tiles)";
+      m << " (mapping.lm_head_on_tiles: false alone is not enough: it would still need " << without
+        << " tiles)";
     }
   }
   if (!sharing) {

@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/rng.h"
-#include "proto/limits.h"
 #include "proto/chip_config_io.h"
+#include "proto/limits.h"
 #include "proto/user_error.h"
 #include "workloads/job_pool.h"
 #include "workloads/npy.h"

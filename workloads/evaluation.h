@@ -69,8 +69,8 @@ struct EvalRow {
   /// With EvalOptions::export_positions: per run, (windows x positions) x vocab logits, row
   /// w * positions + k for window w and position k.
   std::vector<arch::Matrix> exported;
-  double wall_s = 0;             ///< wall time of the row (programming + inference, all runs)
-  double tokens_per_s = 0;       ///< tokens_per_run x runs / wall_s
+  double wall_s = 0;        ///< wall time of the row (programming + inference, all runs)
+  double tokens_per_s = 0;  ///< tokens_per_run x runs / wall_s
   /// CPU time of this process during the row, all threads (programming + inference): a
   /// machine's other load does not count, so tokens_per_run x runs / cpu_s is tokens/s per core.
   double cpu_s = 0;

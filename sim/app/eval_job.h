@@ -21,8 +21,8 @@ struct EvalJob {
   /// tokens. For measuring speed and memory at scale: the accuracy figures are meaningless.
   bool synthetic = false;
   uint64_t synthetic_seed = 0;
-  std::string data;   ///< evaluation token file
-  std::string calib;  ///< calibration token file; empty = carve from the front of `data`
+  std::string data;        ///< evaluation token file
+  std::string calib;       ///< calibration token file; empty = carve from the front of `data`
   std::string logits_out;  ///< directory for exported logits (empty = no export)
   workloads::EvalTableOptions options;
 };
