@@ -18,20 +18,13 @@
 #include "sim/app/flags.h"
 #include "sim/chip/datasheet.h"
 #include "sim/report/datasheet.h"
+#include "sim/report/text_lines.h"
 
 namespace aimc::sim {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 void row(std::string* out, const std::string& name, const std::string& value) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-26s %s\n", name.c_str(), value.c_str());
-  *out += buf;
+  aligned_line(out, name, value, 26);
 }
 
 // One distinct chip config of a system and how many chips use it.

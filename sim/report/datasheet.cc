@@ -1,5 +1,6 @@
 // The chip datasheet as text and JSON.
 #include "sim/report/datasheet.h"
+#include "sim/report/text_lines.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -8,16 +9,8 @@
 namespace aimc::sim {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 void row(std::string* out, const std::string& name, const std::string& value) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-26s %s\n", name.c_str(), value.c_str());
-  *out += buf;
+  aligned_line(out, name, value, 26);
 }
 
 }  // namespace

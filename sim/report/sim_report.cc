@@ -1,5 +1,6 @@
 // SimReport as JSON and as a summary table.
 #include "sim/report/sim_report.h"
+#include "sim/report/text_lines.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -10,16 +11,8 @@
 namespace aimc::sim {
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 void line(std::string* out, const std::string& name, const std::string& value) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-28s %s\n", name.c_str(), value.c_str());
-  *out += buf;
+  aligned_line(out, name, value, 28);
 }
 
 void phase(std::string* out, const char* title, const proto::PhaseEnergy& p, int top) {

@@ -1,5 +1,6 @@
 // Human-readable chip and mapping summaries.
 #include "sim/report/summary.h"
+#include "sim/report/text_lines.h"
 
 #include <cstdio>
 #include <map>
@@ -12,12 +13,6 @@ std::string noise_name(const proto::WeightNoiseConfig& noise) {
   const auto* oneof = proto::WeightNoiseConfig::descriptor()->FindOneofByName("model");
   const auto* field = noise.GetReflection()->GetOneofFieldDescriptor(noise, oneof);
   return field == nullptr ? "none" : field->name();
-}
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
 }
 
 }  // namespace
