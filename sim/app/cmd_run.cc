@@ -103,9 +103,8 @@ void add_requests(const po::variables_map& vm, const proto::MappingPlan& plan, i
   }
 }
 
-}  // namespace
-
-int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
+// The flags of `aimcsim run`.
+po::options_description run_flags() {
   po::options_description options("run flags");
   add_chip_model_flags(&options, true);
   add_eval_flags(&options);
@@ -135,6 +134,164 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
       "arrival-seed", po::value<uint64_t>()->default_value(0), "poisson arrivals: seed")(
       "max-batch", po::value<int>()->default_value(8),
       "request mode: sequences in flight at most (continuous batching)");
+  return options;
+}
+
+// What a run is asked to do, read from the flags and checked before any work.
+struct RunRequest {
+  proto::SystemConfig system;
+  proto::ChipConfig chip;
+  std::string model_arg;
+  workloads::ModelConfig model;
+  int prompt = 0;
+  int decode = 0;
+  int batch = 1;
+  bool has_weights = false;
+};
+
+RunRequest read_run_request(const po::variables_map& vm) {
+  RunRequest r;
+  r.system = system_from_flags(vm);
+  if (!proto::is_single_chip(r.system)) {
+    throw UserError("--chip " + vm["chip"].as<std::string>() + ": a system of " +
+                    std::to_string(proto::chip_count(r.system)) +
+                    " chips; `aimcsim map` maps a model across it, the timed run simulates one "
+                    "chip (docs/systems.md)");
+  }
+  r.chip = proto::chip_config(r.system, 0);
+  r.batch = vm["batch"].as<int>();
+  if (r.batch < 1) throw UserError("--batch must be at least 1, got " + std::to_string(r.batch));
+  r.model_arg = model_from_flags(vm);
+  r.model = workloads::resolve_model(r.model_arg);
+  r.prompt = vm["prompt-tokens"].as<int>();
+  r.decode = vm["decode-tokens"].as<int>();
+  if (r.prompt < 1) throw UserError("--prompt-tokens must be at least 1");
+  if (r.decode < 0) throw UserError("--decode-tokens must not be negative");
+  r.has_weights = std::filesystem::is_directory(r.model_arg) || vm.count("synthetic-weights") > 0;
+  // Flags that only make sense with others are refused rather than silently ignored.
+  if (!vm.count("trace")) {
+    if (vm.count("trace-window-us")) throw UserError("--trace-window-us needs --trace FILE");
+    if (!vm["trace-filter"].as<std::string>().empty()) {
+      throw UserError("--trace-filter needs --trace FILE");
+    }
+  }
+  if (!r.has_weights) {
+    for (const char* flag : {"data", "calib"}) {
+      if (vm.count(flag)) {
+        throw UserError(std::string("--") + flag + " needs a model with weights, but '" +
+                        r.model_arg + "' is a shape card");
+      }
+    }
+  }
+  check_run_limits(r.model, r.prompt, r.decode, r.batch, r.has_weights);
+  return r;
+}
+
+// Output paths are checked before the work, and a run's files appear together or not at all:
+// the --trace file is checked here, the --out folder opened (written on commit).
+std::unique_ptr<proto::OutputFolder> open_outputs(const po::variables_map& vm,
+                                                  const proto::ChipConfig& chip) {
+  if (vm.count("trace")) proto::check_output_file(vm["trace"].as<std::string>(), "--trace");
+  if (!vm.count("out")) return nullptr;
+  auto folder = std::make_unique<proto::OutputFolder>(vm["out"].as<std::string>(), "--out");
+  // report.html draws every mesh node (about 130 bytes each) besides its charts.
+  const double nodes = static_cast<double>(chip.noc().mesh_x()) * chip.noc().mesh_y();
+  proto::check_output_estimate(2e6 + 130 * nodes, "--out with a " +
+                                                      std::to_string(chip.noc().mesh_x()) + " x " +
+                                                      std::to_string(chip.noc().mesh_y()) +
+                                                      " mesh (report.html draws every node)");
+  return folder;
+}
+
+// Accuracy (FP32, W4A8 and the chip instances) when the model has weights and --no-accuracy is
+// not given; prints the table, or why there is none. `loaded` holds the weights, loaded once.
+proto::AccuracyReport run_accuracy(const po::variables_map& vm, const RunRequest& r,
+                                   const LoadedJob* loaded, const EvalJob& job, std::ostream& out) {
+  proto::AccuracyReport accuracy;
+  if (r.has_weights && !vm["no-accuracy"].as<bool>()) {
+    const workloads::EvalTable table = run_eval_job(job, r.chip, *loaded);
+    out << "accuracy on "
+        << (job.data.empty() ? "seeded random tokens (synthetic weights)" : job.data) << "\n"
+        << workloads::format_eval_table(table) << "\n";
+    accuracy = accuracy_report(table, job.data);
+  } else if (!r.has_weights) {
+    out << "accuracy: none (" << r.model_arg << " is a shape card without weights)\n\n";
+  }
+  return accuracy;
+}
+
+// The timed run's token counts, memory and trace options.
+SimOptions sim_options_from_flags(const po::variables_map& vm, const RunRequest& r) {
+  SimOptions sim_options;
+  sim_options.prompt_tokens = r.prompt;
+  sim_options.decode_tokens = r.decode;
+  sim_options.batch = r.batch;
+  sim_options.dram_capacity_bytes =
+      static_cast<double>(proto::chip_dram(r.system, 0).capacity_bytes());
+  if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();
+  if (vm.count("trace-window-us")) {
+    const auto w = vm["trace-window-us"].as<std::vector<double>>();
+    if (w.size() != 2 || !(w[0] < w[1])) {
+      throw UserError("--trace-window-us takes two numbers START END with START < END");
+    }
+    sim_options.trace_start_us = w[0];
+    sim_options.trace_end_us = w[1];
+  }
+  sim_options.trace_filter = vm["trace-filter"].as<std::string>();
+  return sim_options;
+}
+
+// The numbers of the timed run (batch mode with weights): the prompt is the start of the
+// evaluation text (token 10, '\n', without data); sequence s of a batch reads it from token
+// s x P on. Without them (e.g. no calibration range) the run gives time and energy only.
+void add_numbers(const po::variables_map& vm, const RunRequest& r, const LoadedJob& loaded,
+                 workloads::LayerInputRanges* ranges, SimOptions* sim_options, std::ostream& out) {
+  try {
+    *ranges = chip_input_ranges(r.chip, loaded.weights, loaded.calib_tokens);
+    sim_options->weights = &loaded.weights;
+    sim_options->input_ranges = ranges;
+    sim_options->chip_seed = vm["chip-seed"].as<uint64_t>();
+    const int vocab = loaded.weights.config.vocab_size;
+    sim_options->prompt = default_prompt(loaded.eval_tokens, r.prompt, vocab);
+    for (int seq = 0; r.batch > 1 && seq < r.batch; ++seq) {
+      const size_t from = std::min(loaded.eval_tokens.size(), static_cast<size_t>(seq) * r.prompt);
+      const workloads::TokenIds text(loaded.eval_tokens.begin() + from, loaded.eval_tokens.end());
+      sim_options->prompts.push_back(default_prompt(text, r.prompt, vocab));
+    }
+  } catch (const UserError& e) {
+    out << "numbers of the timed run: none (" << e.what() << ")\n";
+  }
+}
+
+// The summary of the run, and the generated text when the run computed numbers.
+void print_run_summary(const proto::SimReport& report, std::ostream& out) {
+  out << format_summary(report);
+  if (report.generation().has_generated_text()) {
+    out << "generated text (" << report.generation().backend() << ", chip seed "
+        << report.generation().chip_seed() << "): \"" << report.generation().prompt_text()
+        << "\" -> \"" << report.generation().generated_text() << "\"\n";
+  }
+}
+
+// The --out folder's files, all at once; report.json last: a sweep takes it as the mark of a
+// complete point.
+void write_run_files(proto::OutputFolder* folder, const proto::SimReport& report,
+                     const proto::MappingPlan& plan, const proto::ChipConfig& chip,
+                     std::ostream& out) {
+  const std::string html = render_report_html(report, plan);
+  folder->write("config.resolved.pbtxt", proto::to_text(chip));
+  folder->write("mapping.pbtxt", mapping::plan_to_text(plan));
+  folder->write("report.html", html);
+  folder->write("report.json", report_to_json(report));
+  folder->commit();
+  out << "\nreport written to " << folder->dir() << "/ (report.json, report.html, "
+      << "config.resolved.pbtxt, mapping.pbtxt)\n";
+}
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
+  const po::options_description options = run_flags();
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("run",
@@ -146,139 +303,41 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
   }
   const auto start = std::chrono::steady_clock::now();
-  const proto::SystemConfig system = system_from_flags(vm);
-  if (!proto::is_single_chip(system)) {
-    throw UserError("--chip " + vm["chip"].as<std::string>() + ": a system of " +
-                    std::to_string(proto::chip_count(system)) +
-                    " chips; `aimcsim map` maps a model across it, the timed run simulates one "
-                    "chip (docs/systems.md)");
-  }
-  const proto::ChipConfig chip = proto::chip_config(system, 0);
-  const int batch = vm["batch"].as<int>();
-  if (batch < 1) throw UserError("--batch must be at least 1, got " + std::to_string(batch));
-  const std::string model_arg = model_from_flags(vm);
-  const workloads::ModelConfig model = workloads::resolve_model(model_arg);
-  const int prompt = vm["prompt-tokens"].as<int>();
-  const int decode = vm["decode-tokens"].as<int>();
-  if (prompt < 1) throw UserError("--prompt-tokens must be at least 1");
-  if (decode < 0) throw UserError("--decode-tokens must not be negative");
-  const bool has_weights =
-      std::filesystem::is_directory(model_arg) || vm.count("synthetic-weights") > 0;
-  // Flags that only make sense with others are refused rather than silently ignored.
-  if (!vm.count("trace")) {
-    if (vm.count("trace-window-us")) throw UserError("--trace-window-us needs --trace FILE");
-    if (!vm["trace-filter"].as<std::string>().empty()) {
-      throw UserError("--trace-filter needs --trace FILE");
-    }
-  }
-  if (!has_weights) {
-    for (const char* flag : {"data", "calib"}) {
-      if (vm.count(flag)) {
-        throw UserError(std::string("--") + flag + " needs a model with weights, but '" +
-                        model_arg + "' is a shape card");
-      }
-    }
-  }
-  check_run_limits(model, prompt, decode, batch, has_weights);
-  // Output paths are checked before the work, and a run's files appear together or not at all.
-  if (vm.count("trace")) proto::check_output_file(vm["trace"].as<std::string>(), "--trace");
-  std::unique_ptr<proto::OutputFolder> out_folder;
-  if (vm.count("out")) {
-    out_folder = std::make_unique<proto::OutputFolder>(vm["out"].as<std::string>(), "--out");
-    // report.html draws every mesh node (about 130 bytes each) besides its charts.
-    const double nodes = static_cast<double>(chip.noc().mesh_x()) * chip.noc().mesh_y();
-    proto::check_output_estimate(2e6 + 130 * nodes,
-                                 "--out with a " + std::to_string(chip.noc().mesh_x()) + " x " +
-                                     std::to_string(chip.noc().mesh_y()) +
-                                     " mesh (report.html draws every node)");
-  }
+  const RunRequest r = read_run_request(vm);
+  const std::unique_ptr<proto::OutputFolder> out_folder = open_outputs(vm, r.chip);
 
-  const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
+  const proto::MappingPlan plan =
+      mapping::make_plan(r.model, r.chip, vm["mapping"].as<std::string>());
   if (vm.count("trace") && !vm.count("arrivals")) {
-    check_trace_limit(plan, (static_cast<double>(prompt) + decode) * batch,
-                      std::to_string(prompt) + " + " + std::to_string(decode) + " tokens" +
-                          (batch > 1 ? " x " + std::to_string(batch) + " sequences" : ""));
+    check_trace_limit(plan, (static_cast<double>(r.prompt) + r.decode) * r.batch,
+                      std::to_string(r.prompt) + " + " + std::to_string(r.decode) + " tokens" +
+                          (r.batch > 1 ? " x " + std::to_string(r.batch) + " sequences" : ""));
   }
-  out << format_chip_summary(chip, arch::adc_conversion_time_ns(chip)) << format_plan_summary(plan)
-      << "\n";
+  out << format_chip_summary(r.chip, arch::adc_conversion_time_ns(r.chip))
+      << format_plan_summary(plan) << "\n";
 
   // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
   // and energy only.
-  proto::AccuracyReport accuracy;
   EvalJob job;
-  if (has_weights) job = eval_job_from_flags(vm, chip);
   std::unique_ptr<LoadedJob> loaded;
-  if (has_weights) loaded = std::make_unique<LoadedJob>(load_job(job, chip));
-  if (has_weights && !vm["no-accuracy"].as<bool>()) {
-    const workloads::EvalTable table = run_eval_job(job, chip, *loaded);
-    out << "accuracy on "
-        << (job.data.empty() ? "seeded random tokens (synthetic weights)" : job.data) << "\n"
-        << workloads::format_eval_table(table) << "\n";
-    accuracy = accuracy_report(table, job.data);
-  } else if (!has_weights) {
-    out << "accuracy: none (" << model_arg << " is a shape card without weights)\n\n";
+  if (r.has_weights) {
+    job = eval_job_from_flags(vm, r.chip);
+    loaded = std::make_unique<LoadedJob>(load_job(job, r.chip));
   }
+  const proto::AccuracyReport accuracy = run_accuracy(vm, r, loaded.get(), job, out);
 
-  SimOptions sim_options;
-  sim_options.prompt_tokens = prompt;
-  sim_options.decode_tokens = decode;
-  sim_options.batch = batch;
-  sim_options.dram_capacity_bytes =
-      static_cast<double>(proto::chip_dram(system, 0).capacity_bytes());
-  if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();
-  if (vm.count("trace-window-us")) {
-    const auto w = vm["trace-window-us"].as<std::vector<double>>();
-    if (w.size() != 2 || !(w[0] < w[1])) {
-      throw UserError("--trace-window-us takes two numbers START END with START < END");
-    }
-    sim_options.trace_start_us = w[0];
-    sim_options.trace_end_us = w[1];
-  }
-  sim_options.trace_filter = vm["trace-filter"].as<std::string>();
-  if (vm.count("arrivals")) add_requests(vm, plan, prompt, decode, batch, &sim_options, out);
-  // Numbers: the prompt is the start of the evaluation text (token 10, '\n', without data).
+  SimOptions sim_options = sim_options_from_flags(vm, r);
+  if (vm.count("arrivals")) add_requests(vm, plan, r.prompt, r.decode, r.batch, &sim_options, out);
   workloads::LayerInputRanges ranges;
   if (loaded && sim_options.requests.empty()) {
-    try {
-      ranges = chip_input_ranges(chip, loaded->weights, loaded->calib_tokens);
-      sim_options.weights = &loaded->weights;
-      sim_options.input_ranges = &ranges;
-      sim_options.chip_seed = vm["chip-seed"].as<uint64_t>();
-      sim_options.prompt =
-          default_prompt(loaded->eval_tokens, prompt, loaded->weights.config.vocab_size);
-      // A batch: sequence s reads the text from token s x P on.
-      for (int seq = 0; batch > 1 && seq < batch; ++seq) {
-        const size_t from = std::min(loaded->eval_tokens.size(), static_cast<size_t>(seq) * prompt);
-        const workloads::TokenIds text(loaded->eval_tokens.begin() + from,
-                                       loaded->eval_tokens.end());
-        sim_options.prompts.push_back(
-            default_prompt(text, prompt, loaded->weights.config.vocab_size));
-      }
-    } catch (const UserError& e) {
-      out << "numbers of the timed run: none (" << e.what() << ")\n";
-    }
+    add_numbers(vm, r, *loaded, &ranges, &sim_options, out);
   }
-  proto::SimReport report = simulate(chip, model, plan, sim_options);
-  *report.mutable_datasheet() = chip_datasheet(chip);
+  proto::SimReport report = simulate(r.chip, r.model, plan, sim_options);
+  *report.mutable_datasheet() = chip_datasheet(r.chip);
   if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
-  out << format_summary(report);
-  if (report.generation().has_generated_text()) {
-    out << "generated text (" << report.generation().backend() << ", chip seed "
-        << report.generation().chip_seed() << "): \"" << report.generation().prompt_text()
-        << "\" -> \"" << report.generation().generated_text() << "\"\n";
-  }
+  print_run_summary(report, out);
 
-  if (out_folder) {
-    // report.json last: a sweep takes it as the mark of a complete point.
-    const std::string html = render_report_html(report, plan);
-    out_folder->write("config.resolved.pbtxt", proto::to_text(chip));
-    out_folder->write("mapping.pbtxt", mapping::plan_to_text(plan));
-    out_folder->write("report.html", html);
-    out_folder->write("report.json", report_to_json(report));
-    out_folder->commit();
-    out << "\nreport written to " << out_folder->dir() << "/ (report.json, report.html, "
-        << "config.resolved.pbtxt, mapping.pbtxt)\n";
-  }
+  if (out_folder) write_run_files(out_folder.get(), report, plan, r.chip, out);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << "wall time " << std::round(wall * 10) / 10 << " s\n";
