@@ -250,7 +250,10 @@ static void check_sweep_fields(const proto::Sweep& spec, const std::string& path
   check("threads", run.threads(), 0);
 }
 
-SweepPlan load_sweep(const std::string& path) {
+namespace {
+
+// Reads and parses the sweep file, and checks its name and run options.
+SweepPlan parse_sweep_file(const std::string& path) {
   const std::string text = proto::read_text_file(path, "sweep file", 16 << 20);
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
     throw UserError(path +
@@ -266,106 +269,139 @@ SweepPlan load_sweep(const std::string& path) {
   if (!parser.ParseFromString(text, &plan.spec)) {
     throw UserError(errors.first().empty() ? path + ": could not parse sweep" : errors.first());
   }
-  proto::Sweep& spec = plan.spec;
-  check_sweep_fields(spec, path);
-  const fs::path dir = fs::absolute(path).parent_path();
+  check_sweep_fields(plan.spec, path);
+  return plan;
+}
+
+// The chip config every point starts from: the sweep's `chip` (relative to its folder) or the
+// bundled default.
+proto::ChipConfig load_base_chip(const SweepPlan& plan, const fs::path& dir) {
   const std::string chip_path =
-      spec.has_chip() ? relative_to(dir, spec.chip()) : bundled_chip_path();
-  proto::ChipConfig base;
+      plan.spec.has_chip() ? relative_to(dir, plan.spec.chip()) : bundled_chip_path();
   try {
-    base = proto::load_chip_config(chip_path);
+    return proto::load_chip_config(chip_path);
   } catch (const UserError& e) {
-    throw UserError(path + ": chip: " + e.what());
+    throw UserError(plan.path + ": chip: " + e.what());
   }
-  plan.data = relative_to(dir, spec.run().data());
-  plan.calib = relative_to(dir, spec.run().calib());
+}
+
+// run.data and run.calib, relative to the sweep's folder; each must be a regular file.
+void resolve_run_files(SweepPlan* plan, const fs::path& dir) {
+  plan->data = relative_to(dir, plan->spec.run().data());
+  plan->calib = relative_to(dir, plan->spec.run().calib());
   for (const auto& [field, file] :
-       {std::pair<const char*, std::string>{"run.data", plan.data}, {"run.calib", plan.calib}}) {
+       {std::pair<const char*, std::string>{"run.data", plan->data}, {"run.calib", plan->calib}}) {
     if (file.empty()) continue;
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
-    if (!fs::exists(st)) throw UserError(path + ": " + field + ": no file '" + file + "'");
+    if (!fs::exists(st)) throw UserError(plan->path + ": " + field + ": no file '" + file + "'");
     if (!fs::is_regular_file(st)) {
-      throw UserError(path + ": " + field + ": '" + file + "' is not a regular file");
+      throw UserError(plan->path + ": " + field + ": '" + file + "' is not a regular file");
     }
   }
+}
 
-  // Axes: check every path and value on the base config first, so a mistake names its axis.
-  std::vector<std::string> labels;
-  size_t list_length = 0;
+// The fields the axes set so far, to refuse a field set twice or two members of one oneof.
+struct AxisFields {
   std::map<std::string, std::string> set_by;  // field path -> the axis that sets it
   // oneof path -> (its member set by an axis, the field path that sets it)
   std::map<std::string, std::pair<std::string, std::string>> oneof_member;
+};
+
+// Records the fields axis `a` sets (its own and the linked ones). A field set by two axes (or
+// twice by one) would take one value while the results were labelled with another.
+void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& where,
+                     AxisFields* seen) {
+  std::vector<std::string> fields = {axis.field()};
+  for (const proto::LinkedField& linked : axis.linked()) fields.push_back(linked.field());
+  for (size_t k = 0; k < fields.size(); ++k) {
+    const std::string& f = fields[k];
+    const auto it = seen->set_by.find(f);
+    if (it != seen->set_by.end()) {
+      throw UserError(where + ": field " + f + " is already set by " + it->second);
+    }
+    seen->set_by[f] =
+        k == 0 ? "axis " + std::to_string(a + 1) : "axis " + std::to_string(a + 1) + " (linked)";
+    // Two members of one oneof: setting the second clears the first, so the point would run
+    // only one of the two settings its row is labelled with.
+    for (const auto& [oneof, member] : oneofs_on_path(f)) {
+      const auto other = seen->oneof_member.find(oneof);
+      if (other != seen->oneof_member.end() && other->second.first != member) {
+        throw UserError(where + ": field " + f + " and field " + other->second.second + " (" +
+                        seen->set_by[other->second.second] + ") are members of oneof " + oneof +
+                        ", which holds one of them at a time");
+      }
+      seen->oneof_member.emplace(oneof, std::make_pair(member, f));
+    }
+  }
+}
+
+// Checks every value of an axis (and of its linked fields) by setting it on the base config,
+// so a mistake names its axis. run.batch and run.rate are run options, not config fields.
+void check_axis_values(const proto::SweepAxis& axis, const proto::ChipConfig& base,
+                       const std::string& where) {
+  for (const proto::LinkedField& linked : axis.linked()) {
+    if (linked.values_size() != axis.values_size()) {
+      throw UserError(where + ": linked field " + linked.field() + " has " +
+                      std::to_string(linked.values_size()) + " values, the axis has " +
+                      std::to_string(axis.values_size()));
+    }
+  }
+  if (axis.field() == "run.batch" || axis.field() == "run.rate") {
+    if (axis.linked_size() > 0)
+      throw UserError(where + ": " + axis.field() + " takes no linked fields");
+    for (int v = 0; v < axis.values_size(); ++v) {
+      if (axis.field() == "run.batch") batch_value(axis.values(v), where);
+      if (axis.field() == "run.rate") rate_value(axis.values(v), where);
+    }
+    return;
+  }
+  for (int v = 0; v < axis.values_size(); ++v) {
+    try {
+      proto::ChipConfig probe = base;
+      set_config_field(&probe, axis.field(), axis.values(v));
+      for (const proto::LinkedField& linked : axis.linked()) {
+        set_config_field(&probe, linked.field(), linked.values(v));
+      }
+    } catch (const UserError& e) {
+      throw UserError(where + ": " + e.what());
+    }
+  }
+}
+
+// Checks every axis on the base config; returns each axis's label (its field unless labelled).
+// `list_length` is the number of values of each axis in mode LIST (of axis 1).
+std::vector<std::string> check_axes(const SweepPlan& plan, const proto::ChipConfig& base,
+                                    size_t* list_length) {
+  const proto::Sweep& spec = plan.spec;
+  std::vector<std::string> labels;
+  *list_length = 0;
+  AxisFields seen;
   for (int a = 0; a < spec.axis_size(); ++a) {
     const proto::SweepAxis& axis = spec.axis(a);
-    const std::string where = path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
+    const std::string where =
+        plan.path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
     if (axis.field().empty())
-      throw UserError(path + ": axis " + std::to_string(a + 1) + ": no field");
+      throw UserError(plan.path + ": axis " + std::to_string(a + 1) + ": no field");
     if (axis.values_size() == 0) throw UserError(where + ": no values");
     if (spec.mode() == proto::LIST && a > 0 &&
-        static_cast<size_t>(axis.values_size()) != list_length) {
+        static_cast<size_t>(axis.values_size()) != *list_length) {
       throw UserError(where + ": " + std::to_string(axis.values_size()) +
                       " values, but mode LIST needs as many as axis 1 (" +
-                      std::to_string(list_length) + ")");
+                      std::to_string(*list_length) + ")");
     }
-    if (a == 0) list_length = static_cast<size_t>(axis.values_size());
-    // A field set by two axes (or twice by one) would take one value while the results were
-    // labelled with another.
-    std::vector<std::string> fields = {axis.field()};
-    for (const proto::LinkedField& linked : axis.linked()) fields.push_back(linked.field());
-    for (size_t k = 0; k < fields.size(); ++k) {
-      const std::string& f = fields[k];
-      const auto it = set_by.find(f);
-      if (it != set_by.end()) {
-        throw UserError(where + ": field " + f + " is already set by " + it->second);
-      }
-      set_by[f] =
-          k == 0 ? "axis " + std::to_string(a + 1) : "axis " + std::to_string(a + 1) + " (linked)";
-      // Two members of one oneof: setting the second clears the first, so the point would run
-      // only one of the two settings its row is labelled with.
-      for (const auto& [oneof, member] : oneofs_on_path(f)) {
-        const auto other = oneof_member.find(oneof);
-        if (other != oneof_member.end() && other->second.first != member) {
-          throw UserError(where + ": field " + f + " and field " + other->second.second + " (" +
-                          set_by[other->second.second] + ") are members of oneof " + oneof +
-                          ", which holds one of them at a time");
-        }
-        oneof_member.emplace(oneof, std::make_pair(member, f));
-      }
-    }
-    for (const proto::LinkedField& linked : axis.linked()) {
-      if (linked.values_size() != axis.values_size()) {
-        throw UserError(where + ": linked field " + linked.field() + " has " +
-                        std::to_string(linked.values_size()) + " values, the axis has " +
-                        std::to_string(axis.values_size()));
-      }
-    }
-    if (axis.field() == "run.batch" || axis.field() == "run.rate") {
-      if (axis.linked_size() > 0)
-        throw UserError(where + ": " + axis.field() + " takes no linked fields");
-      for (int v = 0; v < axis.values_size(); ++v) {
-        if (axis.field() == "run.batch") batch_value(axis.values(v), where);
-        if (axis.field() == "run.rate") rate_value(axis.values(v), where);
-      }
-      labels.push_back(axis.has_label() ? axis.label() : axis.field());
-      continue;
-    }
-    for (int v = 0; v < axis.values_size(); ++v) {
-      try {
-        proto::ChipConfig probe = base;
-        set_config_field(&probe, axis.field(), axis.values(v));
-        for (const proto::LinkedField& linked : axis.linked()) {
-          set_config_field(&probe, linked.field(), linked.values(v));
-        }
-      } catch (const UserError& e) {
-        throw UserError(where + ": " + e.what());
-      }
-    }
+    if (a == 0) *list_length = static_cast<size_t>(axis.values_size());
+    add_axis_fields(axis, a, where, &seen);
+    check_axis_values(axis, base, where);
     labels.push_back(axis.has_label() ? axis.label() : axis.field());
   }
+  return labels;
+}
 
-  // The size of the sweep before it is expanded: each point holds a chip config in memory and a
-  // row in sweep.json, sweep.csv and sweep.html.
+// Refuses, before it is expanded, a sweep too large for memory or disk: each point holds a chip
+// config in memory and a row in sweep.json, sweep.csv and sweep.html.
+void check_sweep_size(const SweepPlan& plan, size_t list_length) {
+  const proto::Sweep& spec = plan.spec;
   double combo_count = 1;
   if (spec.mode() == proto::LIST) {
     combo_count = spec.axis_size() == 0 ? 1 : static_cast<double>(list_length);
@@ -377,11 +413,14 @@ SweepPlan load_sweep(const std::string& path) {
   char count_text[32];
   std::snprintf(count_text, sizeof count_text, "%.0f", point_count);
   proto::check_memory_estimate(point_count * 4000,
-                               path + ": a sweep of " + std::string(count_text) + " points");
-  proto::check_output_estimate(point_count * 3 * 2000, path + ": the results of a sweep of " +
+                               plan.path + ": a sweep of " + std::string(count_text) + " points");
+  proto::check_output_estimate(point_count * 3 * 2000, plan.path + ": the results of a sweep of " +
                                                            std::string(count_text) + " points");
+}
 
-  // Value combinations: indices into each axis's values.
+// Value combinations: indices into each axis's values (mode LIST: the i-th value of every axis;
+// otherwise the grid, the last axis varying fastest).
+std::vector<std::vector<int>> value_combinations(const proto::Sweep& spec, size_t list_length) {
   std::vector<std::vector<int>> combos;
   if (spec.axis_size() == 0) {
     combos.push_back({});
@@ -402,36 +441,97 @@ SweepPlan load_sweep(const std::string& path) {
       if (a < 0) break;
     }
   }
+  return combos;
+}
 
+// The sweep's models (shape card names, or folders relative to the sweep's), each resolved once
+// to check it; the bundled model when none is given.
+std::vector<std::string> sweep_models(const SweepPlan& plan, const fs::path& dir) {
   std::vector<std::string> models;
-  for (int i = 0; i < spec.models_size(); ++i) {
-    const std::string& m = spec.models(i);
+  for (int i = 0; i < plan.spec.models_size(); ++i) {
+    const std::string& m = plan.spec.models(i);
     const std::string resolved = is_shape_card(m) ? m : relative_to(dir, m);
     try {
       workloads::resolve_model(resolved);
     } catch (const UserError& e) {
-      throw UserError(path + ": models[" + std::to_string(i) + "]: " + e.what());
+      throw UserError(plan.path + ": models[" + std::to_string(i) + "]: " + e.what());
     }
     models.push_back(resolved);
   }
   if (models.empty()) models.push_back(bundled_model_path());
-  std::vector<std::string> mappings(spec.mappings().begin(), spec.mappings().end());
+  return models;
+}
+
+// The sweep's placement strategies, each a registered one; "dense" when none is given.
+std::vector<std::string> sweep_mappings(const SweepPlan& plan) {
+  std::vector<std::string> mappings(plan.spec.mappings().begin(), plan.spec.mappings().end());
   if (mappings.empty()) mappings.push_back("dense");
   const auto strategies = mapping::strategy_names();
   for (size_t i = 0; i < mappings.size(); ++i) {
     if (std::find(strategies.begin(), strategies.end(), mappings[i]) == strategies.end()) {
       std::string known;
       for (const auto& s : strategies) known += (known.empty() ? "" : ", ") + s;
-      throw UserError(path + ": mappings[" + std::to_string(i) + "]: unknown strategy '" +
+      throw UserError(plan.path + ": mappings[" + std::to_string(i) + "]: unknown strategy '" +
                       mappings[i] + "' (strategies: " + known + ")");
     }
   }
+  return mappings;
+}
 
-  proto::SweepRunOptions run = spec.run();
+// Point `p` (index, model and mapping set): the base chip with one value combination applied,
+// resolved and validated, and its fingerprint (`run_text`: the run options as text).
+void apply_combination(const SweepPlan& plan, const std::vector<std::string>& labels,
+                       const std::vector<int>& combo, const std::string& run_text, SweepPoint* p) {
+  const proto::Sweep& spec = plan.spec;
+  for (size_t a = 0; a < combo.size(); ++a) {
+    const proto::SweepAxis& axis = spec.axis(static_cast<int>(a));
+    if (axis.field() == "run.batch") {
+      p->batch = batch_value(axis.values(combo[a]), plan.path);
+    } else if (axis.field() == "run.rate") {
+      p->rate = rate_value(axis.values(combo[a]), plan.path);
+    } else {
+      set_config_field(&p->chip, axis.field(), axis.values(combo[a]));
+      for (const proto::LinkedField& linked : axis.linked()) {
+        set_config_field(&p->chip, linked.field(), linked.values(combo[a]));
+      }
+    }
+    proto::SweepSetting s;
+    s.set_field(labels[a]);
+    s.set_value(axis.values(combo[a]));
+    p->settings.push_back(s);
+  }
+  proto::resolve_defaults(&p->chip);
+  const auto issues = proto::validate_chip_config(p->chip);
+  if (!issues.empty()) {
+    throw UserError(plan.path + ": point " + p->id + " (" + format_settings(p->settings) +
+                    "): " + issues.front().path_string() + ": " + issues.front().message);
+  }
+  // The batch enters the fingerprint only when it is not 1, so that sweeps without a batch axis
+  // keep their fingerprints.
+  p->inputs_key =
+      hex64(fnv1a(proto::to_text(p->chip) + "\nmodel: " + p->model + "\nmapping: " + p->mapping +
+                  "\n" + run_text + (p->batch != 1 ? "\nbatch: " + std::to_string(p->batch) : "") +
+                  (p->rate > 0 ? "\nrate: " + std::to_string(p->rate) : "")));
+}
+
+}  // namespace
+
+SweepPlan load_sweep(const std::string& path) {
+  SweepPlan plan = parse_sweep_file(path);
+  const fs::path dir = fs::absolute(path).parent_path();
+  const proto::ChipConfig base = load_base_chip(plan, dir);
+  resolve_run_files(&plan, dir);
+  size_t list_length = 0;
+  const std::vector<std::string> labels = check_axes(plan, base, &list_length);
+  check_sweep_size(plan, list_length);
+  const std::vector<std::vector<int>> combos = value_combinations(plan.spec, list_length);
+  const std::vector<std::string> models = sweep_models(plan, dir);
+  const std::vector<std::string> mappings = sweep_mappings(plan);
+
+  proto::SweepRunOptions run = plan.spec.run();
   proto::resolve_defaults(&run);
   const std::string run_text =
       proto::to_text(run) + "data: " + plan.data + "\ncalib: " + plan.calib;
-
   for (const std::string& model : models) {
     for (const std::string& mapping_name : mappings) {
       for (const std::vector<int>& combo : combos) {
@@ -443,35 +543,7 @@ SweepPlan load_sweep(const std::string& path) {
         p.model = model;
         p.mapping = mapping_name;
         p.chip = base;
-        for (size_t a = 0; a < combo.size(); ++a) {
-          const proto::SweepAxis& axis = spec.axis(static_cast<int>(a));
-          if (axis.field() == "run.batch") {
-            p.batch = batch_value(axis.values(combo[a]), path);
-          } else if (axis.field() == "run.rate") {
-            p.rate = rate_value(axis.values(combo[a]), path);
-          } else {
-            set_config_field(&p.chip, axis.field(), axis.values(combo[a]));
-            for (const proto::LinkedField& linked : axis.linked()) {
-              set_config_field(&p.chip, linked.field(), linked.values(combo[a]));
-            }
-          }
-          proto::SweepSetting s;
-          s.set_field(labels[a]);
-          s.set_value(axis.values(combo[a]));
-          p.settings.push_back(s);
-        }
-        proto::resolve_defaults(&p.chip);
-        const auto issues = proto::validate_chip_config(p.chip);
-        if (!issues.empty()) {
-          throw UserError(path + ": point " + p.id + " (" + format_settings(p.settings) +
-                          "): " + issues.front().path_string() + ": " + issues.front().message);
-        }
-        // The batch enters the fingerprint only when it is not 1, so that sweeps without a
-        // batch axis keep their fingerprints.
-        p.inputs_key = hex64(fnv1a(proto::to_text(p.chip) + "\nmodel: " + model +
-                                   "\nmapping: " + mapping_name + "\n" + run_text +
-                                   (p.batch != 1 ? "\nbatch: " + std::to_string(p.batch) : "") +
-                                   (p.rate > 0 ? "\nrate: " + std::to_string(p.rate) : "")));
+        apply_combination(plan, labels, combo, run_text, &p);
         plan.points.push_back(std::move(p));
       }
     }
