@@ -59,9 +59,8 @@ arch::Backend parse_backend(const std::string& name) {
   throw UserError("--backend: expected analog, w4a8 or fp32, got '" + name + "'");
 }
 
-}  // namespace
-
-int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
+// The flags of `aimcsim linear`.
+po::options_description linear_flags() {
   po::options_description options("linear flags");
   options.add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),
                         "chip config (.pbtxt) whose tile and numerics apply")(
@@ -81,6 +80,90 @@ int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
       "pre-adc", po::bool_switch()->default_value(false),
       "also write pre_adc.npy (input tiles x tokens x out): each input tile's noise-free analog "
       "sums before output noise and ADC, in output units (analog)");
+  return options;
+}
+
+// --bias: one value per output of the weights (empty without the flag).
+arch::Vector read_bias(const po::variables_map& vm, const arch::Matrix& w) {
+  arch::Vector bias;
+  if (!vm.count("bias")) return bias;
+  const std::string b_path = vm["bias"].as<std::string>();
+  const workloads::NpyArray b = workloads::read_npy_floats(b_path, "--bias");
+  if (b.size() != static_cast<size_t>(w.rows()) || b.shape.size() != 1) {
+    throw UserError("--bias " + b_path + ": expected shape (" + std::to_string(w.rows()) + ",)");
+  }
+  bias = Eigen::Map<const arch::Vector>(b.data.data(), w.rows());
+  return bias;
+}
+
+// The input range of each of the `tiles` input tiles: --input-ranges, or what the chip's
+// input-range policy implies (DYNAMIC: unused, FIXED: its range); FP32 ignores them.
+std::vector<float> input_ranges(const po::variables_map& vm, const arch::TileNumerics& numerics,
+                                arch::Backend backend, size_t tiles, Eigen::Index inputs) {
+  std::vector<float> ranges;
+  if (vm.count("input-ranges")) {
+    const std::string r_path = vm["input-ranges"].as<std::string>();
+    const workloads::NpyArray r = workloads::read_npy_floats(r_path, "--input-ranges");
+    if (r.size() != tiles) {
+      throw UserError("--input-ranges " + r_path + ": " + std::to_string(r.size()) +
+                      " ranges, the chip splits the " + std::to_string(inputs) + " inputs into " +
+                      std::to_string(tiles) + " tiles of at most " + std::to_string(numerics.rows) +
+                      " rows");
+    }
+    for (size_t t = 0; t < tiles; ++t) {
+      if (!(r.data[t] > 0)) {
+        throw UserError("--input-ranges " + r_path + ": range " + std::to_string(t) +
+                        " must be positive, got " + std::to_string(r.data[t]));
+      }
+    }
+    ranges = r.data;
+  } else if (numerics.input_range_policy == arch::InputRangePolicy::kDynamic) {
+    ranges.assign(tiles, 1.0f);
+  } else if (numerics.input_range_policy == arch::InputRangePolicy::kFixed) {
+    ranges.assign(tiles, static_cast<float>(numerics.fixed_input_range));
+  } else if (backend != arch::Backend::kFp32) {
+    throw UserError(
+        "--input-ranges is required: the chip's input_range policy is neither "
+        "DYNAMIC nor FIXED");
+  }
+  return ranges;
+}
+
+// --dac-codes and --pre-adc: each input tile's DAC codes and noise-free analog sums, probed on
+// the analog layer.
+void write_probes(const arch::AnalogLinear& analog, const arch::Matrix& x, Eigen::Index outputs,
+                  bool want_codes, bool want_sums, const arch::TileNumerics& numerics,
+                  const std::string& dir, std::ostream& out) {
+  arch::Matrix codes(x.rows(), x.cols());
+  std::vector<float> sums;
+  for (int i = 0; i < analog.input_tiles(); ++i) {
+    arch::Matrix values, part;
+    arch::Vector token_ranges;
+    analog.probe_tile(x, i, &values, &part, &token_ranges);
+    codes.middleCols(analog.input_offset(i), analog.tile_rows(i)) = values;
+    const std::vector<float> v = row_major(part);
+    sums.insert(sums.end(), v.begin(), v.end());
+  }
+  if (want_codes) {
+    write_matrix(dir + "/dac_codes.npy", codes);
+    out << "dac_codes.npy: " << codes.rows() << " x " << codes.cols()
+        << (numerics.inp_res > 0 ? " (integer DAC codes)" : " (ideal DAC: the inputs applied)")
+        << "\n";
+  }
+  if (want_sums) {
+    proto::write_file_atomic(
+        dir + "/pre_adc.npy",
+        workloads::npy_bytes({static_cast<size_t>(analog.input_tiles()),
+                              static_cast<size_t>(x.rows()), static_cast<size_t>(outputs)},
+                             sums.data()));
+    out << "pre_adc.npy: " << analog.input_tiles() << " x " << x.rows() << " x " << outputs << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
+  const po::options_description options = linear_flags();
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("linear", "--weights W.npy --inputs X.npy [--input-ranges R.npy] --out DIR",
@@ -101,42 +184,9 @@ int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
                     " features per token, but the weights " + w_path + " have " +
                     std::to_string(w.cols()) + " inputs");
   }
-  arch::Vector bias;
-  if (vm.count("bias")) {
-    const std::string b_path = vm["bias"].as<std::string>();
-    const workloads::NpyArray b = workloads::read_npy_floats(b_path, "--bias");
-    if (b.size() != static_cast<size_t>(w.rows()) || b.shape.size() != 1) {
-      throw UserError("--bias " + b_path + ": expected shape (" + std::to_string(w.rows()) + ",)");
-    }
-    bias = Eigen::Map<const arch::Vector>(b.data.data(), w.rows());
-  }
+  const arch::Vector bias = read_bias(vm, w);
   const size_t tiles = arch::balanced_split(static_cast<int>(w.cols()), numerics.rows).size();
-  std::vector<float> ranges;
-  if (vm.count("input-ranges")) {
-    const std::string r_path = vm["input-ranges"].as<std::string>();
-    const workloads::NpyArray r = workloads::read_npy_floats(r_path, "--input-ranges");
-    if (r.size() != tiles) {
-      throw UserError("--input-ranges " + r_path + ": " + std::to_string(r.size()) +
-                      " ranges, the chip splits the " + std::to_string(w.cols()) + " inputs into " +
-                      std::to_string(tiles) + " tiles of at most " + std::to_string(numerics.rows) +
-                      " rows");
-    }
-    for (size_t t = 0; t < tiles; ++t) {
-      if (!(r.data[t] > 0)) {
-        throw UserError("--input-ranges " + r_path + ": range " + std::to_string(t) +
-                        " must be positive, got " + std::to_string(r.data[t]));
-      }
-    }
-    ranges = r.data;
-  } else if (numerics.input_range_policy == arch::InputRangePolicy::kDynamic) {
-    ranges.assign(tiles, 1.0f);
-  } else if (numerics.input_range_policy == arch::InputRangePolicy::kFixed) {
-    ranges.assign(tiles, static_cast<float>(numerics.fixed_input_range));
-  } else if (backend != arch::Backend::kFp32) {
-    throw UserError(
-        "--input-ranges is required: the chip's input_range policy is neither "
-        "DYNAMIC nor FIXED");
-  }
+  std::vector<float> ranges = input_ranges(vm, numerics, backend, tiles, w.cols());
   const bool want_codes = vm["dac-codes"].as<bool>();
   const bool want_sums = vm["pre-adc"].as<bool>();
   if ((want_codes || want_sums) && backend != arch::Backend::kAnalog) {
@@ -158,32 +208,8 @@ int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
       << ", " << tiles << " input tiles of at most " << numerics.rows << " rows, seed " << seed
       << ")\n";
   if (want_codes || want_sums) {
-    const auto& analog = dynamic_cast<const arch::AnalogLinear&>(*layer);
-    arch::Matrix codes(x.rows(), x.cols());
-    std::vector<float> sums;
-    for (int i = 0; i < analog.input_tiles(); ++i) {
-      arch::Matrix values, part;
-      arch::Vector token_ranges;
-      analog.probe_tile(x, i, &values, &part, &token_ranges);
-      codes.middleCols(analog.input_offset(i), analog.tile_rows(i)) = values;
-      const std::vector<float> v = row_major(part);
-      sums.insert(sums.end(), v.begin(), v.end());
-    }
-    if (want_codes) {
-      write_matrix(dir + "/dac_codes.npy", codes);
-      out << "dac_codes.npy: " << codes.rows() << " x " << codes.cols()
-          << (numerics.inp_res > 0 ? " (integer DAC codes)" : " (ideal DAC: the inputs applied)")
-          << "\n";
-    }
-    if (want_sums) {
-      proto::write_file_atomic(
-          dir + "/pre_adc.npy",
-          workloads::npy_bytes({static_cast<size_t>(analog.input_tiles()),
-                                static_cast<size_t>(x.rows()), static_cast<size_t>(w.rows())},
-                               sums.data()));
-      out << "pre_adc.npy: " << analog.input_tiles() << " x " << x.rows() << " x " << w.rows()
-          << "\n";
-    }
+    write_probes(dynamic_cast<const arch::AnalogLinear&>(*layer), x, w.rows(), want_codes,
+                 want_sums, numerics, dir, out);
   }
   return 0;
 }

@@ -18,7 +18,10 @@
 
 namespace aimc::sim {
 
-int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
+namespace {
+
+// The flags of `aimcsim map`.
+po::options_description map_flags() {
   po::options_description options("map flags");
   add_chip_model_flags(&options, true);
   options.add_options()("compare", po::bool_switch(), "compare every strategy side by side")(
@@ -30,6 +33,77 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
       "across chips, how a layer of a block larger than a chip is cut: auto, output, input")(
       "lm-head", po::value<std::string>()->default_value("chip"),
       "across chips, where lm_head runs: chip (mapping.lm_head_on_tiles), tiles, dram");
+  return options;
+}
+
+// One chip: the strategies side by side (--compare), or one plan's summary (and file).
+void map_on_chip(const po::variables_map& vm, const workloads::ModelConfig& model,
+                 const proto::ChipConfig& chip, std::ostream& out) {
+  if (vm["compare"].as<bool>()) {
+    out << mapping::compare_strategies_table(model, chip);
+    return;
+  }
+  const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
+  out << format_plan_summary(plan);
+  if (vm.count("out")) {
+    mapping::write_plan(plan, vm["out"].as<std::string>());
+    out << "plan written to " << vm["out"].as<std::string>() << "\n";
+  }
+}
+
+// --chips N|auto: with a chip config, a system of N (or as many as the model needs) such chips;
+// with a system config, at most N of its chips.
+void apply_chips_flag(const std::string& chips, const workloads::ModelConfig& model,
+                      proto::SystemConfig* system, mapping::SystemMapOptions* options) {
+  if (chips == "auto") {
+    options->chips = -1;
+    if (proto::is_single_chip(*system)) {
+      // A system of as many chips like this one as the model needs.
+      const int n = mapping::chips_needed(model, proto::chip_config(*system, 0), *options);
+      if (n > 1) system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+    }
+    return;
+  }
+  int n = 0;
+  try {
+    size_t used = 0;
+    n = std::stoi(chips, &used);
+    if (used != chips.size()) n = 0;
+  } catch (const std::exception&) {
+    n = 0;
+  }
+  if (n < 1 || n > 65536) {
+    throw UserError("--chips: expected a number of chips (1..65536) or auto, got '" + chips + "'");
+  }
+  if (proto::is_single_chip(*system)) {
+    system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+  } else {
+    options->chips = n;
+  }
+}
+
+// Across the chips of a system: the system plan's summary (and file).
+void map_across_chips(const po::variables_map& vm, const workloads::ModelConfig& model,
+                      proto::SystemConfig system, std::ostream& out) {
+  if (vm["compare"].as<bool>()) {
+    throw UserError("--compare compares placement strategies on one chip; leave out --chips");
+  }
+  mapping::SystemMapOptions options;
+  options.split = mapping::parse_split_kind(vm["split"].as<std::string>());
+  options.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
+  if (vm.count("chips")) apply_chips_flag(vm["chips"].as<std::string>(), model, &system, &options);
+  const proto::SystemPlan plan = mapping::make_system_plan(model, system, options);
+  out << mapping::format_system_plan_summary(plan);
+  if (vm.count("out")) {
+    mapping::write_system_plan(plan, vm["out"].as<std::string>());
+    out << "plan written to " << vm["out"].as<std::string>() << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
+  const po::options_description options = map_flags();
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("map",
@@ -45,64 +119,12 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
     if (vm.count("out")) throw UserError("--out writes one plan; --compare writes none");
   }
   if (vm.count("out")) proto::check_output_file(vm["out"].as<std::string>(), "--out");
-  proto::SystemConfig system = system_from_flags(vm);
+  const proto::SystemConfig system = system_from_flags(vm);
   const workloads::ModelConfig model = workloads::resolve_model(model_from_flags(vm));
-  const bool across = !proto::is_single_chip(system) || vm.count("chips");
-  if (!across) {
-    const proto::ChipConfig& chip = proto::chip_config(system, 0);
-    if (vm["compare"].as<bool>()) {
-      out << mapping::compare_strategies_table(model, chip);
-      return 0;
-    }
-    const proto::MappingPlan plan =
-        mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
-    out << format_plan_summary(plan);
-    if (vm.count("out")) {
-      mapping::write_plan(plan, vm["out"].as<std::string>());
-      out << "plan written to " << vm["out"].as<std::string>() << "\n";
-    }
-    return 0;
-  }
-  if (vm["compare"].as<bool>()) {
-    throw UserError("--compare compares placement strategies on one chip; leave out --chips");
-  }
-  mapping::SystemMapOptions options_across;
-  options_across.split = mapping::parse_split_kind(vm["split"].as<std::string>());
-  options_across.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
-  if (vm.count("chips")) {
-    const std::string chips = vm["chips"].as<std::string>();
-    int n = 0;
-    if (chips == "auto") {
-      options_across.chips = -1;
-      if (proto::is_single_chip(system)) {
-        // A system of as many chips like this one as the model needs.
-        n = mapping::chips_needed(model, proto::chip_config(system, 0), options_across);
-        if (n > 1) system.mutable_chips(0)->set_count(static_cast<uint32_t>(n));
-      }
-    } else {
-      try {
-        size_t used = 0;
-        n = std::stoi(chips, &used);
-        if (used != chips.size()) n = 0;
-      } catch (const std::exception&) {
-        n = 0;
-      }
-      if (n < 1 || n > 65536) {
-        throw UserError("--chips: expected a number of chips (1..65536) or auto, got '" + chips +
-                        "'");
-      }
-      if (proto::is_single_chip(system)) {
-        system.mutable_chips(0)->set_count(static_cast<uint32_t>(n));
-      } else {
-        options_across.chips = n;
-      }
-    }
-  }
-  const proto::SystemPlan plan = mapping::make_system_plan(model, system, options_across);
-  out << mapping::format_system_plan_summary(plan);
-  if (vm.count("out")) {
-    mapping::write_system_plan(plan, vm["out"].as<std::string>());
-    out << "plan written to " << vm["out"].as<std::string>() << "\n";
+  if (proto::is_single_chip(system) && !vm.count("chips")) {
+    map_on_chip(vm, model, proto::chip_config(system, 0), out);
+  } else {
+    map_across_chips(vm, model, system, out);
   }
   return 0;
 }

@@ -23,7 +23,10 @@
 
 namespace aimc::sim {
 
-int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
+namespace {
+
+// The flags of `aimcsim sweep`.
+po::options_description sweep_flags() {
   po::options_description options("sweep flags");
   options.add_options()("sweep", po::value<std::string>(),
                         "sweep file (.pbtxt, proto/sweep.proto)")(
@@ -31,61 +34,30 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
       "out", po::value<std::string>(),
       "results folder (default: sweep-NAME in the current folder); an earlier sweep there "
       "resumes")("list", po::bool_switch(), "print the points and exit without running them");
-  po::positional_options_description positional;
-  positional.add("sweep", 1);
-  po::variables_map vm;
-  if (!parse_flags("sweep", "SWEEP.pbtxt [-j N] [--out DIR] [--list]", options, positional, args,
-                   &vm, out)) {
-    return 0;
-  }
-  if (!vm.count("sweep")) {
-    throw UserError(
-        "aimcsim sweep: missing the sweep file (usage: aimcsim sweep SWEEP.pbtxt "
-        "[-j N] [--out DIR])");
-  }
-  const int jobs = vm["jobs"].as<int>();
-  if (jobs < 1 || jobs > 1024)
-    throw UserError("--jobs must be in 1..1024, got " + std::to_string(jobs));
-  // Under mpirun/srun the points are spread over the processes (sim/task_farm.h).
-  const mpi::MaybeSession session("sweep");
-  const mpi::Comm* comm = mpi::world();
-  const SweepPlan plan = load_sweep(vm["sweep"].as<std::string>());
-  if (vm["list"].as<bool>()) {
-    if (comm != nullptr && !comm->root()) return 0;
-    for (const SweepPoint& p : plan.points) {
-      out << p.id << "  model=" << p.model << " mapping=" << p.mapping;
-      for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
-      out << "  (key " << p.inputs_key << ")\n";
-    }
-    return 0;
-  }
-  SweepRunnerOptions runner;
-  runner.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "sweep-" + plan.spec.name();
-  runner.jobs = jobs;
-  runner.progress = stderr_is_tty();
-  runner.comm = comm;
-  // One sweep at a time in a results folder: a second one would mix its rows into these.
-  std::optional<proto::FolderLock> lock;
-  if (comm == nullptr || comm->root()) lock.emplace(runner.out_dir, "sweep");
-  const SweepOutcome outcome = run_sweep(plan, runner, out);
-  if (comm != nullptr && !comm->root()) return outcome.interrupted ? 130 : 0;
+  return options;
+}
 
-  const std::string json = runner.out_dir + "/sweep.json";
+// --list: one line per point (its settings and fingerprint).
+void list_points(const SweepPlan& plan, std::ostream& out) {
+  for (const SweepPoint& p : plan.points) {
+    out << p.id << "  model=" << p.model << " mapping=" << p.mapping;
+    for (const auto& s : p.settings) out << " " << s.field() << "=" << s.value();
+    out << "  (key " << p.inputs_key << ")\n";
+  }
+}
+
+// The rows of the finished sweep, read back from DIR/sweep.json.
+proto::SweepResults read_results(const std::string& out_dir) {
+  const std::string json = out_dir + "/sweep.json";
   std::ifstream in(json);
   std::ostringstream text;
   text << in.rdbuf();
-  const proto::SweepResults results = parse_sweep_json(text.str(), json);
-  out << "\n" << format_sweep_table(results) << "\n";
-  out << outcome.points << " points: " << outcome.kept << " resumed, " << outcome.ran << " run, "
-      << outcome.failed << " failed; wall time " << static_cast<int>(outcome.wall_s * 10) / 10.0
-      << " s\nresults: " << runner.out_dir << "/sweep.csv, sweep.json, sweep.html\n";
-  if (outcome.interrupted) {
-    out << "stopped before every point ran (interrupted";
-    if (comm != nullptr) out << ", or a process of the MPI job died: see the launcher's message";
-    out << "); the " << (outcome.kept + outcome.ran) << " finished rows are in " << runner.out_dir
-        << "/sweep.json: run the same command again to resume the remaining points\n";
-    return 130;
-  }
+  return parse_sweep_json(text.str(), json);
+}
+
+// Exit status of a sweep whose every point ran: 2 (UserError) when every point failed; 0
+// otherwise, with the failures said on stderr when some points failed.
+int failures_status(const proto::SweepResults& results, const std::string& out_dir) {
   int ok = 0;
   std::string first_error;
   for (const proto::SweepRow& row : results.rows()) {
@@ -103,10 +75,63 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
     // where a script or a user scanning the output sees them.
     std::cerr << "aimcsim: warning: " << results.rows_size() - ok << " of " << results.rows_size()
               << " points of the sweep failed (first: " << first_error
-              << "); their rows, with status and error, are in " << runner.out_dir
+              << "); their rows, with status and error, are in " << out_dir
               << "/sweep.csv and sweep.json; exit status 0 since the other points ran\n";
   }
   return 0;
+}
+
+}  // namespace
+
+int cmd_sweep(const std::vector<std::string>& args, std::ostream& out) {
+  const po::options_description options = sweep_flags();
+  po::positional_options_description positional;
+  positional.add("sweep", 1);
+  po::variables_map vm;
+  if (!parse_flags("sweep", "SWEEP.pbtxt [-j N] [--out DIR] [--list]", options, positional, args,
+                   &vm, out)) {
+    return 0;
+  }
+  if (!vm.count("sweep")) {
+    throw UserError(
+        "aimcsim sweep: missing the sweep file (usage: aimcsim sweep SWEEP.pbtxt "
+        "[-j N] [--out DIR])");
+  }
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 1 || jobs > 1024)
+    throw UserError("--jobs must be in 1..1024, got " + std::to_string(jobs));
+  // Under mpirun/srun the points are spread over the processes (sim/sweep/task_farm.h).
+  const mpi::MaybeSession session("sweep");
+  const mpi::Comm* comm = mpi::world();
+  const SweepPlan plan = load_sweep(vm["sweep"].as<std::string>());
+  if (vm["list"].as<bool>()) {
+    if (comm == nullptr || comm->root()) list_points(plan, out);
+    return 0;
+  }
+  SweepRunnerOptions runner;
+  runner.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "sweep-" + plan.spec.name();
+  runner.jobs = jobs;
+  runner.progress = stderr_is_tty();
+  runner.comm = comm;
+  // One sweep at a time in a results folder: a second one would mix its rows into these.
+  std::optional<proto::FolderLock> lock;
+  if (comm == nullptr || comm->root()) lock.emplace(runner.out_dir, "sweep");
+  const SweepOutcome outcome = run_sweep(plan, runner, out);
+  if (comm != nullptr && !comm->root()) return outcome.interrupted ? 130 : 0;
+
+  const proto::SweepResults results = read_results(runner.out_dir);
+  out << "\n" << format_sweep_table(results) << "\n";
+  out << outcome.points << " points: " << outcome.kept << " resumed, " << outcome.ran << " run, "
+      << outcome.failed << " failed; wall time " << static_cast<int>(outcome.wall_s * 10) / 10.0
+      << " s\nresults: " << runner.out_dir << "/sweep.csv, sweep.json, sweep.html\n";
+  if (outcome.interrupted) {
+    out << "stopped before every point ran (interrupted";
+    if (comm != nullptr) out << ", or a process of the MPI job died: see the launcher's message";
+    out << "); the " << (outcome.kept + outcome.ran) << " finished rows are in " << runner.out_dir
+        << "/sweep.json: run the same command again to resume the remaining points\n";
+    return 130;
+  }
+  return failures_status(results, runner.out_dir);
 }
 
 }  // namespace aimc::sim

@@ -154,9 +154,8 @@ workloads::LayerInputRanges input_ranges(const proto::ChipConfig& chip,
   return ranges;
 }
 
-}  // namespace
-
-int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
+// The flags of `aimcsim ttc`.
+po::options_description ttc_flags() {
   const std::string root = data_root();
   po::options_description options("ttc flags");
   options.add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),
@@ -175,6 +174,113 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
       "max-prompts", po::value<int>()->default_value(0), "problems to use (0 = all)")(
       "max-new-tokens", po::value<int>()->default_value(8), "tokens generated per answer at most")(
       "threads", po::value<int>()->default_value(0), "worker threads (0 = all cores)");
+  return options;
+}
+
+// The mean prompt and reference answer lengths of the problems (P and A), in tokens; checks
+// every prompt's tokens against the model's vocabulary.
+struct MeanLengths {
+  double prompt = 0, answer = 0;
+};
+
+MeanLengths mean_lengths(const std::vector<workloads::Problem>& problems, int vocab_size,
+                         const std::string& data) {
+  MeanLengths m;
+  for (const workloads::Problem& p : problems) {
+    workloads::check_token_ids(p.prompt, vocab_size, data);
+    m.prompt += static_cast<double>(p.prompt.size());
+    m.answer += static_cast<double>(p.answer.size());
+  }
+  m.prompt /= static_cast<double>(problems.size());
+  m.answer /= static_cast<double>(problems.size());
+  return m;
+}
+
+// Under mpirun/srun the chip instances are spread over the processes: each rank's answers
+// travel to every rank as proto::ChipAnswers.
+void distribute_over_ranks(const mpi::Comm& comm, workloads::GenerationOptions* gen) {
+  const int threads = threads_per_rank(comm, gen->threads);
+  const mpi::Comm* c = &comm;
+  gen->distribute_runs = [c, threads](int runs,
+                                      const std::function<workloads::ChipAnswers(int)>& one) {
+    std::vector<workloads::ChipAnswers> chips;
+    for (const std::string& bytes :
+         gather_runs(*c, threads, runs, [&one](int r) { return pack_answers(one(r)); })) {
+      chips.push_back(unpack_answers(bytes));
+    }
+    return chips;
+  };
+}
+
+// What `ttc` ran and measured: the FP32 references and the chip instances' answers.
+struct TtcResults {
+  workloads::GenerationResult fp32_greedy, fp32, chip;
+};
+
+// FP32 references, greedy (one answer) and the same sampling (one run: no chip noise), then the
+// chip instances on the chip's backend.
+TtcResults run_ttc(const workloads::TransformerWeights& weights, const arch::TileNumerics& numerics,
+                   arch::Backend backend, const workloads::LayerInputRanges& ranges,
+                   const std::vector<workloads::Problem>& problems,
+                   const workloads::GenerationOptions& gen) {
+  workloads::GenerationOptions greedy = gen;
+  greedy.temperature = 0;
+  greedy.samples = 1;
+  greedy.votes = {1};
+  greedy.progress = nullptr;
+  TtcResults r;
+  r.fp32_greedy =
+      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, greedy);
+  r.fp32 =
+      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, gen);
+  r.chip = workloads::run_generation(weights, numerics, backend, ranges, problems, gen);
+  return r;
+}
+
+// The energy lines above the table: what was simulated and how an answer's energy is formed.
+void print_energy_basis(const TtcEnergy& energy, const MeanLengths& len, std::ostream& out) {
+  out << "energy (timed simulation, dense plan, " << energy.sim_options.prompt_tokens
+      << " prompt + " << energy.sim_options.decode_tokens << " decode tokens): prefill "
+      << fixed(energy.e_prefill, 1) << " nJ/token (leakage " << fixed(energy.leak_prefill, 1)
+      << "), decode at N = 1 " << fixed(energy.e_decode[0], 1) << " nJ/token (leakage "
+      << fixed(energy.leak_decode[0], 1) << ")\n"
+      << "energy per answer = P x prefill + N x A x decode(N), P = " << fixed(len.prompt, 3)
+      << " prompt tokens, A = " << fixed(len.answer, 3) << " answer tokens (KV of the prompt "
+      << "shared by the N samples, which decode together as a batch of N)\n\n";
+}
+
+// The accuracy-energy table (one line per vote size N), then each chip instance's accuracies.
+void print_ttc_table(const TtcResults& r, const TtcEnergy& energy, const MeanLengths& len,
+                     const std::vector<int>& votes, std::ostream& out) {
+  const std::string chip_label = r.chip.label + " acc";
+  char line[200];
+  std::snprintf(line, sizeof line, "%4s  %10s  %8s  %10s  %16s  %12s\n", "N", chip_label.c_str(),
+                "+- sd", "FP32 acc", "energy/answer uJ", "dynamic uJ");
+  out << line;
+  for (size_t k = 0; k < votes.size(); ++k) {
+    const int n = votes[k];
+    const double energy_uj =
+        (len.prompt * energy.e_prefill + n * len.answer * energy.e_decode[k]) * 1e-3;
+    const double dynamic_uj = (len.prompt * (energy.e_prefill - energy.leak_prefill) +
+                               n * len.answer * (energy.e_decode[k] - energy.leak_decode[k])) *
+                              1e-3;
+    std::snprintf(line, sizeof line, "%4d  %10.4f  +- %5.4f  %10.4f  %16.4f  %12.4f\n", n,
+                  r.chip.accuracy[k].mean, r.chip.accuracy[k].std, r.fp32.accuracy[k].mean,
+                  energy_uj, dynamic_uj);
+    out << line;
+  }
+  out << "\nper chip instance (N = 1 .. " << votes.back() << "):\n";
+  for (size_t c = 0; c < r.chip.chips.size(); ++c) {
+    out << "  seed " << c << ":";
+    for (double a : r.chip.chips[c].accuracy) out << " " << fixed(a, 4);
+    out << "\n";
+  }
+}
+
+}  // namespace
+
+int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
+  const po::options_description options = ttc_flags();
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_flags("ttc",
@@ -191,36 +297,18 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
   workloads::GenerationOptions gen = generation_options(vm, chip);
 
   const workloads::TransformerWeights weights = workloads::load_transformer(model);
+  const std::string data = vm["data"].as<std::string>();
   const std::vector<workloads::Problem> problems =
-      workloads::read_problems(vm["data"].as<std::string>(), vm["max-prompts"].as<int>());
-  double prompt_mean = 0, answer_mean = 0;
-  for (const workloads::Problem& p : problems) {
-    workloads::check_token_ids(p.prompt, weights.config.vocab_size, vm["data"].as<std::string>());
-    prompt_mean += static_cast<double>(p.prompt.size());
-    answer_mean += static_cast<double>(p.answer.size());
-  }
-  prompt_mean /= static_cast<double>(problems.size());
-  answer_mean /= static_cast<double>(problems.size());
+      workloads::read_problems(data, vm["max-prompts"].as<int>());
+  const MeanLengths len = mean_lengths(problems, weights.config.vocab_size, data);
 
   // Energy first: the timed simulations run in forked children, before any worker thread exists.
-  const TtcEnergy energy = answer_energy(chip, weights.config, prompt_mean, answer_mean, gen.votes);
+  const TtcEnergy energy = answer_energy(chip, weights.config, len.prompt, len.answer, gen.votes);
 
-  // Under mpirun/srun the chip instances are spread over the processes (after the timed run:
-  // its fork must not happen in a process with MPI's threads). Rank 0 prints.
+  // After the timed run: its fork must not happen in a process with MPI's threads. Rank 0 prints.
   const mpi::MaybeSession session("ttc");
   const mpi::Comm* comm = mpi::world();
-  if (comm != nullptr) {
-    const int threads = threads_per_rank(*comm, gen.threads);
-    gen.distribute_runs = [comm, threads](int runs,
-                                          const std::function<workloads::ChipAnswers(int)>& one) {
-      std::vector<workloads::ChipAnswers> chips;
-      for (const std::string& bytes :
-           gather_runs(*comm, threads, runs, [&one](int r) { return pack_answers(one(r)); })) {
-        chips.push_back(unpack_answers(bytes));
-      }
-      return chips;
-    };
-  }
+  if (comm != nullptr) distribute_over_ranks(*comm, &gen);
 
   const arch::TileNumerics numerics = arch::tile_numerics_from_config(chip);
   const arch::Backend backend = tile_backend(chip);
@@ -230,65 +318,24 @@ int cmd_ttc(const std::vector<std::string>& args, std::ostream& out) {
                    &range_report);
 
   if (comm == nullptr) gen.progress = tty_progress();
-  // FP32 references: greedy (one answer) and the same sampling (one run: no chip noise).
-  workloads::GenerationOptions greedy = gen;
-  greedy.temperature = 0;
-  greedy.samples = 1;
-  greedy.votes = {1};
-  greedy.progress = nullptr;
-  const workloads::GenerationResult fp32_greedy =
-      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, greedy);
-  const workloads::GenerationResult fp32 =
-      workloads::run_generation(weights, numerics, arch::Backend::kFp32, ranges, problems, gen);
-  const workloads::GenerationResult chip_result =
-      workloads::run_generation(weights, numerics, backend, ranges, problems, gen);
+  const TtcResults r = run_ttc(weights, numerics, backend, ranges, problems, gen);
   if (gen.progress) clear_progress_line();
   if (comm != nullptr && !comm->root()) return 0;
 
-  const int runs = static_cast<int>(chip_result.chips.size());
   out << "ttc: model " << weights.config.name << " (" << model << ") on chip " << chip.name()
       << " (" << vm["chip"].as<std::string>() << ")\n"
-      << problems.size() << " problems (" << vm["data"].as<std::string>() << "), " << gen.samples
-      << " samples per prompt at temperature " << gen.temperature << ", " << runs
+      << problems.size() << " problems (" << data << "), " << gen.samples
+      << " samples per prompt at temperature " << gen.temperature << ", " << r.chip.chips.size()
       << " chip instances (base seed " << gen.base_seed << "), lm_head "
       << (gen.lm_head_on_backend ? "on tiles" : "FP32") << "\n";
   if (backend != arch::Backend::kFp32) {
     out << "input ranges: " << range_report.summary(numerics.kappa) << "\n";
   }
-  out << "FP32 greedy accuracy: " << fixed(fp32_greedy.accuracy[0].mean, 4) << "\n"
-      << "energy (timed simulation, dense plan, " << energy.sim_options.prompt_tokens
-      << " prompt + " << energy.sim_options.decode_tokens << " decode tokens): prefill "
-      << fixed(energy.e_prefill, 1) << " nJ/token (leakage " << fixed(energy.leak_prefill, 1)
-      << "), decode at N = 1 " << fixed(energy.e_decode[0], 1) << " nJ/token (leakage "
-      << fixed(energy.leak_decode[0], 1) << ")\n"
-      << "energy per answer = P x prefill + N x A x decode(N), P = " << fixed(prompt_mean, 3)
-      << " prompt tokens, A = " << fixed(answer_mean, 3) << " answer tokens (KV of the prompt "
-      << "shared by the N samples, which decode together as a batch of N)\n\n";
-  const std::string chip_label = chip_result.label + " acc";
-  char line[200];
-  std::snprintf(line, sizeof line, "%4s  %10s  %8s  %10s  %16s  %12s\n", "N", chip_label.c_str(),
-                "+- sd", "FP32 acc", "energy/answer uJ", "dynamic uJ");
-  out << line;
-  for (size_t k = 0; k < gen.votes.size(); ++k) {
-    const int n = gen.votes[k];
-    const double energy_uj =
-        (prompt_mean * energy.e_prefill + n * answer_mean * energy.e_decode[k]) * 1e-3;
-    const double dynamic_uj = (prompt_mean * (energy.e_prefill - energy.leak_prefill) +
-                               n * answer_mean * (energy.e_decode[k] - energy.leak_decode[k])) *
-                              1e-3;
-    std::snprintf(line, sizeof line, "%4d  %10.4f  +- %5.4f  %10.4f  %16.4f  %12.4f\n", n,
-                  chip_result.accuracy[k].mean, chip_result.accuracy[k].std, fp32.accuracy[k].mean,
-                  energy_uj, dynamic_uj);
-    out << line;
-  }
-  out << "\nper chip instance (N = 1 .. " << gen.votes.back() << "):\n";
-  for (int r = 0; r < runs; ++r) {
-    out << "  seed " << r << ":";
-    for (double a : chip_result.chips[r].accuracy) out << " " << fixed(a, 4);
-    out << "\n";
-  }
-  out << "wall: FP32 " << fixed(fp32.wall_s + fp32_greedy.wall_s, 1) << " s, " << chip_result.label
-      << " " << fixed(chip_result.wall_s, 1) << " s\n";
+  out << "FP32 greedy accuracy: " << fixed(r.fp32_greedy.accuracy[0].mean, 4) << "\n";
+  print_energy_basis(energy, len, out);
+  print_ttc_table(r, energy, len, gen.votes, out);
+  out << "wall: FP32 " << fixed(r.fp32.wall_s + r.fp32_greedy.wall_s, 1) << " s, " << r.chip.label
+      << " " << fixed(r.chip.wall_s, 1) << " s\n";
   return 0;
 }
 
