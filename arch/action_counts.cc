@@ -28,6 +28,7 @@ constexpr Field kFields[] = {
     {"noc_bit_hops", "bit-hops", &ActionCounts::noc_bit_hops},
     {"cells_programmed", "count", &ActionCounts::cells_programmed},
     {"shift_adds", "count", &ActionCounts::shift_adds},
+    {"noc_adds", "count", &ActionCounts::noc_adds},
 };
 static_assert(sizeof(kFields) / sizeof(kFields[0]) * sizeof(double) == sizeof(ActionCounts),
               "every ActionCounts field is in kFields");

@@ -27,6 +27,7 @@ struct ActionCounts {
   double noc_bit_hops = 0;       ///< one bit over one mesh link
   double cells_programmed = 0;   ///< one cell written and verified
   double shift_adds = 0;         ///< one converted bit-serial sample shifted and added
+  double noc_adds = 0;           ///< one element add in a router (in-network reduction)
 
   ActionCounts& operator+=(const ActionCounts& other);
   /// Sum of every field (the energy with every per-action energy set to 1).

@@ -31,14 +31,21 @@ EnergyBreakdown price(const ActionCounts& c, const EnergySpec& e, const LeakageS
       {"sram", c.sram_bits * e.sram_pj_per_bit},
       {"kv_sram", c.kv_sram_bits * e.kv_sram_pj_per_bit},
       {"dram", c.dram_bits * e.dram_pj_per_bit},
-      {"noc", c.noc_bit_hops * e.noc_pj_per_bit_hop},
+      {"noc", c.noc_bit_hops * e.noc_pj_per_bit_hop + c.noc_adds * e.noc_add_pj},
       {"programming", c.cells_programmed * e.program_pj_per_cell},
       {"tile_leakage", l.tiles_mw * mw_to_pj -
                            l.tile_unit_mw * (1 - l.tile_gated_fraction) * g.tile_off_s * 1e9 +
                            g.tile_wake_ups * l.tile_wake_up_pj},
+      {"adc_leakage",
+       l.adc_banks_mw * mw_to_pj -
+           l.adc_bank_unit_mw * (1 - l.adc_bank_gated_fraction) * g.adc_bank_off_s * 1e9 +
+           g.adc_bank_wake_ups * l.adc_bank_wake_up_pj},
       {"dpu_leakage", l.dpus_mw * mw_to_pj},
       {"sram_leakage", l.kv_sram_mw * mw_to_pj},
-      {"router_leakage", l.routers_mw * mw_to_pj},
+      {"router_leakage",
+       l.routers_mw * mw_to_pj -
+           l.router_unit_mw * (1 - l.router_gated_fraction) * g.router_off_s * 1e9 +
+           g.router_wake_ups * l.router_wake_up_pj},
       {"chip_static", l.chip_static_mw * mw_to_pj},
   };
   return b;

@@ -27,6 +27,7 @@ struct EnergySpec {
   double noc_pj_per_bit_hop = 0;
   double program_pj_per_cell = 0;
   double shift_add_pj = 0;
+  double noc_add_pj = 0;  ///< one element add in a router's adder (priced with the noc)
 };
 
 /// Static power of the chip's components, in milliwatts (already multiplied by their number).
@@ -41,14 +42,29 @@ struct LeakageSpec {
   double tile_unit_mw = 0;
   double tile_gated_fraction = 1;
   double tile_wake_up_pj = 0;
-  double total_mw() const { return tiles_mw + dpus_mw + kv_sram_mw + routers_mw + chip_static_mw; }
+  double adc_banks_mw = 0;  ///< all ADC banks (beyond the tiles' leakage; 0 = inside it)
+  /// Power gating of ADC banks and of routers: one unit's leakage (mW), the fraction a
+  /// switched-off unit still leaks, and the energy of one wake-up (pJ).
+  double adc_bank_unit_mw = 0;
+  double adc_bank_gated_fraction = 1;
+  double adc_bank_wake_up_pj = 0;
+  double router_unit_mw = 0;
+  double router_gated_fraction = 1;
+  double router_wake_up_pj = 0;
+  double total_mw() const {
+    return tiles_mw + adc_banks_mw + dpus_mw + kv_sram_mw + routers_mw + chip_static_mw;
+  }
 };
 
-/// What power gating did during a phase: time tiles spent switched off, summed over tiles, and
-/// their wake-ups.
+/// What power gating did during a phase: time units spent switched off, summed over the units
+/// of a kind, and their wake-ups.
 struct GatingUse {
   double tile_off_s = 0;
   double tile_wake_ups = 0;
+  double adc_bank_off_s = 0;
+  double adc_bank_wake_ups = 0;
+  double router_off_s = 0;
+  double router_wake_ups = 0;
 };
 
 /// One named energy, in picojoules.
@@ -58,7 +74,7 @@ struct EnergyItem {
 };
 
 /// Energy split by component kind: dynamic items (dac, crossbar, adc, tile_digital, dpu, sram,
-/// kv_sram, dram, noc, programming) then leakage items (tile_leakage, dpu_leakage,
+/// kv_sram, dram, noc, programming) then leakage items (tile_leakage, adc_leakage, dpu_leakage,
 /// sram_leakage, router_leakage, chip_static). Items are always present, possibly 0.
 struct EnergyBreakdown {
   std::vector<EnergyItem> items;
@@ -71,8 +87,8 @@ struct EnergyBreakdown {
 double dynamic_energy_pj(const ActionCounts& counts, const EnergySpec& spec);
 
 /// Dynamic energy by component kind plus leakage over `time_s`, in picojoules. With power
-/// gating, tile_leakage drops by (1 - gated fraction) x one tile's leakage x the time tiles
-/// were off, and includes the wake-up energy.
+/// gating, the leakage of a kind (tiles, ADC banks, routers) drops by (1 - gated fraction) x one
+/// unit's leakage x the time its units were off, and includes the wake-up energy.
 EnergyBreakdown price(const ActionCounts& counts, const EnergySpec& spec,
                       const LeakageSpec& leakage, double time_s, const GatingUse& gating = {});
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "arch/action_counts.h"
+#include "arch/power_gating.h"
 #include "arch/sc_common.h"
 #include "arch/sc_component.h"
 
@@ -17,6 +18,9 @@ struct AdcBankSpec {
   int groups = 1;              ///< tiles sharing the bank (adc.tiles_per_bank); a request takes the
                                ///< group that frees first
   Ps t_conversion_ps = 38400;  ///< one conversion
+  /// Power gating of the bank as one domain: idle (no group converting) longer than the
+  /// threshold, it is off; the next conversion waits the wake-up.
+  GatingSpec gating;
 };
 
 /// A bank of `groups` x `adcs_per_group` ADCs.
@@ -36,14 +40,22 @@ class ScAdcBank : public ScComponent {
   /// Busy time is ADC-picoseconds spent converting (summed over the bank's ADCs).
   double units() const override { return adcs(); }
 
-  /// Statistics: conversions.
+  /// Closes the run at `end` (power gating: an idle bank stays off until then).
+  void close(Ps end) { gate_.close(end); }
+  /// The bank's off intervals (power gating).
+  const std::vector<GatedInterval>& gated() const { return gate_.intervals(); }
+
+  /// Statistics: conversions, wake-ups, time off (ns).
   static const ComponentTraits& traits();
-  std::vector<double> stat_values() const override { return {conversions_}; }
+  std::vector<double> stat_values() const override {
+    return {conversions_, gate_.wake_ups(), gate_.off_ps()};
+  }
 
  private:
   AdcBankSpec spec_;
   std::vector<Ps> group_free_;
   double conversions_ = 0;
+  GatedUnits gate_;
 };
 
 }  // namespace aimc::arch

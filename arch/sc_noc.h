@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arch/action_counts.h"
+#include "arch/power_gating.h"
 #include "arch/sc_common.h"
 #include "arch/sc_component.h"
 
@@ -21,6 +22,11 @@ struct NocSpec {
   double cycle_ps = 1000;      ///< NoC clock period
   int hop_latency_cycles = 1;  ///< router + link latency per hop
   bool multicast = true;       ///< multicast as one XY tree (else one unicast per destination)
+  /// In-network reduction: one merge stage of a router's adder (pipelined with the flits).
+  Ps add_ps = 1000;
+  /// Power gating of the routers, each one domain: a router that forwarded nothing for longer
+  /// than the threshold is off; the next head that reaches it waits the wake-up.
+  GatingSpec router_gating;
 };
 
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
@@ -38,6 +44,16 @@ class ScNoc : public ScComponent {
   void multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
                  ActionCounts* counts);
 
+  /// Reduces in the network: node `srcs[i]` holds a vector of `elems` elements (`bits` bits)
+  /// ready at `ready[i]`; the vectors travel along their XY routes to `dst`, and where routes
+  /// meet the router adds them (one adder stage, add_ps, before the merged head goes on), so
+  /// each link of the union of the routes (an in-tree rooted at dst) carries the vector once.
+  /// Returns when the tail of the sum arrives at dst. Counts bit-hops and element adds
+  /// (noc_adds: n - 1 merges of `elems` elements for n distinct sources; a source listed twice
+  /// adds in its own router).
+  Ps reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
+            ActionCounts* counts);
+
   /// XY hop count between two nodes.
   int hops(int src, int dst) const;
 
@@ -49,9 +65,18 @@ class ScNoc : public ScComponent {
   /// One track per link, named <noc>.link<node>_<east|west|south|north>, asked for lazily.
   void set_trace(SpanSink* sink) override;
 
-  /// Statistics: bit_hops, link_busy (link-ns).
+  /// Closes the run at `end` (power gating: idle routers stay off until then).
+  void close(Ps end) { routers_.close(end); }
+  /// The routers' off intervals (power gating), of all routers.
+  const std::vector<GatedInterval>& gated() const { return routers_.intervals(); }
+  double adds() const { return adds_; }
+
+  /// Statistics: bit_hops, link_busy (link-ns), adds (in-network reduction), router wake-ups,
+  /// router time off (router-ns).
   static const ComponentTraits& traits();
-  std::vector<double> stat_values() const override { return {bit_hops_, busy_ps_}; }
+  std::vector<double> stat_values() const override {
+    return {bit_hops_, busy_ps_, adds_, routers_.wake_ups(), routers_.off_ps()};
+  }
 
  private:
   int next_link(int node, int dst, int* next_node) const;
@@ -67,6 +92,13 @@ class ScNoc : public ScComponent {
   uint32_t stamp_ = 0;
   std::vector<int> path_;
   double bit_hops_ = 0;
+  double adds_ = 0;
+  GatedUnits routers_;
+  // Per-reduction scratch: streams merging at each node of the tree.
+  std::vector<int> node_inputs_;
+  std::vector<int> node_local_;
+  std::vector<uint32_t> walk_stamp_;
+  std::vector<int> tree_nodes_;
   std::vector<int> link_track_;  // -2 = not yet asked, -1 = filtered out
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arch/action_counts.h"
+#include "arch/power_gating.h"
 #include "arch/sc_adc_bank.h"
 #include "arch/sc_common.h"
 #include "arch/sc_component.h"
@@ -39,14 +40,6 @@ struct TileSpec {
   bool gating = false;
   Ps gate_after_ps = 0;
   Ps wake_up_ps = 0;
-};
-
-/// One interval a tile spent switched off, and whether it ended with a wake-up (the interval at
-/// the end of a run does not).
-struct GatedInterval {
-  Ps begin = 0;
-  Ps end = 0;
-  bool woke = false;
 };
 
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in

@@ -11,6 +11,19 @@ double cycle_ps(const proto::ChipConfig& c) {
   return 1000.0 / c.clock_ghz();
 }
 
+arch::GatingSpec gating_spec(const proto::GatingConfig& g) {
+  arch::GatingSpec s;
+  s.enabled = g.enabled();
+  s.gate_after_ps = arch::cycles_to_ps(g.idle_before_gating_ns() * 1000.0, 1.0);
+  s.wake_up_ps = arch::cycles_to_ps(g.wake_up_latency_ns() * 1000.0, 1.0);
+  return s;
+}
+
+int adc_bank_count(const proto::ChipConfig& c) {
+  const long long per = std::max<long long>(1, c.tile().adc().tiles_per_bank());
+  return static_cast<int>((static_cast<long long>(c.tile().count()) + per - 1) / per);
+}
+
 arch::TileSpec tile_spec(const proto::ChipConfig& c) {
   const double cyc = cycle_ps(c);
   const proto::TileConfig& t = c.tile();
@@ -43,6 +56,7 @@ arch::AdcBankSpec adc_bank_spec(const proto::ChipConfig& c) {
   s.adcs_per_group = static_cast<int>(c.tile().adc().adcs_per_tile());
   s.groups = static_cast<int>(c.tile().adc().tiles_per_bank());
   s.t_conversion_ps = static_cast<arch::Ps>(arch::adc_conversion_time_ns(c) * 1000.0 + 0.5);
+  s.gating = gating_spec(c.power_gating().adc_bank());
   return s;
 }
 
@@ -68,6 +82,8 @@ arch::NocSpec noc_spec(const proto::ChipConfig& c) {
   s.cycle_ps = cycle_ps(c);
   s.hop_latency_cycles = static_cast<int>(c.noc().hop_latency_cycles());
   s.multicast = c.noc().multicast();
+  s.add_ps = arch::cycles_to_ps(c.noc().router_add_cycles(), s.cycle_ps);
+  s.router_gating = gating_spec(c.power_gating().router());
   return s;
 }
 
@@ -107,6 +123,7 @@ arch::EnergySpec energy_spec(const proto::ChipConfig& c) {
   s.noc_pj_per_bit_hop = e.e_noc_pj_per_bit_hop();
   s.program_pj_per_cell = e.e_program_pj_per_cell();
   s.shift_add_pj = e.e_shift_add_pj();
+  s.noc_add_pj = e.e_noc_add_pj();
   return s;
 }
 
@@ -126,6 +143,19 @@ arch::LeakageSpec leakage_spec(const proto::ChipConfig& c, long long tiles_used)
     s.tile_unit_mw = e.p_tile_leak_mw();
     s.tile_gated_fraction = g.gated_leak_fraction();
     s.tile_wake_up_pj = g.wake_up_energy_pj();
+  }
+  s.adc_banks_mw = e.p_adc_bank_leak_mw() * adc_bank_count(c);
+  const proto::GatingConfig& ga = c.power_gating().adc_bank();
+  if (ga.enabled()) {
+    s.adc_bank_unit_mw = e.p_adc_bank_leak_mw();
+    s.adc_bank_gated_fraction = ga.gated_leak_fraction();
+    s.adc_bank_wake_up_pj = ga.wake_up_energy_pj();
+  }
+  const proto::GatingConfig& gr = c.power_gating().router();
+  if (gr.enabled()) {
+    s.router_unit_mw = e.p_router_leak_mw();
+    s.router_gated_fraction = gr.gated_leak_fraction();
+    s.router_wake_up_pj = gr.wake_up_energy_pj();
   }
   return s;
 }

@@ -14,6 +14,10 @@ namespace aimc::sim {
 
 /// Clock period of the chip, in picoseconds.
 double cycle_ps(const proto::ChipConfig& config);
+/// Power gating of one kind of component, times in ps.
+arch::GatingSpec gating_spec(const proto::GatingConfig& gating);
+/// ADC banks on the chip: one per adc.tiles_per_bank tiles.
+int adc_bank_count(const proto::ChipConfig& config);
 arch::TileSpec tile_spec(const proto::ChipConfig& config);
 arch::AdcBankSpec adc_bank_spec(const proto::ChipConfig& config);
 arch::DpuSpec dpu_spec(const proto::ChipConfig& config);

@@ -51,6 +51,31 @@ void Chip::set_trace(arch::SpanSink* sink) {
     for (arch::ScComponent* c : list) c->set_trace(sink);
 }
 
+void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
+  arch::GatedTime t[2], a[2], r[2];
+  for (int i = 0; i < tile_count(); ++i) {
+    arch::ScTile& tile = this->tile(i);
+    if (tile.reads() == 0) continue;  // holds no weights: energy.p_tile_gated_leak_fraction
+    tile.close(end);
+    arch::split_gated(tile.gated(), split, t);
+  }
+  for (arch::ScComponent* c : components("adc_bank")) {
+    auto* bank = static_cast<arch::ScAdcBank*>(c);
+    bank->close(end);
+    arch::split_gated(bank->gated(), split, a);
+  }
+  noc().close(end);
+  arch::split_gated(noc().gated(), split, r);
+  for (int p = 0; p < 2; ++p) {
+    out[p].tile_off_s = t[p].off_s;
+    out[p].tile_wake_ups = t[p].wake_ups;
+    out[p].adc_bank_off_s = a[p].off_s;
+    out[p].adc_bank_wake_ups = a[p].wake_ups;
+    out[p].router_off_s = r[p].off_s;
+    out[p].router_wake_ups = r[p].wake_ups;
+  }
+}
+
 double Chip::tile_reads() const {
   double r = 0;
   for (const arch::ScComponent* t : *tiles_) r += static_cast<const arch::ScTile*>(t)->reads();

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "arch/energy_model.h"
 #include "arch/sc_component.h"
 #include "arch/sc_dpu.h"
 #include "arch/sc_memory.h"
@@ -75,6 +76,11 @@ class Chip : public sc_core::sc_module {
   std::vector<Stat> statistics(double time_ps) const;
   /// Tile reads simulated so far.
   double tile_reads() const;
+  /// Ends power gating at `end` (units idle since their last use stay off until then; tiles
+  /// that hold no weights are left to energy.p_tile_gated_leak_fraction) and returns the off
+  /// time and wake-ups of tiles, ADC banks and routers split at `split`: out[0] before, out[1]
+  /// after (a wake-up belongs to the phase in which its interval ends). Call once, after the run.
+  void close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]);
 
  private:
   void add_component(const std::string& kind, std::unique_ptr<arch::ScComponent> component);

@@ -33,10 +33,12 @@ Controller::Controller(sc_core::sc_module_name name, Chip* chip,
   dac_bits_ = static_cast<int>(c.tile().dac().bits());
   cells_per_weight_ = static_cast<int>(c.tile().cells_per_weight());
   weight_bits_ = static_cast<int>(c.dpu().weight_bits());
+  reduction_ = static_cast<int>(c.noc().reduction());
   check_options();
   plan_model_ = plan.model();
   place_layers(plan);
   group_blocks(plan);
+  if (reduction_ != proto::REDUCE_AT_LAYER_DPU) build_slices();
   name_ledgers();
   build_template(true, &with_head_);
   build_template(false, &without_head_);
@@ -102,6 +104,7 @@ void Controller::group_blocks(const proto::MappingPlan& plan) {
     g.tiles.push_back(static_cast<int>(b.tile()) % chip_->tile_count());
     g.outs.push_back(outs);
     g.cols_phys.push_back(outs * cells_per_weight_);
+    g.cols.push_back(static_cast<int>(b.col_begin()));
   }
   for (Layer& l : layers_) {
     // A replica without blocks (should not happen) falls back to copy 0.
@@ -464,6 +467,8 @@ Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch
     }
     return done;
   }
+  if (reduction_ != proto::REDUCE_AT_LAYER_DPU)
+    return run_linear_reduced(l, static_cast<int>(token % l.replicas.size()), src_node, ready, c);
   const auto& groups = l.replicas[token % l.replicas.size()];
   Ps all_in = ready;
   for (const RowGroup& g : groups) {

@@ -148,6 +148,14 @@ class Controller : public sc_core::sc_module {
     std::vector<int> tiles;
     std::vector<int> cols_phys;  // columns converted per tile
     std::vector<int> outs;       // partial outputs per tile
+    std::vector<int> cols;       // first output column per tile
+  };
+  // The tiles of one replica whose partial outputs are summed together (one column slice over
+  // the row groups), for reductions away from the layer's DPU.
+  struct ColSlice {
+    int outs = 0;
+    std::vector<std::pair<int, int>> parts;  // (row group, tile within it)
+    int near_dpu = 0;                        // REDUCE_NEAR_TILE_DPUS: the DPU reducing it
   };
   struct Layer {
     std::string name;
@@ -157,6 +165,8 @@ class Controller : public sc_core::sc_module {
     int dpu = 0;
     bool bias = false;
     std::vector<std::vector<RowGroup>> replicas;  // replica -> row groups
+    std::vector<std::vector<ColSlice>> slices;    // replica -> column slices (reductions away
+                                                  // from the layer's DPU only)
     int ledger = 0;
   };
   struct Pending {
@@ -184,6 +194,10 @@ class Controller : public sc_core::sc_module {
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
   arch::Ps run_linear(int token, const Layer& l, int src_node, arch::Ps ready,
                       arch::ActionCounts* c);
+  // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
+  void build_slices();
+  arch::Ps run_linear_reduced(const Layer& l, int replica, int src_node, arch::Ps ready,
+                              arch::ActionCounts* c);
   arch::Ps run_attention(int token, const Step& s, arch::Ps ready, arch::ActionCounts* c);
   arch::Ps move(int from_dpu, int to_dpu, long long elems, arch::Ps ready, arch::ActionCounts* c);
   const std::vector<Step>& steps_of(int token) const;
@@ -210,7 +224,11 @@ class Controller : public sc_core::sc_module {
   long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0, kv_capacity_tokens_ = 0;
   arch::Ps end_time_ = 0;
   long long activations_ = 0;
-  std::vector<arch::Ps> arrivals_;  // scratch
+  std::vector<arch::Ps> arrivals_;                // scratch
+  int reduction_ = 0;                             // proto::PartialSumReduction
+  std::vector<std::vector<arch::Ps>> part_done_;  // scratch: [row group][tile] outputs ready
+  std::vector<arch::Ps> part_ready_;              // scratch: one slice's partials
+  std::vector<int> part_nodes_;
   arch::SpanSink* sink_ = nullptr;
   int trace_track_ = -1;
   double decode_wall_start_s_ = 0;

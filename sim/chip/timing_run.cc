@@ -222,16 +222,7 @@ proto::SimReport simulate_here(const proto::ChipConfig& config, const workloads:
   // Power gating: each tile's off intervals, split at the end of prefill; a wake-up belongs to
   // the phase in which its interval ends.
   arch::GatingUse gated[2];
-  for (int t = 0; t < chip.tile_count(); ++t) {
-    arch::ScTile& tile = chip.tile(t);
-    if (tile.reads() == 0) continue;  // holds no weights: energy.p_tile_gated_leak_fraction
-    tile.close(total);
-    for (const arch::GatedInterval& g : tile.gated()) {
-      gated[0].tile_off_s += std::max<Ps>(0, std::min(g.end, prefill_end) - g.begin) * 1e-12;
-      gated[1].tile_off_s += std::max<Ps>(0, g.end - std::max(g.begin, prefill_end)) * 1e-12;
-      if (g.woke) gated[g.end <= prefill_end ? 0 : 1].tile_wake_ups += 1;
-    }
-  }
+  chip.close_gating(total, prefill_end, gated);
   const arch::EnergySpec es = energy_spec(config);
   const arch::LeakageSpec ls = leakage_spec(
       config, plan.has_summary() ? static_cast<long long>(plan.summary().tiles_used()) : -1);

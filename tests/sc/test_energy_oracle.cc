@@ -147,6 +147,81 @@ TEST(EnergyModel, GatedTileTimeAndWakeUpsClosedForm) {
   EXPECT_NEAR(arch::price({}, {}, l, 1e-5).get("tile_leakage"), 80000, 1e-6);
 }
 
+TEST(EnergyOracle, RouterAndAdcBankGatingPriceOffTimeAndWakeUps) {
+  // Routers and ADC banks idle between reads are switched off: over the run, each kind's leakage
+  // falls by (1 - gated fraction) x one unit's leakage x its units' summed off time and rises by
+  // its wake-ups x their energy; tile leakage and every dynamic energy stay as they were.
+  proto::ChipConfig chip = sim::testing::preset("hermes");
+  chip.mutable_energy()->set_p_adc_bank_leak_mw(3);
+  const workloads::ModelConfig model = sim::testing::tiny_model();
+  const proto::MappingPlan plan = mapping::make_plan(model, chip, "dense");
+  sim::SimOptions o;
+  o.prompt_tokens = 4;
+  o.decode_tokens = 3;
+  const proto::SimReport plain = sim::simulate(chip, model, plan, o);
+  auto gate = [](proto::GatingConfig* g, double fraction, double pj) {
+    g->set_enabled(true);
+    g->set_idle_before_gating_ns(200);
+    g->set_wake_up_latency_ns(0);  // same timing: the energies compare over the same time
+    g->set_wake_up_energy_pj(pj);
+    g->set_gated_leak_fraction(fraction);
+  };
+  gate(chip.mutable_power_gating()->mutable_router(), 0.1, 20);
+  gate(chip.mutable_power_gating()->mutable_adc_bank(), 0.2, 30);
+  const proto::SimReport gated = sim::simulate(chip, model, plan, o);
+  EXPECT_EQ(gated.total_time_ns(), plain.total_time_ns());
+  auto run_pj = [](const proto::SimReport& r, const std::string& item) {
+    return (entry_nj(r.prefill(), item) * 4 + entry_nj(r.decode(), item) * 3) * 1e3;
+  };
+  // Without gating: every bank leaks 3 mW over the whole run (64 banks of one tile each).
+  const double run_ns = plain.total_time_ns();
+  EXPECT_NEAR(run_pj(plain, "adc_leakage"), 64 * 3 * run_ns, 1e-9 * 64 * 3 * run_ns);
+  const double router_wakes = stat_sum(gated, "noc.router_wake_ups");
+  const double router_off_ns = stat_sum(gated, "noc.router_gated");
+  const double bank_wakes = stat_sum(gated, "adc_bank*.wake_ups");
+  const double bank_off_ns = stat_sum(gated, "adc_bank*.gated");
+  ASSERT_GT(router_wakes, 0);
+  ASSERT_GT(bank_wakes, 0);
+  const double p_router = chip.energy().p_router_leak_mw();
+  EXPECT_NEAR(run_pj(plain, "router_leakage") - run_pj(gated, "router_leakage"),
+              0.9 * p_router * router_off_ns - 20 * router_wakes,
+              1e-9 * run_pj(plain, "router_leakage"));
+  EXPECT_NEAR(run_pj(plain, "adc_leakage") - run_pj(gated, "adc_leakage"),
+              0.8 * 3 * bank_off_ns - 30 * bank_wakes, 1e-9 * run_pj(plain, "adc_leakage"));
+  EXPECT_EQ(run_pj(gated, "tile_leakage"), run_pj(plain, "tile_leakage"));
+  EXPECT_EQ(run_pj(gated, "noc"), run_pj(plain, "noc"));
+  EXPECT_EQ(run_pj(gated, "adc"), run_pj(plain, "adc"));
+  // Wake-up latencies delay the transfers and conversions after an off interval.
+  chip.mutable_power_gating()->mutable_router()->set_wake_up_latency_ns(30);
+  const proto::SimReport slow = sim::simulate(chip, model, plan, o);
+  EXPECT_GT(slow.total_time_ns(), plain.total_time_ns());
+}
+
+TEST(EnergyModel, GatedRouterAndAdcBankClosedForm) {
+  // 16 routers of 1 mW for 10 us, off 50 us in all at 5 % leakage, 7 wake-ups of 10 pJ:
+  // 160,000 pJ - 0.95 x 1 mW x 50 us + 70 pJ. 4 ADC banks of 0.5 mW, off 8 us at 0 %, 2 wake-ups
+  // of 25 pJ: 20,000 - 4,000 + 50 pJ.
+  arch::LeakageSpec l;
+  l.routers_mw = 16;
+  l.router_unit_mw = 1;
+  l.router_gated_fraction = 0.05;
+  l.router_wake_up_pj = 10;
+  l.adc_banks_mw = 2;
+  l.adc_bank_unit_mw = 0.5;
+  l.adc_bank_gated_fraction = 0;
+  l.adc_bank_wake_up_pj = 25;
+  arch::GatingUse u;
+  u.router_off_s = 50e-6;
+  u.router_wake_ups = 7;
+  u.adc_bank_off_s = 8e-6;
+  u.adc_bank_wake_ups = 2;
+  const arch::EnergyBreakdown b = arch::price({}, {}, l, 1e-5, u);
+  EXPECT_NEAR(b.get("router_leakage"), 160000 - 47500 + 70, 1e-6);
+  EXPECT_NEAR(b.get("adc_leakage"), 20000 - 4000 + 50, 1e-6);
+  EXPECT_NEAR(b.get("tile_leakage"), 0, 1e-12);
+  EXPECT_NEAR(arch::price({}, {}, l, 1e-5).get("router_leakage"), 160000, 1e-6);
+}
+
 TEST(EnergyModel, PricesEachKindOnce) {
   arch::ActionCounts c;
   c.adc_conversions = 10;

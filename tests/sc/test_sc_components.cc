@@ -189,6 +189,103 @@ TEST(ScNoc, MulticastUsesEachTreeLinkOnce) {
   EXPECT_EQ(bit_hops, 5 * 100);
 }
 
+TEST(ScNoc, InNetworkReductionAddsWhereRoutesMeet) {
+  // A row of 4 nodes, 256-bit links (one flit), 2-cycle hops, 1-cycle adder: partial vectors of
+  // 16 elements at nodes 0 and 1 (ready at 0 and 500 ps) reduce into node 3. Node 0's head
+  // reaches node 1 at 2000; node 1 adds (1000) and sends at 3000; node 2 forwards at 5000; the
+  // head reaches 3 at 7000 and the tail 1000 later. 3 links carry the vector once (two
+  // unicasts would use 3 + 2), and one merge makes 16 adds.
+  arch::NocSpec n = mesh8();
+  n.mesh_x = 4;
+  n.mesh_y = 1;
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc noc("noc", n);
+    const Ps ready[] = {0, 500};
+    const int srcs[] = {0, 1};
+    arch::ActionCounts c;
+    const Ps done = noc.reduce(ready, srcs, 2, 3, 256, 16, &c);
+    // A lone source at the destination costs nothing; two there add once.
+    const Ps here[] = {7, 9};
+    const int at3[] = {3, 3};
+    const Ps one = noc.reduce(here, at3, 1, 3, 256, 16, nullptr);
+    const Ps two = noc.reduce(here, at3, 2, 3, 256, 16, &c);
+    std::ostringstream o;
+    o << done << " " << c.noc_bit_hops << " " << c.noc_adds << " " << one << " " << two;
+    return o.str();
+  });
+  EXPECT_EQ(got, "8000 768 32 7 1009");
+}
+
+TEST(ScNoc, ReductionTreeIsTheUnionOfXyRoutes) {
+  // Sources at (0,0), (3,0), (0,3), (3,3) of the 8 x 8 mesh reduce into (1,1): the XY routes
+  // (x first) are 0->1->9 (2 links), 3->2->1 (joins at 1: 2 links), 24->25->17->9 (joins at 9:
+  // 3 links), 27->26->25 (joins at 25: 2 links): 9 links in all, against 2 + 3 + 3 + 4 = 12
+  // for four unicasts; three merges.
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc noc("noc", mesh8());
+    const Ps ready[] = {0, 0, 0, 0};
+    const int srcs[] = {0, 3, 24, 27};
+    arch::ActionCounts c;
+    noc.reduce(ready, srcs, 4, 9, 100, 10, &c);
+    std::ostringstream o;
+    o << c.noc_bit_hops << " " << c.noc_adds;
+    return o.str();
+  });
+  EXPECT_EQ(got, "900 30");
+}
+
+TEST(ScNoc, RouterGatingOffIntervalsAndWakeUps) {
+  // Three routers in a row, 1 us idle before gating, 20 ns wake-up. A one-flit transfer 0 -> 1
+  // at 0 (router 0 busy until 1000 ps, router 1 until the tail at 3000), another at 5 us: both
+  // routers are off, router 0 from 1 us + 1000 ps and router 1 from 1 us + 3000 ps; the head
+  // waits 20 ns at each. Router 2 is never used: off from 1 us to the end (10 us), no wake-up;
+  // closing at 10 us gates routers 0 and 1 again, without wake-ups.
+  arch::NocSpec n = mesh8();
+  n.mesh_x = 3;
+  n.mesh_y = 1;
+  n.router_gating = {true, 1000000, 20000};
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc noc("noc", n);
+    const Ps first = noc.unicast(0, 0, 1, 256, nullptr);
+    const Ps second = noc.unicast(5000000, 0, 1, 256, nullptr);
+    noc.close(10000000);
+    const std::vector<double> st = noc.stat_values();  // ..., wake-ups, off (router-ps)
+    std::ostringstream o;
+    o << first << " " << second << " " << st[3] << " " << st[4];
+    return o.str();
+  });
+  // Router 0 forwards the second transfer until 5,021,000 and router 1 receives its tail at
+  // `second`; both are off again from 1 us later until the end.
+  const Ps second = 5000000 + 20000 + 2000 + 20000 + 1000;
+  const double off = (5000000 - 1001000) + (5000000 + 20000 + 2000 - 1003000) +
+                     (10000000 - (5021000 + 1000000)) + (10000000 - (second + 1000000)) +
+                     (10000000 - 1000000);
+  std::ostringstream want;
+  want << 3000 << " " << second << " " << 2 << " " << off;
+  EXPECT_EQ(got, want.str());
+}
+
+TEST(ScAdcBank, PowerGatingOffIntervalAndWakeUp) {
+  // One conversion round at 0 (38.4 ns), the next at 5 us: the bank is off from 1 us after the
+  // first until 5 us, and the second round starts 20 ns late; closing at 8 us adds an off
+  // interval without a wake-up.
+  arch::AdcBankSpec b = hermes_bank();
+  b.gating = {true, 1000000, 20000};
+  const std::string got = sim::run_isolated([&] {
+    arch::ScAdcBank bank("bank", b);
+    const Ps first = bank.convert(0, 256, nullptr, nullptr);
+    const Ps second = bank.convert(5000000, 256, nullptr, nullptr);
+    bank.close(8000000);
+    const std::vector<arch::GatedInterval>& g = bank.gated();
+    std::ostringstream o;
+    o << first << " " << second << " " << g.size() << " " << g[0].begin << " " << g[0].end << " "
+      << g[0].woke << " " << g[1].begin << " " << g[1].end << " " << g[1].woke << " "
+      << bank.stat_values()[1];
+    return o.str();
+  });
+  EXPECT_EQ(got, "38400 5058400 2 1038400 5000000 1 6058400 8000000 0 1");
+}
+
 TEST(ScDpu, OperationLatencyIsLanesAndCycles) {
   arch::DpuSpec s;
   s.lanes = 64;

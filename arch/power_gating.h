@@ -1,0 +1,75 @@
+// Power gating of a group of identical units (ADC banks, mesh routers): a unit idle longer than a
+// threshold is switched off; its next use waits a wake-up latency. The group only records when
+// each unit was off and how often it woke; arch/energy_model.h prices that as leakage saved and
+// wake-up energy spent.
+#pragma once
+
+#include <vector>
+
+#include "arch/sc_common.h"
+
+namespace aimc::arch {
+
+/// One interval a unit spent switched off, and whether it ended with a wake-up (the interval at
+/// the end of a run does not).
+struct GatedInterval {
+  Ps begin = 0;
+  Ps end = 0;
+  bool woke = false;
+};
+
+/// When a unit of a kind is switched off and how long it takes to wake.
+struct GatingSpec {
+  bool enabled = false;
+  Ps gate_after_ps = 0;  ///< idle time after which a unit is off
+  Ps wake_up_ps = 0;     ///< delay of the first use after an off interval
+};
+
+/// Off time and wake-ups of a phase of a run, for the energy model.
+struct GatedTime {
+  double off_s = 0;  ///< time units spent off, summed over the units
+  double wake_ups = 0;
+};
+
+/// Gating state of `units` units, each on at time 0. Uses are told in issue order; a use that
+/// starts before the unit's last use ended (a later-issued request filling an earlier gap) never
+/// gates it.
+class GatedUnits {
+ public:
+  GatedUnits() = default;
+  GatedUnits(const GatingSpec& spec, int units);
+
+  /// A use of unit `u` that could start at `begin`: when the unit has been idle for longer than
+  /// the threshold, records its off interval and returns begin + the wake-up latency; else begin.
+  Ps wake(int u, Ps begin) {
+    if (!spec_.enabled || begin - last_end_[u] <= spec_.gate_after_ps) return begin;
+    intervals_.push_back({last_end_[u] + spec_.gate_after_ps, begin, true});
+    return begin + spec_.wake_up_ps;
+  }
+  /// Unit `u` is in use until `end`.
+  void busy_until(int u, Ps end) {
+    if (spec_.enabled && end > last_end_[u]) last_end_[u] = end;
+  }
+  /// Closes the run at `end`: a unit idle for longer than the threshold stays off until `end`
+  /// (no wake-up). Call once, after the last use.
+  void close(Ps end);
+
+  const GatingSpec& spec() const { return spec_; }
+  int units() const { return static_cast<int>(last_end_.size()); }
+  /// Every off interval so far, of all units, in the order they were recorded.
+  const std::vector<GatedInterval>& intervals() const { return intervals_; }
+  /// Wake-ups and time off (ps) so far, summed over the units.
+  double wake_ups() const;
+  double off_ps() const;
+
+ private:
+  GatingSpec spec_;
+  std::vector<Ps> last_end_;
+  std::vector<GatedInterval> intervals_;
+};
+
+/// Splits off intervals at `at`: phase 0 gets the time before it, phase 1 the time after; a
+/// wake-up belongs to the phase in which its interval ends.
+void split_gated(const std::vector<GatedInterval>& intervals, Ps at, GatedTime out[2]);
+
+}  // namespace aimc::arch
