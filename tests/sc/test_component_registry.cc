@@ -61,8 +61,8 @@ TEST(ComponentRegistry, EveryComponentIsRegisteredAndInTheReport) {
   int n = 0;
   for (std::string name; std::getline(lines, name); ++n)
     EXPECT_EQ(in_report.count(name), 1u) << name << " is missing from the report's statistics";
-  // tiles, ADC banks, 8 DPUs, noc, kv_sram, dram: 4 + 1 + 8 + 2 + 2 + 2 statistics.
-  EXPECT_EQ(n, 19);
+  // tiles, ADC banks, 8 DPUs, noc, kv_sram, dram: 4 + 3 + 8 + 5 + 2 + 2 statistics.
+  EXPECT_EQ(n, 24);
   const google::protobuf::Reflection* refl = r.utilization().GetReflection();
   for (const sim::ComponentKind& kind : sim::component_kinds()) {
     if (kind.utilization.empty()) continue;
