@@ -213,26 +213,22 @@ std::string svg_bar_chart(const BarChart& c) {
   return s;
 }
 
-std::string svg_xy_chart(const XyChart& c) {
-  const double left = 70, right = c.refs.empty() ? 24 : 130, top = 34, bottom = 50;
-  const double plot_w = c.width - left - right, plot_h = c.height - top - bottom;
-  // Legend entries wrap onto rows of the chart's width.
-  std::vector<std::pair<double, int>> legend_pos;  // x, row of each entry
-  {
-    double lx = left;
-    int row = 0;
-    auto place = [&](const std::string& name) {
-      const double w = 34 + kCharWidth * static_cast<double>(name.size());
-      if (lx + w > c.width && lx > left) lx = left, ++row;
-      legend_pos.push_back({lx, row});
-      lx += w;
-    };
-    for (const XySeries& se : c.series) place(se.name);
-    for (const RefLine& r : c.refs) place(r.name);
-  }
-  const int legend_rows = legend_pos.empty() ? 0 : legend_pos.back().second + 1;
-  const int height = c.height + legend_rows * 20;
+namespace {
+
+// The plot area of an x-y chart (px) and the data ranges it shows, padded around the data.
+struct XyFrame {
+  double left = 70, top = 34, plot_w = 0, plot_h = 0;
   double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  double X(double v) const { return left + plot_w * (v - x0) / (x1 - x0); }
+  double Y(double v) const { return top + plot_h * (1 - (v - y0) / (y1 - y0)); }
+};
+
+XyFrame xy_frame(const XyChart& c) {
+  XyFrame f;
+  const double right = c.refs.empty() ? 24 : 130, bottom = 50;
+  f.plot_w = c.width - f.left - right;
+  f.plot_h = c.height - f.top - bottom;
+  double &x0 = f.x0, &x1 = f.x1, &y0 = f.y0, &y1 = f.y1;
   for (const XySeries& s : c.series) {
     for (double v : s.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
     for (double v : s.y) y0 = std::min(y0, v), y1 = std::max(y1, v);
@@ -254,24 +250,44 @@ std::string svg_xy_chart(const XyChart& c) {
   if (!(c.y_from_zero && y0 == 0)) y0 -= ypad;
   const double xpad = c.integer_x ? 0.5 : (x1 - x0) * 0.05;
   x0 -= xpad, x1 += xpad;
-  const std::vector<double> xt = nice_ticks(x0, x1, 6, c.integer_x);
-  const std::vector<double> yt = nice_ticks(y0, y1, 5, false);
-  auto X = [&](double v) { return left + plot_w * (v - x0) / (x1 - x0); };
-  auto Y = [&](double v) { return top + plot_h * (1 - (v - y0) / (y1 - y0)); };
+  return f;
+}
 
-  std::string s = svg_open(c.width, height, c.title);
+// Where each legend entry (series, then reference lines) goes: x and row; entries wrap onto
+// rows of the chart's width.
+std::vector<std::pair<double, int>> xy_legend_positions(const XyChart& c, double left) {
+  std::vector<std::pair<double, int>> legend_pos;
+  double lx = left;
+  int row = 0;
+  auto place = [&](const std::string& name) {
+    const double w = 34 + kCharWidth * static_cast<double>(name.size());
+    if (lx + w > c.width && lx > left) lx = left, ++row;
+    legend_pos.push_back({lx, row});
+    lx += w;
+  };
+  for (const XySeries& se : c.series) place(se.name);
+  for (const RefLine& r : c.refs) place(r.name);
+  return legend_pos;
+}
+
+// Grid lines with their tick labels, the axes and the axis labels.
+std::string xy_axes(const XyChart& c, const XyFrame& f) {
+  const std::vector<double> xt = nice_ticks(f.x0, f.x1, 6, c.integer_x);
+  const std::vector<double> yt = nice_ticks(f.y0, f.y1, 5, false);
+  const double left = f.left, top = f.top, plot_w = f.plot_w, plot_h = f.plot_h;
+  std::string s;
   for (double t : yt) {
-    if (t < y0 || t > y1) continue;
-    s += "<line class=\"gridline\" x1=\"" + px(left) + "\" y1=\"" + px(Y(t)) + "\" x2=\"" +
-         px(left + plot_w) + "\" y2=\"" + px(Y(t)) + "\"/>";
+    if (t < f.y0 || t > f.y1) continue;
+    s += "<line class=\"gridline\" x1=\"" + px(left) + "\" y1=\"" + px(f.Y(t)) + "\" x2=\"" +
+         px(left + plot_w) + "\" y2=\"" + px(f.Y(t)) + "\"/>";
     s += "<text class=\"small\" text-anchor=\"end\" x=\"" + px(left - 6) + "\" y=\"" +
-         px(Y(t) + 4) + "\">" + tick_text(t) + "</text>\n";
+         px(f.Y(t) + 4) + "\">" + tick_text(t) + "</text>\n";
   }
   for (double t : xt) {
-    if (t < x0 || t > x1) continue;
-    s += "<line class=\"gridline\" x1=\"" + px(X(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
-         px(X(t)) + "\" y2=\"" + px(top + plot_h) + "\"/>";
-    s += "<text class=\"small\" text-anchor=\"middle\" x=\"" + px(X(t)) + "\" y=\"" +
+    if (t < f.x0 || t > f.x1) continue;
+    s += "<line class=\"gridline\" x1=\"" + px(f.X(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
+         px(f.X(t)) + "\" y2=\"" + px(top + plot_h) + "\"/>";
+    s += "<text class=\"small\" text-anchor=\"middle\" x=\"" + px(f.X(t)) + "\" y=\"" +
          px(top + plot_h + 15) + "\">" + tick_text(t) + "</text>\n";
   }
   s += "<line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" + px(top) + "\" x2=\"" + px(left) +
@@ -281,24 +297,35 @@ std::string svg_xy_chart(const XyChart& c) {
        px(top + plot_h + 36) + "\">" + escape(c.x_label) + "</text>\n";
   s += "<text text-anchor=\"middle\" transform=\"translate(16 " + px(top + plot_h / 2) +
        ") rotate(-90)\">" + escape(c.y_label) + "</text>\n";
-  // Reference lines, labelled in the right margin; labels pushed apart to stay readable.
+  return s;
+}
+
+// Reference lines, labelled in the right margin; labels pushed apart to stay readable.
+std::string xy_ref_lines(const XyChart& c, const XyFrame& f) {
   std::vector<size_t> by_y(c.refs.size());
   for (size_t i = 0; i < by_y.size(); ++i) by_y[i] = i;
   std::sort(by_y.begin(), by_y.end(),
             [&](size_t a, size_t b) { return c.refs[a].y > c.refs[b].y; });
+  std::string s;
   double last_label_y = -1e300;
   for (size_t i : by_y) {
     const RefLine& r = c.refs[i];
-    s += "<line x1=\"" + px(left) + "\" y1=\"" + px(Y(r.y)) + "\" x2=\"" + px(left + plot_w) +
-         "\" y2=\"" + px(Y(r.y)) + "\" stroke=\"" + r.colour + "\" stroke-width=\"1.5\"" +
-         (r.dashed ? " stroke-dasharray=\"6 4\"" : "") + "><title>" +
+    s += "<line x1=\"" + px(f.left) + "\" y1=\"" + px(f.Y(r.y)) + "\" x2=\"" +
+         px(f.left + f.plot_w) + "\" y2=\"" + px(f.Y(r.y)) + "\" stroke=\"" + r.colour +
+         "\" stroke-width=\"1.5\"" + (r.dashed ? " stroke-dasharray=\"6 4\"" : "") + "><title>" +
          escape(r.name + ": " + num(r.y)) + "</title></line>";
-    const double ly = std::max(Y(r.y) + 4, last_label_y + 13);
+    const double ly = std::max(f.Y(r.y) + 4, last_label_y + 13);
     last_label_y = ly;
-    s += "<text class=\"small\" x=\"" + px(left + plot_w + 6) + "\" y=\"" + px(ly) + "\" fill=\"" +
-         r.colour + "\">" + escape(r.name + " " + num(r.y)) + "</text>\n";
+    s += "<text class=\"small\" x=\"" + px(f.left + f.plot_w + 6) + "\" y=\"" + px(ly) +
+         "\" fill=\"" + r.colour + "\">" + escape(r.name + " " + num(r.y)) + "</text>\n";
   }
-  // Point labels that would overlap an earlier one are left out (the tooltip still names it).
+  return s;
+}
+
+// Each series: its line, its markers with tooltips, and point labels that do not overlap an
+// earlier one (the tooltip still names a point left unlabelled).
+std::string xy_series(const XyChart& c, const XyFrame& f) {
+  std::string s;
   std::vector<std::pair<double, double>> labelled;
   auto label_free = [&labelled](double x, double y) {
     for (const auto& [lx, ly] : labelled)
@@ -311,12 +338,12 @@ std::string svg_xy_chart(const XyChart& c) {
     if (se.line && n > 1) {
       s += "<polyline fill=\"none\" stroke=\"" + se.colour + "\" stroke-width=\"2\"" +
            (se.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"";
-      for (size_t i = 0; i < n; ++i) s += px(X(se.x[i])) + "," + px(Y(se.y[i])) + " ";
+      for (size_t i = 0; i < n; ++i) s += px(f.X(se.x[i])) + "," + px(f.Y(se.y[i])) + " ";
       s += "\"/>\n";
     }
     if (!se.markers) continue;
     for (size_t i = 0; i < n; ++i) {
-      s += "<circle cx=\"" + px(X(se.x[i])) + "\" cy=\"" + px(Y(se.y[i])) + "\" r=\"4\" " +
+      s += "<circle cx=\"" + px(f.X(se.x[i])) + "\" cy=\"" + px(f.Y(se.y[i])) + "\" r=\"4\" " +
            (se.hollow ? "fill=\"#fff\" stroke=\"" + se.colour + "\" stroke-width=\"1.5\""
                       : "fill=\"" + se.colour + "\"") +
            "><title>" +
@@ -324,15 +351,30 @@ std::string svg_xy_chart(const XyChart& c) {
                                          : se.name + ": " + num(se.x[i]) + ", " + num(se.y[i])) +
            "</title></circle>";
       if (i < se.point_labels.size() && !se.point_labels[i].empty() &&
-          label_free(X(se.x[i]), Y(se.y[i]))) {
-        s += "<text class=\"small\" x=\"" + px(X(se.x[i]) + 6) + "\" y=\"" + px(Y(se.y[i]) - 5) +
-             "\">" + escape(se.point_labels[i]) + "</text>";
+          label_free(f.X(se.x[i]), f.Y(se.y[i]))) {
+        s += "<text class=\"small\" x=\"" + px(f.X(se.x[i]) + 6) + "\" y=\"" +
+             px(f.Y(se.y[i]) - 5) + "\">" + escape(se.point_labels[i]) + "</text>";
       }
       s += "\n";
     }
   }
+  return s;
+}
+
+}  // namespace
+
+std::string svg_xy_chart(const XyChart& c) {
+  const XyFrame f = xy_frame(c);
+  const std::vector<std::pair<double, int>> legend_pos = xy_legend_positions(c, f.left);
+  const int legend_rows = legend_pos.empty() ? 0 : legend_pos.back().second + 1;
+  const int height = c.height + legend_rows * 20;
+
+  std::string s = svg_open(c.width, height, c.title);
+  s += xy_axes(c, f);
+  s += xy_ref_lines(c, f);
+  s += xy_series(c, f);
   size_t entry = 0;
-  const double ly = top + plot_h + 58;
+  const double ly = f.top + f.plot_h + 58;
   for (const XySeries& se : c.series) {
     const auto [lx, row] = legend_pos[entry++];
     s += legend_item(lx, ly + 20 * row, se.colour, se.name, se.line && !se.markers, se.dashed);

@@ -218,20 +218,92 @@ std::string accuracy_spread(const proto::AccuracyReport& a) {
   return html::svg_xy_chart(c);
 }
 
+// White (0) to dark blue (1): the colour of a tile's cell utilization.
+std::string shade(double u) {
+  const double v = std::clamp(u, 0.0, 1.0);
+  const int rr = static_cast<int>(247 - v * (247 - 33));
+  const int gg = static_cast<int>(251 - v * (251 - 81));
+  const int bb = static_cast<int>(255 - v * (255 - 140));
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", rr, gg, bb);
+  return std::string(buf);
+}
+
+// The mesh of the heat map: its size, and per node the summed cell utilization of the blocks
+// placed on its tile (-1: no tile there) and the layers they belong to.
+struct MeshCells {
+  int mx = 1, my = 1;
+  std::vector<double> util;
+  std::vector<std::string> layers_of;
+};
+
+MeshCells mesh_cells(const proto::SimReport& r, const proto::MappingPlan& plan) {
+  MeshCells m;
+  m.mx = static_cast<int>(std::max(1u, plan.mesh_x()));
+  m.my = static_cast<int>(std::max(1u, plan.mesh_y()));
+  const int nodes = m.mx * m.my;
+  const int tiles =
+      r.has_resolved_config() ? static_cast<int>(r.resolved_config().tile().count()) : nodes;
+  m.util.assign(static_cast<size_t>(nodes), -1);
+  for (int t = 0; t < tiles && t < nodes; ++t) m.util[static_cast<size_t>(t)] = 0;
+  m.layers_of.resize(static_cast<size_t>(nodes));
+  for (const proto::BlockPlacement& b : plan.blocks()) {
+    if (b.tile() >= m.util.size()) continue;
+    m.util[b.tile()] = std::max(0.0, m.util[b.tile()]) + b.cell_utilization();
+    if (m.layers_of[b.tile()].size() < 120) m.layers_of[b.tile()] += " " + b.layer();
+  }
+  return m;
+}
+
+// One square per mesh node, shaded by its tile's cell utilization, with a tooltip.
+std::string mesh_squares(const MeshCells& m, double left, double top, double cell) {
+  std::string s;
+  const bool outline = cell >= 8;
+  for (int y = 0; y < m.my; ++y) {
+    for (int x = 0; x < m.mx; ++x) {
+      const int node = y * m.mx + x;
+      const double u = m.util[static_cast<size_t>(node)];
+      const std::string fill = u < 0 ? "#d9d9d9" : shade(u);
+      s += "<rect x=\"" + num(left + x * cell) + "\" y=\"" + num(top + y * cell) + "\" width=\"" +
+           num(cell) + "\" height=\"" + num(cell) + "\" fill=\"" + fill + "\"" +
+           (outline ? " stroke=\"#fff\" stroke-width=\"1\"" : "") + "><title>node " +
+           std::to_string(node) + " (" + std::to_string(x) + "," + std::to_string(y) + "): " +
+           (u < 0 ? std::string("no tile")
+                  : "tile " + std::to_string(node) + ", " + num(100 * u) + " % of cells" +
+                        escape(m.layers_of[static_cast<size_t>(node)])) +
+           "</title></rect>";
+      if (outline || x == m.mx - 1) s += "\n";
+    }
+  }
+  return s;
+}
+
+// The heat map's legend at x = lx: the colour scale and the special nodes.
+std::string heat_map_legend(double lx, double top) {
+  std::string s =
+      "<defs><linearGradient id=\"util-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
+      "<stop offset=\"0\" stop-color=\"" +
+      shade(0) + "\"/><stop offset=\"1\" stop-color=\"" + shade(1) + "\"/></linearGradient></defs>";
+  s += "<text class=\"legend\" x=\"" + num(lx) + "\" y=\"" + num(top + 8) +
+       "\">cells used (%)</text>";
+  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 16) +
+       "\" width=\"16\" height=\"100\" fill=\"url(#util-scale)\" stroke=\"#999\"/>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 24) + "\">100</text>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 70) + "\">50</text>";
+  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 116) + "\">0</text>\n";
+  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 132) +
+       "\" width=\"12\" height=\"12\" fill=\"#d9d9d9\"/><text class=\"legend\" x=\"" +
+       num(lx + 18) + "\" y=\"" + num(top + 143) + "\">no tile</text>";
+  s += "<circle cx=\"" + num(lx + 6) + "\" cy=\"" + num(top + 160) +
+       "\" r=\"4\" fill=\"#ee6677\"/><text class=\"legend\" x=\"" + num(lx + 18) + "\" y=\"" +
+       num(top + 164) + "\">DPU</text>\n";
+  return s;
+}
+
 // Cell utilization of each tile at its mesh node; DPU nodes marked.
 std::string tile_heat_map(const proto::SimReport& r, const proto::MappingPlan& plan) {
-  const int mx = static_cast<int>(std::max(1u, plan.mesh_x()));
-  const int my = static_cast<int>(std::max(1u, plan.mesh_y()));
-  const int tiles =
-      r.has_resolved_config() ? static_cast<int>(r.resolved_config().tile().count()) : mx * my;
-  std::vector<double> util(static_cast<size_t>(mx * my), -1);
-  for (int t = 0; t < tiles && t < mx * my; ++t) util[static_cast<size_t>(t)] = 0;
-  std::vector<std::string> layers_of(static_cast<size_t>(mx * my));
-  for (const proto::BlockPlacement& b : plan.blocks()) {
-    if (b.tile() >= util.size()) continue;
-    util[b.tile()] = std::max(0.0, util[b.tile()]) + b.cell_utilization();
-    if (layers_of[b.tile()].size() < 120) layers_of[b.tile()] += " " + b.layer();
-  }
+  const MeshCells m = mesh_cells(r, plan);
+  const int mx = m.mx, my = m.my;
   const double cell = std::max(4.0, std::min(26.0, 600.0 / std::max(mx, my)));
   const double left = 40, top = 36;
   const int width = std::max(520, static_cast<int>(left + cell * mx + 170));
@@ -243,33 +315,7 @@ std::string tile_heat_map(const proto::SimReport& r, const proto::MappingPlan& p
                   "y=\"18\">Tile cell utilization on the " +
                   std::to_string(mx) + " x " + std::to_string(my) + " mesh (" +
                   escape(plan.strategy()) + " mapping)</text>\n";
-  auto shade = [](double u) {
-    // White (0) to dark blue (1).
-    const double v = std::clamp(u, 0.0, 1.0);
-    const int rr = static_cast<int>(247 - v * (247 - 33));
-    const int gg = static_cast<int>(251 - v * (251 - 81));
-    const int bb = static_cast<int>(255 - v * (255 - 140));
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", rr, gg, bb);
-    return std::string(buf);
-  };
-  const bool outline = cell >= 8;
-  for (int y = 0; y < my; ++y) {
-    for (int x = 0; x < mx; ++x) {
-      const int node = y * mx + x;
-      const double u = util[static_cast<size_t>(node)];
-      const std::string fill = u < 0 ? "#d9d9d9" : shade(u);
-      s += "<rect x=\"" + num(left + x * cell) + "\" y=\"" + num(top + y * cell) + "\" width=\"" +
-           num(cell) + "\" height=\"" + num(cell) + "\" fill=\"" + fill + "\"" +
-           (outline ? " stroke=\"#fff\" stroke-width=\"1\"" : "") + "><title>node " +
-           std::to_string(node) + " (" + std::to_string(x) + "," + std::to_string(y) + "): " +
-           (u < 0 ? std::string("no tile")
-                  : "tile " + std::to_string(node) + ", " + num(100 * u) + " % of cells" +
-                        escape(layers_of[static_cast<size_t>(node)])) +
-           "</title></rect>";
-      if (outline || x == mx - 1) s += "\n";
-    }
-  }
+  s += mesh_squares(m, left, top, cell);
   for (uint32_t node : plan.dpu_nodes()) {
     if (static_cast<int>(node) >= mx * my) continue;
     const int x = static_cast<int>(node) % mx, y = static_cast<int>(node) / mx;
@@ -286,25 +332,7 @@ std::string tile_heat_map(const proto::SimReport& r, const proto::MappingPlan& p
        "\">y=0</text>";
   s += "<text class=\"small\" text-anchor=\"end\" x=\"" + num(left - 4) + "\" y=\"" +
        num(top + my * cell) + "\">" + std::to_string(my - 1) + "</text>\n";
-  // Legend: colour scale and the special nodes.
-  const double lx = left + mx * cell + 24;
-  s += "<defs><linearGradient id=\"util-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">"
-       "<stop offset=\"0\" stop-color=\"" +
-       shade(0) + "\"/><stop offset=\"1\" stop-color=\"" + shade(1) +
-       "\"/></linearGradient></defs>";
-  s += "<text class=\"legend\" x=\"" + num(lx) + "\" y=\"" + num(top + 8) +
-       "\">cells used (%)</text>";
-  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 16) +
-       "\" width=\"16\" height=\"100\" fill=\"url(#util-scale)\" stroke=\"#999\"/>";
-  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 24) + "\">100</text>";
-  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 70) + "\">50</text>";
-  s += "<text class=\"small\" x=\"" + num(lx + 22) + "\" y=\"" + num(top + 116) + "\">0</text>\n";
-  s += "<rect x=\"" + num(lx) + "\" y=\"" + num(top + 132) +
-       "\" width=\"12\" height=\"12\" fill=\"#d9d9d9\"/><text class=\"legend\" x=\"" +
-       num(lx + 18) + "\" y=\"" + num(top + 143) + "\">no tile</text>";
-  s += "<circle cx=\"" + num(lx + 6) + "\" cy=\"" + num(top + 160) +
-       "\" r=\"4\" fill=\"#ee6677\"/><text class=\"legend\" x=\"" + num(lx + 18) + "\" y=\"" +
-       num(top + 164) + "\">DPU</text>\n";
+  s += heat_map_legend(left + mx * cell + 24, top);
   s += "</svg>\n";
   return s;
 }

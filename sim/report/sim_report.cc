@@ -33,6 +33,72 @@ void phase(std::string* out, const char* title, const proto::PhaseEnergy& p, int
       line(out, "  " + layers[i].name(), fmt("%10.4g nJ", layers[i].nj_per_token()));
 }
 
+// "NAME  p50 / p90 / p99 us" from three times in ns.
+void percentiles(std::string* out, const std::string& name, double p50_ns, double p90_ns,
+                 double p99_ns) {
+  line(out, name,
+       fmt("%.4g", p50_ns * 1e-3) + " / " + fmt("%.4g", p90_ns * 1e-3) + " / " +
+           fmt("%.4g us", p99_ns * 1e-3));
+}
+
+void utilization(std::string* out, const proto::Utilization& u) {
+  *out += "utilization\n";
+  line(out, "tiles / ADCs",
+       fmt("%.3g %%", 100 * u.tiles()) + " / " + fmt("%.3g %%", 100 * u.adcs()));
+  line(out, "DPUs / links",
+       fmt("%.3g %%", 100 * u.dpus()) + " / " + fmt("%.3g %%", 100 * u.links()));
+  line(out, "KV SRAM / DRAM",
+       fmt("%.3g %%", 100 * u.kv_sram()) + " / " + fmt("%.3g %%", 100 * u.dram()));
+}
+
+void kv_cache(std::string* out, const proto::KvPlacement& kv) {
+  *out += "KV cache\n";
+  line(out, "bytes per token", fmt("%.0f", static_cast<double>(kv.bytes_per_token())));
+  line(out, "SRAM capacity", fmt("%.0f tokens", static_cast<double>(kv.sram_capacity_tokens())));
+  line(out, "spills to DRAM from token",
+       kv.first_dram_token() < 0 ? std::string("never")
+                                 : fmt("%.0f", static_cast<double>(kv.first_dram_token())));
+}
+
+void batch(std::string* out, const proto::BatchReport& b) {
+  *out += "batch of " + std::to_string(b.batch()) +
+          " sequences (static batching: all prefills, then decode together; figures above "
+          "are sequence 0's, energies per token of any sequence)\n";
+  line(out, "decode throughput (batch)", fmt("%.4g tokens/s", b.decode_tokens_per_s()));
+  percentiles(out, "TTFT p50 / p90 / p99", b.ttft_p50_ns(), b.ttft_p90_ns(), b.ttft_p99_ns());
+  percentiles(out, "TPOT p50 / p90 / p99", b.tpot_p50_ns(), b.tpot_p90_ns(), b.tpot_p99_ns());
+  line(out, "bottleneck",
+       b.bottleneck() + fmt(" (%.3g %% busy)", 100 * b.bottleneck_utilization()));
+  line(out, "KV positions per sequence in SRAM",
+       fmt("%.0f", static_cast<double>(b.kv_sram_positions_per_sequence())));
+  line(out, "batch limit", b.batch_limit());
+}
+
+void requests(std::string* out, const proto::RequestReport& q) {
+  *out += std::to_string(q.requests()) + " requests, " + q.policy() + ", at most " +
+          std::to_string(q.max_batch()) + " in flight (figures above are request 0's)\n";
+  line(out, "makespan", fmt("%.4g us", q.makespan_ns() * 1e-3));
+  line(out, "output throughput", fmt("%.4g tokens/s", q.output_tokens_per_s()));
+  percentiles(out, "TTFT p50 / p90 / p99", q.ttft_p50_ns(), q.ttft_p90_ns(), q.ttft_p99_ns());
+  percentiles(out, "TPOT p50 / p90 / p99", q.tpot_p50_ns(), q.tpot_p90_ns(), q.tpot_p99_ns());
+  line(out, "mean latency / wait",
+       fmt("%.4g", q.latency_mean_ns() * 1e-3) + " / " + fmt("%.4g us", q.wait_mean_ns() * 1e-3));
+  line(out, "mean requests in system", fmt("%.4g", q.mean_in_system()));
+  line(out, "energy per output token", fmt("%.4g nJ", q.nj_per_output_token()));
+  line(out, "bottleneck",
+       q.bottleneck() + fmt(" (%.3g %% busy)", 100 * q.bottleneck_utilization()));
+}
+
+void datasheet(std::string* out, const proto::ChipDatasheet& d) {
+  *out += "chip datasheet (peak workload simulated; aimcsim peak for the whole sheet)\n";
+  line(out, "TOPS / TOPS/W / TOPS/mm2",
+       fmt("%.4g", d.tops()) + " / " + fmt("%.4g", d.tops_per_w()) + " / " +
+           fmt("%.4g", d.tops_per_mm2()));
+  line(out, "power / area", fmt("%.4g W", d.power_w()) + " / " + fmt("%.4g mm2", d.area_mm2()));
+  line(out, "read interval",
+       fmt("%.4g ns", d.read().simulated_ns()) + ", bound by " + d.read().bound());
+}
+
 }  // namespace
 
 std::string report_to_json(const google::protobuf::Message& report) {
@@ -54,72 +120,15 @@ std::string format_summary(const proto::SimReport& r, int top) {
   line(&out, "simulated time", fmt("%.4g us", r.total_time_ns() * 1e-3));
   phase(&out, "prefill", r.prefill(), top);
   phase(&out, "decode", r.decode(), top);
-  out += "utilization\n";
-  const proto::Utilization& u = r.utilization();
-  line(&out, "tiles / ADCs",
-       fmt("%.3g %%", 100 * u.tiles()) + " / " + fmt("%.3g %%", 100 * u.adcs()));
-  line(&out, "DPUs / links",
-       fmt("%.3g %%", 100 * u.dpus()) + " / " + fmt("%.3g %%", 100 * u.links()));
-  line(&out, "KV SRAM / DRAM",
-       fmt("%.3g %%", 100 * u.kv_sram()) + " / " + fmt("%.3g %%", 100 * u.dram()));
-  const proto::KvPlacement& kv = r.kv_cache();
-  out += "KV cache\n";
-  line(&out, "bytes per token", fmt("%.0f", static_cast<double>(kv.bytes_per_token())));
-  line(&out, "SRAM capacity", fmt("%.0f tokens", static_cast<double>(kv.sram_capacity_tokens())));
-  line(&out, "spills to DRAM from token",
-       kv.first_dram_token() < 0 ? std::string("never")
-                                 : fmt("%.0f", static_cast<double>(kv.first_dram_token())));
-  if (r.has_batch()) {
-    const proto::BatchReport& b = r.batch();
-    out += "batch of " + std::to_string(b.batch()) +
-           " sequences (static batching: all prefills, then decode together; figures above "
-           "are sequence 0's, energies per token of any sequence)\n";
-    line(&out, "decode throughput (batch)", fmt("%.4g tokens/s", b.decode_tokens_per_s()));
-    line(&out, "TTFT p50 / p90 / p99",
-         fmt("%.4g", b.ttft_p50_ns() * 1e-3) + " / " + fmt("%.4g", b.ttft_p90_ns() * 1e-3) + " / " +
-             fmt("%.4g us", b.ttft_p99_ns() * 1e-3));
-    line(&out, "TPOT p50 / p90 / p99",
-         fmt("%.4g", b.tpot_p50_ns() * 1e-3) + " / " + fmt("%.4g", b.tpot_p90_ns() * 1e-3) + " / " +
-             fmt("%.4g us", b.tpot_p99_ns() * 1e-3));
-    line(&out, "bottleneck",
-         b.bottleneck() + fmt(" (%.3g %% busy)", 100 * b.bottleneck_utilization()));
-    line(&out, "KV positions per sequence in SRAM",
-         fmt("%.0f", static_cast<double>(b.kv_sram_positions_per_sequence())));
-    line(&out, "batch limit", b.batch_limit());
-  }
-  if (r.has_requests()) {
-    const proto::RequestReport& q = r.requests();
-    out += std::to_string(q.requests()) + " requests, " + q.policy() + ", at most " +
-           std::to_string(q.max_batch()) + " in flight (figures above are request 0's)\n";
-    line(&out, "makespan", fmt("%.4g us", q.makespan_ns() * 1e-3));
-    line(&out, "output throughput", fmt("%.4g tokens/s", q.output_tokens_per_s()));
-    line(&out, "TTFT p50 / p90 / p99",
-         fmt("%.4g", q.ttft_p50_ns() * 1e-3) + " / " + fmt("%.4g", q.ttft_p90_ns() * 1e-3) + " / " +
-             fmt("%.4g us", q.ttft_p99_ns() * 1e-3));
-    line(&out, "TPOT p50 / p90 / p99",
-         fmt("%.4g", q.tpot_p50_ns() * 1e-3) + " / " + fmt("%.4g", q.tpot_p90_ns() * 1e-3) + " / " +
-             fmt("%.4g us", q.tpot_p99_ns() * 1e-3));
-    line(&out, "mean latency / wait",
-         fmt("%.4g", q.latency_mean_ns() * 1e-3) + " / " + fmt("%.4g us", q.wait_mean_ns() * 1e-3));
-    line(&out, "mean requests in system", fmt("%.4g", q.mean_in_system()));
-    line(&out, "energy per output token", fmt("%.4g nJ", q.nj_per_output_token()));
-    line(&out, "bottleneck",
-         q.bottleneck() + fmt(" (%.3g %% busy)", 100 * q.bottleneck_utilization()));
-  }
+  utilization(&out, r.utilization());
+  kv_cache(&out, r.kv_cache());
+  if (r.has_batch()) batch(&out, r.batch());
+  if (r.has_requests()) requests(&out, r.requests());
   out += "weight programming (once, not in the figures above)\n";
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +
            " / " + fmt("%.4g uJ", r.programming().energy_uj()));
-  if (r.has_datasheet()) {
-    const proto::ChipDatasheet& d = r.datasheet();
-    out += "chip datasheet (peak workload simulated; aimcsim peak for the whole sheet)\n";
-    line(&out, "TOPS / TOPS/W / TOPS/mm2",
-         fmt("%.4g", d.tops()) + " / " + fmt("%.4g", d.tops_per_w()) + " / " +
-             fmt("%.4g", d.tops_per_mm2()));
-    line(&out, "power / area", fmt("%.4g W", d.power_w()) + " / " + fmt("%.4g mm2", d.area_mm2()));
-    line(&out, "read interval",
-         fmt("%.4g ns", d.read().simulated_ns()) + ", bound by " + d.read().bound());
-  }
+  if (r.has_datasheet()) datasheet(&out, r.datasheet());
   out += "simulation\n";
   line(&out, "wall time", fmt("%.4g s", r.wall_s()));
   line(&out, "wall per decode token", fmt("%.4g ms", r.wall_s_per_decode_token() * 1e3));

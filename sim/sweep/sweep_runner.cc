@@ -24,6 +24,7 @@
 
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
+#include "proto/wire.pb.h"
 #include "sim/common/progress_line.h"
 #include "sim/report/sweep_report.h"
 #include "sim/sweep/task_farm.h"
@@ -296,13 +297,18 @@ class PointProcesses : public TaskWorker {
   std::map<pid_t, Running> running_;
 };
 
-// Every rank must expand the sweep file into the same points (same file, same models).
+// Every rank must expand the sweep file into the same points (same file, same models): rank 0
+// sends its points' fingerprints (proto::SweepKeys) and each rank compares its own.
 void check_same_plan(const SweepPlan& plan, const mpi::Comm& comm) {
-  std::string keys;
-  for (const SweepPoint& p : plan.points) keys += p.inputs_key + "\n";
-  std::string root_keys = keys;
-  comm.broadcast(&root_keys);
-  if (root_keys != keys) {
+  proto::SweepKeys keys;
+  for (const SweepPoint& p : plan.points) keys.add_inputs_key(p.inputs_key);
+  std::string bytes = keys.SerializeAsString();
+  comm.broadcast(&bytes);
+  proto::SweepKeys root_keys;
+  if (!root_keys.ParseFromString(bytes))
+    throw std::runtime_error("sweep: rank 0's point keys do not parse");
+  if (!std::equal(root_keys.inputs_key().begin(), root_keys.inputs_key().end(),
+                  keys.inputs_key().begin(), keys.inputs_key().end())) {
     throw UserError(plan.path + ": rank " + std::to_string(comm.rank()) +
                     " expands the sweep into other points than rank 0 (is the sweep file, the "
                     "chip config or a model folder different on this machine?)");
@@ -374,6 +380,49 @@ void print_point_result(const SweepPoint& p, const proto::SweepRow& row, int don
   out << " (" << wall_text << ")\n" << std::flush;
 }
 
+// Threads per point: this process's cores (shared with the other ranks on the machine when
+// the launcher did not bind them) divided by the points it runs at once; run.threads if set.
+int threads_per_point(const SweepPlan& plan, const mpi::Comm* comm, int jobs, size_t pending) {
+  const int point_cores = comm != nullptr ? threads_per_rank(*comm, 0) : workloads::usable_cores();
+  const int local_points =
+      comm != nullptr ? jobs : std::min<int>(jobs, std::max<int>(1, static_cast<int>(pending)));
+  const proto::SweepRunOptions& run = plan.spec.run();
+  return run.threads() > 0 ? static_cast<int>(run.threads())
+                           : std::max(1, point_cores / local_points);
+}
+
+// The sweep's first line: its points, those resumed and those to run, and how.
+void print_sweep_start(const SweepPlan& plan, const SweepOutcome& outcome, size_t pending,
+                       const mpi::Comm* comm, int jobs, const fs::path& dir, std::ostream& out) {
+  out << "sweep " << plan.spec.name() << ": " << plan.points.size() << " points";
+  if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
+  out << ", running " << pending << " (";
+  if (comm != nullptr) out << comm->size() << " MPI processes x ";
+  out << jobs << " at a time); results in " << dir.string() << "/\n" << std::flush;
+}
+
+// The progress line on a terminal: points done (and failed), running, elapsed, and once points
+// have finished in this run, their rate and the time left.
+std::string progress_text(const std::vector<std::optional<proto::SweepRow>>& rows, int running,
+                          double elapsed, int finished_now) {
+  const size_t n = rows.size();
+  int failed = 0, done = 0;
+  for (const auto& r : rows)
+    if (r) ++done, failed += r->status() != "ok";
+  std::string line =
+      "sweep: running | " + std::to_string(done) + "/" + std::to_string(n) + " points done";
+  if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
+  line += " | " + std::to_string(running) + " running | " + duration_text(elapsed);
+  if (finished_now > 0) {
+    const double rate = finished_now / elapsed;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " | %.2g points/min", rate * 60);
+    line += buf;
+    line += " | about " + duration_text(static_cast<double>(n - done) / rate) + " left";
+  }
+  return line;
+}
+
 }  // namespace
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
@@ -386,8 +435,6 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
   SweepOutcome outcome;
   outcome.points = static_cast<int>(n);
   const int jobs = std::max(1, options.jobs);
-  const proto::SweepRunOptions& run = plan.spec.run();
-  const int cores = workloads::usable_cores();
   if (comm != nullptr) check_same_plan(plan, *comm);
 
   std::vector<std::optional<proto::SweepRow>> rows(n);
@@ -400,49 +447,18 @@ SweepOutcome run_sweep(const SweepPlan& plan, const SweepRunnerOptions& options,
     for (size_t i = 0; i < n; ++i)
       if (!rows[i]) pending.push_back(static_cast<int>(i));
   }
-
-  // Threads per point: this process's cores (shared with the other ranks on the machine when
-  // the launcher did not bind them) divided by the points it runs at once.
-  const int point_cores = comm != nullptr ? threads_per_rank(*comm, 0) : cores;
-  const int local_points =
-      comm != nullptr ? jobs
-                      : std::min<int>(jobs, std::max<int>(1, static_cast<int>(pending.size())));
-  const int threads =
-      run.threads() > 0 ? static_cast<int>(run.threads()) : std::max(1, point_cores / local_points);
-  if (root) {
-    out << "sweep " << plan.spec.name() << ": " << n << " points";
-    if (outcome.kept > 0) out << ", resumed " << outcome.kept << " already done";
-    out << ", running " << pending.size() << " (";
-    if (comm != nullptr) out << comm->size() << " MPI processes x ";
-    out << jobs << " at a time); results in " << dir.string() << "/\n" << std::flush;
-  }
+  const int threads = threads_per_point(plan, comm, jobs, pending.size());
+  if (root) print_sweep_start(plan, outcome, pending.size(), comm, jobs, dir, out);
 
   const ResultFiles files(plan, dir);
   if (root) files.write(rows);
 
-  int running_now = 0;
   int finished_now = 0;
   auto progress = [&](int running) {
-    running_now = running;
     if (!options.progress || !root) return;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    int failed = 0, done = 0;
-    for (const auto& r : rows)
-      if (r) ++done, failed += r->status() != "ok";
-    std::string line =
-        "sweep: running | " + std::to_string(done) + "/" + std::to_string(n) + " points done";
-    if (failed > 0) line += " (" + std::to_string(failed) + " failed)";
-    line += " | " + std::to_string(running) + " running | " + duration_text(elapsed);
-    if (finished_now > 0) {
-      const double rate = finished_now / elapsed;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, " | %.2g points/min", rate * 60);
-      line += buf;
-      line += " | about " + duration_text(static_cast<double>(n - done) / rate) + " left";
-    }
-    show_progress_line(line);
+    show_progress_line(progress_text(rows, running, elapsed, finished_now));
   };
-
   auto on_result = [&](int task, const std::string& bytes) {
     const size_t i = static_cast<size_t>(task);
     proto::SweepRow row;

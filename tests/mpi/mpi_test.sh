@@ -4,7 +4,7 @@
 # PART: sweep  - the six-point sweep (one point fails) under mpirun -n 1, 2, 3 and 4 gives the
 #                same sweep.json and sweep.csv as the local `-j 2` sweep, apart from wall times;
 #                the failing point is recorded with its error; resume under mpirun runs only the
-#                missing points;
+#                missing points; ranks whose sweep files differ stop the job;
 #       eval   - `aimcsim eval --seeds 5` under mpirun -n 2 and 3 gives the single-process table;
 #       ttc    - `aimcsim ttc` under mpirun -n 2 and 3 prints what the single process prints
 #                (every chip instance's vote accuracies), apart from the wall-time line;
@@ -75,6 +75,15 @@ EOF
   [[ "$kept_before" == "$kept_after" ]] || fail "resume rewrote kept rows: $kept_before vs $kept_after"
   strip_times "$WORK/mpi2" > "$WORK/resumed.txt"
   cmp -s "$WORK/local.txt" "$WORK/resumed.txt" || fail "resumed sweep differs from the local sweep"
+  # A rank whose sweep file expands into other points (rank 0's point keys travel as
+  # proto::SweepKeys) stops the job with status 2 and says so.
+  sed 's/"6", "7"/"5", "7"/' "$SWEEP" > "$WORK/other.pbtxt"
+  if "$MPIEXEC" --oversubscribe -n 1 "$AIMCSIM" sweep "$SWEEP" --out "$WORK/mixed" : \
+      -n 1 "$AIMCSIM" sweep "$WORK/other.pbtxt" --out "$WORK/mixed" > "$WORK/mixed.out" 2> "$WORK/mixed.err"; then
+    fail "ranks with different sweeps: exit status 0"
+  fi
+  grep -q "rank 1 expands the sweep into other points than rank 0" "$WORK/mixed.err" ||
+    fail "ranks with different sweeps: $(head -3 "$WORK/mixed.err")"
   ;;
 eval)
   args=(eval --seeds 5 --max-windows 6)
