@@ -11,6 +11,12 @@
 #include "proto/user_error.h"
 
 namespace aimc::arch {
+namespace {
+
+/// Accumulators per channel block of a read (forward()): 32 KB.
+constexpr int kBlockFloats = 8192;
+
+}  // namespace
 
 AnalogLinear::AnalogLinear(const TileNumerics& numerics, const Matrix& weight, const Vector* bias,
                            const std::vector<float>& input_ranges, uint64_t seed)
@@ -101,21 +107,59 @@ void AnalogLinear::forward(const Matrix& x, Matrix* y) {
   if (batch == 0) return;
   int max_cols = 0;
   for (int c : out_split_) max_cols = std::max(max_cols, c);
-  const size_t tile_floats = static_cast<size_t>(batch) * max_cols;
-  if (noise_.size() < tile_floats) noise_.resize(tile_floats);
-  if (acc_.size() < tile_floats) acc_.resize(tile_floats);
-  // Dynamic ranges: each input tile's outputs go to a scratch first, then to y scaled by each
-  // token's range.
-  float* target = y->data();
-  if (dynamic_) {
+  // A tile's product and readout go in blocks of whole panels of channels, each block's
+  // accumulators (about 32 KB) consumed by the readout while they are in L1/L2 rather than the
+  // whole tile's (up to 256 x 512 floats) written out and read back. Few tokens: one block.
+  const int block =
+      batch <= 4 ? max_cols
+                 : std::max(kPanelChannels, kBlockFloats / batch / kPanelChannels * kPanelChannels);
+  const size_t block_floats = static_cast<size_t>(batch) * std::min(block, max_cols);
+  if (acc_.size() < block_floats) acc_.resize(block_floats);
+  // One tile read: product and readout in channel blocks, adding the tile's outputs to `out`
+  // (column-major, batch x out_features).
+  const auto read_tile = [&](int i, int j, const float* x_i, float* out) {
+    const float* packed = packed_.data() + packed_off_[i * output_tiles() + j];
+    TileReadout& readout = readouts_[i * output_tiles() + j];
+    for (int c0 = 0; c0 < out_split_[j]; c0 += block) {
+      // Channels c0.. start panel c0 / kPanelChannels, whose weights start at c0 * depth.
+      const int c1 = std::min(out_split_[j], c0 + block);
+      packed_product(x_i, batch, batch, packed + static_cast<size_t>(c0) * in_split_[i], c1 - c0,
+                     in_split_[i], acc_.data(), batch);
+      readout.accumulate_channels(acc_.data(), batch, c0, c1, &noise_,
+                                  out + static_cast<size_t>(out_off_[j] + c0) * batch);
+    }
+  };
+  if (!dynamic_) {
+    // Inputs column-major (batch x in): tokens fastest, as the kernel reads. The DAC codes of
+    // every input tile first, then output tiles outer: a tile column's outputs stay in cache
+    // while the input tiles add to them (in input-tile order, as with input tiles outer) instead
+    // of the whole y (16 MB for 8192 outputs x 512 tokens) streaming from memory per input tile.
+    const float* in = x.data();
+    if (inp_res_ > 0 || clamp_ideal_dac_) {
+      codes_.resize(batch, in_features());
+      for (int i = 0; i < input_tiles(); ++i) {
+        const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
+        if (inp_res_ > 0) {
+          dac_codes(x_block, input_ranges_[i], inp_res_,
+                    codes_.middleCols(in_off_[i], in_split_[i]));
+        } else {
+          codes_.middleCols(in_off_[i], in_split_[i]) =
+              x_block.cwiseMax(-input_ranges_[i]).cwiseMin(input_ranges_[i]);
+        }
+      }
+      in = codes_.data();
+    }
+    for (int j = 0; j < output_tiles(); ++j) {
+      for (int i = 0; i < input_tiles(); ++i) {
+        read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, y->data());
+      }
+    }
+  } else {
+    // Dynamic ranges: each input tile's outputs go to a scratch first, then to y scaled by each
+    // token's range.
     tile_y_.resize(batch, out_features());
-    target = tile_y_.data();
-  }
-  for (int i = 0; i < input_tiles(); ++i) {
-    // Inputs of the tile row, column-major (batch x rows): tokens fastest, as the kernel reads.
-    const float* x_i = x.data() + static_cast<size_t>(in_off_[i]) * batch;
-    const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
-    if (dynamic_) {
+    for (int i = 0; i < input_tiles(); ++i) {
+      const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
       token_ranges_ = x_block.cwiseAbs().rowwise().maxCoeff();
       codes_.resize(batch, in_split_[i]);
       if (inp_res_ > 0) {
@@ -131,24 +175,8 @@ void AnalogLinear::forward(const Matrix& x, Matrix* y) {
           }
         }
       }
-      x_i = codes_.data();
       tile_y_.setZero();
-    } else if (inp_res_ > 0) {
-      codes_.resize(batch, in_split_[i]);
-      dac_codes(x_block, input_ranges_[i], inp_res_, codes_);
-      x_i = codes_.data();
-    } else if (clamp_ideal_dac_) {
-      codes_ = x_block.cwiseMax(-input_ranges_[i]).cwiseMin(input_ranges_[i]);
-      x_i = codes_.data();
-    }
-    for (int j = 0; j < output_tiles(); ++j) {
-      // The tile's accumulators (batch x channels, column-major) stay in L2 until the readout.
-      packed_product(x_i, batch, batch, packed_.data() + packed_off_[i * output_tiles() + j],
-                     out_split_[j], in_split_[i], acc_.data(), batch);
-      readouts_[i * output_tiles() + j].accumulate(
-          acc_.data(), batch, noise_.data(), target + static_cast<size_t>(out_off_[j]) * batch);
-    }
-    if (dynamic_) {
+      for (int j = 0; j < output_tiles(); ++j) read_tile(i, j, codes_.data(), tile_y_.data());
       for (Eigen::Index c = 0; c < y->cols(); ++c) {
         for (int b = 0; b < batch; ++b) (*y)(b, c) += tile_y_(b, c) * token_ranges_(b);
       }

@@ -74,7 +74,8 @@ class AnalogLinear : public LinearLayer {
   bool dynamic_ = false;               ///< InputRangePolicy::kDynamic: per-token abs-max ranges
   bool clamp_ideal_dac_ = false;       ///< ideal DAC that clamps to +-IR
   Matrix codes_;                       ///< scratch of forward()
-  std::vector<float> acc_, noise_;     ///< scratch of forward()
+  std::vector<float> acc_;             ///< scratch of forward(): one channel block's accumulators
+  NoiseCursor noise_;                  ///< scratch of forward(): a tile read's output noise
   Matrix tile_y_;                      ///< scratch of forward() with dynamic ranges
   Vector token_ranges_;                ///< scratch: each token's range (dynamic)
 };

@@ -21,12 +21,10 @@ constexpr double kRoundMagic = 0x1.8p52;
 constexpr float kRoundMagicF = 0x1.8p23f;
 
 /// Elements per pass of the ADC kernel (its scratch lives on the stack, in L1).
-constexpr int kAdcChunk = 256;
-/// Output-noise draws per fill_normal call of a read: a multiple of Rng::kFillBlock, so the
-/// chunked draws are exactly those of one call for the whole tile (rng.h), and small enough
-/// to stay in L1 between the generator and the ADC pass.
+constexpr int kAdcChunk = 64;
+/// Output-noise draws per pass of the readout: small enough to stay in L1 between the generator
+/// and the ADC pass (NoiseCursor keeps the draws those of one call for the whole read).
 constexpr size_t kNoiseChunk = 16 * Rng::kFillBlock;
-static_assert(kNoiseChunk % Rng::kFillBlock == 0, "chunks must continue the normal sequence");
 
 /// Per-channel constants of the ADC kernel.
 struct AdcChannel {
@@ -273,16 +271,49 @@ TileReadout::TileReadout(const TileNumerics& numerics, const Vector& wmax, float
   }
 }
 
-void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y) {
-  const size_t total = static_cast<size_t>(batch) * wmax_.size();
+void NoiseCursor::start(Rng* rng, size_t total) {
+  rng_ = rng;
+  begin_ = end_ = 0;
+  left_ = total;
+}
+
+const float* NoiseCursor::take(size_t m) {
+  const size_t avail = end_ - begin_;
+  if (avail < m) {
+    // Keep the undelivered draws (fewer than one block) and draw whole blocks after them, or the
+    // read's remainder: the calls of fill_normal continue one sequence (rng.h).
+    const size_t need = m - avail;
+    const size_t blocks = (need + Rng::kFillBlock - 1) / Rng::kFillBlock * Rng::kFillBlock;
+    const size_t g = std::min(blocks, left_);
+    if (buf_.size() < avail + g) buf_.resize(avail + g);
+    std::copy(buf_.begin() + begin_, buf_.begin() + end_, buf_.begin());
+    rng_->fill_normal(buf_.data() + avail, g);
+    begin_ = 0;
+    end_ = avail + g;
+    left_ -= g;
+  }
+  const float* out = buf_.data() + begin_;
+  begin_ += m;
+  return out;
+}
+
+void TileReadout::accumulate(const float* acc, int batch, NoiseCursor* noise, float* y) {
+  accumulate_channels(acc, batch, 0, channels(), noise, y);
+}
+
+void TileReadout::accumulate_channels(const float* acc, int batch, int c0, int c1,
+                                      NoiseCursor* noise, float* y) {
+  if (c0 == 0 && has_noise_) noise->start(&rng_, static_cast<size_t>(batch) * channels());
+  const size_t total = static_cast<size_t>(batch) * (c1 - c0);
   if (total == 0) return;
+  // The per-channel constants of channels c0.. (element p of the block is channel c0 + p / batch).
   AdcTile t;
-  t.wmax = wmax_.data();
-  t.sd = noise_std_.data();
-  t.inv = adc_inv_.data();
-  t.scale = out_scale_.data();
-  t.den = adc_den_.data();
-  t.clamp = ideal_clamp_.data();
+  t.wmax = wmax_.data() + c0;
+  t.sd = noise_std_.data() + c0;
+  t.inv = adc_inv_.data() + c0;
+  t.scale = out_scale_.data() + c0;
+  t.den = adc_den_.data() + c0;
+  t.clamp = ideal_clamp_.data() + c0;
   t.k.res = out_res_;
   t.k.half = half_range_;
   t.k.lim = static_cast<float>(half_range_ + 1);
@@ -301,12 +332,11 @@ void TileReadout::accumulate(const float* acc, int batch, float* noise, float* y
     range(t, acc, nullptr, 0, total, batch, y);
     return;
   }
-  // Noise is drawn in chunks that continue one sequence (channel-major, tokens fastest: the
-  // draws of one fill_normal over batch x channels) and is used while it is in L1.
+  // Noise is drawn in L1-sized chunks that continue the read's sequence (channel-major, tokens
+  // fastest) and is used while it is in L1.
   for (size_t pos = 0; pos < total; pos += kNoiseChunk) {
     const size_t m = std::min(kNoiseChunk, total - pos);
-    rng_.fill_normal(noise, m);
-    range(t, acc, noise, pos, m, batch, y);
+    range(t, acc, noise->take(m), pos, m, batch, y);
   }
 }
 
@@ -354,9 +384,8 @@ void CrossbarTile::read(const Eigen::Ref<const Matrix>& x, Matrix* y) {
   }
   const size_t n = static_cast<size_t>(batch) * cols_used();
   acc_.resize(n);
-  noise_.resize(n);
   packed_product(in, ld, batch, packed_.data(), cols_used(), rows_used(), acc_.data(), batch);
-  readout_.accumulate(acc_.data(), batch, noise_.data(), y->data());
+  readout_.accumulate(acc_.data(), batch, &noise_, y->data());
 }
 
 }  // namespace aimc::arch

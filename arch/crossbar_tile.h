@@ -34,6 +34,24 @@ void clip_rows(Matrix* w, double k_std);
 double program_tile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>& target,
                     uint64_t tile_seed, Eigen::Ref<Matrix> programmed, Vector* wmax);
 
+/// The output-noise draws of one tile read, handed out in consecutive pieces of any size: the
+/// pieces together are exactly the draws of one Rng::fill_normal of the read's total (the
+/// generator is called with multiples of Rng::kFillBlock, then the read's remainder), so a read
+/// may consume its noise channel block by channel block. Scratch for one read at a time.
+class NoiseCursor {
+ public:
+  /// Begins a read of `total` draws from `rng`.
+  void start(Rng* rng, size_t total);
+  /// The next m draws of the read (valid until the next call); m <= the draws left.
+  const float* take(size_t m);
+
+ private:
+  Rng* rng_ = nullptr;
+  std::vector<float> buf_;
+  size_t begin_ = 0, end_ = 0;  ///< drawn, not yet handed out: buf_[begin_, end_)
+  size_t left_ = 0;             ///< draws of the read not generated yet
+};
+
 /// The digital side of one tile's reads: output noise, ADC and drift compensation, applied to
 /// accumulator values acc = (DAC codes or ideal inputs) x programmed^T in one elementwise pass.
 /// Owns the tile's output-noise stream, so it is not thread-safe; reads draw batch x channels
@@ -48,11 +66,19 @@ class TileReadout {
   int channels() const { return static_cast<int>(wmax_.size()); }
 
   /// y[b + c * batch] += output(acc[b + c * batch]) for c < channels(), b < batch (both column-
-  /// major blocks with leading dimension `batch`). `noise` is scratch of batch * channels floats
-  /// (at most 4096 of them are used). The ADC codes are those of the exact rule (one double
-  /// division, numerics.md section 6); a float estimate decides all values not within a small
-  /// bound of a rounding boundary (proof in crossbar_tile.cc, adc_segment).
-  void accumulate(const float* acc, int batch, float* noise, float* y);
+  /// major blocks with leading dimension `batch`): one read. `noise` is scratch. The ADC codes
+  /// are those of the exact rule (one double division, numerics.md section 6); a float estimate
+  /// decides all values not within a small bound of a rounding boundary (proof in
+  /// crossbar_tile.cc, adc_segment).
+  void accumulate(const float* acc, int batch, NoiseCursor* noise, float* y);
+
+  /// The same read in channel blocks: channels [c0, c1), acc and y pointing at channel c0's
+  /// column (leading dimension `batch`). The blocks of one read must come in order, the first
+  /// with c0 = 0 (which starts the read), the last ending at channels(); the result equals one
+  /// accumulate() of the whole tile, bit for bit, so a caller can consume each block of
+  /// accumulators while it is in L1.
+  void accumulate_channels(const float* acc, int batch, int c0, int c1, NoiseCursor* noise,
+                           float* y);
 
  private:
   int out_res_;
@@ -102,7 +128,8 @@ class CrossbarTile {
   std::vector<float> packed_;  ///< programmed_ packed for the read kernel (tile_gemm.h)
   TileReadout readout_;
   Matrix codes_;
-  std::vector<float> acc_, noise_;
+  std::vector<float> acc_;
+  NoiseCursor noise_;
 };
 
 }  // namespace aimc::arch

@@ -91,64 +91,98 @@ Rng::Rng(uint64_t seed) {
 
 namespace {
 
-/// Four 64-bit lanes as one GCC vector (two SSE2 registers, one AVX2 register).
+/// Lanes of 64 bits as GCC vectors (`kWide`: all kLanes in one, an AVX-512 register; else two
+/// halves of four, one AVX2 or two SSE2 registers each), and their 32-bit fields.
+typedef uint64_t U64x8 __attribute__((vector_size(64)));
+typedef int32_t I32x8 __attribute__((vector_size(32)));
 typedef uint64_t U64x4 __attribute__((vector_size(32)));
+typedef int32_t I32x4 __attribute__((vector_size(16)));
 
-/// words[0..count) from count / kLanes steps of the kLanes xoshiro256** lanes (count a multiple
-/// of kLanes; word k + l from lane l), lane state lane[k][l] = word k of lane l. Written with
-/// vector types, shifts and adds (x * 5 = (x << 2) + x, x * 9 = (x << 3) + x) so that the lanes
-/// run in SIMD even on SSE2, which has no 64-bit multiply (plain loops were left scalar once
-/// inlined).
-AIMC_ALWAYS_INLINE void lanes_steps(uint64_t (*lane)[Rng::kLanes], uint64_t* words, size_t count) {
-  static_assert(Rng::kLanes == 8, "two vectors of four lanes");
-  U64x4 s0[2], s1[2], s2[2], s3[2];
-  for (int h = 0; h < 2; ++h) {
-    std::memcpy(&s0[h], &lane[0][4 * h], sizeof(U64x4));
-    std::memcpy(&s1[h], &lane[1][4 * h], sizeof(U64x4));
-    std::memcpy(&s2[h], &lane[2][4 * h], sizeof(U64x4));
-    std::memcpy(&s3[h], &lane[3][4 * h], sizeof(U64x4));
-  }
-  for (size_t k = 0; k < count; k += Rng::kLanes) {
-    for (int h = 0; h < 2; ++h) {
-      const U64x4 m5 = (s1[h] << 2) + s1[h];
-      const U64x4 r = (m5 << 7) | (m5 >> 57);
-      const U64x4 w = (r << 3) + r;
-      std::memcpy(words + k + 4 * h, &w, sizeof w);
-      const U64x4 t = s1[h] << 17;
-      s2[h] ^= s0[h];
-      s3[h] ^= s1[h];
-      s1[h] ^= s2[h];
-      s0[h] ^= s3[h];
-      s2[h] ^= t;
-      s3[h] = (s3[h] << 45) | (s3[h] >> 19);
+/// One xoshiro256** step of the lanes in s0..s3, their words in w. Shifts and adds only
+/// (x * 5 = (x << 2) + x, x * 9 = (x << 3) + x), so that the lanes run in SIMD even on SSE2,
+/// which has no 64-bit multiply (plain loops were left scalar once inlined).
+template <typename U>
+AIMC_ALWAYS_INLINE void lanes_step(U& s0, U& s1, U& s2, U& s3, U& w) {
+  const U m5 = (s1 << 2) + s1;
+  const U r = (m5 << 7) | (m5 >> 57);
+  w = (r << 3) + r;
+  const U t = s1 << 17;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = (s3 << 45) | (s3 >> 19);
+}
+
+/// Writes words w as their two fields of box_muller_bits: hi31 = w >> 33, lo24 = w & 0xffffff.
+/// With one vector of all lanes (AVX-512: a narrowing move) straight from the registers; with
+/// halves (AVX2, SSE2, where the narrowing is a shuffle sequence) through memory and a loop.
+template <typename U, typename I>
+AIMC_ALWAYS_INLINE void split_words(const U& w, int32_t* hi31, int32_t* lo24) {
+  if constexpr (sizeof(U) == 64) {
+    const I hi = __builtin_convertvector(w >> 33, I);
+    const I lo = __builtin_convertvector(w & 0xffffff, I);
+    std::memcpy(hi31, &hi, sizeof hi);
+    std::memcpy(lo24, &lo, sizeof lo);
+  } else {
+    uint64_t words[sizeof(U) / sizeof(uint64_t)];
+    std::memcpy(words, &w, sizeof w);
+    for (size_t k = 0; k < sizeof(U) / sizeof(uint64_t); ++k) {
+      hi31[k] = static_cast<int32_t>(words[k] >> 33);
+      lo24[k] = static_cast<int32_t>(words[k] & 0xffffff);
     }
   }
-  for (int h = 0; h < 2; ++h) {
-    std::memcpy(&lane[0][4 * h], &s0[h], sizeof(U64x4));
-    std::memcpy(&lane[1][4 * h], &s1[h], sizeof(U64x4));
-    std::memcpy(&lane[2][4 * h], &s2[h], sizeof(U64x4));
-    std::memcpy(&lane[3][4 * h], &s3[h], sizeof(U64x4));
+}
+
+/// count / kLanes steps of the kLanes xoshiro256** lanes (count a multiple of kLanes; word
+/// k + l from lane l, lane state lane[k][l] = word k of lane l), as the fields of lanes_step.
+template <typename U, typename I>
+AIMC_ALWAYS_INLINE void lanes_steps(uint64_t (*lane)[Rng::kLanes], int32_t* hi31, int32_t* lo24,
+                                    size_t count) {
+  constexpr int kVec = sizeof(U) / sizeof(uint64_t), kParts = Rng::kLanes / kVec;
+  static_assert(Rng::kLanes % kVec == 0, "whole vectors of lanes");
+  U s0[kParts], s1[kParts], s2[kParts], s3[kParts];
+  for (int h = 0; h < kParts; ++h) {
+    std::memcpy(&s0[h], &lane[0][kVec * h], sizeof(U));
+    std::memcpy(&s1[h], &lane[1][kVec * h], sizeof(U));
+    std::memcpy(&s2[h], &lane[2][kVec * h], sizeof(U));
+    std::memcpy(&s3[h], &lane[3][kVec * h], sizeof(U));
+  }
+  for (size_t k = 0; k < count; k += Rng::kLanes) {
+    for (int h = 0; h < kParts; ++h) {
+      U w;
+      lanes_step(s0[h], s1[h], s2[h], s3[h], w);
+      split_words<U, I>(w, hi31 + k + kVec * h, lo24 + k + kVec * h);
+    }
+  }
+  for (int h = 0; h < kParts; ++h) {
+    std::memcpy(&lane[0][kVec * h], &s0[h], sizeof(U));
+    std::memcpy(&lane[1][kVec * h], &s1[h], sizeof(U));
+    std::memcpy(&lane[2][kVec * h], &s2[h], sizeof(U));
+    std::memcpy(&lane[3][kVec * h], &s3[h], sizeof(U));
   }
 }
 
 /// The body of Rng::fill_normal, compiled once for the baseline ISA and once for AVX2.
+template <bool kWide>
 AIMC_ALWAYS_INLINE void fill_normal_kernel(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
   // Words are drawn serially (the generator is a recurrence); the transform of a block of
   // words is a branch-free loop the compiler vectorises. A block yields kBlock cosine draws
   // followed by kBlock sine draws.
   constexpr size_t kBlock = Rng::kFillBlock / 2;  // a multiple of kLanes
   static_assert(kBlock % Rng::kLanes == 0, "whole lane steps per block");
-  uint64_t words[kBlock];
-  int32_t hi31[kBlock], lo24[kBlock];
-  float tmp[2 * kBlock];
+  alignas(64) int32_t hi31[kBlock], lo24[kBlock];
+  alignas(64) float tmp[2 * kBlock];
   while (n > 0) {
     const size_t pairs = n >= 2 * kBlock ? kBlock : (n + 1) / 2;
-    lanes_steps(lane, words, (pairs + Rng::kLanes - 1) / Rng::kLanes * Rng::kLanes);
-    // Split the words into 32-bit fields first, so the transform below runs on full vectors
-    // of 32-bit lanes.
-    for (size_t k = 0; k < pairs; ++k) {
-      hi31[k] = static_cast<int32_t>(words[k] >> 33);
-      lo24[k] = static_cast<int32_t>(words[k] & 0xffffff);
+    // The words are split into their 32-bit fields as they are drawn, so the transform below
+    // runs on full vectors of 32-bit lanes.
+    const size_t words = (pairs + Rng::kLanes - 1) / Rng::kLanes * Rng::kLanes;
+    if (kWide) {
+      lanes_steps<U64x8, I32x8>(lane, hi31, lo24, words);
+    } else {
+      lanes_steps<U64x4, I32x4>(lane, hi31, lo24, words);
     }
     float* dst = n >= 2 * kBlock ? out : tmp;
     for (size_t k = 0; k < pairs; ++k) box_muller_bits(hi31[k], lo24[k], &dst[k], &dst[pairs + k]);
@@ -160,16 +194,16 @@ AIMC_ALWAYS_INLINE void fill_normal_kernel(uint64_t (*lane)[Rng::kLanes], float*
 }
 
 void fill_normal_base(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
-  fill_normal_kernel(lane, out, n);
+  fill_normal_kernel<false>(lane, out, n);
 }
 
 #if AIMC_HAVE_AVX2_KERNELS
 AIMC_TARGET_AVX2 void fill_normal_avx2(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
-  fill_normal_kernel(lane, out, n);
+  fill_normal_kernel<false>(lane, out, n);
 }
 
 AIMC_TARGET_AVX512 void fill_normal_avx512(uint64_t (*lane)[Rng::kLanes], float* out, size_t n) {
-  fill_normal_kernel(lane, out, n);
+  fill_normal_kernel<true>(lane, out, n);
 }
 #endif
 

@@ -72,8 +72,9 @@ TEST(FastPaths, AdcEqualsExactRuleWithDac) {
         // Channel c gets the values, the other channels zeros.
         std::vector<float> acc(static_cast<size_t>(batch) * wmax.size(), 0.0f);
         std::copy(vals.begin(), vals.end(), acc.begin() + static_cast<size_t>(c) * batch);
-        std::vector<float> y(acc.size(), 0.0f), noise(acc.size());
-        readout.accumulate(acc.data(), batch, noise.data(), y.data());
+        std::vector<float> y(acc.size(), 0.0f);
+        NoiseCursor noise;
+        readout.accumulate(acc.data(), batch, &noise, y.data());
         const float scale = static_cast<float>(2.0 * 14 * ir * w / out_res);
         int mismatches = 0;
         for (int b = 0; b < batch; ++b) {
@@ -115,8 +116,9 @@ TEST(FastPaths, AdcEqualsExactRuleOneToken) {
     n.out_res = 254;
     n.out_bound = 14;
     TileReadout readout(n, wmax, 0.7f, 0.0, 1.0, 1);
-    std::vector<float> y(channels, 0.0f), noise(channels);
-    readout.accumulate(acc.data(), 1, noise.data(), y.data());
+    std::vector<float> y(channels, 0.0f);
+    NoiseCursor noise;
+    readout.accumulate(acc.data(), 1, &noise, y.data());
     int mismatches = 0;
     for (int c = 0; c < channels; ++c) {
       const double w = wmax(c);
@@ -149,8 +151,9 @@ TEST(FastPaths, AdcEqualsExactRuleIdealDac) {
       const int batch = static_cast<int>(vals.size());
       std::vector<float> acc(static_cast<size_t>(batch) * 2, 0.0f);
       std::copy(vals.begin(), vals.end(), acc.begin() + static_cast<size_t>(c) * batch);
-      std::vector<float> y(acc.size(), 0.0f), noise(acc.size());
-      readout.accumulate(acc.data(), batch, noise.data(), y.data());
+      std::vector<float> y(acc.size(), 0.0f);
+      NoiseCursor noise;
+      readout.accumulate(acc.data(), batch, &noise, y.data());
       const float scale = static_cast<float>(2.0 * 3 * ir * w / 254);
       int mismatches = 0;
       for (int b = 0; b < batch; ++b) {
@@ -231,6 +234,59 @@ TEST(FastPaths, ChunkedNormalDrawsContinueOneSequence) {
   }
   r.fill_normal(chunked.data() + pos, one.size() - pos);
   EXPECT_EQ(one, chunked);
+}
+
+TEST(FastPaths, NoiseCursorPiecesEqualOneCall) {
+  // Pieces of any size (not multiples of the generator's block) hand out the draws of one call.
+  const size_t total = 7 * Rng::kFillBlock + 123;
+  std::vector<float> one(total), pieces;
+  Rng(21).fill_normal(one.data(), total);
+  Rng r(21);
+  NoiseCursor cursor;
+  cursor.start(&r, total);
+  size_t pos = 0;
+  for (size_t len : {size_t{1}, size_t{300}, size_t{255}, size_t{256}, size_t{700}, size_t{17}}) {
+    const float* p = cursor.take(len);
+    pieces.insert(pieces.end(), p, p + len);
+    pos += len;
+  }
+  const float* p = cursor.take(total - pos);
+  pieces.insert(pieces.end(), p, p + (total - pos));
+  EXPECT_EQ(one, pieces);
+}
+
+TEST(FastPaths, ReadoutInChannelBlocksEqualsWholeRead) {
+  // Output noise on, several reads in a row (the noise streams continue): reading a tile's
+  // channels in blocks gives the bits of whole-tile reads, at every level and batch.
+  SimdGuard guard;
+  TileNumerics n = testing::afm_numerics(64, 64);
+  n.inp_res = 254;
+  n.out_res = 254;
+  n.out_bound = 14;
+  std::mt19937 gen(9);
+  std::uniform_real_distribution<float> u(-3000.0f, 3000.0f);
+  Vector wmax = Vector::Random(45).cwiseAbs();
+  wmax(7) = 0;
+  for (SimdLevel level : kLevels) {
+    set_simd_limit(level);
+    for (int batch : {1, 3, 37, 64}) {
+      TileReadout whole(n, wmax, 0.9f, 0.04, 1.0, 5), blocks(n, wmax, 0.9f, 0.04, 1.0, 5);
+      NoiseCursor nw, nb;
+      for (int read = 0; read < 3; ++read) {
+        std::vector<float> acc(static_cast<size_t>(batch) * wmax.size());
+        for (float& a : acc) a = u(gen);
+        std::vector<float> yw(acc.size(), 0.5f), yb(acc.size(), 0.5f);
+        whole.accumulate(acc.data(), batch, &nw, yw.data());
+        const int step = 3 + read * 8;  // block sizes 3, 11, 19 channels
+        for (int c0 = 0; c0 < wmax.size(); c0 += step) {
+          const int c1 = std::min<int>(wmax.size(), c0 + step);
+          const size_t off = static_cast<size_t>(c0) * batch;
+          blocks.accumulate_channels(acc.data() + off, batch, c0, c1, &nb, yb.data() + off);
+        }
+        EXPECT_EQ(yw, yb) << simd_level_name(level) << " batch " << batch << " read " << read;
+      }
+    }
+  }
 }
 
 }  // namespace
