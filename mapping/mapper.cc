@@ -12,6 +12,7 @@
 
 #include "mapping/estimate.h"
 #include "mapping/mesh.h"
+#include "mapping/number_text.h"
 #include "mapping/partition.h"
 #include "mapping/placement_strategy.h"
 #include "mapping/system_mapper.h"
@@ -57,19 +58,6 @@ PlacementInput placement_input(const workloads::ModelConfig& model, const proto:
     input.layer_loads[input.loads[k].owner].push_back(static_cast<int>(k));
   }
   return input;
-}
-
-std::string fixed(double value, int digits) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
-}
-
-/// Value in engineering notation with three significant digits ("1.23e+06").
-std::string sci(double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
 }
 
 }  // namespace

@@ -22,11 +22,11 @@ bool is_json_path(const std::string& path) {
 
 }  // namespace
 
-std::string plan_to_text(const proto::MappingPlan& plan) {
+std::string plan_to_text(const google::protobuf::Message& plan) {
   return proto::to_text(plan);
 }
 
-std::string plan_to_json(const proto::MappingPlan& plan) {
+std::string plan_to_json(const google::protobuf::Message& plan) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
@@ -58,7 +58,7 @@ proto::MappingPlan plan_from_json(const std::string& json, const std::string& so
   return plan;
 }
 
-void write_plan(const proto::MappingPlan& plan, const std::string& path) {
+void write_plan(const google::protobuf::Message& plan, const std::string& path) {
   proto::write_file_atomic(path, is_json_path(path) ? plan_to_json(plan) : plan_to_text(plan));
 }
 

@@ -12,10 +12,9 @@
 #include <sstream>
 #include <tuple>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "arch/chip_links.h"
 #include "mapping/estimate.h"
+#include "mapping/number_text.h"
 #include "proto/system_config_io.h"
 #include "proto/user_error.h"
 
@@ -385,18 +384,6 @@ std::vector<Stage> solve(Mapper& m, int max_chips, bool fewest) {
   return stages;
 }
 
-std::string fixed(double v, int digits) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
-}
-
-std::string sci(double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.3g", v);
-  return b;
-}
-
 }  // namespace
 
 SplitKind parse_split_kind(const std::string& text) {
@@ -469,38 +456,41 @@ int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& c
   return static_cast<int>(chips);
 }
 
-proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
-                                   const proto::SystemConfig& system,
-                                   const SystemMapOptions& options) {
-  Mapper m(model, system, options);
-  const int max_chips = options.chips > 0 ? std::min(options.chips, m.chips()) : m.chips();
-  const std::vector<Stage> stages = solve(m, max_chips, options.chips < 0);
-  const proto::ChipConfig& chip0 = proto::chip_config(system, 0);
-  if (stages.empty()) {
-    std::ostringstream msg;
-    long long tiles = 0;
-    for (int u = 0; u < m.units(); ++u) tiles += m.unit_tiles(u);
-    msg << "model '" << model.name << "' does not fit system '" << system.name() << "' ("
-        << max_chips << " chip" << (max_chips == 1 ? "" : "s") << " used): it needs " << tiles
-        << " tiles of " << chip0.tile().rows() << " x "
-        << chip0.tile().cols() / chip0.tile().cells_per_weight() << " weights";
-    const int need = chips_needed(model, chip0, options);
-    if (need > 0) {
-      msg << "; " << need << " chips like chip 0 ('" << chip0.name() << "', "
-          << chip0.tile().count() << " tiles) would hold it (chips { count: " << need << " })";
-    } else {
-      msg << "; no number of chips like chip 0 holds it";
-    }
-    throw UserError(msg.str());
-  }
+namespace {
 
-  proto::SystemPlan plan;
-  plan.set_model(model.name);
-  plan.set_system(system.name());
-  plan.set_split(options.split == SplitKind::kAuto     ? "auto"
-                 : options.split == SplitKind::kOutput ? "output"
-                                                       : "input");
-  const int used = stages.back().first_chip + stages.back().chips;
+// The UserError of a model that fits no partition over `max_chips` chips, naming how many chips
+// like chip 0 would hold it.
+[[noreturn]] void throw_does_not_fit(const workloads::ModelConfig& model,
+                                     const proto::SystemConfig& system, const Mapper& m,
+                                     int max_chips, const SystemMapOptions& options) {
+  const proto::ChipConfig& chip0 = proto::chip_config(system, 0);
+  std::ostringstream msg;
+  long long tiles = 0;
+  for (int u = 0; u < m.units(); ++u) tiles += m.unit_tiles(u);
+  msg << "model '" << model.name << "' does not fit system '" << system.name() << "' (" << max_chips
+      << " chip" << (max_chips == 1 ? "" : "s") << " used): it needs " << tiles << " tiles of "
+      << chip0.tile().rows() << " x " << chip0.tile().cols() / chip0.tile().cells_per_weight()
+      << " weights";
+  const int need = chips_needed(model, chip0, options);
+  if (need > 0) {
+    msg << "; " << need << " chips like chip 0 ('" << chip0.name() << "', " << chip0.tile().count()
+        << " tiles) would hold it (chips { count: " << need << " })";
+  } else {
+    msg << "; no number of chips like chip 0 holds it";
+  }
+  throw UserError(msg.str());
+}
+
+// What placing the stages gives: the load of every chip, the transfers between chips per token,
+// and how many chips each layer is spread over.
+struct StageLoads {
+  std::vector<proto::ChipLoad> loads;
+  std::vector<Transfer> transfers;
+  std::map<int, int> chips_of_layer;
+};
+
+// Every chip's load before placing: nothing placed, its tiles available.
+std::vector<proto::ChipLoad> empty_loads(const Mapper& m) {
   std::vector<proto::ChipLoad> loads(m.chips());
   for (int c = 0; c < m.chips(); ++c) {
     loads[c].set_chip(c);
@@ -512,112 +502,127 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
     loads[c].set_lm_head(false);
     loads[c].set_layer_latency_ns(0);
   }
-  std::vector<Transfer> transfers;
-  std::vector<std::vector<Part>> stage_parts;
-  std::map<int, int> chips_of_layer;
+  return loads;
+}
+
+// The parts of stage `st`: on one chip every layer of its units whole; over several chips the
+// split of its one unit, whose transfers are added to `transfers`.
+std::vector<Part> stage_parts(Mapper& m, const Stage& st, std::vector<Transfer>* transfers) {
   const std::vector<LayerPartition>& layers = m.layers();
+  std::vector<Part> parts;
+  if (st.chips == 1) {
+    for (int u = st.first_unit; u < st.end_unit; ++u) {
+      for (int l : m.unit_layers(u)) {
+        parts.push_back(Part{l,
+                             st.first_chip,
+                             {0, layers[l].row_tiles()},
+                             {0, layers[l].col_tiles()},
+                             layers[l].block_count()});
+      }
+    }
+  } else {
+    const UnitPlacement p = m.split(st.first_unit, st.first_chip, st.chips);
+    parts = p.parts;
+    transfers->insert(transfers->end(), p.transfers.begin(), p.transfers.end());
+  }
+  return parts;
+}
+
+// Adds `part` of stage `s` to its chip's load and to the plan's parts.
+void add_part(const Mapper& m, const proto::SystemConfig& system, const Part& part, size_t s,
+              StageLoads* out, proto::SystemPlan* plan) {
+  const std::vector<LayerPartition>& layers = m.layers();
+  proto::ChipLoad& load = out->loads[part.chip];
+  load.set_stage(static_cast<uint32_t>(s));
+  load.set_tiles_used(load.tiles_used() + part.tiles);
+  const int b = layers[part.layer].block;
+  if (b >= 0) {
+    if (load.first_block() < 0 || b < load.first_block()) load.set_first_block(b);
+    load.set_last_block(std::max(load.last_block(), b));
+  } else {
+    load.set_lm_head(true);
+  }
+  load.set_layer_latency_ns(
+      load.layer_latency_ns() +
+      layer_latency_without_hops_ns(proto::chip_config(system, part.chip),
+                                    sub_layer(layers[part.layer], part.rows, part.cols)));
+  ++out->chips_of_layer[part.layer];
+  proto::LayerPart* lp = plan->add_parts();
+  lp->set_layer(layers[part.layer].name);
+  lp->set_layer_index(static_cast<uint32_t>(part.layer));
+  lp->set_block(b);
+  lp->set_chip(static_cast<uint32_t>(part.chip));
+  lp->set_row_tile_begin(part.rows.first);
+  lp->set_row_tile_end(part.rows.second);
+  lp->set_col_tile_begin(part.cols.first);
+  lp->set_col_tile_end(part.cols.second);
+  lp->set_tiles(static_cast<uint32_t>(part.tiles));
+}
+
+// Places every stage's parts on its chips; the hidden state goes from each stage's first chip
+// on to the next stage's first chip.
+StageLoads place_stages(Mapper& m, const std::vector<Stage>& stages,
+                        const workloads::ModelConfig& model, const proto::SystemConfig& system,
+                        proto::SystemPlan* plan) {
+  const std::vector<LayerPartition>& layers = m.layers();
+  StageLoads out;
+  out.loads = empty_loads(m);
   for (size_t s = 0; s < stages.size(); ++s) {
     const Stage& st = stages[s];
-    std::vector<Part> parts;
-    if (st.chips == 1) {
-      for (int u = st.first_unit; u < st.end_unit; ++u) {
-        for (int l : m.unit_layers(u)) {
-          parts.push_back(Part{l,
-                               st.first_chip,
-                               {0, layers[l].row_tiles()},
-                               {0, layers[l].col_tiles()},
-                               layers[l].block_count()});
-        }
-      }
-    } else {
-      const UnitPlacement p = m.split(st.first_unit, st.first_chip, st.chips);
-      parts = p.parts;
-      transfers.insert(transfers.end(), p.transfers.begin(), p.transfers.end());
-    }
-    for (const Part& part : parts) {
-      proto::ChipLoad& load = loads[part.chip];
-      load.set_stage(static_cast<uint32_t>(s));
-      load.set_tiles_used(load.tiles_used() + part.tiles);
-      const int b = layers[part.layer].block;
-      if (b >= 0) {
-        if (load.first_block() < 0 || b < load.first_block()) load.set_first_block(b);
-        load.set_last_block(std::max(load.last_block(), b));
-      } else {
-        load.set_lm_head(true);
-      }
-      load.set_layer_latency_ns(
-          load.layer_latency_ns() +
-          layer_latency_without_hops_ns(proto::chip_config(system, part.chip),
-                                        sub_layer(layers[part.layer], part.rows, part.cols)));
-      ++chips_of_layer[part.layer];
-      proto::LayerPart* lp = plan.add_parts();
-      lp->set_layer(layers[part.layer].name);
-      lp->set_layer_index(static_cast<uint32_t>(part.layer));
-      lp->set_block(b);
-      lp->set_chip(static_cast<uint32_t>(part.chip));
-      lp->set_row_tile_begin(part.rows.first);
-      lp->set_row_tile_end(part.rows.second);
-      lp->set_col_tile_begin(part.cols.first);
-      lp->set_col_tile_end(part.cols.second);
-      lp->set_tiles(static_cast<uint32_t>(part.tiles));
-    }
+    for (const Part& part : stage_parts(m, st, &out.transfers))
+      add_part(m, system, part, s, &out, plan);
     for (int c = st.first_chip; c < st.first_chip + st.chips; ++c)
-      loads[c].set_stage(static_cast<uint32_t>(s));
-    // The hidden state goes on to the next stage's first chip.
+      out.loads[c].set_stage(static_cast<uint32_t>(s));
     if (s + 1 < stages.size()) {
       const int last_block = layers[m.unit_layers(st.end_unit - 1).front()].block;
-      transfers.push_back(
+      out.transfers.push_back(
           {st.first_chip, stages[s + 1].first_chip, model.hidden_size * m.act_bytes(st.first_chip),
            last_block >= 0 ? "hidden state after block " + std::to_string(last_block)
                            : "hidden state"});
     }
   }
-  // A digital lm_head runs on the last stage's first chip; its weights stream from that DRAM.
-  const int head_chip = stages.back().first_chip;
-  double dram_ns = 0;
-  if (!m.lm_on_tiles() && m.head_layer() >= 0) {
-    loads[head_chip].set_lm_head(true);
-    const proto::ChipConfig& hc = proto::chip_config(system, head_chip);
-    const LayerPartition& head = layers[m.head_layer()];
-    const double bytes = static_cast<double>(head.in) * head.out * hc.dpu().weight_bits() / 8.0;
-    dram_ns = bytes / hc.memory().dram_bandwidth_gbps() + hc.memory().dram_latency_ns();
-  }
-  for (int c = 0; c < m.chips(); ++c) *plan.add_chips() = loads[c];
+  return out;
+}
 
-  // Transfers: payload, hops, per-link load, latency.
-  arch::ChipLinks& links = m.links();
-  std::map<int, double> link_bytes;
+// The link traffic per token of the transfers: payload, byte-hops, bytes per link, and the
+// unloaded latency of the hidden states between stages.
+struct LinkTraffic {
   double payload = 0, byte_hops = 0, inter_stage_ns = 0;
-  for (const Transfer& t : transfers) {
-    proto::LinkTransfer* pt = plan.add_transfers();
-    pt->set_from_chip(t.from);
-    pt->set_to_chip(t.to);
-    pt->set_bytes_per_token(t.bytes);
-    const std::vector<int> route = links.route(t.from, t.to);
+  std::map<int, double> link_bytes;
+};
+
+LinkTraffic add_transfers(const std::vector<Transfer>& transfers, arch::ChipLinks& links,
+                          proto::SystemPlan* plan) {
+  LinkTraffic t;
+  for (const Transfer& tr : transfers) {
+    proto::LinkTransfer* pt = plan->add_transfers();
+    pt->set_from_chip(tr.from);
+    pt->set_to_chip(tr.to);
+    pt->set_bytes_per_token(tr.bytes);
+    const std::vector<int> route = links.route(tr.from, tr.to);
     pt->set_hops(static_cast<uint32_t>(route.size()));
-    pt->set_what(t.what);
-    payload += t.bytes;
-    byte_hops += t.bytes * route.size();
-    for (int l : route) link_bytes[l] += t.bytes;
-    if (t.what.rfind("hidden state", 0) == 0)
-      inter_stage_ns += links.unloaded_ps(static_cast<int>(route.size()), t.bytes * 8) / 1000.0;
+    pt->set_what(tr.what);
+    t.payload += tr.bytes;
+    t.byte_hops += tr.bytes * route.size();
+    for (int l : route) t.link_bytes[l] += tr.bytes;
+    if (tr.what.rfind("hidden state", 0) == 0)
+      t.inter_stage_ns += links.unloaded_ps(static_cast<int>(route.size()), tr.bytes * 8) / 1000.0;
   }
+  return t;
+}
 
-  proto::SystemPlanSummary* sum = plan.mutable_summary();
-  sum->set_chips_used(static_cast<uint32_t>(used));
-  sum->set_chips_available(static_cast<uint32_t>(m.chips()));
-  sum->set_stages(static_cast<uint32_t>(stages.size()));
-  uint64_t tiles = 0;
-  for (const auto& load : loads) tiles += load.tiles_used();
-  sum->set_tiles_used(tiles);
-  uint32_t split_layers = 0;
-  for (const auto& [layer, n] : chips_of_layer) split_layers += n > 1;
-  sum->set_split_layers(split_layers);
-  sum->set_link_bytes_per_token(payload);
-  sum->set_link_byte_hops_per_token(byte_hops);
-  sum->set_lm_head(m.lm_on_tiles() ? "tiles" : "dram");
+// The stage with the largest latency, as "stage S (chip C)" or "stage S (chips C-D)".
+std::string stage_name(const Stage& st, size_t s) {
+  return "stage " + std::to_string(s) + " (chip" + (st.chips > 1 ? "s " : " ") +
+         std::to_string(st.first_chip) +
+         (st.chips > 1 ? "-" + std::to_string(st.first_chip + st.chips - 1) : "") + ")";
+}
 
-  proto::SystemPlanEstimate* est = plan.mutable_estimate();
+// The estimate: per stage latency, the busiest link, the DRAM stream of a digital lm_head; the
+// slowest of them bounds the pipeline's tokens per second.
+void set_estimate(const std::vector<Stage>& stages, const LinkTraffic& traffic,
+                  const arch::ChipLinks& links, double link_gbps, double dram_ns, int head_chip,
+                  proto::SystemPlanEstimate* est) {
   double slowest = 0, token = 0;
   std::string bottleneck;
   for (size_t s = 0; s < stages.size(); ++s) {
@@ -625,18 +630,13 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
     token += stages[s].latency_ns;
     if (stages[s].latency_ns > slowest) {
       slowest = stages[s].latency_ns;
-      bottleneck =
-          "stage " + std::to_string(s) + " (chip" + (stages[s].chips > 1 ? "s " : " ") +
-          std::to_string(stages[s].first_chip) +
-          (stages[s].chips > 1 ? "-" + std::to_string(stages[s].first_chip + stages[s].chips - 1)
-                               : "") +
-          ")";
+      bottleneck = stage_name(stages[s], s);
     }
   }
   double busiest = 0;
   int busiest_link = -1;
-  for (const auto& [l, bytes] : link_bytes) {
-    const double ns = bytes * 8 / (system.links().bandwidth_gbps() * 8);
+  for (const auto& [l, bytes] : traffic.link_bytes) {
+    const double ns = bytes * 8 / (link_gbps * 8);
     if (ns > busiest) {
       busiest = ns;
       busiest_link = l;
@@ -652,25 +652,57 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
     slowest = dram_ns;
     bottleneck = "DRAM of chip " + std::to_string(head_chip) + " (lm_head weights streamed)";
   }
-  est->set_token_latency_ns(token + inter_stage_ns + dram_ns);
+  est->set_token_latency_ns(token + traffic.inter_stage_ns + dram_ns);
   est->set_pipeline_tokens_per_s(slowest > 0 ? 1e9 / slowest : 0);
   est->set_bottleneck(bottleneck);
-  return plan;
 }
 
-void write_system_plan(const proto::SystemPlan& plan, const std::string& path) {
-  std::string text;
-  const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
-  if (json) {
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = true;
-    options.preserve_proto_field_names = true;
-    const auto status = google::protobuf::util::MessageToJsonString(plan, &text, options);
-    if (!status.ok()) throw std::runtime_error("system plan to JSON: " + status.ToString());
-  } else {
-    text = proto::to_text(plan);
+}  // namespace
+
+proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
+                                   const proto::SystemConfig& system,
+                                   const SystemMapOptions& options) {
+  Mapper m(model, system, options);
+  const int max_chips = options.chips > 0 ? std::min(options.chips, m.chips()) : m.chips();
+  const std::vector<Stage> stages = solve(m, max_chips, options.chips < 0);
+  if (stages.empty()) throw_does_not_fit(model, system, m, max_chips, options);
+
+  proto::SystemPlan plan;
+  plan.set_model(model.name);
+  plan.set_system(system.name());
+  plan.set_split(options.split == SplitKind::kAuto     ? "auto"
+                 : options.split == SplitKind::kOutput ? "output"
+                                                       : "input");
+  StageLoads placed = place_stages(m, stages, model, system, &plan);
+  // A digital lm_head runs on the last stage's first chip; its weights stream from that DRAM.
+  const int head_chip = stages.back().first_chip;
+  double dram_ns = 0;
+  if (!m.lm_on_tiles() && m.head_layer() >= 0) {
+    placed.loads[head_chip].set_lm_head(true);
+    const proto::ChipConfig& hc = proto::chip_config(system, head_chip);
+    const LayerPartition& head = m.layers()[m.head_layer()];
+    const double bytes = static_cast<double>(head.in) * head.out * hc.dpu().weight_bits() / 8.0;
+    dram_ns = bytes / hc.memory().dram_bandwidth_gbps() + hc.memory().dram_latency_ns();
   }
-  proto::write_file_atomic(path, text);
+  for (int c = 0; c < m.chips(); ++c) *plan.add_chips() = placed.loads[c];
+  const LinkTraffic traffic = add_transfers(placed.transfers, m.links(), &plan);
+
+  proto::SystemPlanSummary* sum = plan.mutable_summary();
+  sum->set_chips_used(static_cast<uint32_t>(stages.back().first_chip + stages.back().chips));
+  sum->set_chips_available(static_cast<uint32_t>(m.chips()));
+  sum->set_stages(static_cast<uint32_t>(stages.size()));
+  uint64_t tiles = 0;
+  for (const auto& load : placed.loads) tiles += load.tiles_used();
+  sum->set_tiles_used(tiles);
+  uint32_t split_layers = 0;
+  for (const auto& [layer, n] : placed.chips_of_layer) split_layers += n > 1;
+  sum->set_split_layers(split_layers);
+  sum->set_link_bytes_per_token(traffic.payload);
+  sum->set_link_byte_hops_per_token(traffic.byte_hops);
+  sum->set_lm_head(m.lm_on_tiles() ? "tiles" : "dram");
+  set_estimate(stages, traffic, m.links(), system.links().bandwidth_gbps(), dram_ns, head_chip,
+               plan.mutable_estimate());
+  return plan;
 }
 
 std::string format_system_plan_summary(const proto::SystemPlan& plan) {

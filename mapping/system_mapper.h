@@ -61,9 +61,6 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
                                    const proto::SystemConfig& system,
                                    const SystemMapOptions& options = {});
 
-/// Writes `plan` to `path`: JSON when the name ends in .json, else text format (atomically).
-void write_system_plan(const proto::SystemPlan& plan, const std::string& path);
-
 /// Human-readable summary: tiles per chip, stages, transfers, link bytes per token, estimate.
 std::string format_system_plan_summary(const proto::SystemPlan& plan);
 

@@ -1,6 +1,5 @@
 // Token file readers (text bytes, raw uint32, NumPy .npy) and windowing. The .npy header is
-// parsed here rather than through a library: the format is a short Python-literal dict, and
-// errors must name the file and say what is wrong with it.
+// parsed by workloads/npy.h, shared with the float arrays of `aimcsim linear`.
 #include "workloads/dataset.h"
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "proto/limits.h"
 #include "proto/safe_output.h"
 #include "proto/user_error.h"
+#include "workloads/npy.h"
 
 namespace aimc::workloads {
 namespace {
@@ -59,37 +59,6 @@ uint64_t load_le(const unsigned char* p, int n) {
   return v;
 }
 
-// The value of key `key` in the npy header dict, as the raw literal text up to the next
-// top-level comma or closing brace (e.g. "'<u4'", "False", "(12,)").
-std::string npy_header_value(const std::string& header, const std::string& key,
-                             const std::string& path) {
-  const std::string quoted[2] = {"'" + key + "'", "\"" + key + "\""};
-  size_t pos = std::string::npos;
-  for (const auto& q : quoted) {
-    pos = header.find(q);
-    if (pos != std::string::npos) {
-      pos += q.size();
-      break;
-    }
-  }
-  if (pos == std::string::npos) throw UserError(path + ": npy header has no '" + key + "' key");
-  pos = header.find(':', pos);
-  if (pos == std::string::npos) throw UserError(path + ": malformed npy header");
-  ++pos;
-  while (pos < header.size() && std::isspace(static_cast<unsigned char>(header[pos]))) ++pos;
-  int depth = 0;
-  size_t end = pos;
-  for (; end < header.size(); ++end) {
-    const char c = header[end];
-    if (c == '(' || c == '[') ++depth;
-    if (c == ')' || c == ']') --depth;
-    if (depth == 0 && (c == ',' || c == '}')) break;
-  }
-  std::string value = header.substr(pos, end - pos);
-  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-  return value;
-}
-
 }  // namespace
 
 TokenIds read_text_tokens(const std::string& path) {
@@ -120,27 +89,10 @@ TokenIds read_u32_tokens(const std::string& path) {
 
 TokenIds read_npy_tokens(const std::string& path) {
   const std::string bytes = read_file_bytes(path);
+  const NpyHeader header = read_npy_header(bytes, path);
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  static const char kMagic[] = "\x93NUMPY";
-  if (bytes.size() < 10 || std::memcmp(p, kMagic, 6) != 0) {
-    throw UserError(path + ": not a NumPy .npy file (bad magic)");
-  }
-  const int major = p[6];
-  if (major < 1 || major > 3) {
-    throw UserError(path + ": unsupported .npy format version " + std::to_string(major));
-  }
-  // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4.
-  const size_t len_bytes = major == 1 ? 2 : 4;
-  if (bytes.size() < 8 + len_bytes) throw UserError(path + ": truncated .npy header");
-  const size_t header_len = load_le(p + 8, static_cast<int>(len_bytes));
-  const size_t data_offset = 8 + len_bytes + header_len;
-  if (bytes.size() < data_offset) throw UserError(path + ": truncated .npy header");
-  const std::string header = bytes.substr(8 + len_bytes, header_len);
-
-  std::string descr = npy_header_value(header, "descr", path);
-  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) {
-    descr = descr.substr(1, descr.size() - 2);
-  }
+  const size_t data_offset = header.data_offset;
+  const std::string descr = header.descr();
   int item_size = 0;
   bool is_signed = false;
   if (descr == "<u4") {
@@ -158,12 +110,12 @@ TokenIds read_npy_tokens(const std::string& path) {
                     "' (token arrays must be <u4, <i4, <u2, <i8 or |u1)");
   }
 
-  const std::string fortran = npy_header_value(header, "fortran_order", path);
+  const std::string fortran = header.value("fortran_order");
   if (fortran == "True") throw UserError(path + ": Fortran-order .npy arrays are not supported");
   if (fortran != "False") throw UserError(path + ": malformed fortran_order '" + fortran + "'");
 
   // Shape: "(N,)" for a 1-D array; anything else (scalars, 2-D) is rejected.
-  const std::string shape = npy_header_value(header, "shape", path);
+  const std::string shape = header.value("shape");
   std::string inner = shape;
   inner.erase(
       std::remove_if(inner.begin(), inner.end(), [](unsigned char c) { return std::isspace(c); }),

@@ -21,29 +21,6 @@ std::string slurp(const std::string& path, const std::string& what) {
   return s.str();
 }
 
-// The raw value text of `key` in the header dict (up to the next top-level ',' or '}').
-std::string dict_value(const std::string& header, const std::string& key,
-                       const std::string& where) {
-  size_t pos = header.find("'" + key + "'");
-  if (pos == std::string::npos) pos = header.find("\"" + key + "\"");
-  if (pos == std::string::npos) throw UserError(where + ": .npy header has no '" + key + "'");
-  pos = header.find(':', pos);
-  if (pos == std::string::npos) throw UserError(where + ": malformed .npy header");
-  ++pos;
-  while (pos < header.size() && std::isspace(static_cast<unsigned char>(header[pos]))) ++pos;
-  int depth = 0;
-  size_t end = pos;
-  for (; end < header.size(); ++end) {
-    const char c = header[end];
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (depth == 0 && (c == ',' || c == '}')) break;
-  }
-  std::string v = header.substr(pos, end - pos);
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-  return v;
-}
-
 std::string header_text(const std::vector<size_t>& shape, const char* descr) {
   std::string dims;
   for (size_t d : shape) dims += std::to_string(d) + ",";
@@ -74,6 +51,62 @@ std::string bytes_of(const std::vector<size_t>& shape, const T* data, const char
 
 }  // namespace
 
+std::string NpyHeader::value(const std::string& key) const {
+  const std::string quoted[2] = {"'" + key + "'", "\"" + key + "\""};
+  size_t pos = std::string::npos;
+  for (const auto& q : quoted) {
+    pos = dict.find(q);
+    if (pos != std::string::npos) {
+      pos += q.size();
+      break;
+    }
+  }
+  if (pos == std::string::npos) throw UserError(where + ": .npy header has no '" + key + "' key");
+  pos = dict.find(':', pos);
+  if (pos == std::string::npos) throw UserError(where + ": malformed .npy header");
+  ++pos;
+  while (pos < dict.size() && std::isspace(static_cast<unsigned char>(dict[pos]))) ++pos;
+  int depth = 0;
+  size_t end = pos;
+  for (; end < dict.size(); ++end) {
+    const char c = dict[end];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (depth == 0 && (c == ',' || c == '}')) break;
+  }
+  std::string v = dict.substr(pos, end - pos);
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+  return v;
+}
+
+std::string NpyHeader::descr() const {
+  std::string d = value("descr");
+  if (d.size() >= 2 && (d.front() == '\'' || d.front() == '"')) d = d.substr(1, d.size() - 2);
+  return d;
+}
+
+NpyHeader read_npy_header(const std::string& bytes, const std::string& where) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0) {
+    throw UserError(where + ": not a NumPy .npy file (bad magic)");
+  }
+  const int major = p[6];
+  if (major < 1 || major > 3) {
+    throw UserError(where + ": unsupported .npy format version " + std::to_string(major));
+  }
+  // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4 (little-endian).
+  const size_t len_bytes = major == 1 ? 2 : 4;
+  if (bytes.size() < 8 + len_bytes) throw UserError(where + ": truncated .npy header");
+  size_t header_len = 0;
+  for (size_t i = len_bytes; i-- > 0;) header_len = (header_len << 8) | p[8 + i];
+  NpyHeader h;
+  h.where = where;
+  h.data_offset = 8 + len_bytes + header_len;
+  if (bytes.size() < h.data_offset) throw UserError(where + ": truncated .npy header");
+  h.dict = bytes.substr(8 + len_bytes, header_len);
+  return h;
+}
+
 size_t NpyArray::size() const {
   size_t n = 1;
   for (size_t d : shape) n *= d;
@@ -83,22 +116,10 @@ size_t NpyArray::size() const {
 NpyArray read_npy_floats(const std::string& path, const std::string& what) {
   const std::string where = what + " " + path;
   const std::string bytes = slurp(path, what);
+  const NpyHeader header = read_npy_header(bytes, where);
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0) {
-    throw UserError(where + ": not a NumPy .npy file (bad magic)");
-  }
-  const int major = p[6];
-  if (major < 1 || major > 3) throw UserError(where + ": unsupported .npy version");
-  const size_t len_bytes = major == 1 ? 2 : 4;
-  if (bytes.size() < 8 + len_bytes) throw UserError(where + ": truncated .npy header");
-  size_t header_len = 0;
-  for (size_t i = len_bytes; i-- > 0;) header_len = (header_len << 8) | p[8 + i];
-  const size_t data_off = 8 + len_bytes + header_len;
-  if (bytes.size() < data_off) throw UserError(where + ": truncated .npy header");
-  const std::string header = bytes.substr(8 + len_bytes, header_len);
-
-  std::string descr = dict_value(header, "descr", where);
-  if (descr.size() >= 2) descr = descr.substr(1, descr.size() - 2);
+  const size_t data_off = header.data_offset;
+  const std::string descr = header.descr();
   size_t item = 0;
   if (descr == "<f4") {
     item = 4;
@@ -107,10 +128,10 @@ NpyArray read_npy_floats(const std::string& path, const std::string& what) {
   } else {
     throw UserError(where + ": dtype '" + descr + "' is not float32 or float64 (<f4, <f8)");
   }
-  if (dict_value(header, "fortran_order", where) != "False") {
+  if (header.value("fortran_order") != "False") {
     throw UserError(where + ": Fortran-order arrays are not supported (save in C order)");
   }
-  std::string shape = dict_value(header, "shape", where);
+  const std::string shape = header.value("shape");
   NpyArray a;
   if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') {
     throw UserError(where + ": malformed .npy shape " + shape);

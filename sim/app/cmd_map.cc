@@ -95,7 +95,7 @@ void map_across_chips(const po::variables_map& vm, const workloads::ModelConfig&
   const proto::SystemPlan plan = mapping::make_system_plan(model, system, options);
   out << mapping::format_system_plan_summary(plan);
   if (vm.count("out")) {
-    mapping::write_system_plan(plan, vm["out"].as<std::string>());
+    mapping::write_plan(plan, vm["out"].as<std::string>());
     out << "plan written to " << vm["out"].as<std::string>() << "\n";
   }
 }
