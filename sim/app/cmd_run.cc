@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <sstream>
 
 #include "arch/chip_costs.h"
 #include "mapping/mapper.h"
@@ -133,7 +135,11 @@ po::options_description run_flags() {
       "requests", po::value<int>()->default_value(64), "poisson arrivals: number of requests")(
       "arrival-seed", po::value<uint64_t>()->default_value(0), "poisson arrivals: seed")(
       "max-batch", po::value<int>()->default_value(8),
-      "request mode: sequences in flight at most (continuous batching)");
+      "request mode: sequences in flight at most (continuous batching)")(
+      "batch-curve", po::value<std::string>(),
+      "also run the timed simulation (time and energy only) at each of these comma-separated "
+      "batches, e.g. 1,2,4,8,16,32: report.html draws throughput against time per output token "
+      "and energy per token against the batch");
   return options;
 }
 
@@ -264,8 +270,45 @@ void add_numbers(const po::variables_map& vm, const RunRequest& r, const LoadedJ
 }
 
 // The summary of the run, and the generated text when the run computed numbers.
+// The batches of --batch-curve, checked before any work: integers >= 1, each within the run's
+// limits; not with request mode.
+std::vector<int> batch_curve_flag(const po::variables_map& vm, const RunRequest& r) {
+  std::vector<int> batches;
+  if (!vm.count("batch-curve")) return batches;
+  if (vm.count("arrivals")) throw UserError("--batch-curve and --arrivals exclude each other");
+  std::stringstream list(vm["batch-curve"].as<std::string>());
+  for (std::string item; std::getline(list, item, ',');) {
+    char* end = nullptr;
+    const long b = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || b < 1 || b > 65536)
+      throw UserError("--batch-curve: expected comma-separated batches in 1..65536, got '" + item +
+                      "'");
+    check_run_limits(r.model, r.prompt, r.decode, static_cast<int>(b), false);
+    batches.push_back(static_cast<int>(b));
+  }
+  if (batches.empty()) throw UserError("--batch-curve: expected at least one batch");
+  return batches;
+}
+
+// The run again at each batch of the curve, time and energy only (values do not change time).
+void add_batch_curve(const std::vector<int>& batches, const RunRequest& r,
+                     const proto::MappingPlan& plan, const SimOptions& sim_options,
+                     proto::SimReport* report) {
+  for (int b : batches) {
+    SimOptions o = sim_options;
+    o.batch = b;
+    o.weights = nullptr;
+    o.input_ranges = nullptr;
+    o.prompt.clear();
+    o.prompts.clear();
+    o.record_logits = false;
+    o.trace_path.clear();
+    *report->add_batch_curve() = batch_curve_point(simulate(r.chip, r.model, plan, o));
+  }
+}
+
 void print_run_summary(const proto::SimReport& report, std::ostream& out) {
-  out << format_summary(report);
+  out << format_summary(report) << format_batch_curve(report);
   if (report.generation().has_generated_text()) {
     out << "generated text (" << report.generation().backend() << ", chip seed "
         << report.generation().chip_seed() << "): \"" << report.generation().prompt_text()
@@ -298,7 +341,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                    "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--data FILE] "
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
                    "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
-                   "--requests N --max-batch M]",
+                   "--requests N --max-batch M] [--batch-curve B1,B2,...]",
                    options, positional, args, &vm, out)) {
     return 0;
   }
@@ -332,7 +375,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   if (loaded && sim_options.requests.empty()) {
     add_numbers(vm, r, *loaded, &ranges, &sim_options, out);
   }
+  const std::vector<int> curve = batch_curve_flag(vm, r);
   proto::SimReport report = simulate(r.chip, r.model, plan, sim_options);
+  add_batch_curve(curve, r, plan, sim_options, &report);
   *report.mutable_datasheet() = chip_datasheet(r.chip);
   if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
   print_run_summary(report, out);

@@ -337,7 +337,62 @@ std::string tile_heat_map(const proto::SimReport& r, const proto::MappingPlan& p
   return s;
 }
 
+// The batch curve's table: one row per batch.
+std::string batch_curve_table(const proto::SimReport& r) {
+  std::string t =
+      "<table><tr><th>batch</th><th>decode tokens/s</th><th>TTFT p50 (us)</th><th>TPOT p50 "
+      "(us)</th><th>TPOT p90 (us)</th><th>decode uJ/token</th><th>of it leakage</th><th "
+      "class=\"l\">bottleneck</th></tr>\n";
+  for (const proto::BatchCurvePoint& p : r.batch_curve()) {
+    t += "<tr><td>" + std::to_string(p.batch()) + "</td><td>" + num(p.decode_tokens_per_s()) +
+         "</td><td>" + num(p.ttft_p50_ns() * 1e-3) + "</td><td>" + num(p.tpot_p50_ns() * 1e-3) +
+         "</td><td>" + num(p.tpot_p90_ns() * 1e-3) + "</td><td>" +
+         num(p.decode_nj_per_token() * 1e-3) + "</td><td>" +
+         num(p.decode_leakage_nj_per_token() * 1e-3) + "</td><td class=\"l\">" +
+         escape(p.bottleneck()) + "</td></tr>\n";
+  }
+  return t + "</table>";
+}
+
 }  // namespace
+
+std::vector<html::XyChart> batch_curve_charts(const proto::SimReport& r) {
+  if (r.batch_curve_size() < 2) return {};
+  html::XyChart tl;
+  tl.title = "Decode throughput against time per output token";
+  tl.x_label = "time per output token (us)";
+  tl.y_label = "decode tokens per s (whole batch)";
+  tl.y_from_zero = true;
+  html::XySeries p50{"p50", html::colour(0)}, p90{"p90", html::colour(0)};
+  p50.line = p90.line = true;
+  p90.dashed = p90.hollow = true;
+  html::XyChart eb;
+  eb.title = "Decode energy per token against batch";
+  eb.x_label = "batch (sequences)";
+  eb.y_label = "decode energy per token (uJ)";
+  eb.integer_x = true;
+  eb.y_from_zero = true;
+  html::XySeries total{"total", html::colour(1)}, leak{"of it leakage", html::colour(2)};
+  total.line = leak.line = true;
+  leak.dashed = true;
+  for (const proto::BatchCurvePoint& p : r.batch_curve()) {
+    const double b = p.batch();
+    const std::string label = "B=" + std::to_string(p.batch());
+    p50.x.push_back(p.tpot_p50_ns() * 1e-3);
+    p50.y.push_back(p.decode_tokens_per_s());
+    p50.point_labels.push_back(label);
+    p90.x.push_back(p.tpot_p90_ns() * 1e-3);
+    p90.y.push_back(p.decode_tokens_per_s());
+    total.x.push_back(b);
+    total.y.push_back(p.decode_nj_per_token() * 1e-3);
+    total.point_labels.push_back(label);
+    leak.x.push_back(b);
+    leak.y.push_back(p.decode_leakage_nj_per_token() * 1e-3);
+  }
+  tl.series = {p50, p90};
+  eb.series = {total, leak};
+  return {tl, eb};
+}
 
 std::string render_report_html(const proto::SimReport& r, const proto::MappingPlan& plan) {
   const std::string model = r.model().substr(r.model().find_last_of('/') + 1);
@@ -376,6 +431,12 @@ std::string render_report_html(const proto::SimReport& r, const proto::MappingPl
        "</div><div class=\"panel\">" + energy_by_layer(r, 10) + "</div></div>\n";
   b += "<h2>Latency</h2>\n<div class=\"grid\"><div class=\"panel\">" + latency_breakdown(r) +
        "</div></div>\n";
+  const std::vector<html::XyChart> curve = batch_curve_charts(r);
+  if (!curve.empty()) {
+    b += "<h2>Batch curve</h2>\n<div class=\"grid\"><div class=\"panel\">" +
+         html::svg_xy_chart(curve[0]) + "</div><div class=\"panel\">" +
+         html::svg_xy_chart(curve[1]) + "</div><div>" + batch_curve_table(r) + "</div></div>\n";
+  }
   b += "<h2>Accuracy</h2>\n";
   if (r.accuracy().rows_size() > 0) {
     const proto::AccuracyReport& a = r.accuracy();

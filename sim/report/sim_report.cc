@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -133,6 +134,66 @@ std::string format_summary(const proto::SimReport& r, int top) {
   line(&out, "wall time", fmt("%.4g s", r.wall_s()));
   line(&out, "wall per decode token", fmt("%.4g ms", r.wall_s_per_decode_token() * 1e3));
   line(&out, "tile reads per wall second", fmt("%.4g", r.tile_reads_per_wall_s()));
+  return out;
+}
+
+proto::BatchCurvePoint batch_curve_point(const proto::SimReport& r) {
+  proto::BatchCurvePoint p;
+  if (r.has_batch()) {
+    const proto::BatchReport& b = r.batch();
+    p.set_batch(b.batch());
+    p.set_decode_tokens_per_s(b.decode_tokens_per_s());
+    p.set_ttft_p50_ns(b.ttft_p50_ns());
+    p.set_tpot_p50_ns(b.tpot_p50_ns());
+    p.set_tpot_p90_ns(b.tpot_p90_ns());
+    p.set_tpot_p99_ns(b.tpot_p99_ns());
+    p.set_bottleneck(b.bottleneck());
+  } else {
+    std::vector<double> v(r.decode_token_latency_ns().begin(), r.decode_token_latency_ns().end());
+    std::sort(v.begin(), v.end());
+    auto pct = [&](double q) {
+      if (v.empty()) return 0.0;
+      const size_t rank = static_cast<size_t>(std::ceil(q / 100.0 * static_cast<double>(v.size())));
+      return v[std::min(v.size(), std::max<size_t>(rank, 1)) - 1];
+    };
+    p.set_batch(1);
+    p.set_decode_tokens_per_s(r.decode_tokens_per_s());
+    p.set_ttft_p50_ns(r.ttft_ns());
+    p.set_tpot_p50_ns(pct(50));
+    p.set_tpot_p90_ns(pct(90));
+    p.set_tpot_p99_ns(pct(99));
+  }
+  p.set_decode_nj_per_token(r.decode().total_nj_per_token());
+  double leak = 0;
+  for (const proto::EnergyEntry& e : r.decode().by_component())
+    if (e.name().find("leakage") != std::string::npos || e.name() == "chip_static")
+      leak += e.nj_per_token();
+  p.set_decode_leakage_nj_per_token(leak);
+  return p;
+}
+
+std::string format_batch_curve(const proto::SimReport& r) {
+  if (r.batch_curve_size() == 0) return "";
+  std::vector<std::vector<std::string>> rows = {{"batch", "decode tokens/s", "TPOT p50 us",
+                                                 "TPOT p90 us", "decode nJ/token", "of it leakage",
+                                                 "bottleneck"}};
+  for (const proto::BatchCurvePoint& p : r.batch_curve()) {
+    rows.push_back({std::to_string(p.batch()), fmt("%.4g", p.decode_tokens_per_s()),
+                    fmt("%.4g", p.tpot_p50_ns() * 1e-3), fmt("%.4g", p.tpot_p90_ns() * 1e-3),
+                    fmt("%.4g", p.decode_nj_per_token()),
+                    fmt("%.4g", p.decode_leakage_nj_per_token()), p.bottleneck()});
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  std::string out = "batch curve (time and energy only):\n";
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (size_t c = 0; c < row.size(); ++c)
+      line += " " + row[c] + std::string(width[c] - row[c].size() + 1, ' ');
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
   return out;
 }
 

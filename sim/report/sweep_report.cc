@@ -48,8 +48,12 @@ const std::vector<std::string>& column_fields() {
                                                   "ttft_p50_us",
                                                   "ttft_p99_us",
                                                   "tpot_p50_us",
+                                                  "tpot_p90_us",
                                                   "tpot_p99_us",
                                                   "nj_per_output_token",
+                                                  "arrival_rate_per_s",
+                                                  "request_rate_per_s",
+                                                  "sequences",
                                                   "wall_s",
                                                   "finished_at",
                                                   "error",
@@ -180,8 +184,29 @@ void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
     row->set_ttft_p50_us(q.ttft_p50_ns() * 1e-3);
     row->set_ttft_p99_us(q.ttft_p99_ns() * 1e-3);
     row->set_tpot_p50_us(q.tpot_p50_ns() * 1e-3);
+    row->set_tpot_p90_us(q.tpot_p90_ns() * 1e-3);
     row->set_tpot_p99_us(q.tpot_p99_ns() * 1e-3);
     row->set_nj_per_output_token(q.nj_per_output_token());
+    row->set_arrival_rate_per_s(q.arrival_rate_per_s());
+  } else if (report.has_batch()) {
+    const proto::BatchReport& b = report.batch();
+    row->set_sequences(b.batch());
+    row->set_tpot_p50_us(b.tpot_p50_ns() * 1e-3);
+    row->set_tpot_p90_us(b.tpot_p90_ns() * 1e-3);
+    row->set_tpot_p99_us(b.tpot_p99_ns() * 1e-3);
+  } else if (report.decode_token_latency_ns_size() > 0) {
+    // One sequence: its decode tokens' latencies (nearest rank, as the batch report's).
+    std::vector<double> v(report.decode_token_latency_ns().begin(),
+                          report.decode_token_latency_ns().end());
+    std::sort(v.begin(), v.end());
+    auto pct = [&](double p) {
+      const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+      return v[std::min(v.size(), std::max<size_t>(rank, 1)) - 1] * 1e-3;
+    };
+    row->set_sequences(1);
+    row->set_tpot_p50_us(pct(50));
+    row->set_tpot_p90_us(pct(90));
+    row->set_tpot_p99_us(pct(99));
   }
   row->set_tiles_available(report.mapping().summary().tiles_available());
   if (report.has_datasheet()) {
@@ -412,6 +437,141 @@ std::string points_table(const proto::SweepResults& results, const SweepScatter&
 
 }  // namespace
 
+ServingCurves serving_curves(const proto::SweepResults& results) {
+  ServingCurves out;
+  for (const proto::SweepRow& row : results.rows())
+    out.by_rate |= row.status() == "ok" && row.has_request_rate_per_s();
+  std::vector<const proto::SweepRow*> rows;
+  for (const proto::SweepRow& row : results.rows()) {
+    if (row.status() != "ok" || !row.has_tpot_p50_us()) continue;
+    if (out.by_rate ? !row.has_request_rate_per_s() : !row.has_sequences()) continue;
+    rows.push_back(&row);
+  }
+  auto load = [&](const proto::SweepRow& row) {
+    return out.by_rate ? row.request_rate_per_s() : static_cast<double>(row.sequences());
+  };
+  // The load's own column: a setting whose value is the load on every such row.
+  std::vector<std::string> other;
+  for (const std::string& label : setting_labels(results)) {
+    bool is_load = !rows.empty();
+    for (const proto::SweepRow* row : rows) {
+      const std::string v = setting_of(*row, label);
+      char* end = nullptr;
+      const double x = std::strtod(v.c_str(), &end);
+      is_load &= !v.empty() && end != v.c_str() && *end == '\0' && x == load(*row);
+    }
+    if (!is_load) other.push_back(label);
+  }
+  std::vector<std::string> keys;
+  std::vector<std::vector<const proto::SweepRow*>> members;
+  for (const proto::SweepRow* row : rows) {
+    std::string key;
+    const auto add = [&](const std::string& part) { key += (key.empty() ? "" : " ") + part; };
+    add(short_model(row->model()));
+    add(row->mapping());
+    for (const std::string& l : other) add(l + "=" + setting_of(*row, l));
+    const size_t k = std::find(keys.begin(), keys.end(), key) - keys.begin();
+    if (k == keys.size()) {
+      keys.push_back(key);
+      members.emplace_back();
+    }
+    members[k].push_back(row);
+  }
+  bool any_curve = false;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::stable_sort(
+        members[k].begin(), members[k].end(),
+        [&](const proto::SweepRow* a, const proto::SweepRow* b) { return load(*a) < load(*b); });
+    ServingCurve c;
+    c.name = keys.size() > 1 ? keys[k] : "";
+    for (const proto::SweepRow* row : members[k]) {
+      c.ids.push_back(row->id());
+      c.load.push_back(load(*row));
+      c.tokens_per_s.push_back(out.by_rate ? row->output_tokens_per_s()
+                                           : row->decode_tokens_per_s());
+      c.tpot_p50_us.push_back(row->tpot_p50_us());
+      c.tpot_p90_us.push_back(row->tpot_p90_us());
+      c.uj_per_token.push_back(
+          (out.by_rate ? row->nj_per_output_token() : row->decode_nj_per_token()) * 1e-3);
+    }
+    any_curve |= c.load.size() >= 2;
+    out.curves.push_back(std::move(c));
+  }
+  if (!any_curve) out.curves.clear();
+  return out;
+}
+
+namespace {
+
+// Throughput against time per output token, energy per token against the load, and energy per
+// token against throughput with its Pareto front; empty without serving curves.
+std::string serving_charts(const ServingCurves& sc) {
+  if (sc.curves.empty()) return "";
+  using html::num;
+  const std::string load_name = sc.by_rate ? "request rate" : "batch";
+  auto load_text = [&](double v) { return sc.by_rate ? num(v) + "/s" : "B=" + num(v); };
+  html::XyChart tl;
+  tl.title = "Throughput against time per output token (p50 solid, p90 dashed)";
+  tl.x_label = "time per output token (us)";
+  tl.y_label = sc.by_rate ? "output tokens per s" : "decode tokens per s (whole batch)";
+  tl.y_from_zero = true;
+  html::XyChart eb;
+  eb.title = "Energy per token against " + load_name;
+  eb.x_label = sc.by_rate ? "requests per s" : "batch (sequences)";
+  eb.y_label = sc.by_rate ? "energy per output token (uJ)" : "decode energy per token (uJ)";
+  eb.integer_x = !sc.by_rate;
+  eb.y_from_zero = true;
+  html::XyChart et;
+  et.title = "Energy per token against throughput (lower right is better)";
+  et.x_label = tl.y_label;
+  et.y_label = eb.y_label;
+  std::vector<double> all_e, all_neg_t;
+  std::vector<std::string> all_ids;
+  for (size_t k = 0; k < sc.curves.size(); ++k) {
+    const ServingCurve& c = sc.curves[k];
+    const std::string colour = html::colour(static_cast<int>(k));
+    const std::string name = c.name.empty() ? "" : c.name + ", ";
+    html::XySeries p50{name + "p50", colour, c.tpot_p50_us, c.tokens_per_s};
+    html::XySeries p90{name + "p90", colour, c.tpot_p90_us, c.tokens_per_s};
+    p50.line = p90.line = true;
+    p90.dashed = p90.hollow = true;
+    for (size_t i = 0; i < c.load.size(); ++i) {
+      p50.point_labels.push_back(load_text(c.load[i]));
+      p50.tooltips.push_back(c.ids[i] + ": " + load_text(c.load[i]) + ", " +
+                             num(c.tokens_per_s[i]) + " tokens/s, p50 " + num(c.tpot_p50_us[i]) +
+                             " us");
+      p90.tooltips.push_back(c.ids[i] + ": p90 " + num(c.tpot_p90_us[i]) + " us");
+      all_e.push_back(c.uj_per_token[i]);
+      all_neg_t.push_back(-c.tokens_per_s[i]);
+      all_ids.push_back(c.ids[i]);
+    }
+    tl.series.push_back(p50);
+    tl.series.push_back(p90);
+    html::XySeries e{c.name.empty() ? "energy per token" : c.name, colour, c.load, c.uj_per_token};
+    e.line = true;
+    for (size_t i = 0; i < c.load.size(); ++i) e.point_labels.push_back(c.ids[i]);
+    eb.series.push_back(e);
+    html::XySeries pts{c.name.empty() ? "point" : c.name, colour, c.tokens_per_s, c.uj_per_token};
+    pts.hollow = true;
+    pts.point_labels = c.ids;
+    et.series.push_back(pts);
+  }
+  html::XySeries front{"Pareto front", html::colour(static_cast<int>(sc.curves.size()))};
+  front.line = true;
+  for (size_t i : pareto_front(all_e, all_neg_t)) {
+    front.x.push_back(-all_neg_t[i]);
+    front.y.push_back(all_e[i]);
+    front.tooltips.push_back(all_ids[i]);
+  }
+  et.series.push_back(front);
+  return "<h2>Serving: throughput, latency and energy against " + load_name +
+         "</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(tl) +
+         "</div><div class=\"panel\">" + html::svg_xy_chart(eb) + "</div><div class=\"panel\">" +
+         html::svg_xy_chart(et) + "</div></div>\n";
+}
+
+}  // namespace
+
 std::string render_sweep_html(const proto::SweepResults& results) {
   using html::escape;
   using html::num;
@@ -436,6 +596,7 @@ std::string render_sweep_html(const proto::SweepResults& results) {
          num(p.xs[i]) + " uJ, " + num(p.ys[i]) + "</li>";
   }
   b += "</ul></div></div>\n";
+  b += serving_charts(serving_curves(results));
   b += area_chart(results, shape.any_accuracy, shape.vary_model, shape.vary_mapping);
   b += points_table(results, p, shape);
   b += "<p class=\"note\">Files: sweep.csv and sweep.json (every input and result), "

@@ -155,6 +155,7 @@ proto::SweepRow row_inputs(const SweepPoint& p) {
   row.set_model(p.model);
   row.set_mapping(p.mapping);
   for (const proto::SweepSetting& s : p.settings) *row.add_settings() = s;
+  if (p.rate > 0) row.set_request_rate_per_s(p.rate);
   return row;
 }
 

@@ -300,5 +300,30 @@ TEST(Cli, RunABatch) {
   EXPECT_EQ(run_aimcsim("run --no-accuracy --batch 0").status, 2);
 }
 
+TEST(Cli, RunABatchCurve) {
+  // The curve's point at batch 4 is exactly the batch report of a run at --batch 4.
+  const std::string dir = ::testing::TempDir() + "/batch_curve";
+  const std::string flags = "run --no-accuracy --prompt-tokens 4 --decode-tokens 4 ";
+  ProgramResult r = run_aimcsim(flags + "--batch-curve 1,4 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("batch curve (time and energy only)"), std::string::npos) << r.out;
+  const nlohmann::json curve = nlohmann::json::parse(slurp(dir + "/report.json"))["batch_curve"];
+  ASSERT_EQ(curve.size(), 2u);
+  r = run_aimcsim(flags + "--batch 4 --out " + dir + "4");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json four = nlohmann::json::parse(slurp(dir + "4/report.json"));
+  EXPECT_EQ(curve[1]["batch"], 4);
+  EXPECT_EQ(curve[1]["decode_tokens_per_s"], four["batch"]["decode_tokens_per_s"]);
+  EXPECT_EQ(curve[1]["tpot_p90_ns"], four["batch"]["tpot_p90_ns"]);
+  EXPECT_EQ(curve[1]["decode_nj_per_token"], four["decode"]["total_nj_per_token"]);
+  EXPECT_NE(slurp(dir + "/report.html").find("Decode energy per token against batch"),
+            std::string::npos);
+  for (const std::string bad : {"0", "2,x", "", "1,,2"}) {
+    r = run_aimcsim(flags + "--batch-curve '" + bad + "'");
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace aimc::test

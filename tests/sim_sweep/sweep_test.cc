@@ -10,6 +10,8 @@
 #include "arch/chip_costs.h"
 #include "proto/chip_config_io.h"
 #include "proto/user_error.h"
+#include "sim/report/report_html.h"
+#include "sim/report/sim_report.h"
 #include "sim/report/sweep_report.h"
 #include "sim/sweep/sweep.h"
 
@@ -135,6 +137,143 @@ TEST(SweepCsv, DatasheetGivesAreaAndTopsPerMm2Columns) {
   EXPECT_NE(csv.find(",16,32,0,2,"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",32,64,0,2,"), std::string::npos) << csv;
   EXPECT_NE(render_sweep_html(results).find("against chip area"), std::string::npos);
+}
+
+// A report of B sequences: throughput 1e5 x B tokens/s, TPOT p50 B us and p90 2 B us, energy
+// 10 / B + 1 uJ per token of which 10 / B leakage.
+proto::SimReport batch_report(int b) {
+  proto::SimReport r;
+  if (b > 1) {
+    proto::BatchReport* br = r.mutable_batch();
+    br->set_batch(b);
+    br->set_decode_tokens_per_s(1e5 * b);
+    br->set_tpot_p50_ns(1e3 * b);
+    br->set_tpot_p90_ns(2e3 * b);
+    br->set_tpot_p99_ns(3e3 * b);
+    br->set_ttft_p50_ns(5e3 * b);
+    br->set_bottleneck("DPU 1");
+  } else {
+    r.set_decode_tokens_per_s(1e5);
+    r.set_ttft_ns(5e3);
+    for (double ns : {1000.0, 3000.0, 2000.0, 1000.0}) r.add_decode_token_latency_ns(ns);
+  }
+  r.mutable_decode()->set_total_nj_per_token(1e4 / b + 1e3);
+  proto::EnergyEntry* e = r.mutable_decode()->add_by_component();
+  e->set_name("tile_leakage");
+  e->set_nj_per_token(1e4 / b);
+  e = r.mutable_decode()->add_by_component();
+  e->set_name("adc");
+  e->set_nj_per_token(1e3);
+  return r;
+}
+
+TEST(SweepHtml, ServingCurvesOfABatchSweepGroupedByTheOtherAxis) {
+  // Two chips (axis "bits") x batches 4, 1, 2 in that order: one curve per chip, in increasing
+  // batch, with each point's throughput, TPOT and energy per token.
+  proto::SweepResults results;
+  int id = 0;
+  for (const char* bits : {"6", "8"}) {
+    for (int b : {4, 1, 2}) {
+      proto::SweepRow* row = results.add_rows();
+      row->set_id(std::to_string(id++));
+      row->set_status("ok");
+      row->set_model("m");
+      row->set_mapping("dense");
+      proto::SweepSetting* s = row->add_settings();
+      s->set_field("bits");
+      s->set_value(bits);
+      s = row->add_settings();
+      s->set_field("batch");
+      s->set_value(std::to_string(b));
+      fill_row_results(batch_report(b), row);
+    }
+  }
+  const ServingCurves sc = serving_curves(results);
+  EXPECT_FALSE(sc.by_rate);
+  ASSERT_EQ(sc.curves.size(), 2u);
+  EXPECT_EQ(sc.curves[0].name, "m dense bits=6");
+  EXPECT_EQ(sc.curves[1].name, "m dense bits=8");
+  const ServingCurve& c = sc.curves[1];
+  EXPECT_EQ(c.ids, (std::vector<std::string>{"4", "5", "3"}));
+  EXPECT_EQ(c.load, (std::vector<double>{1, 2, 4}));
+  EXPECT_EQ(c.tokens_per_s, (std::vector<double>{1e5, 2e5, 4e5}));
+  // Batch 1: nearest-rank percentiles of its decode token latencies (1, 1, 2, 3 us).
+  EXPECT_EQ(c.tpot_p50_us, (std::vector<double>{1, 2, 4}));
+  EXPECT_EQ(c.tpot_p90_us, (std::vector<double>{3, 4, 8}));
+  EXPECT_EQ(c.uj_per_token, (std::vector<double>{11, 6, 3.5}));
+  const std::string page = render_sweep_html(results);
+  EXPECT_NE(page.find("Throughput against time per output token"), std::string::npos);
+  EXPECT_NE(page.find("Energy per token against batch"), std::string::npos);
+  EXPECT_NE(page.find("Energy per token against throughput"), std::string::npos);
+  // The CSV carries the batch and the p90.
+  const std::string csv = sweep_csv(results);
+  EXPECT_NE(csv.find(",tpot_p50_us,tpot_p90_us,tpot_p99_us,"), std::string::npos) << csv;
+}
+
+TEST(SweepHtml, NoServingChartsWithoutALoadAxis) {
+  proto::SweepResults results;
+  for (int i = 0; i < 2; ++i) {
+    proto::SweepRow* row = results.add_rows();
+    row->set_id(std::to_string(i));
+    row->set_status("ok");
+    proto::SweepSetting* s = row->add_settings();
+    s->set_field("tile.adc.bits");
+    s->set_value(i == 0 ? "6" : "8");
+    fill_row_results(batch_report(1), row);
+  }
+  EXPECT_TRUE(serving_curves(results).curves.empty());
+  EXPECT_EQ(render_sweep_html(results).find("Throughput against time per output token"),
+            std::string::npos);
+}
+
+TEST(SweepHtml, ServingCurvesOfARateSweep) {
+  proto::SweepResults results;
+  for (double rate : {2e4, 1e4}) {
+    proto::SweepRow* row = results.add_rows();
+    row->set_id(rate > 1.5e4 ? "0" : "1");
+    row->set_status("ok");
+    row->set_request_rate_per_s(rate);
+    proto::SweepSetting* s = row->add_settings();
+    s->set_field("run.rate");
+    s->set_value(rate > 1.5e4 ? "20000" : "10000");
+    proto::SimReport r;
+    r.mutable_requests()->set_output_tokens_per_s(rate * 16);
+    r.mutable_requests()->set_tpot_p50_ns(rate * 1e-3);
+    r.mutable_requests()->set_tpot_p90_ns(rate * 2e-3);
+    r.mutable_requests()->set_nj_per_output_token(1e8 / rate);
+    fill_row_results(r, row);
+  }
+  const ServingCurves sc = serving_curves(results);
+  EXPECT_TRUE(sc.by_rate);
+  ASSERT_EQ(sc.curves.size(), 1u);
+  EXPECT_EQ(sc.curves[0].load, (std::vector<double>{1e4, 2e4}));
+  EXPECT_EQ(sc.curves[0].tokens_per_s, (std::vector<double>{1.6e5, 3.2e5}));
+  EXPECT_EQ(sc.curves[0].tpot_p90_us, (std::vector<double>{0.02, 0.04}));
+  EXPECT_EQ(sc.curves[0].uj_per_token, (std::vector<double>{10, 5}));
+  EXPECT_NE(render_sweep_html(results).find("Energy per token against request rate"),
+            std::string::npos);
+}
+
+TEST(ReportHtml, BatchCurveChartsCarryEachBatchsPoint) {
+  proto::SimReport r;
+  EXPECT_TRUE(batch_curve_charts(r).empty());
+  for (int b : {1, 8, 32}) *r.add_batch_curve() = batch_curve_point(batch_report(b));
+  EXPECT_EQ(r.batch_curve(0).tpot_p50_ns(), 1000);  // batch 1: its own decode tokens
+  EXPECT_EQ(r.batch_curve(0).tpot_p90_ns(), 3000);
+  EXPECT_EQ(r.batch_curve(2).decode_leakage_nj_per_token(), 1e4 / 32);
+  EXPECT_EQ(r.batch_curve(2).bottleneck(), "DPU 1");
+  const std::vector<html::XyChart> charts = batch_curve_charts(r);
+  ASSERT_EQ(charts.size(), 2u);
+  // Throughput against TPOT: p50 and p90 series.
+  ASSERT_EQ(charts[0].series.size(), 2u);
+  EXPECT_EQ(charts[0].series[0].x, (std::vector<double>{1, 8, 32}));
+  EXPECT_EQ(charts[0].series[1].x, (std::vector<double>{3, 16, 64}));
+  EXPECT_EQ(charts[0].series[0].y, (std::vector<double>{1e5, 8e5, 3.2e6}));
+  // Energy per token against batch: total and leakage, in uJ.
+  EXPECT_EQ(charts[1].series[0].x, (std::vector<double>{1, 8, 32}));
+  EXPECT_EQ(charts[1].series[0].y, (std::vector<double>{11, 2.25, 1.3125}));
+  EXPECT_EQ(charts[1].series[1].y, (std::vector<double>{10, 1.25, 0.3125}));
+  EXPECT_NE(format_batch_curve(r).find("DPU 1"), std::string::npos);
 }
 
 TEST(LoadSweep, ListModeNeedsAxesOfEqualLength) {
