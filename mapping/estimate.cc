@@ -85,14 +85,71 @@ double layer_latency_without_hops_ns(const proto::ChipConfig& chip, const LayerP
   return slowest + reduce_cycles / clock;
 }
 
-proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::ChipConfig& chip) {
-  const Mesh mesh{static_cast<int>(plan.mesh_x()), static_cast<int>(plan.mesh_y())};
+// The cost of one copy of a layer (its `blocks` in the plan) when its input comes from mesh node
+// `source` and its partial sums go to the DPU at node `dpu`: bit-hops of the input slices and
+// partial sums, and its latency (the slowest tile's input arrival, reads and delivery, then the
+// DPU's reduction).
+namespace {
+
+CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip, const Mesh& mesh,
+                   const proto::LayerPlacement& layer, const std::vector<int>& blocks, int source,
+                   int dpu) {
   const double clock = chip.clock_ghz();
   const long long link = chip.noc().link_width_bits();
   const long long hop_cycles = chip.noc().hop_latency_cycles();
   const bool multicast = chip.noc().multicast();
   const int in_bits = input_bits_per_element(chip);
   const int out_bits = output_bits_per_element(chip);
+  CopyCost cost;
+  // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
+  std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
+  // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
+  std::map<int, double> arrive_cycles, read_ns, leave_cycles;
+  for (int b : blocks) {
+    const proto::BlockPlacement& block = plan.blocks(b);
+    const int tile = static_cast<int>(block.tile());
+    const int rows = static_cast<int>(block.row_end() - block.row_begin());
+    const int cols = static_cast<int>(block.col_end() - block.col_begin());
+    const long long slice_bits = static_cast<long long>(rows) * in_bits;
+    const long long partial_bits = static_cast<long long>(cols) * out_bits;
+    auto& slice = slices[static_cast<int>(block.row_tile())];
+    slice.first = slice_bits;
+    slice.second.push_back(tile);
+    cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
+    const double arrive = hop_cycles * mesh.hops(source, tile) + ceil_div(slice_bits, link);
+    const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
+    arrive_cycles[tile] = std::max(arrive_cycles[tile], arrive);
+    leave_cycles[tile] = std::max(leave_cycles[tile], leave);
+    // Blocks of one layer that share a tile are read one after another.
+    read_ns[tile] += block_read_ns(chip, rows, cols);
+  }
+  for (auto& [row_tile, slice] : slices) {
+    std::vector<int>& tiles = slice.second;
+    std::sort(tiles.begin(), tiles.end());
+    tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
+    long long links = 0;
+    if (multicast) {
+      links = mesh.multicast_links(source, tiles);
+    } else {
+      for (int t : tiles) links += mesh.hops(source, t);
+    }
+    cost.input_bit_hops += static_cast<double>(slice.first) * links;
+  }
+  for (const auto& [tile, read] : read_ns) {
+    cost.latency_ns =
+        std::max(cost.latency_ns, (arrive_cycles[tile] + leave_cycles[tile]) / clock + read);
+  }
+  const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
+                               ceil_div(layer.out_features(), chip.dpu().lanes()) *
+                               chip.dpu().add_cycles();
+  cost.latency_ns += reduce_cycles / clock;
+  return cost;
+}
+
+}  // namespace
+
+proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::ChipConfig& chip) {
+  const Mesh mesh{static_cast<int>(plan.mesh_x()), static_cast<int>(plan.mesh_y())};
 
   // Blocks of each (layer, replica).
   std::vector<std::map<int, std::vector<int>>> copies(plan.layers_size());
@@ -113,49 +170,7 @@ proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::C
     const int dpu = static_cast<int>(layer.dpu_node());
     double input_sum = 0, output_sum = 0, latency = 0;
     for (const auto& [replica, blocks] : copies[l]) {
-      CopyCost cost;
-      // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
-      std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
-      // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
-      std::map<int, double> arrive_cycles, read_ns, leave_cycles;
-      for (int b : blocks) {
-        const proto::BlockPlacement& block = plan.blocks(b);
-        const int tile = static_cast<int>(block.tile());
-        const int rows = static_cast<int>(block.row_end() - block.row_begin());
-        const int cols = static_cast<int>(block.col_end() - block.col_begin());
-        const long long slice_bits = static_cast<long long>(rows) * in_bits;
-        const long long partial_bits = static_cast<long long>(cols) * out_bits;
-        auto& slice = slices[static_cast<int>(block.row_tile())];
-        slice.first = slice_bits;
-        slice.second.push_back(tile);
-        cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
-        const double arrive = hop_cycles * mesh.hops(source, tile) + ceil_div(slice_bits, link);
-        const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
-        arrive_cycles[tile] = std::max(arrive_cycles[tile], arrive);
-        leave_cycles[tile] = std::max(leave_cycles[tile], leave);
-        // Blocks of one layer that share a tile are read one after another.
-        read_ns[tile] += block_read_ns(chip, rows, cols);
-      }
-      for (auto& [row_tile, slice] : slices) {
-        std::vector<int>& tiles = slice.second;
-        std::sort(tiles.begin(), tiles.end());
-        tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
-        long long links = 0;
-        if (multicast) {
-          links = mesh.multicast_links(source, tiles);
-        } else {
-          for (int t : tiles) links += mesh.hops(source, t);
-        }
-        cost.input_bit_hops += static_cast<double>(slice.first) * links;
-      }
-      for (const auto& [tile, read] : read_ns) {
-        cost.latency_ns =
-            std::max(cost.latency_ns, (arrive_cycles[tile] + leave_cycles[tile]) / clock + read);
-      }
-      const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
-                                   ceil_div(layer.out_features(), chip.dpu().lanes()) *
-                                   chip.dpu().add_cycles();
-      cost.latency_ns += reduce_cycles / clock;
+      const CopyCost cost = copy_cost(plan, chip, mesh, layer, blocks, source, dpu);
       input_sum += cost.input_bit_hops;
       output_sum += cost.output_bit_hops;
       latency = std::max(latency, cost.latency_ns);

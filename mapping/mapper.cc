@@ -79,67 +79,66 @@ long long tiles_needed(const workloads::ModelConfig& model, const proto::ChipCon
                          chip.mapping().allow_tile_sharing());
 }
 
-void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& chip) {
-  const TileShape shape = tile_shape(chip);
-  const bool lm_head = chip.mapping().lm_head_on_tiles();
-  const bool sharing = chip.mapping().allow_tile_sharing();
-  const long long have = chip.tile().count();
-  const std::vector<LayerPartition> layers = partition_model(model, shape, lm_head);
-  const long long need = count_tiles(layers, shape, sharing);
-  if (need <= have) return;
+namespace {
 
-  const int analog = static_cast<int>(
-      std::count_if(layers.begin(), layers.end(), [](const auto& l) { return l.on_tiles; }));
-  std::ostringstream m;
-  m << "model '" << model.name << "' does not fit chip '" << chip.name() << "': its " << analog
-    << " analog layers need " << need << " tiles of " << shape.rows << " x " << shape.cols
-    << " weights (tile.rows x tile.cols / tile.cells_per_weight)"
-    << (sharing ? " with tile sharing" : "") << ", the chip has " << have
-    << " (tile.count). Any one of these makes it fit:";
+// What the does-not-fit message proposes: each alternative on its own "\n  - " line (joined into
+// one line at the end).
 
-  // More tiles, on a mesh with a node for each.
-  if (need <= kMaxTiles) {
-    long long side = static_cast<long long>(std::ceil(std::sqrt(static_cast<double>(need))));
-    while (side * side < need) ++side;
-    const long long mx = std::max<long long>(chip.noc().mesh_x(), side);
-    const long long my = std::max<long long>(chip.noc().mesh_y(), (need + mx - 1) / mx);
-    m << "\n  - more tiles: tile.count: " << need
-      << " (or more), with noc.mesh_x * noc.mesh_y >= " << need;
-    if (mx <= kMaxMeshSide && my <= kMaxMeshSide) {
-      m << " (e.g. noc { mesh_x: " << mx << " mesh_y: " << my << " })";
-    }
-  } else {
+// More tiles, on a mesh with a node for each.
+void suggest_more_tiles(const proto::ChipConfig& chip, long long need, std::ostream& m) {
+  if (need > kMaxTiles) {
     m << "\n  - more tiles: not possible, " << need << " exceeds the largest tile.count ("
       << kMaxTiles << ")";
+    return;
   }
+  long long side = static_cast<long long>(std::ceil(std::sqrt(static_cast<double>(need))));
+  while (side * side < need) ++side;
+  const long long mx = std::max<long long>(chip.noc().mesh_x(), side);
+  const long long my = std::max<long long>(chip.noc().mesh_y(), (need + mx - 1) / mx);
+  m << "\n  - more tiles: tile.count: " << need
+    << " (or more), with noc.mesh_x * noc.mesh_y >= " << need;
+  if (mx <= kMaxMeshSide && my <= kMaxMeshSide) {
+    m << " (e.g. noc { mesh_x: " << mx << " mesh_y: " << my << " })";
+  }
+}
 
-  // Larger crossbars with the same tile count: the smallest area (then most square) of the
-  // current rows and weight columns scaled by powers of two that fits. Without sharing every
-  // layer takes at least one tile, so when no size fits alone, try sizes with sharing too.
+// The smallest (then most square) crossbar of the current rows and weight columns scaled by
+// powers of two with which the model fits the chip's tile count; false when none does.
+bool find_crossbar(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
+                   bool with_sharing, long long* rows, long long* cols) {
+  const TileShape shape = tile_shape(chip);
+  const bool lm_head = chip.mapping().lm_head_on_tiles();
+  const long long have = chip.tile().count();
   const long long cpw = chip.tile().cells_per_weight();
-  auto find_crossbar = [&](bool with_sharing, long long* rows, long long* cols) {
-    *rows = *cols = 0;
-    for (long long r = shape.rows; r <= kMaxCrossbar; r *= 2) {
-      for (long long c = shape.cols; c * cpw <= kMaxCrossbar; c *= 2) {
-        if (r == shape.rows && c == shape.cols) continue;
-        const bool better =
-            *rows == 0 || r * c < *rows * *cols ||
-            (r * c == *rows * *cols && std::llabs(r - c) < std::llabs(*rows - *cols));
-        const TileShape bigger{static_cast<int>(r), static_cast<int>(c)};
-        if (better && count_tiles_for(model, bigger, lm_head, with_sharing) <= have) {
-          *rows = r;
-          *cols = c;
-        }
+  *rows = *cols = 0;
+  for (long long r = shape.rows; r <= kMaxCrossbar; r *= 2) {
+    for (long long c = shape.cols; c * cpw <= kMaxCrossbar; c *= 2) {
+      if (r == shape.rows && c == shape.cols) continue;
+      const bool better = *rows == 0 || r * c < *rows * *cols ||
+                          (r * c == *rows * *cols && std::llabs(r - c) < std::llabs(*rows - *cols));
+      const TileShape bigger{static_cast<int>(r), static_cast<int>(c)};
+      if (better && count_tiles_for(model, bigger, lm_head, with_sharing) <= have) {
+        *rows = r;
+        *cols = c;
       }
     }
-    return *rows > 0;
-  };
+  }
+  return *rows > 0;
+}
+
+// Larger crossbars with the same tile count. Without sharing every layer takes at least one
+// tile, so when no size fits alone, sizes with sharing are tried too.
+void suggest_larger_crossbars(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
+                              std::ostream& m) {
+  const bool lm_head = chip.mapping().lm_head_on_tiles();
+  const bool sharing = chip.mapping().allow_tile_sharing();
+  const long long cpw = chip.tile().cells_per_weight();
   long long rows = 0, cols = 0;
   bool with_sharing = sharing;
-  bool found = find_crossbar(sharing, &rows, &cols);
+  bool found = find_crossbar(model, chip, sharing, &rows, &cols);
   if (!found && !sharing) {
     with_sharing = true;
-    found = find_crossbar(true, &rows, &cols);
+    found = find_crossbar(model, chip, true, &rows, &cols);
   }
   if (found) {
     const TileShape bigger{static_cast<int>(rows), static_cast<int>(cols)};
@@ -150,9 +149,18 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
       << cols << " columns)";
   } else {
     m << "\n  - larger crossbars: none up to " << kMaxCrossbar << " x " << kMaxCrossbar
-      << " cells fits in " << have << " tiles";
+      << " cells fits in " << chip.tile().count() << " tiles";
   }
+}
 
+// A digital lm_head, tile sharing, or several chips like this one (the model mapped across
+// them, mapping/system_mapper.h).
+void suggest_mapping_options(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
+                             std::ostream& m) {
+  const TileShape shape = tile_shape(chip);
+  const bool lm_head = chip.mapping().lm_head_on_tiles();
+  const bool sharing = chip.mapping().allow_tile_sharing();
+  const long long have = chip.tile().count();
   if (lm_head) {
     const long long without = count_tiles_for(model, shape, false, sharing);
     if (without <= have) {
@@ -170,14 +178,15 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
         << " tiles)";
     }
   }
-  // Several chips like this one, the model mapped across them (mapping/system_mapper.h).
   const int chips = chips_needed(model, chip);
   if (chips > 1) {
     m << "\n  - a system of " << chips
       << " such chips (a system config with chips { count: " << chips << " }, docs/systems.md)";
   }
-  // One line: the alternatives follow the colon, separated by "; or ".
-  std::string text = m.str();
+}
+
+// One line: the alternatives follow the colon, separated by "; or ".
+std::string one_line(std::string text) {
   const std::string item = "\n  - ";
   for (size_t pos = text.find(item), k = 0; pos != std::string::npos;
        pos = text.find(item, pos), ++k) {
@@ -185,8 +194,109 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
     text.replace(pos, item.size(), sep);
     pos += sep.size();
   }
-  throw UserError(text);
+  return text;
 }
+
+}  // namespace
+
+void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& chip) {
+  const TileShape shape = tile_shape(chip);
+  const bool lm_head = chip.mapping().lm_head_on_tiles();
+  const bool sharing = chip.mapping().allow_tile_sharing();
+  const long long have = chip.tile().count();
+  const std::vector<LayerPartition> layers = partition_model(model, shape, lm_head);
+  const long long need = count_tiles(layers, shape, sharing);
+  if (need <= have) return;
+
+  const int analog = static_cast<int>(
+      std::count_if(layers.begin(), layers.end(), [](const auto& l) { return l.on_tiles; }));
+  std::ostringstream m;
+  m << "model '" << model.name << "' does not fit chip '" << chip.name() << "': its " << analog
+    << " analog layers need " << need << " tiles of " << shape.rows << " x " << shape.cols
+    << " weights (tile.rows x tile.cols / tile.cells_per_weight)"
+    << (sharing ? " with tile sharing" : "") << ", the chip has " << have
+    << " (tile.count). Any one of these makes it fit:";
+  suggest_more_tiles(chip, need, m);
+  suggest_larger_crossbars(model, chip, m);
+  suggest_mapping_options(model, chip, m);
+  throw UserError(one_line(m.str()));
+}
+
+namespace {
+
+// What the blocks of a plan add up to: the tiles of each layer and the cell utilization of each
+// tile used, and the weights on tiles (of the first copy).
+struct BlockTotals {
+  std::vector<std::vector<int>> layer_tiles;
+  std::map<int, double> tile_utilization;
+  unsigned long long weights = 0;
+};
+
+// The plan's blocks, ordered by copy, layer, then position, whatever order the strategy placed
+// them in.
+BlockTotals add_blocks(const PlacementInput& input, Placement* placement,
+                       proto::MappingPlan* plan) {
+  std::sort(placement->blocks.begin(), placement->blocks.end(),
+            [](const PlacedBlock& a, const PlacedBlock& b) {
+              return std::tie(a.replica, a.layer, a.row_tile, a.col_tile) <
+                     std::tie(b.replica, b.layer, b.row_tile, b.col_tile);
+            });
+  const double tile_cells = static_cast<double>(input.shape.rows) * input.shape.cols;
+  BlockTotals totals;
+  totals.layer_tiles.resize(input.layers.size());
+  plan->mutable_blocks()->Reserve(static_cast<int>(placement->blocks.size()));
+  for (const PlacedBlock& p : placement->blocks) {
+    const LayerPartition& layer = input.layers[p.layer];
+    proto::BlockPlacement* b = plan->add_blocks();
+    b->set_layer(layer.name);
+    b->set_layer_index(p.layer);
+    b->set_row_begin(layer.row_offsets[p.row_tile]);
+    b->set_row_end(layer.row_offsets[p.row_tile] + layer.row_sizes[p.row_tile]);
+    b->set_col_begin(layer.col_offsets[p.col_tile]);
+    b->set_col_end(layer.col_offsets[p.col_tile] + layer.col_sizes[p.col_tile]);
+    b->set_tile(p.slot.tile);
+    b->set_tile_row_offset(p.slot.row_offset);
+    b->set_tile_col_offset(p.slot.col_offset);
+    const double cells =
+        static_cast<double>(layer.row_sizes[p.row_tile]) * layer.col_sizes[p.col_tile];
+    b->set_cell_utilization(cells / tile_cells);
+    b->set_replica(p.replica);
+    b->set_row_tile(p.row_tile);
+    b->set_col_tile(p.col_tile);
+    totals.layer_tiles[p.layer].push_back(p.slot.tile);
+    totals.tile_utilization[p.slot.tile] += cells / tile_cells;
+    if (p.replica == 0) totals.weights += static_cast<unsigned long long>(cells);
+  }
+  return totals;
+}
+
+// The plan's layers (tiles, DPU, stage, copies) and the tiles of each in the summary.
+void add_layers(const PlacementInput& input, const Placement& placement, BlockTotals* totals,
+                proto::MappingPlan* plan) {
+  for (size_t l = 0; l < input.layers.size(); ++l) {
+    const LayerPartition& layer = input.layers[l];
+    std::vector<int>& tiles = totals->layer_tiles[l];
+    std::sort(tiles.begin(), tiles.end());
+    tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
+    proto::LayerPlacement* lp = plan->add_layers();
+    lp->set_name(layer.name);
+    lp->set_block(layer.block);
+    lp->set_role(layer.role);
+    lp->set_in_features(layer.in);
+    lp->set_out_features(layer.out);
+    lp->set_on_tiles(layer.on_tiles);
+    for (int t : tiles) lp->add_tiles(t);
+    lp->set_dpu(placement.layer_dpu[l]);
+    lp->set_dpu_node(input.dpu_nodes[placement.layer_dpu[l]]);
+    lp->set_stage(placement.layer_stage[l]);
+    lp->set_replicas(placement.layer_replicas[l]);
+    lp->set_row_tiles(layer.row_tiles());
+    lp->set_col_tiles(layer.col_tiles());
+    plan->mutable_summary()->add_tiles_per_layer(static_cast<uint32_t>(tiles.size()));
+  }
+}
+
+}  // namespace
 
 proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
                              const std::string& strategy) {
@@ -204,70 +314,17 @@ proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::C
   for (int n : input.dpu_nodes) plan.add_dpu_nodes(n);
   plan.set_tile_rows(input.shape.rows);
   plan.set_tile_cols(input.shape.cols);
-
-  // Blocks ordered by copy, layer, then position, whatever order the strategy placed them in.
-  std::sort(placement.blocks.begin(), placement.blocks.end(),
-            [](const PlacedBlock& a, const PlacedBlock& b) {
-              return std::tie(a.replica, a.layer, a.row_tile, a.col_tile) <
-                     std::tie(b.replica, b.layer, b.row_tile, b.col_tile);
-            });
-  const double tile_cells = static_cast<double>(input.shape.rows) * input.shape.cols;
-  std::vector<std::vector<int>> layer_tiles(input.layers.size());
-  std::map<int, double> tile_utilization;
-  unsigned long long weights = 0;
-  plan.mutable_blocks()->Reserve(static_cast<int>(placement.blocks.size()));
-  for (const PlacedBlock& p : placement.blocks) {
-    const LayerPartition& layer = input.layers[p.layer];
-    proto::BlockPlacement* b = plan.add_blocks();
-    b->set_layer(layer.name);
-    b->set_layer_index(p.layer);
-    b->set_row_begin(layer.row_offsets[p.row_tile]);
-    b->set_row_end(layer.row_offsets[p.row_tile] + layer.row_sizes[p.row_tile]);
-    b->set_col_begin(layer.col_offsets[p.col_tile]);
-    b->set_col_end(layer.col_offsets[p.col_tile] + layer.col_sizes[p.col_tile]);
-    b->set_tile(p.slot.tile);
-    b->set_tile_row_offset(p.slot.row_offset);
-    b->set_tile_col_offset(p.slot.col_offset);
-    const double cells =
-        static_cast<double>(layer.row_sizes[p.row_tile]) * layer.col_sizes[p.col_tile];
-    b->set_cell_utilization(cells / tile_cells);
-    b->set_replica(p.replica);
-    b->set_row_tile(p.row_tile);
-    b->set_col_tile(p.col_tile);
-    layer_tiles[p.layer].push_back(p.slot.tile);
-    tile_utilization[p.slot.tile] += cells / tile_cells;
-    if (p.replica == 0) weights += static_cast<unsigned long long>(cells);
-  }
+  BlockTotals totals = add_blocks(input, &placement, &plan);
+  add_layers(input, placement, &totals, &plan);
 
   proto::PlanSummary* summary = plan.mutable_summary();
-  for (size_t l = 0; l < input.layers.size(); ++l) {
-    const LayerPartition& layer = input.layers[l];
-    std::vector<int>& tiles = layer_tiles[l];
-    std::sort(tiles.begin(), tiles.end());
-    tiles.erase(std::unique(tiles.begin(), tiles.end()), tiles.end());
-    proto::LayerPlacement* lp = plan.add_layers();
-    lp->set_name(layer.name);
-    lp->set_block(layer.block);
-    lp->set_role(layer.role);
-    lp->set_in_features(layer.in);
-    lp->set_out_features(layer.out);
-    lp->set_on_tiles(layer.on_tiles);
-    for (int t : tiles) lp->add_tiles(t);
-    lp->set_dpu(placement.layer_dpu[l]);
-    lp->set_dpu_node(input.dpu_nodes[placement.layer_dpu[l]]);
-    lp->set_stage(placement.layer_stage[l]);
-    lp->set_replicas(placement.layer_replicas[l]);
-    lp->set_row_tiles(layer.row_tiles());
-    lp->set_col_tiles(layer.col_tiles());
-    summary->add_tiles_per_layer(static_cast<uint32_t>(tiles.size()));
-  }
   double utilization = 0;
-  for (const auto& [tile, u] : tile_utilization) utilization += u;
-  summary->set_tiles_used(static_cast<uint32_t>(tile_utilization.size()));
+  for (const auto& [tile, u] : totals.tile_utilization) utilization += u;
+  summary->set_tiles_used(static_cast<uint32_t>(totals.tile_utilization.size()));
   summary->set_tiles_available(chip.tile().count());
   summary->set_mean_cell_utilization(
-      tile_utilization.empty() ? 0 : utilization / tile_utilization.size());
-  summary->set_weights_on_tiles(weights);
+      totals.tile_utilization.empty() ? 0 : utilization / totals.tile_utilization.size());
+  summary->set_weights_on_tiles(totals.weights);
   summary->set_stages(placement.stages);
   summary->set_blocks(static_cast<uint32_t>(placement.blocks.size()));
   summary->set_tiles_needed(
