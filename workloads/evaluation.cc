@@ -12,6 +12,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -73,6 +74,66 @@ double process_cpu_s() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
+// The jobs of an evaluation: one per chip instance (its windows in order on one Executor, since
+// its reads draw noise from per-layer streams), or for FP32 and W4A8 (the same for every seed)
+// the windows cut into one chunk per thread.
+std::vector<Job> eval_jobs(bool per_seed, int runs, int threads, int n_windows) {
+  std::vector<Job> jobs;
+  if (per_seed) {
+    for (int r = 0; r < runs; ++r) jobs.push_back(Job{r, 0, n_windows});
+  } else {
+    const int chunks = std::max(1, std::min(threads, n_windows));
+    for (int c = 0; c < chunks; ++c) {
+      jobs.push_back(Job{0, static_cast<int>(static_cast<long long>(n_windows) * c / chunks),
+                         static_cast<int>(static_cast<long long>(n_windows) * (c + 1) / chunks)});
+    }
+  }
+  return jobs;
+}
+
+using RunJob = std::function<void(const Job&, std::vector<MetricSums>*)>;
+using TotalOf = std::function<Metrics(const std::vector<MetricSums>&)>;
+
+// The jobs on `threads` threads of this process; each run's metrics from its windows' sums in
+// window order. With `progress`, a line per finished chip instance.
+std::vector<Metrics> run_here(const std::vector<Job>& jobs, int runs, int n_windows, int threads,
+                              const RunJob& run_job, const TotalOf& total_of,
+                              const std::string& label,
+                              const std::function<void(const std::string&)>& progress) {
+  std::vector<std::vector<MetricSums>> sums(runs, std::vector<MetricSums>(n_windows));
+  std::mutex progress_mutex;
+  int runs_done = 0;
+  run_jobs(static_cast<int>(jobs.size()), threads, [&](int j) {
+    const Job& job = jobs[j];
+    run_job(job, &sums[job.run]);
+    if (progress) {
+      const Metrics m = total_of(sums[job.run]);
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      char line[160];
+      std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): ppl %.4f", label.c_str(), job.run,
+                    ++runs_done, runs, m.perplexity);
+      progress(line);
+    }
+  });
+  std::vector<Metrics> metrics;
+  for (int r = 0; r < runs; ++r) metrics.push_back(total_of(sums[r]));
+  return metrics;
+}
+
+// The row's statistics over its runs, and its speed since `t0` and `cpu0`.
+void finish_row(std::chrono::steady_clock::time_point t0, double cpu0, int runs, EvalRow* row) {
+  row->mean_nll = stats_of(row->runs, &Metrics::mean_nll);
+  row->perplexity = stats_of(row->runs, &Metrics::perplexity);
+  row->bits_per_byte = stats_of(row->runs, &Metrics::bits_per_byte);
+  row->top1 = stats_of(row->runs, &Metrics::top1);
+  row->kl = stats_of(row->runs, &Metrics::kl);
+  row->tokens_per_run = row->runs.empty() ? 0 : row->runs[0].tokens;
+  row->wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row->cpu_s = process_cpu_s() - cpu0;
+  row->tokens_per_s =
+      row->wall_s > 0 ? static_cast<double>(row->tokens_per_run) * runs / row->wall_s : 0.0;
+}
+
 }  // namespace
 
 EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& numerics,
@@ -95,18 +156,7 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
   row.backend = backend;
   for (int r = 0; r < runs; ++r) row.chip_seeds.push_back(arch::derive_seed(options.base_seed, r));
 
-  std::vector<Job> jobs;
-  if (per_seed) {
-    // A chip instance's reads draw noise from per-layer streams, so its windows must run in
-    // order on one Executor.
-    for (int r = 0; r < runs; ++r) jobs.push_back(Job{r, 0, n_windows});
-  } else {
-    const int chunks = std::max(1, std::min(threads, n_windows));
-    for (int c = 0; c < chunks; ++c) {
-      jobs.push_back(Job{0, static_cast<int>(static_cast<long long>(n_windows) * c / chunks),
-                         static_cast<int>(static_cast<long long>(n_windows) * (c + 1) / chunks)});
-    }
-  }
+  const std::vector<Job> jobs = eval_jobs(per_seed, runs, threads, n_windows);
   if (logits_out) {
     if (runs != 1) throw std::logic_error("evaluate: logits_out needs a single run");
     logits_out->assign(n_windows, arch::Matrix());
@@ -157,33 +207,10 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
       throw std::logic_error("evaluate: distribute_runs returned the wrong number of runs");
     }
   } else {
-    std::vector<std::vector<MetricSums>> sums(runs, std::vector<MetricSums>(n_windows));
-    std::mutex progress_mutex;
-    int runs_done = 0;
-    run_jobs(static_cast<int>(jobs.size()), threads, [&](int j) {
-      const Job& job = jobs[j];
-      run_job(job, &sums[job.run]);
-      if (per_seed && options.progress) {
-        const Metrics m = total_of(sums[job.run]);
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        char line[160];
-        std::snprintf(line, sizeof line, "%s seed %d (%d/%d done): ppl %.4f", row.label.c_str(),
-                      job.run, ++runs_done, runs, m.perplexity);
-        options.progress(line);
-      }
-    });
-    for (int r = 0; r < runs; ++r) row.runs.push_back(total_of(sums[r]));
+    row.runs = run_here(jobs, runs, n_windows, threads, run_job, total_of, row.label,
+                        per_seed ? options.progress : nullptr);
   }
-  row.mean_nll = stats_of(row.runs, &Metrics::mean_nll);
-  row.perplexity = stats_of(row.runs, &Metrics::perplexity);
-  row.bits_per_byte = stats_of(row.runs, &Metrics::bits_per_byte);
-  row.top1 = stats_of(row.runs, &Metrics::top1);
-  row.kl = stats_of(row.runs, &Metrics::kl);
-  row.tokens_per_run = row.runs.empty() ? 0 : row.runs[0].tokens;
-  row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  row.cpu_s = process_cpu_s() - cpu0;
-  row.tokens_per_s =
-      row.wall_s > 0 ? static_cast<double>(row.tokens_per_run) * runs / row.wall_s : 0.0;
+  finish_row(t0, cpu0, runs, &row);
   if (!per_seed && options.progress) {
     char line[160];
     std::snprintf(line, sizeof line, "%s: ppl %.4f (%.1f s)", row.label.c_str(),

@@ -188,12 +188,11 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
   return *this;
 }
 
-void SafetensorsFile::parse_header(uint64_t header_bytes) {
-  const std::string& file = path_;
-  const char* text = reinterpret_cast<const char*>(map_ + 8);
+namespace {
 
-  // nlohmann::json keeps the last of duplicate keys silently; a safetensors header with two
-  // entries for one name is ambiguous, so duplicates are caught while parsing.
+// The header's JSON. nlohmann::json keeps the last of duplicate keys silently; a safetensors
+// header with two entries for one name is ambiguous, so duplicates are caught while parsing.
+Json parse_header_json(const std::string& file, const char* text, uint64_t size) {
   std::vector<std::set<std::string>> open_objects;
   Json::parser_callback_t check = [&](int depth, Json::parse_event_t event, Json& parsed) {
     if (depth > kMaxJsonDepth) {
@@ -216,103 +215,103 @@ void SafetensorsFile::parse_header(uint64_t header_bytes) {
   };
   Json header;
   try {
-    header = Json::parse(text, text + header_bytes, check);
+    header = Json::parse(text, text + size, check);
   } catch (const Json::exception& e) {
     throw UserError(file + ": malformed JSON header: " + e.what());
   }
   if (!header.is_object()) throw UserError(file + ": header is not a JSON object");
+  return header;
+}
 
-  const uint64_t data_size = map_size_ - data_start_;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const Json& entry = it.value();
-    if (name == "__metadata__") {
-      if (!entry.is_object()) throw UserError(file + ": __metadata__ is not a JSON object");
-      for (auto m = entry.begin(); m != entry.end(); ++m) {
-        if (!m.value().is_string()) {
-          throw UserError(file + ": __metadata__ value of '" + m.key() + "' is not a string");
-        }
-        metadata_[m.key()] = m.value().get<std::string>();
-      }
-      continue;
+// The shape of a tensor entry into `info`; returns its element count, bounded by what the data
+// section can hold (`max_elements`) so that nothing overflows.
+uint64_t read_shape(const std::string& where, const Json& shape, const DtypeSpec& spec,
+                    uint64_t data_size, TensorInfo* info) {
+  if (!shape.is_array()) throw UserError(where + ": shape is not an array");
+  const uint64_t max_elements = data_size / static_cast<uint64_t>(spec.size);
+  uint64_t elements = 1;
+  bool too_large = false;
+  for (const Json& d : shape) {
+    uint64_t dim = 0;
+    if (!as_u64(d, &dim)) {
+      throw UserError(where + ": shape " + shape.dump() + " must hold non-negative integers");
     }
-    const std::string where = file + ": tensor '" + name + "'";
-    if (!entry.is_object()) throw UserError(where + ": header entry is not a JSON object");
-    auto field = [&](const char* key) -> const Json& {
-      auto f = entry.find(key);
-      if (f == entry.end()) throw UserError(where + ": header entry has no " + key);
-      return *f;
-    };
-    TensorInfo info;
-    info.name = name;
-
-    const Json& dtype = field("dtype");
-    if (!dtype.is_string()) throw UserError(where + ": dtype is not a string");
-    const std::string& dtype_text = dtype.get_ref<const std::string&>();
-    auto spec = std::find_if(std::begin(kDtypes), std::end(kDtypes),
-                             [&](const DtypeSpec& s) { return dtype_text == s.name; });
-    if (spec == std::end(kDtypes)) {
-      throw UserError(where + ": unknown dtype '" + dtype_text + "'");
+    if (dim > static_cast<uint64_t>(INT64_MAX)) {
+      throw UserError(where + ": shape " + shape.dump() + " has a dimension beyond 2^63");
     }
-    info.dtype = spec->dtype;
-
-    // Element count, bounded by what the data section can hold so that nothing overflows.
-    const Json& shape = field("shape");
-    if (!shape.is_array()) throw UserError(where + ": shape is not an array");
-    const uint64_t max_elements = data_size / static_cast<uint64_t>(spec->size);
-    uint64_t elements = 1;
-    bool too_large = false;
-    for (const Json& d : shape) {
-      uint64_t dim = 0;
-      if (!as_u64(d, &dim)) {
-        throw UserError(where + ": shape " + shape.dump() + " must hold non-negative integers");
-      }
-      if (dim > static_cast<uint64_t>(INT64_MAX)) {
-        throw UserError(where + ": shape " + shape.dump() + " has a dimension beyond 2^63");
-      }
-      info.shape.push_back(static_cast<int64_t>(dim));
-      if (dim == 0) {
-        elements = 0;
-      } else if (elements != 0 && elements > max_elements / dim) {
-        too_large = true;
-      } else {
-        elements *= dim;
-      }
+    info->shape.push_back(static_cast<int64_t>(dim));
+    if (dim == 0) {
+      elements = 0;
+    } else if (elements != 0 && elements > max_elements / dim) {
+      too_large = true;
+    } else {
+      elements *= dim;
     }
-    if (too_large && elements != 0) {
-      throw UserError(where + ": shape " + shape.dump() + " of dtype " + spec->name +
-                      " needs more bytes than the data section holds (" +
-                      std::to_string(data_size) + ")");
-    }
-
-    const Json& offsets = field("data_offsets");
-    if (!offsets.is_array() || offsets.size() != 2 || !as_u64(offsets[0], &info.data_begin) ||
-        !as_u64(offsets[1], &info.data_end)) {
-      throw UserError(where + ": data_offsets " + offsets.dump() +
-                      " must be two non-negative integers [begin, end]");
-    }
-    if (info.data_end < info.data_begin) {
-      throw UserError(where + ": data_offsets end " + std::to_string(info.data_end) +
-                      " is before begin " + std::to_string(info.data_begin));
-    }
-    if (info.data_end > data_size) {
-      throw UserError(where + ": data_offsets " + offsets.dump() + " run past the data section (" +
-                      std::to_string(data_size) + " bytes)");
-    }
-    const uint64_t needed = elements * static_cast<uint64_t>(spec->size);
-    if (info.data_end - info.data_begin != needed) {
-      throw UserError(where + ": data_offsets span " +
-                      std::to_string(info.data_end - info.data_begin) + " bytes, but shape " +
-                      shape_to_string(info.shape) + " of dtype " + spec->name + " needs " +
-                      std::to_string(needed));
-    }
-    tensors_.emplace(name, std::move(info));
   }
+  if (too_large && elements != 0) {
+    throw UserError(where + ": shape " + shape.dump() + " of dtype " + spec.name +
+                    " needs more bytes than the data section holds (" + std::to_string(data_size) +
+                    ")");
+  }
+  return elements;
+}
 
-  // As the format's own reader requires: the tensors, in offset order, cover the data section
-  // exactly, without overlap, gap, or bytes after the last one.
+// The data_offsets of a tensor entry into `info`: inside the data section, and spanning exactly
+// the bytes of its `elements`.
+void read_offsets(const std::string& where, const Json& offsets, const DtypeSpec& spec,
+                  uint64_t elements, uint64_t data_size, TensorInfo* info) {
+  if (!offsets.is_array() || offsets.size() != 2 || !as_u64(offsets[0], &info->data_begin) ||
+      !as_u64(offsets[1], &info->data_end)) {
+    throw UserError(where + ": data_offsets " + offsets.dump() +
+                    " must be two non-negative integers [begin, end]");
+  }
+  if (info->data_end < info->data_begin) {
+    throw UserError(where + ": data_offsets end " + std::to_string(info->data_end) +
+                    " is before begin " + std::to_string(info->data_begin));
+  }
+  if (info->data_end > data_size) {
+    throw UserError(where + ": data_offsets " + offsets.dump() + " run past the data section (" +
+                    std::to_string(data_size) + " bytes)");
+  }
+  const uint64_t needed = elements * static_cast<uint64_t>(spec.size);
+  if (info->data_end - info->data_begin != needed) {
+    throw UserError(where + ": data_offsets span " +
+                    std::to_string(info->data_end - info->data_begin) + " bytes, but shape " +
+                    shape_to_string(info->shape) + " of dtype " + spec.name + " needs " +
+                    std::to_string(needed));
+  }
+}
+
+// One tensor's header entry: dtype, shape and data offsets, checked against the data section.
+TensorInfo tensor_info(const std::string& file, const std::string& name, const Json& entry,
+                       uint64_t data_size) {
+  const std::string where = file + ": tensor '" + name + "'";
+  if (!entry.is_object()) throw UserError(where + ": header entry is not a JSON object");
+  auto field = [&](const char* key) -> const Json& {
+    auto f = entry.find(key);
+    if (f == entry.end()) throw UserError(where + ": header entry has no " + key);
+    return *f;
+  };
+  TensorInfo info;
+  info.name = name;
+  const Json& dtype = field("dtype");
+  if (!dtype.is_string()) throw UserError(where + ": dtype is not a string");
+  const std::string& dtype_text = dtype.get_ref<const std::string&>();
+  auto spec = std::find_if(std::begin(kDtypes), std::end(kDtypes),
+                           [&](const DtypeSpec& s) { return dtype_text == s.name; });
+  if (spec == std::end(kDtypes)) throw UserError(where + ": unknown dtype '" + dtype_text + "'");
+  info.dtype = spec->dtype;
+  const uint64_t elements = read_shape(where, field("shape"), *spec, data_size, &info);
+  read_offsets(where, field("data_offsets"), *spec, elements, data_size, &info);
+  return info;
+}
+
+// As the format's own reader requires: the tensors, in offset order, cover the data section
+// exactly, without overlap, gap, or bytes after the last one.
+void check_coverage(const std::string& file, const std::map<std::string, TensorInfo>& tensors,
+                    uint64_t data_size) {
   std::vector<const TensorInfo*> spans;
-  for (const auto& [name, info] : tensors_) spans.push_back(&info);
+  for (const auto& [name, info] : tensors) spans.push_back(&info);
   std::sort(spans.begin(), spans.end(), [](const TensorInfo* a, const TensorInfo* b) {
     return a->data_begin != b->data_begin ? a->data_begin < b->data_begin
                                           : a->data_end < b->data_end;
@@ -341,6 +340,31 @@ void SafetensorsFile::parse_header(uint64_t header_bytes) {
                     (previous == nullptr ? std::string() : " '" + previous->name + "'") +
                     " belong to no tensor (data_offsets must cover the data exactly)");
   }
+}
+
+}  // namespace
+
+void SafetensorsFile::parse_header(uint64_t header_bytes) {
+  const std::string& file = path_;
+  const Json header =
+      parse_header_json(file, reinterpret_cast<const char*>(map_ + 8), header_bytes);
+  const uint64_t data_size = map_size_ - data_start_;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const Json& entry = it.value();
+    if (name == "__metadata__") {
+      if (!entry.is_object()) throw UserError(file + ": __metadata__ is not a JSON object");
+      for (auto m = entry.begin(); m != entry.end(); ++m) {
+        if (!m.value().is_string()) {
+          throw UserError(file + ": __metadata__ value of '" + m.key() + "' is not a string");
+        }
+        metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    tensors_.emplace(name, tensor_info(file, name, entry, data_size));
+  }
+  check_coverage(file, tensors_, data_size);
 }
 
 std::vector<std::string> SafetensorsFile::names() const {

@@ -33,9 +33,9 @@ struct ChipKind {
   int count = 0;
 };
 
-// The system's peak: sums over the distinct chip configs, plus the link ports' static power.
-nlohmann::ordered_json system_peak(const proto::SystemConfig& system, int reads) {
-  // Identical chip configs (also across groups) are simulated once.
+// The distinct chip configs of a system, each with its datasheet and its number of chips.
+// Identical chip configs (also across groups) are simulated once.
+std::vector<ChipKind> distinct_chips(const proto::SystemConfig& system, int reads) {
   std::vector<ChipKind> kinds;
   std::map<std::string, size_t> index_of;
   for (const proto::ChipGroup& g : system.chips()) {
@@ -53,6 +53,35 @@ nlohmann::ordered_json system_peak(const proto::SystemConfig& system, int reads)
     }
     kinds[it->second].count += static_cast<int>(g.count());
   }
+  return kinds;
+}
+
+// Adds `x` to the entry `name` of `v` (appended when new, so the order is first use).
+void add_to(std::vector<std::pair<std::string, double>>* v, const std::string& name, double x) {
+  for (auto& e : *v)
+    if (e.first == name) {
+      e.second += x;
+      return;
+    }
+  v->emplace_back(name, x);
+}
+
+// One distinct chip config's entry of the system peak's per_chip list.
+nlohmann::ordered_json chip_entry(const ChipKind& k) {
+  const proto::ChipDatasheet& d = k.datasheet;
+  return {{"chip", d.chip()},
+          {"count", k.count},
+          {"tops", d.tops()},
+          {"power_w", d.power_w()},
+          {"area_mm2", d.area_mm2()},
+          {"tops_per_w", d.tops_per_w()},
+          {"tops_per_mm2", d.tops_per_mm2()},
+          {"datasheet", nlohmann::ordered_json::parse(datasheet_to_json(d))}};
+}
+
+// The system's peak: sums over the distinct chip configs, plus the link ports' static power.
+nlohmann::ordered_json system_peak(const proto::SystemConfig& system, int reads) {
+  const std::vector<ChipKind> kinds = distinct_chips(system, reads);
   const int chips = proto::chip_count(system);
   // A lone chip has no chip-to-chip links; otherwise every chip's link ports idle at peak.
   const double port_mw = system.links().p_port_static_mw();
@@ -60,14 +89,6 @@ nlohmann::ordered_json system_peak(const proto::SystemConfig& system, int reads)
 
   double tops = 0, power_w = 0, area_mm2 = 0;
   std::vector<std::pair<std::string, double>> power_mw, area;
-  auto add = [](std::vector<std::pair<std::string, double>>* v, const std::string& name, double x) {
-    for (auto& e : *v)
-      if (e.first == name) {
-        e.second += x;
-        return;
-      }
-    v->emplace_back(name, x);
-  };
   nlohmann::ordered_json per_chip = nlohmann::ordered_json::array();
   for (const ChipKind& k : kinds) {
     const proto::ChipDatasheet& d = k.datasheet;
@@ -75,21 +96,15 @@ nlohmann::ordered_json system_peak(const proto::SystemConfig& system, int reads)
     power_w += k.count * d.power_w();
     area_mm2 += k.count * d.area_mm2();
     for (const proto::PowerEntry& e : d.power_by_component())
-      add(&power_mw, e.name(), k.count * e.mw());
-    for (const proto::AreaEntry& e : d.area_by_component()) add(&area, e.name(), k.count * e.mm2());
-    add(&area, "overhead", k.count * d.area_overhead_mm2());
-    add(&area, "other (fixed)", k.count * d.area_other_mm2());
-    per_chip.push_back({{"chip", d.chip()},
-                        {"count", k.count},
-                        {"tops", d.tops()},
-                        {"power_w", d.power_w()},
-                        {"area_mm2", d.area_mm2()},
-                        {"tops_per_w", d.tops_per_w()},
-                        {"tops_per_mm2", d.tops_per_mm2()},
-                        {"datasheet", nlohmann::ordered_json::parse(datasheet_to_json(d))}});
+      add_to(&power_mw, e.name(), k.count * e.mw());
+    for (const proto::AreaEntry& e : d.area_by_component())
+      add_to(&area, e.name(), k.count * e.mm2());
+    add_to(&area, "overhead", k.count * d.area_overhead_mm2());
+    add_to(&area, "other (fixed)", k.count * d.area_other_mm2());
+    per_chip.push_back(chip_entry(k));
   }
-  add(&power_mw, "chip_link_ports", links_mw);
-  add(&power_mw, "host_link", 0.0);
+  add_to(&power_mw, "chip_link_ports", links_mw);
+  add_to(&power_mw, "host_link", 0.0);
   power_w += links_mw * 1e-3;
 
   nlohmann::ordered_json j;
