@@ -80,6 +80,10 @@ std::vector<ModelConfig> all_cards() {
       with_llama3_rope(llama_like("llama-3.2-1b", Family::kLlama, 128256, 2048, 8192, 16, 32, 8,
                                   131072, 1e-5, 500000, true),
                        32),
+      // meta-llama/Llama-3.2-3B: 3.21 B (the shape of the 3 B LLM of the NorthPole system).
+      with_llama3_rope(llama_like("llama-3.2-3b", Family::kLlama, 128256, 3072, 8192, 28, 24, 8,
+                                  131072, 1e-5, 500000, true),
+                       32),
       // meta-llama/Llama-3.1-8B: 8.03 B.
       with_llama3_rope(llama_like("llama-3.1-8b", Family::kLlama, 128256, 4096, 14336, 32, 32, 8,
                                   131072, 1e-5, 500000, false),

@@ -26,6 +26,7 @@ TEST(ShapeCards, ParameterCountsMatchPublishedSizes) {
   const Published published[] = {
       {"llama-3.2-1b", 1.24e9}, {"llama-3.1-8b", 8.03e9}, {"phi-3-mini-4k", 3.82e9},
       {"qwen2.5-0.5b", 0.49e9}, {"gpt2", 124e6},          {"llama-3.1-70b", 70.6e9},
+      {"llama-3.2-3b", 3.21e9},
   };
   ASSERT_EQ(shape_card_names().size(), std::size(published));
   for (const Published& p : published) {
@@ -39,6 +40,7 @@ TEST(ShapeCards, ParameterCountsMatchPublishedSizes) {
   EXPECT_EQ(parameter_count(shape_card("qwen2.5-0.5b")), 494032768LL);
   EXPECT_EQ(parameter_count(shape_card("gpt2")), 124439808LL);
   EXPECT_EQ(parameter_count(shape_card("llama-3.1-70b")), 70553706496LL);
+  EXPECT_EQ(parameter_count(shape_card("llama-3.2-3b")), 3212749824LL);
 }
 
 TEST(ShapeCards, Llama32LinearLayers) {
