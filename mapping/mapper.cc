@@ -39,10 +39,10 @@ long long count_tiles_for(const workloads::ModelConfig& model, TileShape shape, 
   return count_tiles(partition_model(model, shape, lm_head), shape, sharing);
 }
 
-PlacementInput placement_input(const workloads::ModelConfig& model, const proto::ChipConfig& chip) {
+PlacementInput placement_input(std::vector<LayerPartition> layers, const proto::ChipConfig& chip) {
   PlacementInput input;
   input.shape = tile_shape(chip);
-  input.layers = partition_model(model, input.shape, chip.mapping().lm_head_on_tiles());
+  input.layers = std::move(layers);
   input.mesh = chip_mesh(chip);
   input.tile_count = static_cast<int>(chip.tile().count());
   input.sharing = chip.mapping().allow_tile_sharing();
@@ -59,6 +59,9 @@ PlacementInput placement_input(const workloads::ModelConfig& model, const proto:
   }
   return input;
 }
+
+proto::MappingPlan plan_of(const std::string& model_name, const proto::ChipConfig& chip,
+                           const StrategyInfo& info, const PlacementInput& input);
 
 }  // namespace
 
@@ -302,11 +305,31 @@ proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::C
                              const std::string& strategy) {
   const StrategyInfo& info = find_strategy(strategy);
   check_fits(model, chip);
-  const PlacementInput input = placement_input(model, chip);
+  return plan_of(
+      model.name, chip, info,
+      placement_input(partition_model(model, tile_shape(chip), chip.mapping().lm_head_on_tiles()),
+                      chip));
+}
+
+proto::MappingPlan make_part_plan(const std::string& model_name, const proto::ChipConfig& chip,
+                                  const std::string& strategy, std::vector<LayerPartition> layers) {
+  const StrategyInfo& info = find_strategy(strategy);
+  const PlacementInput input = placement_input(std::move(layers), chip);
+  if (static_cast<long long>(input.loads.size()) > input.tile_count)
+    throw UserError("layer parts of model '" + model_name + "' need " +
+                    std::to_string(input.loads.size()) + " tiles, chip '" + chip.name() + "' has " +
+                    std::to_string(input.tile_count) + " (tile.count)");
+  return plan_of(model_name, chip, info, input);
+}
+
+namespace {
+
+proto::MappingPlan plan_of(const std::string& model_name, const proto::ChipConfig& chip,
+                           const StrategyInfo& info, const PlacementInput& input) {
   Placement placement = info.make()->place(input);
 
   proto::MappingPlan plan;
-  plan.set_model(model.name);
+  plan.set_model(model_name);
   plan.set_chip(chip.name());
   plan.set_strategy(info.name);
   plan.set_mesh_x(input.mesh.width);
@@ -332,6 +355,8 @@ proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::C
   *plan.mutable_estimate() = estimate_plan(plan, chip);
   return plan;
 }
+
+}  // namespace
 
 std::vector<StrategyComparison> compare_strategies(const workloads::ModelConfig& model,
                                                    const proto::ChipConfig& chip) {

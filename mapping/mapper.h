@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mapping/partition.h"
 #include "proto/chip_config.pb.h"
 #include "proto/mapping_plan.pb.h"
 #include "workloads/model_config.h"
@@ -32,6 +33,12 @@ void check_fits(const workloads::ModelConfig& model, const proto::ChipConfig& ch
 /// UserError for an unknown strategy or a model that does not fit.
 proto::MappingPlan make_plan(const workloads::ModelConfig& model, const proto::ChipConfig& chip,
                              const std::string& strategy);
+
+/// Places `layers` (whole layers or parts of layers, e.g. sub-partitions keeping their row and
+/// column offsets) on `chip` with strategy `strategy`: the plan of one chip of a system
+/// (mapping/system_mapper.h). Throws UserError when the parts need more tiles than the chip has.
+proto::MappingPlan make_part_plan(const std::string& model_name, const proto::ChipConfig& chip,
+                                  const std::string& strategy, std::vector<LayerPartition> layers);
 
 /// One row of the strategy comparison.
 struct StrategyComparison {

@@ -14,6 +14,7 @@
 
 #include "arch/chip_links.h"
 #include "mapping/estimate.h"
+#include "mapping/mapper.h"
 #include "mapping/number_text.h"
 #include "proto/system_config_io.h"
 #include "proto/user_error.h"
@@ -110,15 +111,7 @@ class Mapper {
       }
     }
     for (int c = 0; c < chips_; ++c) cap_.push_back(proto::chip_config(system, c).tile().count());
-    arch::ChipLinkSpec spec;
-    spec.chips = chips_;
-    const proto::ChipLinkConfig& links = system.links();
-    spec.topology = static_cast<arch::Topology>(links.topology());
-    proto::topology_shape(links, chips_, &spec.mesh_x, &spec.mesh_y);
-    spec.bandwidth_gbps = links.bandwidth_gbps();
-    spec.latency_ns = links.latency_ns();
-    spec.e_pj_per_bit = links.e_pj_per_bit();
-    links_ = std::make_unique<arch::ChipLinks>(spec);
+    links_ = std::make_unique<arch::ChipLinks>(link_spec(system));
     unit_tiles_.assign(units_.size(), 0);
     for (size_t u = 0; u < units_.size(); ++u)
       for (int l : units_[u]) unit_tiles_[u] += layers_[l].block_count();
@@ -385,6 +378,18 @@ std::vector<Stage> solve(Mapper& m, int max_chips, bool fewest) {
 }
 
 }  // namespace
+
+arch::ChipLinkSpec link_spec(const proto::SystemConfig& system) {
+  arch::ChipLinkSpec spec;
+  spec.chips = proto::chip_count(system);
+  const proto::ChipLinkConfig& links = system.links();
+  spec.topology = static_cast<arch::Topology>(links.topology());
+  proto::topology_shape(links, spec.chips, &spec.mesh_x, &spec.mesh_y);
+  spec.bandwidth_gbps = links.bandwidth_gbps();
+  spec.latency_ns = links.latency_ns();
+  spec.e_pj_per_bit = links.e_pj_per_bit();
+  return spec;
+}
 
 SplitKind parse_split_kind(const std::string& text) {
   if (text == "auto") return SplitKind::kAuto;
@@ -703,6 +708,64 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
   set_estimate(stages, traffic, m.links(), system.links().bandwidth_gbps(), dram_ns, head_chip,
                plan.mutable_estimate());
   return plan;
+}
+
+SystemChipPlans make_chip_plans(const workloads::ModelConfig& model,
+                                const proto::SystemConfig& system, const proto::SystemPlan& plan,
+                                const std::string& strategy) {
+  const proto::ChipConfig& chip0 = proto::chip_config(system, 0);
+  const bool lm_on_tiles = plan.summary().lm_head() == "tiles";
+  const std::vector<LayerPartition> layers = partition_model(model, tile_shape(chip0), lm_on_tiles);
+  SystemChipPlans out;
+  out.layers.set_model(model.name);
+  out.layers.set_chip(system.name());
+  out.layers.set_strategy(strategy);
+  for (const LayerPartition& l : layers) {
+    proto::LayerPlacement* lp = out.layers.add_layers();
+    lp->set_name(l.name);
+    lp->set_block(l.block);
+    lp->set_role(l.role);
+    lp->set_in_features(static_cast<uint32_t>(l.in));
+    lp->set_out_features(static_cast<uint32_t>(l.out));
+    lp->set_on_tiles(l.on_tiles);
+    lp->set_replicas(1);
+    lp->set_row_tiles(l.row_tiles());
+    lp->set_col_tiles(l.col_tiles());
+  }
+  const int chips = static_cast<int>(plan.summary().chips_used());
+  std::vector<std::vector<LayerPartition>> held(chips);
+  out.block_chip.assign(model.num_layers, chips);
+  out.head_chip = chips;
+  for (const proto::LayerPart& part : plan.parts()) {
+    const LayerPartition& l = layers.at(part.layer_index());
+    const int chip = static_cast<int>(part.chip());
+    held.at(chip).push_back(sub_layer(l, {part.row_tile_begin(), part.row_tile_end()},
+                                      {part.col_tile_begin(), part.col_tile_end()}));
+    int& home = part.block() >= 0 ? out.block_chip.at(part.block()) : out.head_chip;
+    home = std::min(home, chip);
+  }
+  // lm_head on the DPUs: on the chip the plan names, its weights streamed from that DRAM.
+  for (const proto::ChipLoad& load : plan.chips()) {
+    if (!lm_on_tiles && load.lm_head() && static_cast<int>(load.chip()) < chips) {
+      out.head_chip = static_cast<int>(load.chip());
+      for (const LayerPartition& l : layers)
+        if (l.block < 0) held[load.chip()].push_back(l);
+    }
+  }
+  for (int& home : out.block_chip)
+    if (home >= chips) throw std::logic_error("system plan: a decoder block has no part");
+  if (out.head_chip >= chips) out.head_chip = out.block_chip.empty() ? 0 : out.block_chip.back();
+  for (int c = 0; c < chips; ++c) {
+    if (held[c].empty()) {
+      out.chips.emplace_back();
+      out.chips.back().set_model(model.name);
+      out.chips.back().set_chip(proto::chip_config(system, c).name());
+      continue;
+    }
+    out.chips.push_back(
+        make_part_plan(model.name, proto::chip_config(system, c), strategy, std::move(held[c])));
+  }
+  return out;
 }
 
 std::string format_system_plan_summary(const proto::SystemPlan& plan) {

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "arch/chip_links.h"
 #include "mapping/partition.h"
+#include "proto/mapping_plan.pb.h"
 #include "proto/system_config.pb.h"
 #include "proto/system_plan.pb.h"
 #include "workloads/model_config.h"
@@ -37,6 +39,9 @@ struct SystemMapOptions {
   SplitKind split = SplitKind::kAuto;
 };
 
+/// The links of `system` as arch::ChipLinks takes them (topology shape resolved).
+arch::ChipLinkSpec link_spec(const proto::SystemConfig& system);
+
 /// Parses "auto" / "output" / "input" (names the flag in the error).
 SplitKind parse_split_kind(const std::string& text);
 /// Parses "chip" / "tiles" / "dram".
@@ -60,6 +65,26 @@ int chips_needed(const workloads::ModelConfig& model, const proto::ChipConfig& c
 proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
                                    const proto::SystemConfig& system,
                                    const SystemMapOptions& options = {});
+
+/// A system plan made concrete for the timed run: the tiles of every chip.
+struct SystemChipPlans {
+  /// Every linear layer of the model in execution order (name, block, role, shape, on tiles);
+  /// no blocks.
+  proto::MappingPlan layers;
+  /// Per chip used (chips 0 .. summary.chips_used - 1), the placement of the layer parts it holds
+  /// (a chip holding none has an empty plan). A part is a sub-partition of its layer keeping its
+  /// row and column offsets.
+  std::vector<proto::MappingPlan> chips;
+  /// Home chip of each decoder block (the first chip of its stage) and of lm_head.
+  std::vector<int> block_chip;
+  int head_chip = 0;
+};
+
+/// Places the parts `plan` gives each chip on that chip's tiles with strategy `strategy`
+/// (mapping::strategy_names()).
+SystemChipPlans make_chip_plans(const workloads::ModelConfig& model,
+                                const proto::SystemConfig& system, const proto::SystemPlan& plan,
+                                const std::string& strategy);
 
 /// Human-readable summary: tiles per chip, stages, transfers, link bytes per token, estimate.
 std::string format_system_plan_summary(const proto::SystemPlan& plan);

@@ -13,6 +13,7 @@
 #include "arch/chip_costs.h"
 #include "mapping/mapper.h"
 #include "mapping/plan_io.h"
+#include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
 #include "proto/limits.h"
 #include "proto/safe_output.h"
@@ -139,7 +140,11 @@ po::options_description run_flags() {
       "batch-curve", po::value<std::string>(),
       "also run the timed simulation (time and energy only) at each of these comma-separated "
       "batches, e.g. 1,2,4,8,16,32: report.html draws throughput against time per output token "
-      "and energy per token against the batch");
+      "and energy per token against the batch")(
+      "split", po::value<std::string>()->default_value("auto"),
+      "a system: how a layer of a block larger than a chip is cut (auto, output, input)")(
+      "lm-head", po::value<std::string>()->default_value("chip"),
+      "a system: where lm_head runs (chip = chip 0's mapping.lm_head_on_tiles, tiles, dram)");
   return options;
 }
 
@@ -158,12 +163,6 @@ struct RunRequest {
 RunRequest read_run_request(const po::variables_map& vm) {
   RunRequest r;
   r.system = system_from_flags(vm);
-  if (!proto::is_single_chip(r.system)) {
-    throw UserError("--chip " + vm["chip"].as<std::string>() + ": a system of " +
-                    std::to_string(proto::chip_count(r.system)) +
-                    " chips; `aimcsim map` maps a model across it, the timed run simulates one "
-                    "chip (docs/systems.md)");
-  }
   r.chip = proto::chip_config(r.system, 0);
   r.batch = vm["batch"].as<int>();
   if (r.batch < 1) throw UserError("--batch must be at least 1, got " + std::to_string(r.batch));
@@ -191,6 +190,48 @@ RunRequest read_run_request(const po::variables_map& vm) {
   }
   check_run_limits(r.model, r.prompt, r.decode, r.batch, r.has_weights);
   return r;
+}
+
+// What `run` simulates: one chip's plan, or a system plan with each chip's placement.
+struct RunPlan {
+  bool system = false;
+  proto::SystemPlan system_plan;
+  mapping::SystemChipPlans chip_plans;
+  /// The chip's plan; on a system, chip 0's (report.html draws its mesh).
+  proto::MappingPlan plan;
+  /// Chips simulated.
+  int chips = 1;
+};
+
+// Maps the model (across the chips of a system) and prints the plan's summary.
+RunPlan plan_run(const po::variables_map& vm, const RunRequest& r, std::ostream& out) {
+  RunPlan rp;
+  const std::string strategy = vm["mapping"].as<std::string>();
+  if (proto::is_single_chip(r.system)) {
+    if (!vm["split"].defaulted() || !vm["lm-head"].defaulted())
+      throw UserError("--split and --lm-head map across the chips of a system; --chip " +
+                      vm["chip"].as<std::string>() + " is one chip");
+    rp.plan = mapping::make_plan(r.model, r.chip, strategy);
+    out << format_chip_summary(r.chip, arch::adc_conversion_time_ns(r.chip))
+        << format_plan_summary(rp.plan) << "\n";
+    return rp;
+  }
+  mapping::SystemMapOptions options;
+  options.split = mapping::parse_split_kind(vm["split"].as<std::string>());
+  options.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
+  rp.system = true;
+  rp.system_plan = mapping::make_system_plan(r.model, r.system, options);
+  rp.chip_plans = mapping::make_chip_plans(r.model, r.system, rp.system_plan, strategy);
+  rp.plan = rp.chip_plans.chips[0];
+  rp.chips = static_cast<int>(rp.chip_plans.chips.size());
+  out << mapping::format_system_plan_summary(rp.system_plan) << "\n";
+  return rp;
+}
+
+// The timed run of the plan: on the system's chips, or on the one chip.
+proto::SimReport simulate_run(const RunRequest& r, const RunPlan& rp, const SimOptions& o) {
+  return rp.system ? simulate(r.system, r.model, rp.system_plan, rp.chip_plans, o)
+                   : simulate(r.chip, r.model, rp.plan, o);
 }
 
 // Output paths are checked before the work, and a run's files appear together or not at all:
@@ -291,9 +332,8 @@ std::vector<int> batch_curve_flag(const po::variables_map& vm, const RunRequest&
 }
 
 // The run again at each batch of the curve, time and energy only (values do not change time).
-void add_batch_curve(const std::vector<int>& batches, const RunRequest& r,
-                     const proto::MappingPlan& plan, const SimOptions& sim_options,
-                     proto::SimReport* report) {
+void add_batch_curve(const std::vector<int>& batches, const RunRequest& r, const RunPlan& rp,
+                     const SimOptions& sim_options, proto::SimReport* report) {
   for (int b : batches) {
     SimOptions o = sim_options;
     o.batch = b;
@@ -303,7 +343,7 @@ void add_batch_curve(const std::vector<int>& batches, const RunRequest& r,
     o.prompts.clear();
     o.record_logits = false;
     o.trace_path.clear();
-    *report->add_batch_curve() = batch_curve_point(simulate(r.chip, r.model, plan, o));
+    *report->add_batch_curve() = batch_curve_point(simulate_run(r, rp, o));
   }
 }
 
@@ -318,12 +358,12 @@ void print_run_summary(const proto::SimReport& report, std::ostream& out) {
 
 // The --out folder's files, all at once; report.json last: a sweep takes it as the mark of a
 // complete point.
-void write_run_files(proto::OutputFolder* folder, const proto::SimReport& report,
-                     const proto::MappingPlan& plan, const proto::ChipConfig& chip,
-                     std::ostream& out) {
-  const std::string html = render_report_html(report, plan);
+void write_run_files(proto::OutputFolder* folder, const proto::SimReport& report, const RunPlan& rp,
+                     const proto::ChipConfig& chip, std::ostream& out) {
+  const std::string html = render_report_html(report, rp.plan);
   folder->write("config.resolved.pbtxt", proto::to_text(chip));
-  folder->write("mapping.pbtxt", mapping::plan_to_text(plan));
+  folder->write("mapping.pbtxt",
+                rp.system ? proto::to_text(rp.system_plan) : mapping::plan_to_text(rp.plan));
   folder->write("report.html", html);
   folder->write("report.json", report_to_json(report));
   folder->commit();
@@ -341,7 +381,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                    "[--chip CONFIG] [--model NAME|PATH] [--mapping NAME] [--data FILE] "
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
                    "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
-                   "--requests N --max-batch M] [--batch-curve B1,B2,...]",
+                   "--requests N --max-batch M] [--batch-curve B1,B2,...] [--split KIND] "
+                   "[--lm-head WHERE]",
                    options, positional, args, &vm, out)) {
     return 0;
   }
@@ -349,15 +390,14 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
   const RunRequest r = read_run_request(vm);
   const std::unique_ptr<proto::OutputFolder> out_folder = open_outputs(vm, r.chip);
 
-  const proto::MappingPlan plan =
-      mapping::make_plan(r.model, r.chip, vm["mapping"].as<std::string>());
+  const RunPlan run_plan = plan_run(vm, r, out);
+  const proto::MappingPlan& plan = run_plan.plan;
   if (vm.count("trace") && !vm.count("arrivals")) {
-    check_trace_limit(plan, (static_cast<double>(r.prompt) + r.decode) * r.batch,
+    // A system's chips are bounded like chip 0, each.
+    check_trace_limit(plan, (static_cast<double>(r.prompt) + r.decode) * r.batch * run_plan.chips,
                       std::to_string(r.prompt) + " + " + std::to_string(r.decode) + " tokens" +
                           (r.batch > 1 ? " x " + std::to_string(r.batch) + " sequences" : ""));
   }
-  out << format_chip_summary(r.chip, arch::adc_conversion_time_ns(r.chip))
-      << format_plan_summary(plan) << "\n";
 
   // Accuracy and the timed run's numbers need weights (loaded once); a shape card gives time
   // and energy only.
@@ -376,13 +416,13 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     add_numbers(vm, r, *loaded, &ranges, &sim_options, out);
   }
   const std::vector<int> curve = batch_curve_flag(vm, r);
-  proto::SimReport report = simulate(r.chip, r.model, plan, sim_options);
-  add_batch_curve(curve, r, plan, sim_options, &report);
+  proto::SimReport report = simulate_run(r, run_plan, sim_options);
+  add_batch_curve(curve, r, run_plan, sim_options, &report);
   *report.mutable_datasheet() = chip_datasheet(r.chip);
   if (accuracy.rows_size() > 0) *report.mutable_accuracy() = accuracy;
   print_run_summary(report, out);
 
-  if (out_folder) write_run_files(out_folder.get(), report, plan, r.chip, out);
+  if (out_folder) write_run_files(out_folder.get(), report, run_plan, r.chip, out);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << "wall time " << std::round(wall * 10) / 10 << " s\n";

@@ -82,8 +82,8 @@ double Chip::tile_reads() const {
   return r;
 }
 
-std::vector<std::pair<std::string, double>> Chip::utilization(double time_ps) const {
-  std::vector<std::pair<std::string, double>> u;
+std::vector<std::pair<std::string, std::pair<double, double>>> Chip::busy_and_units() const {
+  std::vector<std::pair<std::string, std::pair<double, double>>> v;
   const auto& kinds = component_kinds();
   for (size_t k = 0; k < kinds.size(); ++k) {
     if (kinds[k].utilization.empty()) continue;
@@ -92,7 +92,16 @@ std::vector<std::pair<std::string, double>> Chip::utilization(double time_ps) co
       busy += c->busy_ps();
       units += c->units();
     }
-    u.emplace_back(kinds[k].utilization, time_ps > 0 && units > 0 ? busy / (time_ps * units) : 0);
+    v.push_back({kinds[k].utilization, {busy, units}});
+  }
+  return v;
+}
+
+std::vector<std::pair<std::string, double>> Chip::utilization(double time_ps) const {
+  std::vector<std::pair<std::string, double>> u;
+  for (const auto& [field, bu] : busy_and_units()) {
+    const auto [busy, units] = bu;
+    u.emplace_back(field, time_ps > 0 && units > 0 ? busy / (time_ps * units) : 0);
   }
   return u;
 }

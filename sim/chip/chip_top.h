@@ -63,6 +63,8 @@ class Chip : public sc_core::sc_module {
   /// Utilization over `time_ps` (0..1) of every kind with a Utilization field: (field, value),
   /// busy time over simulated time x units, in registry order.
   std::vector<std::pair<std::string, double>> utilization(double time_ps) const;
+  /// Busy time (ps) and units of every kind with a Utilization field: (field, (busy, units)).
+  std::vector<std::pair<std::string, std::pair<double, double>>> busy_and_units() const;
   /// Busy time so far of every single component per unit (each tile, ADC bank (per ADC), DPU,
   /// the mesh links as one (per link), the KV-cache SRAM, DRAM), in ps, named by the kind's label
   /// and the instance number ("tile 3", "DRAM").

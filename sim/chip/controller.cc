@@ -27,18 +27,42 @@ double process_cpu_s() {
 Controller::Controller(sc_core::sc_module_name name, Chip* chip,
                        const workloads::ModelConfig& model, const proto::MappingPlan& plan,
                        const ControllerOptions& options)
-    : sc_core::sc_module(name), chip_(chip), model_(model), opt_(options) {
-  const proto::ChipConfig& c = chip->config();
+    : sc_core::sc_module(name), model_(model), opt_(options) {
+  layout_.chips = {chip};
+  layout_.plans = {&plan};
+  init(plan);
+}
+
+Controller::Controller(sc_core::sc_module_name name, const SystemLayout& layout,
+                       const workloads::ModelConfig& model, const proto::MappingPlan& layers,
+                       const ControllerOptions& options)
+    : sc_core::sc_module(name), layout_(layout), model_(model), opt_(options) {
+  init(layers);
+}
+
+void Controller::init(const proto::MappingPlan& layers) {
+  if (layout_.chips.empty() || layout_.plans.size() != layout_.chips.size())
+    throw std::invalid_argument("controller: one mapping plan per chip");
+  if (layout_.block_chip.empty()) layout_.block_chip.assign(model_.num_layers, 0);
+  if (static_cast<int>(layout_.block_chip.size()) != model_.num_layers)
+    throw std::invalid_argument("controller: one home chip per decoder block");
+  multi_ = layout_.chips.size() > 1;
+  if (multi_ && layout_.links == nullptr)
+    throw std::invalid_argument("controller: a system of chips needs its links");
+  const proto::ChipConfig& c = layout_.chips[0]->config();
   act_bits_ = static_cast<int>(c.noc().activation_bits());
   dac_bits_ = static_cast<int>(c.tile().dac().bits());
   cells_per_weight_ = static_cast<int>(c.tile().cells_per_weight());
   weight_bits_ = static_cast<int>(c.dpu().weight_bits());
-  reduction_ = static_cast<int>(c.noc().reduction());
+  for (const Chip* chip : layout_.chips)
+    reduction_.push_back(static_cast<int>(chip->config().noc().reduction()));
   check_options();
-  plan_model_ = plan.model();
-  place_layers(plan);
-  group_blocks(plan);
-  if (reduction_ != proto::REDUCE_AT_LAYER_DPU) build_slices();
+  plan_model_ = layers.model();
+  place_layers(layers);
+  for (size_t chip = 0; chip < layout_.chips.size(); ++chip)
+    group_blocks(static_cast<int>(chip), *layout_.plans[chip]);
+  finish_parts();
+  build_slices();
   name_ledgers();
   build_template(true, &with_head_);
   build_template(false, &without_head_);
@@ -63,54 +87,94 @@ void Controller::check_options() const {
   if (opt_.batch < 1) throw std::invalid_argument("batch must be >= 1");
 }
 
-// Layers and their tiles, in plan order (a layer's index is also its ledger).
+// Layers in plan order (a layer's index is also its ledger); their tiles come from the chips'
+// plans (group_blocks).
 void Controller::place_layers(const proto::MappingPlan& plan) {
   for (int i = 0; i < plan.layers_size(); ++i) {
     const proto::LayerPlacement& lp = plan.layers(i);
     Layer l;
     l.name = lp.name();
+    l.role = lp.role();
     l.block = lp.block();
     l.on_tiles = lp.on_tiles();
     l.in = lp.in_features();
     l.out = lp.out_features();
-    l.dpu = static_cast<int>(lp.dpu()) % chip_->dpu_count();
+    l.home = l.block >= 0 && l.block < model_.num_layers ? layout_.block_chip[l.block]
+                                                         : layout_.head_chip;
     const std::string& r = lp.role();
     l.bias = (model_.qkv_bias && (r == "q" || r == "k" || r == "v" || r == "qkv")) ||
              (model_.o_bias && r == "o") ||
              (model_.mlp_bias && (r == "up" || r == "down" || r == "gate" || r == "gate_up"));
-    l.replicas.resize(std::max<uint32_t>(1, lp.replicas()));
     l.ledger = i;
     ledger_names_.push_back(l.name);
+    ledger_chip_.push_back(l.home);
     layers_.push_back(std::move(l));
   }
 }
 
-void Controller::group_blocks(const proto::MappingPlan& plan) {
+// The part of each layer that `plan` places on `chip`: its DPU and its row groups.
+void Controller::group_blocks(int chip, const proto::MappingPlan& plan) {
+  Chip* ch = layout_.chips[chip];
+  // Index of each of the plan's layers among layers_ (by name), and of its part on this chip.
+  std::map<std::string, int> by_name;
+  for (size_t i = 0; i < layers_.size(); ++i) by_name[layers_[i].name] = static_cast<int>(i);
+  std::vector<int> global(plan.layers_size(), -1), part(plan.layers_size(), -1);
+  for (int i = 0; i < plan.layers_size(); ++i) {
+    const proto::LayerPlacement& lp = plan.layers(i);
+    auto it = by_name.find(lp.name());
+    if (it == by_name.end())
+      throw UserError("mapping plan of chip " + std::to_string(chip) + ": layer " + lp.name() +
+                      " is not a layer of model '" + model_.name + "'");
+    global[i] = it->second;
+    Layer& l = layers_[it->second];
+    Part p;
+    p.chip = chip;
+    p.dpu = static_cast<int>(lp.dpu()) % ch->dpu_count();
+    p.replicas.resize(std::max<uint32_t>(1, lp.replicas()));
+    if (chip == l.home) l.dpu = p.dpu;
+    part[i] = static_cast<int>(l.parts.size());
+    l.parts.push_back(std::move(p));
+  }
   // Row groups: blocks of one copy that share an input slice receive one multicast.
   std::map<std::pair<int, std::pair<int, int>>, int> group_of;  // (layer, (replica, row_tile))
   for (const proto::BlockPlacement& b : plan.blocks()) {
-    Layer& l = layers_.at(b.layer_index());
-    const int rep = static_cast<int>(b.replica()) % static_cast<int>(l.replicas.size());
-    auto key = std::make_pair(static_cast<int>(b.layer_index()),
-                              std::make_pair(rep, static_cast<int>(b.row_tile())));
+    const int li = static_cast<int>(b.layer_index());
+    Part& p = layers_[global.at(li)].parts[part[li]];
+    const int rep = static_cast<int>(b.replica()) % static_cast<int>(p.replicas.size());
+    auto key = std::make_pair(li, std::make_pair(rep, static_cast<int>(b.row_tile())));
     auto it = group_of.find(key);
+    if (p.row_begin < 0 || b.row_begin() < p.row_begin) p.row_begin = b.row_begin();
     if (it == group_of.end()) {
-      it = group_of.emplace(key, static_cast<int>(l.replicas[rep].size())).first;
-      l.replicas[rep].push_back(RowGroup{});
-      l.replicas[rep].back().rows = static_cast<int>(b.row_end() - b.row_begin());
+      it = group_of.emplace(key, static_cast<int>(p.replicas[rep].size())).first;
+      p.replicas[rep].push_back(RowGroup{});
+      p.replicas[rep].back().rows = static_cast<int>(b.row_end() - b.row_begin());
     }
-    RowGroup& g = l.replicas[rep][it->second];
+    RowGroup& g = p.replicas[rep][it->second];
     const int outs = static_cast<int>(b.col_end() - b.col_begin());
-    g.tiles.push_back(static_cast<int>(b.tile()) % chip_->tile_count());
+    g.tiles.push_back(static_cast<int>(b.tile()) % ch->tile_count());
     g.outs.push_back(outs);
     g.cols_phys.push_back(outs * cells_per_weight_);
     g.cols.push_back(static_cast<int>(b.col_begin()));
   }
+}
+
+// Drops parts without blocks, sizes each part's input and output, and finds the split layers.
+void Controller::finish_parts() {
   for (Layer& l : layers_) {
-    // A replica without blocks (should not happen) falls back to copy 0.
-    for (auto& rep : l.replicas)
-      if (rep.empty()) rep = l.replicas[0];
-    if (l.on_tiles && l.replicas[0].empty()) l.on_tiles = false;
+    std::vector<Part> kept;
+    for (Part& p : l.parts) {
+      // A replica without blocks (should not happen) falls back to copy 0.
+      for (auto& rep : p.replicas)
+        if (rep.empty()) rep = p.replicas[0];
+      if (p.replicas[0].empty()) continue;
+      for (const RowGroup& g : p.replicas[0]) p.in += g.rows;
+      for (int o : p.replicas[0][0].outs) p.out += o;
+      kept.push_back(std::move(p));
+    }
+    l.parts = std::move(kept);
+    if (l.on_tiles && l.parts.empty()) l.on_tiles = false;
+    for (const Part& p : l.parts)
+      if (p.in < l.in) l.by_input = true;
   }
 }
 
@@ -120,22 +184,51 @@ void Controller::name_ledgers() {
   for (int b = 0; b < blocks; ++b) {
     ledger_names_.push_back("layers." + std::to_string(b) + ".attention");
     ledger_names_.push_back("layers." + std::to_string(b) + ".vector");
+    ledger_chip_.push_back(layout_.block_chip[b]);
+    ledger_chip_.push_back(layout_.block_chip[b]);
   }
   ledger_names_.push_back("embedding");
   ledger_names_.push_back("final");
+  ledger_chip_.push_back(0);
+  ledger_chip_.push_back(layout_.head_chip);
+  scratch_.assign(layout_.chips.size(), arch::ActionCounts{});
+  for (auto& per_chip : chip_counts_) per_chip.assign(layout_.chips.size(), arch::ActionCounts{});
   ledgers_[0].assign(ledger_names_.size(), arch::ActionCounts{});
   ledgers_[1].assign(ledger_names_.size(), arch::ActionCounts{});
 }
 
 void Controller::size_kv_cache() {
-  // KV cache: keys and values of every kv head of every block, kv_bits each.
-  kv_bits_per_token_block_ = 2LL * model_.num_kv_heads * model_.head_dim *
-                             static_cast<long long>(chip_->config().memory().kv_bits());
+  // KV cache: keys and values of every kv head of every block, kv_bits each; each chip holds
+  // those of its blocks in its own KV-cache SRAM.
+  const proto::ChipConfig& c0 = layout_.chips[0]->config();
+  kv_bits_per_token_block_ =
+      2LL * model_.num_kv_heads * model_.head_dim * static_cast<long long>(c0.memory().kv_bits());
   kv_bits_per_token_ = kv_bits_per_token_block_ * model_.num_layers;
-  kv_capacity_tokens_ = kv_bits_per_token_ > 0
-                            ? static_cast<long long>(chip_->config().memory().kv_sram_bytes()) * 8 /
-                                  kv_bits_per_token_
-                            : 0;
+  std::vector<long long> blocks(layout_.chips.size(), 0);
+  for (int chip : layout_.block_chip) ++blocks[chip];
+  kv_capacity_tokens_.assign(layout_.chips.size(), 0);
+  for (size_t chip = 0; chip < layout_.chips.size(); ++chip) {
+    const long long bits = kv_bits_per_token_block_ * blocks[chip];
+    if (bits > 0)
+      kv_capacity_tokens_[chip] =
+          static_cast<long long>(layout_.chips[chip]->config().memory().kv_sram_bytes()) * 8 / bits;
+  }
+}
+
+long long Controller::kv_sram_tokens_per_sequence() const {
+  long long least = -1;
+  for (int chip : layout_.block_chip) {
+    const long long n = kv_sram_tokens_per_sequence(chip);
+    if (least < 0 || n < least) least = n;
+  }
+  return std::max(0LL, least);
+}
+
+arch::ActionCounts Controller::chip_counts(int phase, int chip) const {
+  if (multi_) return chip_counts_[phase][chip];
+  arch::ActionCounts all;
+  for (const arch::ActionCounts& c : ledgers_[phase]) all += c;
+  return all;
 }
 
 void Controller::make_sequences() {
@@ -245,12 +338,32 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
   };
   const int base = L;
   const int H = model_.hidden_size;
+  auto chip_of = [&](int block) {
+    return block >= 0 ? layout_.block_chip[block] : layout_.head_chip;
+  };
   auto add = [&](Kind k, int block, int dpu, long long elems, int ledger, std::vector<int> deps,
                  int layer_index = -1) {
+    // An input made on another chip crosses the links in a step of its own, so that this step
+    // is issued when the input has arrived (not when it left).
+    for (int& d : deps) {
+      if (k == Kind::kSend || st[d].chip == chip_of(block) || st[d].kind == Kind::kSend) continue;
+      Step send;
+      send.kind = Kind::kSend;
+      send.block = block;
+      send.dpu = dpu;
+      send.chip = st[d].chip;
+      send.peer = chip_of(block);
+      send.out_elems = st[d].out_elems;
+      send.ledger = ledger;
+      send.deps = {d};
+      st.push_back(send);
+      d = static_cast<int>(st.size()) - 1;
+    }
     Step s;
     s.kind = k;
     s.block = block;
     s.dpu = dpu;
+    s.chip = chip_of(block);
     s.out_elems = elems;
     s.ledger = ledger;
     s.deps = std::move(deps);
@@ -258,11 +371,27 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
     st.push_back(s);
     return static_cast<int>(st.size()) - 1;
   };
+  // (input step, chip, first row, rows) -> the step sending that input slice to that chip
+  std::map<std::tuple<int, int, long long, long long>, int> sent;
   auto lin = [&](int block, const std::string& role, std::vector<int> deps) {
     const int li = layer(block, role);
     if (li < 0) return -1;
-    return add(Kind::kLinear, block, layers_[li].dpu, layers_[li].out, layers_[li].ledger,
-               std::move(deps), li);
+    Layer& l = layers_[li];
+    // Parts on other chips get their input over the links, once per chip and input slice.
+    std::vector<int> all = deps;
+    for (Part& p : l.parts) {
+      if (p.chip == l.home) continue;
+      const auto key = std::make_tuple(deps.empty() ? -1 : deps[0], p.chip, p.row_begin, p.in);
+      auto it = sent.find(key);
+      if (it == sent.end()) {
+        const int send = add(Kind::kSend, block, l.dpu, p.in, l.ledger, deps);
+        st[send].peer = p.chip;
+        it = sent.emplace(key, send).first;
+      }
+      p.send = it->second;
+      all.push_back(p.send);
+    }
+    return add(Kind::kLinear, block, l.dpu, l.out, l.ledger, std::move(all), li);
   };
   auto block_dpu = [&](int b) {
     for (const char* r : {"q", "qkv"})
@@ -272,6 +401,7 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
   attention_step_.assign(model_.num_layers, -1);
   const int ledger_embed = base + 2 * model_.num_layers, ledger_final = ledger_embed + 1;
   embed_step_ = add(Kind::kEmbed, -1, block_dpu(0), H, ledger_embed, {});
+  st[embed_step_].chip = layout_.block_chip.empty() ? 0 : layout_.block_chip[0];
   int prev = embed_step_;
   for (int b = 0; b < model_.num_layers; ++b) {
     const int dpu = block_dpu(b);
@@ -304,7 +434,12 @@ void Controller::build_template(bool with_head, std::vector<Step>* out) {
     prev = add(Kind::kResidual, b, dpu, H, lv, {down >= 0 ? down : act});
   }
   if (with_head) {
-    const int fin = add(Kind::kFinal, -1, st[prev].dpu, H, ledger_final, {prev});
+    // The final norm runs where the last block ends, or on the DPU of lm_head's home chip.
+    const int head = layer(-1, "lm_head");
+    const int fin_dpu = st[prev].chip == layout_.head_chip ? st[prev].dpu
+                        : head >= 0                        ? layers_[head].dpu
+                                                           : 0;
+    const int fin = add(Kind::kFinal, -1, fin_dpu, H, ledger_final, {prev});
     head_step_ = lin(-1, "lm_head", {fin});
     if (head_step_ < 0) head_step_ = fin;
   }
@@ -332,6 +467,7 @@ void Controller::wake() {
     queue_.pop();
     const std::vector<Step>& st = steps_of(p.token);
     const Ps done = execute(p.token, st[p.step], p.ready);
+    flush_counts();
     complete(p.token, p.step, done);
   }
   if (!queue_.empty()) {
@@ -357,14 +493,14 @@ void Controller::complete(int token, int step, Ps done) {
     release(token + 1, attention_step_[st[step].block], done);
   if (step == head_step_ && &st == &with_head_ && next < seq_len_[seq] && next >= prompt) {
     if (next > prompt || request_mode()) {
-      release(token + 1, embed_step_, done);
+      release(token + 1, embed_step_, feedback(done));
     } else {
       // The first decode tokens of the batch start together, once every prefill is done.
       prefill_end_ = std::max(prefill_end_, done);
       if (++prefills_done_ == opt_.batch) {
         if (on_decode_start) on_decode_start(prefill_end_);
         for (int q = 0; q < opt_.batch; ++q)
-          release(seq_first_[q] + opt_.prompt_tokens, embed_step_, prefill_end_);
+          release(seq_first_[q] + opt_.prompt_tokens, embed_step_, feedback(prefill_end_));
       }
     }
   }
@@ -380,24 +516,66 @@ void Controller::complete(int token, int step, Ps done) {
                 rec.end);
 }
 
-Ps Controller::move(int from, int to, long long elems, Ps ready, arch::ActionCounts* c) {
+// The generated token (its id, 32 bits) travels from lm_head's chip to the embedding's.
+Ps Controller::feedback(Ps ready) {
+  cur_phase_ = 1;
+  return link(ready, layout_.head_chip, with_head_[embed_step_].chip, 32);
+}
+
+Ps Controller::link(Ps ready, int from_chip, int to_chip, double bits) {
+  if (from_chip == to_chip) return ready;
+  link_bit_hops_[cur_phase_] += bits * layout_.links->hops(from_chip, to_chip);
+  return layout_.links->transfer(ready, from_chip, to_chip, bits);
+}
+
+arch::ActionCounts* Controller::counts(int chip) {
+  if (!multi_) return cur_ledger_;
+  if (std::find(touched_.begin(), touched_.end(), chip) == touched_.end()) touched_.push_back(chip);
+  return &scratch_[chip];
+}
+
+// A system's step counted into per-chip scratch ledgers: add them to the step's ledger and to
+// each chip's totals.
+void Controller::flush_counts() {
+  for (int chip : touched_) {
+    *cur_ledger_ += scratch_[chip];
+    chip_counts_[cur_phase_][chip] += scratch_[chip];
+    scratch_[chip] = arch::ActionCounts{};
+  }
+  touched_.clear();
+}
+
+Ps Controller::move(int from_chip, int from, int to_chip, int to, long long elems, Ps ready) {
+  const double bits = static_cast<double>(elems) * act_bits_;
+  if (from_chip != to_chip) return link(ready, from_chip, to_chip, bits);
   if (from == to) return ready;
-  return chip_->noc().unicast(ready, chip_->dpu_node(from), chip_->dpu_node(to),
-                              static_cast<double>(elems) * act_bits_, c);
+  Chip& chip = *layout_.chips[from_chip];
+  return chip.noc().unicast(ready, chip.dpu_node(from), chip.dpu_node(to), bits, counts(from_chip));
 }
 
 Ps Controller::execute(int token, const Step& s, Ps ready) {
   const int phase = tokens_[token].decode ? 1 : 0;
-  arch::ActionCounts* c = &ledgers_[phase][s.ledger];
+  cur_phase_ = phase;
+  cur_ledger_ = &ledgers_[phase][s.ledger];
   const std::vector<Step>& st = steps_of(token);
+  if (s.kind == Kind::kSend) {
+    Ps in = ready;
+    for (int d : s.deps) in = std::max(in, done_at_[token][d]);
+    return link(in, s.chip, s.peer, static_cast<double>(s.out_elems) * act_bits_);
+  }
   // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
   // the tiles).
   Ps t = ready;
   if (s.kind != Kind::kLinear) {
-    for (int d : s.deps)
-      t = std::max(t, move(st[d].dpu, s.dpu, st[d].out_elems, done_at_[token][d], c));
+    for (int d : s.deps) {
+      const int from_chip = st[d].kind == Kind::kSend ? st[d].peer : st[d].chip;
+      t = std::max(t,
+                   move(from_chip, st[d].dpu, s.chip, s.dpu, st[d].out_elems, done_at_[token][d]));
+    }
   }
-  arch::ScDpu& dpu = chip_->dpu(s.dpu);
+  Chip& chip = *layout_.chips[s.chip];
+  arch::ActionCounts* c = counts(s.chip);
+  arch::ScDpu& dpu = chip.dpu(s.dpu);
   const bool layer_norm = model_.norm == workloads::NormKind::kLayerNorm;
   const long long H = model_.hidden_size;
   switch (s.kind) {
@@ -410,7 +588,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
                 .count();
         decode_cpu_start_s_ = process_cpu_s();
       }
-      return chip_->dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
+      return chip.dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
     }
     case Kind::kNorm:
       return dpu.run(t, arch::DpuWork::norm(H, layer_norm), c, "norm");
@@ -431,45 +609,62 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
     }
     case Kind::kAttention:
       if (on_attention) on_attention(token, s.block);
-      return run_attention(token, s, t, c);
+      return run_attention(token, s, t);
     case Kind::kLinear: {
       const Layer& l = layers_[s.layer];
       if (on_linear) on_linear(token, s.layer);
-      const int src = s.deps.empty() ? s.dpu : st[s.deps[0]].dpu;
+      // The home chip's part reads its input where the step before left it (not the sends).
+      int src = s.dpu;
       Ps in_ready = ready;
-      for (int d : s.deps) in_ready = std::max(in_ready, done_at_[token][d]);
+      bool first = true;
+      for (int d : s.deps) {
+        if (st[d].kind == Kind::kSend) continue;
+        if (first) src = st[d].dpu, in_ready = done_at_[token][d], first = false;
+        in_ready = std::max(in_ready, done_at_[token][d]);
+      }
       const double macs = static_cast<double>(l.in) * l.out;
       ops_[phase] += 2 * macs;
-      return run_linear(token, l, src, in_ready, c);
+      return run_linear(token, l, src, in_ready);
     }
+    case Kind::kSend:
+      break;
   }
   return t;
 }
 
-Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch::ActionCounts* c) {
-  arch::ScNoc& noc = chip_->noc();
-  const int dpu_node = chip_->dpu_node(l.dpu);
-  const int src_node = chip_->dpu_node(src_dpu);
-  if (!l.on_tiles) {
-    // Digital layer: every DPU computes a slice of the outputs, streaming its weights from DRAM.
-    const int n = chip_->dpu_count();
-    Ps done = ready;
-    for (int d = 0; d < n; ++d) {
-      const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
-      if (outs == 0) continue;
-      const Ps in = noc.unicast(ready, src_node, chip_->dpu_node(d),
-                                static_cast<double>(l.in) * act_bits_, c);
-      const Ps w =
-          chip_->dram().access(in, static_cast<double>(outs) * l.in * weight_bits_, c, "weights");
-      const Ps comp =
-          chip_->dpu(d).run(in, arch::DpuWork::macs(static_cast<double>(outs) * l.in), c, "matvec");
-      done = std::max(done, std::max(w, comp));
-    }
-    return done;
+// Digital layer: every DPU of the home chip computes a slice of the outputs, streaming its
+// weights from that chip's DRAM.
+Ps Controller::run_digital(const Layer& l, int src_dpu, Ps ready) {
+  Chip& chip = *layout_.chips[l.home];
+  arch::ActionCounts* c = counts(l.home);
+  arch::ScNoc& noc = chip.noc();
+  const int src_node = chip.dpu_node(src_dpu);
+  const int n = chip.dpu_count();
+  Ps done = ready;
+  for (int d = 0; d < n; ++d) {
+    const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
+    if (outs == 0) continue;
+    const Ps in =
+        noc.unicast(ready, src_node, chip.dpu_node(d), static_cast<double>(l.in) * act_bits_, c);
+    const Ps w =
+        chip.dram().access(in, static_cast<double>(outs) * l.in * weight_bits_, c, "weights");
+    const Ps comp =
+        chip.dpu(d).run(in, arch::DpuWork::macs(static_cast<double>(outs) * l.in), c, "matvec");
+    done = std::max(done, std::max(w, comp));
   }
-  if (reduction_ != proto::REDUCE_AT_LAYER_DPU)
-    return run_linear_reduced(l, static_cast<int>(token % l.replicas.size()), src_node, ready, c);
-  const auto& groups = l.replicas[token % l.replicas.size()];
+  return done;
+}
+
+// The tiles of one part: each row group's input multicast from `src_node`, every tile read,
+// the partial outputs sent to `out_node` and reduced on the part's DPU.
+Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int out_node, bool bias) {
+  Chip& chip = *layout_.chips[p.chip];
+  arch::ActionCounts* c = counts(p.chip);
+  arch::ScNoc& noc = chip.noc();
+  const int replica = static_cast<int>(token % p.replicas.size());
+  if (reduction_[p.chip] != proto::REDUCE_AT_LAYER_DPU)
+    return run_part_reduced(p, replica, src_node, ready, out_node, bias);
+  const auto& groups = p.replicas[replica];
   Ps all_in = ready;
   for (const RowGroup& g : groups) {
     const int n = static_cast<int>(g.tiles.size());
@@ -477,46 +672,75 @@ Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready, arch
     noc.multicast(ready, src_node, g.tiles.data(), n, static_cast<double>(g.rows) * dac_bits_,
                   arrivals_.data(), c);
     for (int i = 0; i < n; ++i) {
-      const Ps out = chip_->tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
+      const Ps out = chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
       const Ps back =
-          noc.unicast(out, g.tiles[i], dpu_node, static_cast<double>(g.outs[i]) * act_bits_, c);
+          noc.unicast(out, g.tiles[i], out_node, static_cast<double>(g.outs[i]) * act_bits_, c);
       all_in = std::max(all_in, back);
     }
   }
-  return chip_->dpu(l.dpu).run(
-      all_in, arch::DpuWork::reduce_partials(l.out, static_cast<int>(groups.size()), l.bias), c,
+  return chip.dpu(p.dpu).run(
+      all_in, arch::DpuWork::reduce_partials(p.out, static_cast<int>(groups.size()), bias), c,
       "reduce");
 }
 
-Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCounts* c) {
+Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready) {
+  if (!l.on_tiles) return run_digital(l, src_dpu, ready);
+  Chip& home = *layout_.chips[l.home];
+  // One part on the home chip: its tiles' outputs go to the layer's DPU, reduced there.
+  if (l.parts.size() == 1 && l.parts[0].chip == l.home)
+    return run_part(token, l.parts[0], home.dpu_node(src_dpu), ready, home.dpu_node(l.dpu), l.bias);
+  // Split over chips: each part reduces its row groups on its own chip; an output slice or a
+  // partial sum comes back to the home chip; partial sums are added there.
+  const bool part_bias = l.bias && !l.by_input;
+  Ps all = ready;
+  for (const Part& p : l.parts) {
+    if (p.chip == l.home) {
+      all = std::max(
+          all, run_part(token, p, home.dpu_node(src_dpu), ready, home.dpu_node(p.dpu), part_bias));
+      continue;
+    }
+    Chip& chip = *layout_.chips[p.chip];
+    const Ps in = done_at_[token][p.send];
+    const Ps done = run_part(token, p, chip.dpu_node(p.dpu), in, chip.dpu_node(p.dpu), part_bias);
+    all = std::max(all, move(p.chip, p.dpu, l.home, l.dpu, p.out, done));
+  }
+  if (!l.by_input) return all;
+  return home.dpu(l.dpu).run(
+      all, arch::DpuWork::reduce_partials(l.out, static_cast<int>(l.parts.size()), l.bias),
+      counts(l.home), "reduce");
+}
+
+Ps Controller::run_attention(int token, const Step& s, Ps ready) {
+  Chip& chip = *layout_.chips[s.chip];
+  arch::ActionCounts* c = counts(s.chip);
   const long long heads = model_.num_heads, kvh = model_.num_kv_heads, hd = model_.head_dim;
   const int pos = tok_pos_[token];
   const long long ctx = pos + 1;  // keys and values of this and every earlier position
   const int phase = tokens_[token].decode ? 1 : 0;
   // Append this token's K and V (after RoPE, approximated as ready + the RoPE of one group):
   // its sequence's share of the SRAM while it has room, then DRAM.
-  const long long sram_tokens = kv_sram_tokens_per_sequence();
+  const long long sram_tokens = kv_sram_tokens_per_sequence(s.chip);
   const bool in_sram = pos < sram_tokens;
   const double block_bits = static_cast<double>(kv_bits_per_token_block_);
   // Read the K and V of the earlier positions from where they live; SRAM and DRAM in parallel.
   const long long earlier = pos;
   const long long from_sram = std::min<long long>(earlier, sram_tokens);
   const long long from_dram = earlier - from_sram;
-  const Ps rs = chip_->kv_sram().access(ready, block_bits * from_sram, c, "kv read");
-  const Ps rd = chip_->dram().access(ready, block_bits * from_dram, c, "kv read");
+  const Ps rs = chip.kv_sram().access(ready, block_bits * from_sram, c, "kv read");
+  const Ps rd = chip.dram().access(ready, block_bits * from_dram, c, "kv read");
   // The kv-head groups are spread over up to `dpu_count` DPUs starting at the block's DPU: each
   // receives its query heads, key and value, applies RoPE, computes QK^T, softmax and
   // softmax(.)V over the context, and returns its slice of the output to the block's DPU.
   const int groups = static_cast<int>(
-      std::max<long long>(1, std::min<long long>(kvh > 0 ? kvh : 1, chip_->dpu_count())));
+      std::max<long long>(1, std::min<long long>(kvh > 0 ? kvh : 1, chip.dpu_count())));
   Ps done = std::max(rs, rd);
   Ps rope_done = ready;
   for (int g = 0; g < groups; ++g) {
     const long long kv_g = kvh / groups + (g < kvh % groups ? 1 : 0);
     const long long q_g = kvh > 0 ? heads * kv_g / kvh : heads;
-    const int d = (s.dpu + g) % chip_->dpu_count();
-    arch::ScDpu& dpu = chip_->dpu(d);
-    Ps t = move(s.dpu, d, (q_g + 2 * kv_g) * hd, ready, c);
+    const int d = (s.dpu + g) % chip.dpu_count();
+    arch::ScDpu& dpu = chip.dpu(d);
+    Ps t = move(s.chip, s.dpu, s.chip, d, (q_g + 2 * kv_g) * hd, ready);
     if (model_.positions == workloads::PositionKind::kRotary)
       t = dpu.run(t, arch::DpuWork::rope((q_g + kv_g) * hd), c, "rope");
     rope_done = std::max(rope_done, t);
@@ -524,11 +748,11 @@ Ps Controller::run_attention(int token, const Step& s, Ps ready, arch::ActionCou
     w += arch::DpuWork::softmax(q_g * ctx, q_g);
     w += arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
     const Ps comp = std::max(dpu.run(t, w, c, "attention"), std::max(rs, rd));
-    done = std::max(done, move(d, s.dpu, q_g * hd, comp, c));
+    done = std::max(done, move(s.chip, d, s.chip, s.dpu, q_g * hd, comp));
   }
   ops_[phase] += 4.0 * heads * ctx * hd;
   const Ps wrote =
-      (in_sram ? chip_->kv_sram() : chip_->dram()).access(rope_done, block_bits, c, "kv write");
+      (in_sram ? chip.kv_sram() : chip.dram()).access(rope_done, block_bits, c, "kv write");
   return std::max(done, wrote);
 }
 

@@ -11,6 +11,13 @@
 // components (which return completion times from their busy-until state) and schedules its
 // successors, then sleeps until the next step is ready. So the kernel advances in quantum-sized
 // steps, with a handful of process activations per token.
+//
+// Systems of chips: the same controller drives several chips joined by chip-to-chip links
+// (SystemLayout). Each decoder block runs its vector work, attention and KV cache on its home
+// chip; a layer's tiles may sit on several chips (a layer split over chips): the home chip sends
+// each other chip the input its part needs and receives its output slice or partial sums over
+// the links. Hidden states cross the links between the home chips of consecutive blocks, and a
+// generated token travels from the chip of lm_head back to chip 0 (embedding).
 #pragma once
 
 #include <functional>
@@ -20,6 +27,7 @@
 #include <vector>
 
 #include "arch/action_counts.h"
+#include "arch/chip_links.h"
 #include "proto/mapping_plan.pb.h"
 #include "sim/chip/chip_top.h"
 #include "workloads/model_config.h"
@@ -52,6 +60,19 @@ struct ControllerOptions {
   int max_batch = 1;
 };
 
+/// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
+struct SystemLayout {
+  std::vector<Chip*> chips;
+  /// Per chip, the placement of the layer parts it holds (layers matched to the model's by
+  /// name; a chip may hold a part of a layer: some of its row and column tiles).
+  std::vector<const proto::MappingPlan*> plans;
+  arch::ChipLinks* links = nullptr;  ///< null for one chip
+  /// Home chip of each decoder block (empty = chip 0 for all) and of the final norm and
+  /// lm_head; embeddings are looked up on chip 0.
+  std::vector<int> block_chip;
+  int head_chip = 0;
+};
+
 /// Timing of one token.
 struct TokenRecord {
   arch::Ps start = 0;  ///< its embedding lookup began
@@ -67,6 +88,11 @@ class Controller : public sc_core::sc_module {
   SC_HAS_PROCESS(Controller);
   Controller(sc_core::sc_module_name name, Chip* chip, const workloads::ModelConfig& model,
              const proto::MappingPlan& plan, const ControllerOptions& options);
+  /// A system: `layers` lists every linear layer of the model in execution order (its blocks
+  /// are ignored); `layout.plans` place their parts on the chips.
+  Controller(sc_core::sc_module_name name, const SystemLayout& layout,
+             const workloads::ModelConfig& model, const proto::MappingPlan& layers,
+             const ControllerOptions& options);
 
   // ---- Hooks (empty = not called; a run without weights installs none) -----------------------
   /// Called when a linear layer of a token is issued (token position, index into plan.layers).
@@ -98,8 +124,10 @@ class Controller : public sc_core::sc_module {
   const std::vector<arch::Ps>& finished() const { return finished_; }
   /// KV-cache SRAM positions each sequence keeps (the SRAM split evenly over the batch, or over
   /// max_batch in request mode); later positions live in DRAM.
-  long long kv_sram_tokens_per_sequence() const {
-    return kv_capacity_tokens_ / (opt_.requests.empty() ? opt_.batch : opt_.max_batch);
+  /// On a system: the fewest over the chips holding blocks (each holds its blocks' KV).
+  long long kv_sram_tokens_per_sequence() const;
+  long long kv_sram_tokens_per_sequence(int chip) const {
+    return kv_capacity_tokens_[chip] / (opt_.requests.empty() ? opt_.batch : opt_.max_batch);
   }
   /// Ledger names (linear layers by name, then per block "<prefix>.attention" and
   /// "<prefix>.vector", "embedding", "final").
@@ -110,7 +138,14 @@ class Controller : public sc_core::sc_module {
   double ops(int phase) const { return ops_[phase]; }
   /// KV-cache placement.
   long long kv_bytes_per_token() const { return kv_bits_per_token_ / 8; }
-  long long kv_capacity_tokens() const { return kv_capacity_tokens_; }
+  long long kv_capacity_tokens() const { return kv_capacity_tokens_[layout_.block_chip[0]]; }
+  /// Chips driven, and the home chip of each ledger (what prices its dynamic energy).
+  int chip_count() const { return static_cast<int>(layout_.chips.size()); }
+  int ledger_chip(int ledger) const { return ledger_chip_[ledger]; }
+  /// Action counts of chip `chip` in phase `phase` (every ledger's share on that chip).
+  arch::ActionCounts chip_counts(int phase, int chip) const;
+  /// Bits x links crossed over the chip-to-chip links, by phase.
+  double link_bit_hops(int phase) const { return link_bit_hops_[phase]; }
   /// Time the last step ended.
   arch::Ps end_time() const { return end_time_; }
   /// Process activations of the controller's method (a cost measure).
@@ -131,13 +166,16 @@ class Controller : public sc_core::sc_module {
     kResidualNorm,
     kActivation,
     kResidual,
-    kFinal
+    kFinal,
+    kSend  // the input of a layer part, from the home chip to the part's chip
   };
   struct Step {
     Kind kind;
     int layer = -1;  // index into layers_ (kLinear)
     int block = -1;
-    int dpu = 0;  // where it runs / its output lives
+    int dpu = 0;    // where it runs / its output lives
+    int chip = 0;   // chip of `dpu`
+    int peer = -1;  // kSend: destination chip
     long long out_elems = 0;
     int ledger = 0;
     std::vector<int> deps;  // steps of the same token
@@ -157,16 +195,28 @@ class Controller : public sc_core::sc_module {
     std::vector<std::pair<int, int>> parts;  // (row group, tile within it)
     int near_dpu = 0;                        // REDUCE_NEAR_TILE_DPUS: the DPU reducing it
   };
+  // The tiles of one layer on one chip.
+  struct Part {
+    int chip = 0;
+    int dpu = 0;                                  // reduces the part's partial outputs on its chip
+    std::vector<std::vector<RowGroup>> replicas;  // replica -> row groups
+    long long in = 0, out = 0;                    // inputs it reads, outputs it returns
+    long long row_begin = -1;                     // its first input row
+    std::vector<std::vector<ColSlice>> slices;    // replica -> column slices (reductions away
+                                                  // from the part's DPU only)
+    int send = -1;  // step bringing its input from the home chip (remote parts)
+  };
   struct Layer {
     std::string name;
+    std::string role;
     int block = -1;
     bool on_tiles = false;
     long long in = 0, out = 0;
-    int dpu = 0;
+    int home = 0;  // chip of its block
+    int dpu = 0;   // DPU on the home chip receiving its outputs
     bool bias = false;
-    std::vector<std::vector<RowGroup>> replicas;  // replica -> row groups
-    std::vector<std::vector<ColSlice>> slices;    // replica -> column slices (reductions away
-                                                  // from the layer's DPU only)
+    bool by_input = false;  // split over chips by input tiles: partial sums are added at home
+    std::vector<Part> parts;
     int ledger = 0;
   };
   struct Pending {
@@ -182,8 +232,11 @@ class Controller : public sc_core::sc_module {
   void build_template(bool with_head, std::vector<Step>* steps);
   // Construction, in order.
   void check_options() const;
+  void init(const proto::MappingPlan& layers);
   void place_layers(const proto::MappingPlan& plan);
-  void group_blocks(const proto::MappingPlan& plan);
+  void group_blocks(int chip, const proto::MappingPlan& plan);
+  void finish_parts();
+  int add_sends(int layer, const std::vector<int>& deps, std::vector<Step>* steps);
   void name_ledgers();
   void size_kv_cache();
   void make_sequences();
@@ -192,18 +245,26 @@ class Controller : public sc_core::sc_module {
   void wake();
   void push(int token, int step, arch::Ps ready);
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
-  arch::Ps run_linear(int token, const Layer& l, int src_node, arch::Ps ready,
-                      arch::ActionCounts* c);
+  arch::Ps run_linear(int token, const Layer& l, int src_dpu, arch::Ps ready);
+  arch::Ps run_digital(const Layer& l, int src_dpu, arch::Ps ready);
+  arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node,
+                    bool bias);
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();
-  arch::Ps run_linear_reduced(const Layer& l, int replica, int src_node, arch::Ps ready,
-                              arch::ActionCounts* c);
-  arch::Ps run_attention(int token, const Step& s, arch::Ps ready, arch::ActionCounts* c);
-  arch::Ps move(int from_dpu, int to_dpu, long long elems, arch::Ps ready, arch::ActionCounts* c);
+  arch::Ps run_part_reduced(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
+                            bool bias);
+  arch::Ps run_attention(int token, const Step& s, arch::Ps ready);
+  arch::Ps move(int from_chip, int from_dpu, int to_chip, int to_dpu, long long elems,
+                arch::Ps ready);
+  arch::Ps link(arch::Ps ready, int from_chip, int to_chip, double bits);
+  arch::Ps feedback(arch::Ps ready);
+  arch::ActionCounts* counts(int chip);
+  void flush_counts();
   const std::vector<Step>& steps_of(int token) const;
   void complete(int token, int step, arch::Ps done);
 
-  Chip* chip_;
+  SystemLayout layout_;
+  bool multi_ = false;  // more than one chip: counts go through per-chip scratch ledgers
   workloads::ModelConfig model_;
   std::string plan_model_;
   ControllerOptions opt_;
@@ -221,11 +282,20 @@ class Controller : public sc_core::sc_module {
   std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> queue_;
   long long seq_ = 0;
-  long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0, kv_capacity_tokens_ = 0;
+  long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0;
+  std::vector<long long> kv_capacity_tokens_;  // per chip
+  // Counting: the ledger of the step being executed; per-chip scratch counts of a system.
+  int cur_phase_ = 0;
+  arch::ActionCounts* cur_ledger_ = nullptr;
+  std::vector<arch::ActionCounts> scratch_;
+  std::vector<int> touched_;
+  std::vector<arch::ActionCounts> chip_counts_[2];
+  std::vector<int> ledger_chip_;
+  double link_bit_hops_[2] = {0, 0};
   arch::Ps end_time_ = 0;
   long long activations_ = 0;
   std::vector<arch::Ps> arrivals_;                // scratch
-  int reduction_ = 0;                             // proto::PartialSumReduction
+  std::vector<int> reduction_;                    // per chip: proto::PartialSumReduction
   std::vector<std::vector<arch::Ps>> part_done_;  // scratch: [row group][tile] outputs ready
   std::vector<arch::Ps> part_ready_;              // scratch: one slice's partials
   std::vector<int> part_nodes_;

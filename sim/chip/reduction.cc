@@ -12,35 +12,38 @@ using arch::Ps;
 
 // Column slices: the tiles of one replica that hold the same output columns, one per row group.
 void Controller::build_slices() {
-  arch::ScNoc& noc = chip_->noc();
   for (Layer& l : layers_) {
-    l.slices.assign(l.replicas.size(), {});
-    if (!l.on_tiles) continue;
-    for (size_t rep = 0; rep < l.replicas.size(); ++rep) {
-      std::map<std::pair<int, int>, int> slice_of;  // (first column, columns) -> slice
-      std::vector<ColSlice>& slices = l.slices[rep];
-      const std::vector<RowGroup>& groups = l.replicas[rep];
-      for (size_t g = 0; g < groups.size(); ++g) {
-        for (size_t i = 0; i < groups[g].tiles.size(); ++i) {
-          const auto key = std::make_pair(groups[g].cols[i], groups[g].outs[i]);
-          auto it = slice_of.find(key);
-          if (it == slice_of.end()) {
-            it = slice_of.emplace(key, static_cast<int>(slices.size())).first;
-            slices.push_back(ColSlice{});
-            slices.back().outs = groups[g].outs[i];
+    for (Part& p : l.parts) {
+      if (reduction_[p.chip] == proto::REDUCE_AT_LAYER_DPU) continue;
+      Chip& chip = *layout_.chips[p.chip];
+      arch::ScNoc& noc = chip.noc();
+      p.slices.assign(p.replicas.size(), {});
+      for (size_t rep = 0; rep < p.replicas.size(); ++rep) {
+        std::map<std::pair<int, int>, int> slice_of;  // (first column, columns) -> slice
+        std::vector<ColSlice>& slices = p.slices[rep];
+        const std::vector<RowGroup>& groups = p.replicas[rep];
+        for (size_t g = 0; g < groups.size(); ++g) {
+          for (size_t i = 0; i < groups[g].tiles.size(); ++i) {
+            const auto key = std::make_pair(groups[g].cols[i], groups[g].outs[i]);
+            auto it = slice_of.find(key);
+            if (it == slice_of.end()) {
+              it = slice_of.emplace(key, static_cast<int>(slices.size())).first;
+              slices.push_back(ColSlice{});
+              slices.back().outs = groups[g].outs[i];
+            }
+            slices[it->second].parts.push_back({static_cast<int>(g), static_cast<int>(i)});
           }
-          slices[it->second].parts.push_back({static_cast<int>(g), static_cast<int>(i)});
         }
-      }
-      // The DPU with the fewest hops summed over the slice's tiles (the lowest index on ties).
-      for (ColSlice& s : slices) {
-        long long best = std::numeric_limits<long long>::max();
-        for (int d = 0; d < chip_->dpu_count(); ++d) {
-          long long h = 0;
-          for (const auto& [g, i] : s.parts) h += noc.hops(groups[g].tiles[i], chip_->dpu_node(d));
-          if (h < best) {
-            best = h;
-            s.near_dpu = d;
+        // The DPU with the fewest hops summed over the slice's tiles (the lowest index on ties).
+        for (ColSlice& s : slices) {
+          long long best = std::numeric_limits<long long>::max();
+          for (int d = 0; d < chip.dpu_count(); ++d) {
+            long long h = 0;
+            for (const auto& [g, i] : s.parts) h += noc.hops(groups[g].tiles[i], chip.dpu_node(d));
+            if (h < best) {
+              best = h;
+              s.near_dpu = d;
+            }
           }
         }
       }
@@ -48,11 +51,12 @@ void Controller::build_slices() {
   }
 }
 
-Ps Controller::run_linear_reduced(const Layer& l, int replica, int src_node, Ps ready,
-                                  arch::ActionCounts* c) {
-  arch::ScNoc& noc = chip_->noc();
-  const int dpu_node = chip_->dpu_node(l.dpu);
-  const std::vector<RowGroup>& groups = l.replicas[replica];
+Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps ready, int dpu_node,
+                                bool bias) {
+  Chip& chip = *layout_.chips[p.chip];
+  arch::ActionCounts* c = counts(p.chip);
+  arch::ScNoc& noc = chip.noc();
+  const std::vector<RowGroup>& groups = p.replicas[replica];
   // Every row group's input multicast and its tiles' reads, as in the reduction at the DPU.
   if (part_done_.size() < groups.size()) part_done_.resize(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -63,10 +67,10 @@ Ps Controller::run_linear_reduced(const Layer& l, int replica, int src_node, Ps 
                   arrivals_.data(), c);
     part_done_[g].resize(n);
     for (int i = 0; i < n; ++i)
-      part_done_[g][i] = chip_->tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
+      part_done_[g][i] = chip.tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
   }
   Ps all_in = ready;
-  for (const ColSlice& s : l.slices[replica]) {
+  for (const ColSlice& s : p.slices[replica]) {
     const double bits = static_cast<double>(s.outs) * act_bits_;
     part_ready_.clear();
     part_nodes_.clear();
@@ -75,26 +79,26 @@ Ps Controller::run_linear_reduced(const Layer& l, int replica, int src_node, Ps 
       part_nodes_.push_back(groups[g].tiles[i]);
     }
     const int n = static_cast<int>(part_ready_.size());
-    if (reduction_ == proto::REDUCE_IN_NETWORK) {
+    if (reduction_[p.chip] == proto::REDUCE_IN_NETWORK) {
       all_in = std::max(
           all_in, noc.reduce(part_ready_.data(), part_nodes_.data(), n, dpu_node, bits, s.outs, c));
       continue;
     }
     // Near-tile DPU: it gathers the slice's partials, sums and scales them (and adds the bias),
     // and sends the slice's outputs on to the layer's DPU.
-    const int near = chip_->dpu_node(s.near_dpu);
+    const int near = chip.dpu_node(s.near_dpu);
     Ps in = ready;
     for (int k = 0; k < n; ++k)
       in = std::max(in, noc.unicast(part_ready_[k], part_nodes_[k], near, bits, c));
-    const Ps sum = chip_->dpu(s.near_dpu)
-                       .run(in, arch::DpuWork::reduce_partials(s.outs, n, l.bias), c, "reduce");
+    const Ps sum =
+        chip.dpu(s.near_dpu).run(in, arch::DpuWork::reduce_partials(s.outs, n, bias), c, "reduce");
     all_in = std::max(all_in, noc.unicast(sum, near, dpu_node, bits, c));
   }
-  if (reduction_ == proto::REDUCE_NEAR_TILE_DPUS) return all_in;  // the slices are concatenated
+  if (reduction_[p.chip] == proto::REDUCE_NEAR_TILE_DPUS)
+    return all_in;  // the slices are concatenated
   // In the network: the layer's DPU receives the sums and applies the per-channel scale (and
   // the bias).
-  return chip_->dpu(l.dpu).run(all_in, arch::DpuWork::reduce_partials(l.out, 1, l.bias), c,
-                               "reduce");
+  return chip.dpu(p.dpu).run(all_in, arch::DpuWork::reduce_partials(p.out, 1, bias), c, "reduce");
 }
 
 }  // namespace aimc::sim

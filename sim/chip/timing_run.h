@@ -19,9 +19,12 @@
 #include <vector>
 
 #include "arch/action_counts.h"
+#include "mapping/system_mapper.h"
 #include "proto/chip_config.pb.h"
 #include "proto/mapping_plan.pb.h"
 #include "proto/sim_report.pb.h"
+#include "proto/system_config.pb.h"
+#include "proto/system_plan.pb.h"
 #include "workloads/executor.h"
 #include "workloads/model_config.h"
 #include "workloads/transformer_weights.h"
@@ -90,6 +93,25 @@ long long max_batch(const proto::ChipConfig& config, const workloads::ModelConfi
 /// prompt_tokens, then decode_tokens, and returns the report. Throws UserError for bad options.
 proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                           const proto::MappingPlan& plan, const SimOptions& options = {});
+
+/// Simulates `model` on a system of chips: `plan` (mapping::make_system_plan) with each chip's
+/// parts placed by `chip_plans` (mapping::make_chip_plans). One Chip is elaborated per chip
+/// used, one controller drives them all, and the chip-to-chip links carry the hidden states,
+/// the inputs and outputs of split layers and the generated tokens (sim/chip/controller.h).
+/// The report gains `system` (per chip, per link, bottleneck); energies include the links.
+/// A system of one chip is simulated as that chip alone (the same report as simulate() on it).
+/// SimOptions::dram_capacity_bytes is unused: each chip's DRAM is the system's.
+proto::SimReport simulate(const proto::SystemConfig& system, const workloads::ModelConfig& model,
+                          const proto::SystemPlan& plan, const mapping::SystemChipPlans& chip_plans,
+                          const SimOptions& options = {});
+
+/// The most sequences of `positions` positions whose KV caches every chip of a system holds
+/// (each chip the KV of its own blocks in its SRAM and DRAM, beside the weights its DRAM
+/// streams: the embedding table on block 0's chip, a streamed lm_head on its chip); 0 when
+/// every DRAM is unbounded. `limit` says which chip bounds it.
+long long system_max_batch(const proto::SystemConfig& system,
+                           const mapping::SystemChipPlans& chip_plans,
+                           const workloads::ModelConfig& model, int positions, std::string* limit);
 
 /// Maps `model` onto `config` with mapping::make_plan(model, config, strategy) ("dense",
 /// "locality", "pipeline", "replicate") and simulates the plan. Throws UserError when the model

@@ -100,6 +100,32 @@ void datasheet(std::string* out, const proto::ChipDatasheet& d) {
        fmt("%.4g ns", d.read().simulated_ns()) + ", bound by " + d.read().bound());
 }
 
+// A system run: per chip (stage, tiles, busy tiles, energy, busiest part), the links that
+// carried data, the link energy and the bottleneck.
+void system_block(std::string* out, const proto::SystemReport& s) {
+  *out += "system of " + std::to_string(s.chips()) + " chips in " + std::to_string(s.stages()) +
+          " pipeline stages (figures above are of the whole system, links included)\n";
+  line(out, "bottleneck",
+       s.bottleneck() + fmt(" (%.3g %% busy)", 100 * s.bottleneck_utilization()));
+  line(out, "link energy (run)",
+       fmt("%.4g nJ", s.link_energy_nj()) +
+           fmt(" (%.4g bit-hops)", s.prefill_link_bit_hops() + s.decode_link_bit_hops()));
+  *out += "  chip  stage  tiles  tile util  energy (run)  busiest\n";
+  for (const proto::ChipUsage& c : s.chip_usage())
+    *out += fmt("  %4.0f", static_cast<double>(c.chip())) +
+            fmt("  %5.0f", static_cast<double>(c.stage())) +
+            fmt("  %5.0f", static_cast<double>(c.tiles_used())) +
+            fmt("  %7.3g %%", 100 * c.utilization().tiles()) +
+            fmt("  %9.4g nJ", c.dynamic_nj() + c.leakage_nj()) + "  " + c.busiest() +
+            fmt(" (%.3g %%)", 100 * c.busiest_utilization()) + "\n";
+  double busiest = 0;
+  std::string name = "none";
+  for (const proto::LinkUsage& l : s.links())
+    if (l.utilization() > busiest) busiest = l.utilization(), name = l.name();
+  line(out, "links used / busiest",
+       std::to_string(s.links_size()) + " / " + name + fmt(" (%.3g %% busy)", 100 * busiest));
+}
+
 }  // namespace
 
 std::string report_to_json(const google::protobuf::Message& report) {
@@ -113,8 +139,9 @@ std::string report_to_json(const google::protobuf::Message& report) {
 
 std::string format_summary(const proto::SimReport& r, int top) {
   std::string out;
-  out += "model " + r.model() + " on chip " + r.chip() + ": " + std::to_string(r.prompt_tokens()) +
-         " prompt + " + std::to_string(r.decode_tokens()) + " decode tokens\n";
+  out += "model " + r.model() + (r.has_system() ? " on system " : " on chip ") + r.chip() + ": " +
+         std::to_string(r.prompt_tokens()) + " prompt + " + std::to_string(r.decode_tokens()) +
+         " decode tokens\n";
   line(&out, "time to first token", fmt("%.4g us", r.ttft_ns() * 1e-3));
   line(&out, "decode latency", fmt("%.4g us/token", r.decode_latency_ns() * 1e-3));
   line(&out, "decode throughput", fmt("%.4g tokens/s", r.decode_tokens_per_s()));
@@ -125,6 +152,7 @@ std::string format_summary(const proto::SimReport& r, int top) {
   kv_cache(&out, r.kv_cache());
   if (r.has_batch()) batch(&out, r.batch());
   if (r.has_requests()) requests(&out, r.requests());
+  if (r.has_system()) system_block(&out, r.system());
   out += "weight programming (once, not in the figures above)\n";
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -235,12 +236,19 @@ TEST(Cli, ValidateAndMapASystem) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("on system 'two': 2 of 2 chips in 2 pipeline stages"), std::string::npos)
       << r.out;
-  // The timed run simulates one chip: a system of two is refused with a clear sentence.
-  r = run_aimcsim("run --no-accuracy --chip " + sys);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("a system of 2 chips; `aimcsim map` maps a model across it"),
-            std::string::npos)
-      << r.err;
+  // The timed run simulates the system: both chips, the links between them, their report.
+  const std::string dir = ::testing::TempDir() + "aimc_two_chips_run";
+  std::filesystem::remove_all(dir);
+  r = run_aimcsim("run --no-accuracy --prompt-tokens 4 --decode-tokens 2 --chip " + sys +
+                  " --out " + dir);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("system of 2 chips"), std::string::npos) << r.out;
+  const std::string json = slurp(dir + "/report.json");
+  EXPECT_NE(json.find("\"chip_usage\""), std::string::npos);
+  EXPECT_NE(json.find("\"chip_links\""), std::string::npos);
+  EXPECT_NE(json.find("chip 0 -\\u003e switch"), std::string::npos);  // JSON escapes >
+  // Flags that map across chips are refused on one chip rather than ignored.
+  EXPECT_EQ(run_aimcsim("run --no-accuracy --split input").status, 2);
 }
 
 // Output without the lines that measure the host (wall and CPU time, simulation speed).
@@ -263,6 +271,23 @@ TEST(Cli, AOneChipSystemGivesTheChipsReport) {
     std::ofstream(sys) << "schema_version: 1\nname: \"one\"\nchips { config_path: \"" + chip +
                               "\" }\n";
     const std::string model = preset == "llama1b" ? " --model gpt2" : "";  // else the bundled one
+    // The reports (report.json) are the same but for the host's wall and CPU times.
+    const std::string da = ::testing::TempDir() + "aimc_one_a",
+                      db = ::testing::TempDir() + "aimc_one_b";
+    std::filesystem::remove_all(da);
+    std::filesystem::remove_all(db);
+    const std::string run = "run --no-accuracy --prompt-tokens 4 --decode-tokens 2" + model;
+    ASSERT_EQ(run_aimcsim(run + " --chip " + chip + " --out " + da).status, 0);
+    ASSERT_EQ(run_aimcsim(run + " --chip " + sys + " --out " + db).status, 0);
+    auto report = [](const std::string& dir) {
+      nlohmann::json j = nlohmann::json::parse(slurp(dir + "/report.json"));
+      for (const char* host :
+           {"wall_s", "wall_s_per_decode_token", "cpu_s_per_decode_token", "tile_reads_per_wall_s"})
+        j.erase(host);
+      return j;
+    };
+    EXPECT_EQ(report(da), report(db));
+    EXPECT_EQ(slurp(da + "/report.json").find("\"system\""), std::string::npos);
     for (const std::string cmd :
          {"run --no-accuracy --prompt-tokens 4 --decode-tokens 2" + model, "map" + model}) {
       const ProgramResult a = run_aimcsim(cmd + " --chip " + chip);

@@ -1,0 +1,264 @@
+// The timed run of a system of chips, against closed forms: a transfer over a chip link adds
+// latency + bytes / bandwidth to a token; the link energy is bits x hops x e_pj_per_bit; a
+// two-stage pipeline's steady-state throughput is one over its slowest stage; and each
+// sequence of a batched multi-chip run computes bit for bit what it computes alone (and what
+// one chip computes).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "arch/chip_links.h"
+#include "mapping/system_mapper.h"
+#include "proto/system_config_io.h"
+#include "proto/user_error.h"
+#include "sim/chip/run_numerics.h"
+#include "sim/chip/timing_run.h"
+#include "workloads/dataset.h"
+#include "workloads/transformer_weights.h"
+
+namespace aimc {
+namespace {
+
+const std::string kRoot = AIMC_SOURCE_DIR;
+
+const workloads::TransformerWeights& weights() {
+  static const workloads::TransformerWeights w =
+      workloads::load_transformer(kRoot + "/workloads/models/tinyllama-bytes");
+  return w;
+}
+
+// Two chips of 32 tiles in a ring: the bundled model's blocks 0-1 on chip 0, 2-3 and lm_head
+// on chip 1 (tests/fixtures/systems/two-small.pbtxt).
+proto::SystemConfig two_chips() {
+  return proto::load_system_config(kRoot + "/tests/fixtures/systems/two-small.pbtxt");
+}
+
+proto::SimReport run(const proto::SystemConfig& system, sim::SimOptions o,
+                     const mapping::SystemMapOptions& map = {}) {
+  const workloads::ModelConfig& model = weights().config;
+  const proto::SystemPlan plan = mapping::make_system_plan(model, system, map);
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, system, plan, "dense");
+  return sim::simulate(system, model, plan, chips, o);
+}
+
+sim::SimOptions tokens(int P, int D, int batch = 1) {
+  sim::SimOptions o;
+  o.prompt_tokens = P;
+  o.decode_tokens = D;
+  o.batch = batch;
+  return o;
+}
+
+// Bits of one activation on the chips' mesh and links (noc.activation_bits).
+double act_bits() {
+  return proto::chip_config(two_chips(), 0).noc().activation_bits();
+}
+
+double energy(const proto::PhaseEnergy& p, const std::string& name) {
+  for (const auto& e : p.by_component())
+    if (e.name() == name) return e.nj_per_token();
+  return -1;
+}
+
+TEST(SystemRun, PlanPutsTheStagesOnTwoChips) {
+  const proto::SystemPlan plan = mapping::make_system_plan(weights().config, two_chips());
+  ASSERT_EQ(plan.summary().chips_used(), 2u);
+  ASSERT_EQ(plan.summary().stages(), 2u);
+  const proto::SimReport r = run(two_chips(), tokens(4, 4));
+  ASSERT_TRUE(r.has_system());
+  EXPECT_EQ(r.system().chips(), 2u);
+  EXPECT_EQ(r.system().chip_usage_size(), 2);
+  for (const auto& c : r.system().chip_usage()) EXPECT_GT(c.utilization().tiles(), 0);
+}
+
+// Every decode token crosses the link twice (hidden state chip 0 -> 1, generated token
+// 1 -> 0); at batch 1 nothing else is in flight, so each decode token's latency grows by
+// exactly the two transfers' closed forms when the link gets slower.
+TEST(SystemRun, TransferIsLatencyPlusBytesOverBandwidthInTokenLatency) {
+  const int H = weights().config.hidden_size;
+  proto::SystemConfig fast = two_chips(), slow = two_chips();
+  slow.mutable_links()->set_latency_ns(1100);
+  slow.mutable_links()->set_bandwidth_gbps(5);
+  const proto::SimReport a = run(fast, tokens(4, 6));
+  const proto::SimReport b = run(slow, tokens(4, 6));
+  arch::ChipLinks fl(mapping::link_spec(fast)), sl(mapping::link_spec(slow));
+  const double hidden_bits = H * act_bits(), token_bits = 32;
+  const double extra_ps = (sl.unloaded_ps(1, hidden_bits) - fl.unloaded_ps(1, hidden_bits)) +
+                          (sl.unloaded_ps(1, token_bits) - fl.unloaded_ps(1, token_bits));
+  // By hand, in ps: 1000 ns more latency each way; 2048 bits at 5 instead of 50 GB/s (51200 vs
+  // 5120 ps), 32 bits (800 vs 80 ps).
+  ASSERT_EQ(hidden_bits, 2048);
+  EXPECT_EQ(extra_ps, 2 * 1000e3 + (51200 - 5120) + (800 - 80));
+  ASSERT_EQ(a.decode_token_latency_ns_size(), 6);
+  for (int k = 0; k < 6; ++k)
+    EXPECT_NEAR(b.decode_token_latency_ns(k) - a.decode_token_latency_ns(k), extra_ps * 1e-3, 1e-6)
+        << "decode token " << k;
+}
+
+// Energy of the links = bits x links crossed x e_pj_per_bit: per token of a sequence, the hidden
+// state (H x activation bits over one hop), and per decode token also the generated id (32).
+TEST(SystemRun, LinkEnergyIsBitsTimesHopsTimesEnergyPerBit) {
+  const int H = weights().config.hidden_size, P = 5, D = 3, B = 2;
+  const proto::SimReport r = run(two_chips(), tokens(P, D, B));
+  const double e = two_chips().links().e_pj_per_bit();
+  const double prefill_bit_hops = B * P * H * act_bits(),
+               decode_bit_hops = B * D * (H * act_bits() + 32);
+  EXPECT_EQ(r.system().prefill_link_bit_hops(), prefill_bit_hops);
+  EXPECT_EQ(r.system().decode_link_bit_hops(), decode_bit_hops);
+  EXPECT_DOUBLE_EQ(energy(r.prefill(), "chip_links") * B * P, prefill_bit_hops * e * 1e-3);
+  EXPECT_DOUBLE_EQ(energy(r.decode(), "chip_links") * B * D, decode_bit_hops * e * 1e-3);
+  EXPECT_DOUBLE_EQ(r.system().link_energy_nj(), (prefill_bit_hops + decode_bit_hops) * e * 1e-3);
+  double bytes = 0, link_nj = 0;
+  for (const auto& l : r.system().links()) bytes += l.bytes(), link_nj += l.energy_nj();
+  EXPECT_DOUBLE_EQ(bytes * 8, prefill_bit_hops + decode_bit_hops);
+  EXPECT_DOUBLE_EQ(link_nj, r.system().link_energy_nj());
+  // The phase total is the sum of its parts, links included.
+  double sum = 0;
+  for (const auto& c : r.decode().by_component()) sum += c.nj_per_token();
+  EXPECT_NEAR(sum, r.decode().total_nj_per_token(), 1e-9 * sum);
+}
+
+// A link far slower than either chip is the slowest stage: at a large batch it is never idle
+// during decode and the throughput is its bandwidth over the hidden state's bytes.
+TEST(SystemRun, SteadyStateThroughputIsOneOverTheSlowestStage) {
+  proto::SystemConfig system = two_chips();
+  system.mutable_links()->set_bandwidth_gbps(0.01);  // 256 bytes: 25.6 us per token
+  const int B = 16, D = 16;
+  const proto::SimReport r = run(system, tokens(4, D, B));
+  const double bytes = weights().config.hidden_size * act_bits() / 8;
+  const double closed = system.links().bandwidth_gbps() * 1e9 / bytes;  // tokens per second
+  ASSERT_TRUE(r.has_batch());
+  EXPECT_NEAR(r.batch().decode_tokens_per_s(), closed, 0.01 * closed);
+  EXPECT_LE(r.batch().decode_tokens_per_s(), closed);
+  EXPECT_EQ(r.system().bottleneck(), "link chip 0 -> chip 1");
+  EXPECT_GT(r.system().bottleneck_utilization(), 0.99);
+  // With fast links the slowest stage is a chip, and the throughput is far higher.
+  const proto::SimReport fast = run(two_chips(), tokens(4, D, B));
+  EXPECT_NE(fast.system().bottleneck().find("stage"), std::string::npos)
+      << fast.system().bottleneck();
+  EXPECT_GT(fast.batch().decode_tokens_per_s(), 3 * closed);
+}
+
+// Throughput grows with the batch: tokens of different sequences fill both stages at once.
+TEST(SystemRun, BatchPipelinesSequencesAcrossChips) {
+  const proto::SimReport one = run(two_chips(), tokens(4, 8, 1));
+  const proto::SimReport eight = run(two_chips(), tokens(4, 8, 8));
+  EXPECT_GT(eight.batch().decode_tokens_per_s(), 1.5 * one.decode_tokens_per_s());
+}
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+int differing(const proto::Generation& a, const proto::Generation& b) {
+  if (a.logits_size() != b.logits_size()) return -1;
+  int differ = 0;
+  for (int pos = 0; pos < a.logits_size(); ++pos) {
+    if (a.logits(pos).logits_size() != b.logits(pos).logits_size()) return -1;
+    for (int j = 0; j < a.logits(pos).logits_size(); ++j)
+      differ += bits(a.logits(pos).logits(j)) != bits(b.logits(pos).logits(j));
+  }
+  return differ;
+}
+
+TEST(SystemRun, EachSequenceComputesWhatItComputesAloneAndOnOneChip) {
+  const proto::SystemConfig system = two_chips();
+  const proto::ChipConfig& chip = proto::chip_config(system, 0);
+  const int vocab = weights().config.vocab_size;
+  const workloads::TokenIds text =
+      workloads::load_tokens(kRoot + "/workloads/data/kjv-eval.txt", vocab);
+  const workloads::TokenIds calib =
+      workloads::load_tokens(kRoot + "/workloads/data/kjv-calib.txt", vocab);
+  const workloads::LayerInputRanges ranges = sim::chip_input_ranges(chip, weights(), calib);
+  const int P = 8, D = 4, B = 3;
+  sim::SimOptions o = tokens(P, D, B);
+  o.weights = &weights();
+  o.input_ranges = &ranges;
+  o.chip_seed = 1;
+  o.record_logits = true;
+  for (int s = 0; s < B; ++s)
+    o.prompts.push_back(workloads::TokenIds(text.begin() + 100 * s, text.begin() + 100 * s + P));
+  const proto::SimReport batched = run(system, o);
+  ASSERT_EQ(batched.batch_generations_size(), B - 1);
+  // One chip large enough for the whole model (the default chip: same tiles and numerics).
+  const proto::ChipConfig big = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  for (int s = 0; s < B; ++s) {
+    sim::SimOptions alone = o;
+    alone.batch = 1;
+    alone.prompts.clear();
+    alone.prompt = o.prompts[s];
+    const proto::SimReport a = run(system, alone);
+    const proto::SimReport c = sim::simulate(big, weights().config, "dense", alone);
+    const proto::Generation& g = s == 0 ? batched.generation() : batched.batch_generations(s - 1);
+    EXPECT_EQ(g.generated_text(), a.generation().generated_text());
+    EXPECT_EQ(g.logits_size(), P + D);
+    EXPECT_EQ(differing(g, a.generation()), 0) << "sequence " << s;
+    EXPECT_EQ(differing(a.generation(), c.generation()), 0) << "sequence " << s;
+  }
+  EXPECT_GT(differing(batched.generation(), batched.batch_generations(0)), 0);
+}
+
+// Blocks split over two chips each, their layers whole (auto) or cut by input tiles (partial
+// sums reduced on the home chip): each decode token moves exactly the plan's link bytes (and the
+// generated id back to chip 0), and computes what one chip computes.
+TEST(SystemRun, SplitBlocksMoveThePlansBytesAndComputeWhatOneChipDoes) {
+  const proto::SystemConfig system =
+      proto::load_system_config(kRoot + "/tests/fixtures/systems/split-blocks.pbtxt");
+  const proto::ChipConfig big = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  const int vocab = weights().config.vocab_size;
+  const workloads::TokenIds calib =
+      workloads::load_tokens(kRoot + "/workloads/data/kjv-calib.txt", vocab);
+  const workloads::LayerInputRanges ranges = sim::chip_input_ranges(big, weights(), calib);
+  const int P = 6, D = 5;
+  sim::SimOptions o = tokens(P, D);
+  o.weights = &weights();
+  o.input_ranges = &ranges;
+  o.record_logits = true;
+  const proto::SimReport one = sim::simulate(big, weights().config, "dense", o);
+  for (mapping::SplitKind split : {mapping::SplitKind::kAuto, mapping::SplitKind::kInput}) {
+    mapping::SystemMapOptions map;
+    map.split = split;
+    const proto::SystemPlan plan = mapping::make_system_plan(weights().config, system, map);
+    SCOPED_TRACE(plan.split());
+    ASSERT_GT(plan.summary().stages(), 1u);
+    if (split == mapping::SplitKind::kInput) ASSERT_GT(plan.summary().split_layers(), 0u);
+    const proto::SimReport r = run(system, o, map);
+    arch::ChipLinks links(mapping::link_spec(system));
+    int head = 0;
+    for (const auto& c : plan.chips())
+      if (c.lm_head()) head = static_cast<int>(c.chip());
+    const double per_token =
+        8 * plan.summary().link_byte_hops_per_token() + 32 * links.hops(head, 0);
+    EXPECT_DOUBLE_EQ(r.system().decode_link_bit_hops(), D * per_token);
+    EXPECT_EQ(differing(r.generation(), one.generation()), 0);
+    EXPECT_EQ(r.generation().generated_text(), one.generation().generated_text());
+  }
+}
+
+TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
+  proto::SystemConfig system = two_chips();
+  // 1 MiB of KV SRAM per chip; 1 MiB of DRAM beside each, less the weights it streams.
+  for (auto& g : *system.mutable_chips()) g.mutable_dram()->set_capacity_bytes(1 << 20);
+  const proto::SystemPlan plan = mapping::make_system_plan(weights().config, system);
+  const mapping::SystemChipPlans chips =
+      mapping::make_chip_plans(weights().config, system, plan, "dense");
+  std::string limit;
+  const long long most = sim::system_max_batch(system, chips, weights().config, 64, &limit);
+  // Each chip holds two blocks' KV: 2 x (2 x kv heads x head dim x 8 bits) per position.
+  const workloads::ModelConfig& m = weights().config;
+  const double per_seq = 2.0 * 2 * m.num_kv_heads * m.head_dim * 64;
+  // Chip 0 also keeps the embedding table (activation_bits per entry).
+  const double table = static_cast<double>(m.vocab_size) * m.hidden_size * act_bits() / 8;
+  EXPECT_EQ(most, static_cast<long long>((2.0 * (1 << 20) - table) / per_seq)) << limit;
+  EXPECT_NE(limit.find("chip 0"), std::string::npos) << limit;
+  sim::SimOptions o = tokens(32, 32, static_cast<int>(most) + 1);
+  EXPECT_THROW(sim::simulate(system, m, plan, chips, o), UserError);
+}
+
+}  // namespace
+}  // namespace aimc
