@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -144,22 +143,32 @@ std::string relative_to(const fs::path& dir, const std::string& path) {
   return (dir / path).lexically_normal().string();
 }
 
+// A run.batch or run.rate value, read by protobuf's parser of one text-format field value as
+// the SweepRow field it ends up in (`sequences`, `request_rate_per_s`) would be read, like the
+// chip fields of set_scalar. False when the text is no such value.
+bool parse_run_value(const char* row_field, const std::string& text, proto::SweepRow* row) {
+  TextFormat::Parser parser;
+  proto::FirstError errors(row_field);
+  parser.RecordErrorsTo(&errors);
+  const FieldDescriptor* f = proto::SweepRow::descriptor()->FindFieldByName(row_field);
+  return !text.empty() && parser.ParseFieldValueFromString(text, f, row);
+}
+
 // The value of a run.batch axis: an integer in 1..65536.
 int batch_value(const std::string& text, const std::string& where) {
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || v < 1 || v > 65536)
+  proto::SweepRow row;
+  if (!parse_run_value("sequences", text, &row) || row.sequences() < 1 || row.sequences() > 65536)
     throw UserError(where + ": run.batch: expected an integer in 1..65536, got '" + text + "'");
-  return static_cast<int>(v);
+  return static_cast<int>(row.sequences());
 }
 
 // The value of a run.rate axis: requests per second, a finite number > 0.
 double rate_value(const std::string& text, const std::string& where) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || !(v > 0))
+  proto::SweepRow row;
+  if (!parse_run_value("request_rate_per_s", text, &row) ||
+      !std::isfinite(row.request_rate_per_s()) || !(row.request_rate_per_s() > 0))
     throw UserError(where + ": run.rate: expected requests per second > 0, got '" + text + "'");
-  return v;
+  return row.request_rate_per_s();
 }
 
 std::string format_settings(const std::vector<proto::SweepSetting>& settings) {

@@ -309,16 +309,21 @@ TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
   }
   // The chip is the same at every point: the batch is not a chip field.
   EXPECT_EQ(proto::to_text(plan.points[0].chip), proto::to_text(plan.points[6].chip));
+  // Values read as protobuf's text format reads an unsigned integer field: no 0, no fraction,
+  // no exponent, nothing beyond 65536.
   const std::string path = ::testing::TempDir() + "/bad_batch.pbtxt";
-  std::ofstream(path) << "axis { field: \"run.batch\" values: [\"4\", \"0\"] }\n";
-  try {
-    load_sweep(path);
-    FAIL() << "expected a UserError";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find(
-                  "axis 1 (run.batch): run.batch: expected an integer in 1..65536, got '0'"),
-              std::string::npos)
-        << e.what();
+  for (const std::string bad : {"0", "2.0", "1e3", "-1", "65537", "4x", ""}) {
+    std::ofstream(path) << "axis { field: \"run.batch\" values: [\"4\", \"" << bad << "\"] }\n";
+    try {
+      load_sweep(path);
+      FAIL() << "expected a UserError for '" << bad << "'";
+    } catch (const UserError& e) {
+      EXPECT_NE(
+          std::string(e.what()).find(
+              "axis 1 (run.batch): run.batch: expected an integer in 1..65536, got '" + bad + "'"),
+          std::string::npos)
+          << e.what();
+    }
   }
 }
 
@@ -338,15 +343,22 @@ TEST(LoadSweep, RateAxisMakesServingPoints) {
   fill_row_results(report, &row);
   EXPECT_DOUBLE_EQ(row.output_tokens_per_s(), 1234);
   EXPECT_DOUBLE_EQ(row.ttft_p99_us(), 5);
+  // Values read as protobuf's text format reads a double field: "2e4" is 20000, "inf", "0", a
+  // negative number or trailing text are refused.
   const std::string path = ::testing::TempDir() + "/bad_rate.pbtxt";
-  std::ofstream(path) << "axis { field: \"run.rate\" values: [\"-3\"] }\n";
-  try {
-    load_sweep(path);
-    FAIL() << "expected a UserError";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("run.rate: expected requests per second > 0, got '-3'"),
-              std::string::npos)
-        << e.what();
+  std::ofstream(path) << "axis { field: \"run.rate\" values: [\"2e4\"] }\n";
+  EXPECT_DOUBLE_EQ(load_sweep(path).points[0].rate, 20000);
+  for (const std::string bad : {"-3", "0", "inf", "nan", "5 rps", ""}) {
+    std::ofstream(path) << "axis { field: \"run.rate\" values: [\"" << bad << "\"] }\n";
+    try {
+      load_sweep(path);
+      FAIL() << "expected a UserError for '" << bad << "'";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("run.rate: expected requests per second > 0, got '" +
+                                           bad + "'"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 
