@@ -41,8 +41,12 @@ void TraceWriter::span(int track_id, const char* what, arch::Ps start, arch::Ps 
 
 void TraceWriter::write() const {
   // One event per line, each written by nlohmann (names escaped as JSON requires), so that a
-  // trace of a million spans never sits in memory as one JSON tree.
-  std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  // trace of a million spans never sits in memory as one JSON tree: the document is written by
+  // nlohmann with an empty event list, and the events go between its brackets.
+  const std::string frame =
+      nlohmann::json{{"displayTimeUnit", "ns"}, {"traceEvents", nlohmann::json::array()}}.dump();
+  const size_t events_end = frame.rfind(']');  // the empty event list's closing bracket
+  std::string out = frame.substr(0, events_end) + "\n";
   bool first = true;
   auto add = [&](const nlohmann::json& event) {
     out += first ? "" : ",\n";
@@ -67,7 +71,7 @@ void TraceWriter::write() const {
          {"ts", s.start * 1e-6},
          {"dur", (s.end - s.start) * 1e-6}});
   }
-  out += "\n]}\n";
+  out += "\n" + frame.substr(events_end) + "\n";
   proto::write_file_atomic(opt_.path, out);
 }
 
