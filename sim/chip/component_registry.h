@@ -2,6 +2,8 @@
 // its traits (statistics with units, the actions it counts, the unit of its busy time), whether
 // its statistics are summed over its instances (64 tiles) or given per instance, the field of
 // the report's Utilization it fills, and the function that builds its instances into a chip.
+// Kind NAME is defined by `ComponentKind NAME_kind()` in sim/chip/NAME_kind.cc and listed by one
+// line in sim/chip/component_registry.cc.
 #pragma once
 
 #include <string>
@@ -28,7 +30,10 @@ struct ComponentKind {
   void (*build)(const proto::ChipConfig& config, Chip* chip);
 };
 
-/// Every component kind, in the order the report lists them.
+/// Every component kind, in the order the chip builds them and the report lists them.
 const std::vector<ComponentKind>& component_kinds();
+
+/// The name of instance `i` of a kind with several instances ("tile12").
+std::string instance_name(const std::string& kind, size_t i);
 
 }  // namespace aimc::sim

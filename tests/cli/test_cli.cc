@@ -1,12 +1,15 @@
 // The aimcsim program as a user runs it: exit statuses, messages on stderr, --version, --help.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/cli/run_program.h"
 
@@ -216,6 +219,49 @@ TEST(Cli, DescribeListsNoiseModelsAndPresets) {
                            "hermes", "default", "g_max_us"}) {
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
   }
+}
+
+// `describe` lists every component kind with its statistics and units, and they are those of a
+// run's report: each chip statistic of report.json is under its kind with the same unit, and
+// every kind listed has statistics in the report.
+TEST(Cli, DescribeListsTheComponentsOfTheReportWithUnits) {
+  const ProgramResult d = run_aimcsim("describe");
+  ASSERT_EQ(d.status, 0) << d.err;
+  const size_t section = d.out.find("Chip components");
+  ASSERT_NE(section, std::string::npos) << d.out;
+  // kind -> its lines in the section ("  kind: description" up to the next kind).
+  std::map<std::string, std::string> described;
+  std::istringstream lines(d.out.substr(section));
+  std::string line, kind;
+  std::getline(lines, line);
+  while (std::getline(lines, line) && !line.empty()) {
+    if (line.rfind("    ", 0) != 0) kind = line.substr(2, line.find(':') - 2);
+    described[kind] += line + "\n";
+  }
+  ASSERT_GE(described.size(), 6u) << d.out;
+
+  const std::string dir = ::testing::TempDir() + "/describe_run";
+  const ProgramResult r =
+      run_aimcsim("run --no-accuracy --prompt-tokens 2 --decode-tokens 1 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json report = nlohmann::json::parse(slurp(dir + "/report.json"));
+  std::set<std::string> reported;
+  for (const nlohmann::json& s : report.at("statistics")) {
+    const std::string name = s.at("name");
+    if (name.rfind("chip.", 0) != 0 || name == "chip.simulated_time") continue;
+    const size_t dot = name.rfind('.');
+    std::string instance = name.substr(5, dot - 5);  // "tile*", "dpu3", "noc"
+    while (!instance.empty() && (instance.back() == '*' || std::isdigit(instance.back())))
+      instance.pop_back();
+    reported.insert(instance);
+    ASSERT_EQ(described.count(instance), 1u) << name << " of a kind `describe` does not list";
+    const std::string stat = name.substr(dot + 1) + " (" + s.at("unit").get<std::string>() + ")";
+    EXPECT_NE(described[instance].find(stat), std::string::npos)
+        << name << ": no '" << stat << "' in\n"
+        << described[instance];
+  }
+  for (const auto& [k, text] : described)
+    EXPECT_EQ(reported.count(k), 1u) << k << " not in the report";
 }
 
 // A system of two default chips, written to a temporary file.

@@ -312,7 +312,8 @@ TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
   // Values read as protobuf's text format reads an unsigned integer field: no 0, no fraction,
   // no exponent, nothing beyond 65536.
   const std::string path = ::testing::TempDir() + "/bad_batch.pbtxt";
-  for (const std::string bad : {"0", "2.0", "1e3", "-1", "65537", "4x", ""}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"0", "2.0", "1e3", "-1", "65537", "4x", ""}) {
     std::ofstream(path) << "axis { field: \"run.batch\" values: [\"4\", \"" << bad << "\"] }\n";
     try {
       load_sweep(path);
@@ -348,7 +349,7 @@ TEST(LoadSweep, RateAxisMakesServingPoints) {
   const std::string path = ::testing::TempDir() + "/bad_rate.pbtxt";
   std::ofstream(path) << "axis { field: \"run.rate\" values: [\"2e4\"] }\n";
   EXPECT_DOUBLE_EQ(load_sweep(path).points[0].rate, 20000);
-  for (const std::string bad : {"-3", "0", "inf", "nan", "5 rps", ""}) {
+  for (const std::string& bad : std::vector<std::string>{"-3", "0", "inf", "nan", "5 rps", ""}) {
     std::ofstream(path) << "axis { field: \"run.rate\" values: [\"" << bad << "\"] }\n";
     try {
       load_sweep(path);
