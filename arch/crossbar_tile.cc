@@ -219,7 +219,13 @@ void clip_rows(Matrix* w, double k_std) {
 
 double program_tile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>& target,
                     uint64_t tile_seed, Eigen::Ref<Matrix> programmed, Vector* wmax) {
-  *wmax = target.cwiseAbs().rowwise().maxCoeff();
+  // wmax_j = max_i |target(j, i)|, column by column (contiguous, so it vectorises).
+  wmax->setZero(target.rows());
+  float* m = wmax->data();
+  for (Eigen::Index c = 0; c < target.cols(); ++c) {
+    const float* col = target.data() + c * target.outerStride();
+    for (Eigen::Index r = 0; r < target.rows(); ++r) m[r] = std::max(m[r], std::fabs(col[r]));
+  }
   DeviceStreams streams(tile_seed);
   const ProgramResult r =
       numerics.noise->program(target, *wmax, numerics.t_inference_s, &streams, programmed);

@@ -2,6 +2,7 @@
 // AVX-512 kernels are tile_gemm_kernels.inc compiled in their own files with their ISA flags.
 #include "arch/tile_gemm.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "arch/rng.h"
@@ -13,11 +14,13 @@ void pack_weights(const Eigen::Ref<const Matrix>& w, float* dst) {
   const int panels = (channels + kPanelChannels - 1) / kPanelChannels;
   for (int p = 0; p < panels; ++p) {
     float* panel = dst + static_cast<size_t>(p) * depth * kPanelChannels;
+    const int n = std::min(kPanelChannels, channels - p * kPanelChannels);
     for (int k = 0; k < depth; ++k) {
-      for (int c = 0; c < kPanelChannels; ++c) {
-        const int ch = p * kPanelChannels + c;
-        panel[static_cast<size_t>(k) * kPanelChannels + c] = ch < channels ? w(ch, k) : 0.0f;
-      }
+      // The panel's channels of input k: contiguous in w's column k.
+      const float* src = w.data() + static_cast<size_t>(k) * w.outerStride() + p * kPanelChannels;
+      float* row = panel + static_cast<size_t>(k) * kPanelChannels;
+      std::copy(src, src + n, row);
+      std::fill(row + n, row + kPanelChannels, 0.0f);
     }
   }
 }

@@ -2,7 +2,8 @@
 // out_noise 0.04, 256 x 256 tiles) against FP32 products of the same shape measured in the same
 // process: OpenBLAS sgemm on one thread (when the build found OpenBLAS), our packed-weight
 // product alone (the read without DAC, noise and ADC), and Eigen's GEMM of the portable build.
-// Arguments: out, in, batch (tokens). Programming happens once, outside the timed loop.
+// Arguments: out, in, batch (tokens). Programming happens once, outside the timed loop;
+// BM_ProgramLayer times it on its own (ns per weight).
 // Goal (docs/performance.md): the analog read costs at most 1.25x the best FP32 GEMM at batch 64
 // and 512, 1.5x the best GEMV at batch 1. On a shared machine run with
 // --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true and compare medians
@@ -69,6 +70,22 @@ void BM_AnalogRead(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   set_counters(state);
+  state.SetLabel(aimc::arch::simd_level_name(aimc::arch::simd_level()));
+}
+
+// Programming a layer: afm_pcm programming noise of every tile, channel scales, packing for the
+// read kernel (AnalogLinear's constructor). Reported per weight ("ns/weight").
+void BM_ProgramLayer(benchmark::State& state) {
+  const int out = static_cast<int>(state.range(0)), in = static_cast<int>(state.range(1));
+  const auto n = bench_numerics();
+  const Matrix w = Matrix::Random(out, in) * 0.05f;
+  const std::vector<float> ranges(aimc::arch::balanced_split(in, n.rows).size(), 2.5f);
+  for (auto _ : state) {
+    aimc::arch::AnalogLinear layer(n, w, nullptr, ranges, 1);
+    benchmark::DoNotOptimize(&layer);
+  }
+  state.counters["ns/weight"] = benchmark::Counter(
+      1e-9 * out * in, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.SetLabel(aimc::arch::simd_level_name(aimc::arch::simd_level()));
 }
 
@@ -160,6 +177,10 @@ BENCHMARK(BM_OpenBlasSgemm)->Apply(shapes);
 BENCHMARK(BM_PackedProduct)->Apply(shapes);
 BENCHMARK(BM_EigenGemm)->Apply(shapes);
 BENCHMARK(BM_AnalogRead)->Apply(shapes);
+BENCHMARK(BM_ProgramLayer)
+    ->Args({2048, 2048})
+    ->ArgNames({"out", "in"})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

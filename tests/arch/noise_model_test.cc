@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/noise_model.h"
+#include "arch/rng.h"
 #include "proto/user_error.h"
 
 namespace aimc::arch {
@@ -113,6 +114,52 @@ TEST(AfmPcmNoise, SigmaAtFiveLevels) {
   c.mutable_afm_pcm()->set_noise_scale(2);
   const Stats doubled = program_level(*model_of(c), 10.0 / 180.0, 0);
   EXPECT_NEAR(doubled.std, 2 * afm_sigma(10) / 180.0, 0.03 * 2 * afm_sigma(10) / 180.0);
+}
+
+TEST(AfmPcmNoise, EveryLevelEqualsTheScalarRule) {
+  // The vectorised programming kernel against the rule written out element by element (Horner
+  // form, the order of numerics.md section 3), bit for bit, at every SIMD level: random weights
+  // with all-zero channels, values around zero_below and around the sigma split at 52.5, an
+  // odd number of rows (vector remainders), a block of a larger matrix (outer stride).
+  proto::WeightNoiseConfig c;
+  c.mutable_afm_pcm();
+  const auto model = model_of(c);
+  const double gs = 180, zb = 0.6, ns = 1;
+  Eigen::MatrixXf big = Eigen::MatrixXf::Random(77, 160);
+  big.row(3).setZero();
+  for (int k = 0; k < 40; ++k) {
+    big(10 + k % 50, k) = static_cast<float>((k % 2 ? 52.5 : 0.6) * (1 + (k - 20) * 1e-7) / gs);
+  }
+  const auto target = big.block(2, 5, 71, 150);
+  const Eigen::VectorXf wmax = target.cwiseAbs().rowwise().maxCoeff();
+  std::vector<float> nz(static_cast<size_t>(target.size()));
+  DeviceStreams(21).programming.fill_normal(nz.data(), nz.size());
+  Eigen::MatrixXf want(target.rows(), target.cols());
+  for (Eigen::Index col = 0; col < target.cols(); ++col) {
+    for (Eigen::Index r = 0; r < target.rows(); ++r) {
+      const double scale = wmax(r);
+      const double g = scale == 0 ? 0 : target(r, col) * gs / scale;
+      const double ag = std::fabs(g);
+      const double sigma = ag <= 52.5
+                               ? ((2.93975e-5 * ag - 3.71581e-3) * ag + 0.224197) * ag + 2.57974
+                               : ((1.23298e-5 * ag - 3.05499e-3) * ag + 0.245349) * ag + 2.11030;
+      want(r, col) =
+          scale == 0 || ag < zb
+              ? 0.0f
+              : static_cast<float>((g + ns * sigma * nz[col * target.rows() + r]) * scale / gs);
+    }
+  }
+  const SimdLevel saved = simd_level();
+  for (SimdLevel level : {SimdLevel::kBaseline, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+    set_simd_limit(level);
+    Eigen::MatrixXf got(target.rows(), target.cols());
+    DeviceStreams streams(21);
+    model->program(target, wmax, 0, &streams, got);
+    int mismatches = 0;
+    for (Eigen::Index k = 0; k < got.size(); ++k) mismatches += got.data()[k] != want.data()[k];
+    EXPECT_EQ(mismatches, 0) << simd_level_name(level);
+  }
+  set_simd_limit(saved);
 }
 
 // --- pcm_like -------------------------------------------------------------------------------
