@@ -116,55 +116,6 @@ std::string point_label(const proto::SweepRow& row, bool with_model, bool with_m
   return s;
 }
 
-// The same figure of merit (perplexity, else decode energy per token) against chip area, with
-// its Pareto front; empty when no point has an area.
-std::string area_chart(const proto::SweepResults& results, bool any_accuracy, bool vary_model,
-                       bool vary_mapping) {
-  std::vector<double> xs, ys;
-  std::vector<const proto::SweepRow*> plotted;
-  for (const proto::SweepRow& row : results.rows()) {
-    if (row.status() != "ok" || !row.has_area_mm2()) continue;
-    if (any_accuracy && !row.has_ppl_analog_mean()) continue;
-    xs.push_back(row.area_mm2());
-    ys.push_back(any_accuracy ? row.ppl_analog_mean() : row.decode_nj_per_token() * 1e-3);
-    plotted.push_back(&row);
-  }
-  if (xs.empty()) return "";
-  const std::vector<size_t> front = pareto_front(xs, ys);
-  std::vector<bool> on_front(xs.size(), false);
-  for (size_t i : front) on_front[i] = true;
-  html::XyChart c;
-  c.title = std::string(any_accuracy ? "Accuracy" : "Decode energy per token") +
-            " against chip area (lower left is better)";
-  c.x_label = "chip area (mm2)";
-  c.y_label = any_accuracy ? "analog perplexity (mean over seeds)" : "decode energy per token (uJ)";
-  c.width = 760;
-  c.height = 380;
-  html::XySeries dominated;
-  dominated.name = "dominated point";
-  dominated.colour = html::colour(0);
-  dominated.hollow = true;
-  html::XySeries pareto;
-  pareto.name = "Pareto front";
-  pareto.colour = html::colour(1);
-  pareto.line = true;
-  auto add = [&](html::XySeries* s, size_t i) {
-    s->x.push_back(xs[i]);
-    s->y.push_back(ys[i]);
-    s->point_labels.push_back(plotted[i]->id());
-    s->tooltips.push_back(plotted[i]->id() + ": " +
-                          point_label(*plotted[i], vary_model, vary_mapping) + "; " +
-                          html::num(xs[i]) + " mm2, " + html::num(ys[i]));
-  };
-  for (size_t i = 0; i < xs.size(); ++i)
-    if (!on_front[i]) add(&dominated, i);
-  for (size_t i : front) add(&pareto, i);
-  c.series = {dominated, pareto};
-  return "<h2>" + std::string(any_accuracy ? "Accuracy" : "Energy") +
-         " against area</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(c) +
-         "</div></div>";
-}
-
 }  // namespace
 
 void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
@@ -333,24 +284,24 @@ SweepScatter sweep_scatter(const proto::SweepResults& results, bool any_accuracy
 }
 
 void add_scatter_point(const SweepScatter& p, size_t i, const SweepShape& shape,
-                       html::XySeries* s) {
+                       const std::string& x_unit, html::XySeries* s) {
   s->x.push_back(p.xs[i]);
   s->y.push_back(p.ys[i]);
   s->point_labels.push_back(p.plotted[i]->id());
   s->tooltips.push_back(p.plotted[i]->id() + ": " +
                         point_label(*p.plotted[i], shape.vary_model, shape.vary_mapping) + "; " +
-                        html::num(p.xs[i]) + " uJ, " + html::num(p.ys[i]));
+                        html::num(p.xs[i]) + " " + x_unit + ", " + html::num(p.ys[i]));
 }
 
-// The chart draws dominated points hollow and joins the front with a line.
-html::XyChart pareto_chart(const SweepScatter& p, const SweepShape& shape) {
+// A scatter and its Pareto front: dominated points hollow, the front joined by a line; each point
+// labelled with its id, its tooltip naming its inputs and values (x in `x_unit`).
+html::XyChart front_chart(const SweepScatter& p, const SweepShape& shape, const std::string& title,
+                          const std::string& x_label, const std::string& x_unit,
+                          const std::string& y_label) {
   html::XyChart c;
-  c.title = shape.any_accuracy
-                ? "Decode energy per token against accuracy (lower left is better)"
-                : "Decode energy per token against decode latency (lower left is better)";
-  c.x_label = "decode energy per token (uJ)";
-  c.y_label = shape.any_accuracy ? "analog perplexity (mean over seeds)"
-                                 : "1 / decode tokens per s (us/token; decode latency at batch 1)";
+  c.title = title;
+  c.x_label = x_label;
+  c.y_label = y_label;
   c.width = 760;
   c.height = 380;
   html::XySeries dominated;
@@ -364,11 +315,46 @@ html::XyChart pareto_chart(const SweepScatter& p, const SweepShape& shape) {
   std::vector<bool> on_front(p.xs.size(), false);
   for (size_t i : p.front) on_front[i] = true;
   for (size_t i = 0; i < p.xs.size(); ++i) {
-    if (!on_front[i]) add_scatter_point(p, i, shape, &dominated);
+    if (!on_front[i]) add_scatter_point(p, i, shape, x_unit, &dominated);
   }
-  for (size_t i : p.front) add_scatter_point(p, i, shape, &pareto);
+  for (size_t i : p.front) add_scatter_point(p, i, shape, x_unit, &pareto);
   c.series = {dominated, pareto};
   return c;
+}
+
+// Decode energy per token against accuracy (or decode latency).
+html::XyChart pareto_chart(const SweepScatter& p, const SweepShape& shape) {
+  return front_chart(
+      p, shape,
+      shape.any_accuracy ? "Decode energy per token against accuracy (lower left is better)"
+                         : "Decode energy per token against decode latency (lower left is better)",
+      "decode energy per token (uJ)", "uJ",
+      shape.any_accuracy ? "analog perplexity (mean over seeds)"
+                         : "1 / decode tokens per s (us/token; decode latency at batch 1)");
+}
+
+// The same figure of merit (perplexity, else decode energy per token) against chip area, with
+// its Pareto front; empty when no point has an area.
+std::string area_chart(const proto::SweepResults& results, const SweepShape& shape) {
+  SweepScatter p;
+  for (const proto::SweepRow& row : results.rows()) {
+    if (row.status() != "ok" || !row.has_area_mm2()) continue;
+    if (shape.any_accuracy && !row.has_ppl_analog_mean()) continue;
+    p.xs.push_back(row.area_mm2());
+    p.ys.push_back(shape.any_accuracy ? row.ppl_analog_mean() : row.decode_nj_per_token() * 1e-3);
+    p.plotted.push_back(&row);
+  }
+  if (p.xs.empty()) return "";
+  p.front = pareto_front(p.xs, p.ys);
+  const html::XyChart c = front_chart(
+      p, shape,
+      std::string(shape.any_accuracy ? "Accuracy" : "Decode energy per token") +
+          " against chip area (lower left is better)",
+      "chip area (mm2)", "mm2",
+      shape.any_accuracy ? "analog perplexity (mean over seeds)" : "decode energy per token (uJ)");
+  return "<h2>" + std::string(shape.any_accuracy ? "Accuracy" : "Energy") +
+         " against area</h2>\n<div class=\"grid\"><div class=\"panel\">" + html::svg_xy_chart(c) +
+         "</div></div>";
 }
 
 // One row of the points table; a failed point spans the result columns with its error.
@@ -597,7 +583,7 @@ std::string render_sweep_html(const proto::SweepResults& results) {
   }
   b += "</ul></div></div>\n";
   b += serving_charts(serving_curves(results));
-  b += area_chart(results, shape.any_accuracy, shape.vary_model, shape.vary_mapping);
+  b += area_chart(results, shape);
   b += points_table(results, p, shape);
   b += "<p class=\"note\">Files: sweep.csv and sweep.json (every input and result), "
        "points/&lt;id&gt;/ (each point's chip config, report.json, report.html and output).</p>\n";
