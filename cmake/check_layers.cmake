@@ -1,8 +1,9 @@
 cmake_minimum_required(VERSION 3.20)
-# The layering rules: which folders' headers the sources of a folder may include. Layers point one
-# way (proto <- arch <- workloads <- mapping <- sim/*), and inside sim/ each library knows only
-# the ones below it: sim/chip never sees reports, sweeps or the CLI; sim/report knows only the
-# report protos; sim/sweep runs points as processes and never sees the SystemC chip.
+# The layering rules (cmake/layers.cmake) applied to includes: which folders' headers the sources
+# of a folder may include. Layers point one way (proto <- arch <- workloads <- mapping <- sim/*),
+# and inside sim/ each library knows only the ones below it: sim/chip never sees reports, sweeps
+# or the CLI; sim/report knows only the report protos; sim/sweep runs points as processes and
+# never sees the SystemC chip.
 #
 # Run by the build (target check_layers) and by ctest (test layering):
 #   cmake -DSOURCE_DIR=<repo> -P cmake/check_layers.cmake
@@ -11,19 +12,7 @@ if(NOT SOURCE_DIR)
   get_filename_component(SOURCE_DIR ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 endif()
 
-# folder | folders it may include (besides itself)
-set(AIMC_LAYERS
-    "proto|"
-    "arch|proto"
-    "workloads|proto arch"
-    "mapping|proto arch workloads"
-    "sim/common|"
-    "sim/chip|proto arch workloads mapping"
-    "sim/report|proto"
-    "sim/sweep|proto workloads mapping sim/common sim/report"
-    "sim/serving|proto arch workloads mapping sim/chip"
-    "sim/app|proto arch workloads mapping sim/common sim/chip sim/report sim/sweep sim/serving")
-set(AIMC_LAYER_ROOTS proto arch workloads mapping sim)
+include(${CMAKE_CURRENT_LIST_DIR}/layers.cmake)
 
 set(violations "")
 foreach(rule ${AIMC_LAYERS})
