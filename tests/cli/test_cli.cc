@@ -264,6 +264,34 @@ TEST(Cli, DescribeListsTheComponentsOfTheReportWithUnits) {
     EXPECT_EQ(reported.count(k), 1u) << k << " not in the report";
 }
 
+// JSON without the fields that time a run (wall and CPU seconds, tokens per second).
+nlohmann::json without_timings(nlohmann::json j) {
+  if (j.is_object()) {
+    for (const char* k : {"wall_s", "cpu_s", "tokens_per_s"}) j.erase(k);
+    for (auto& [key, value] : j.items()) value = without_timings(value);
+  } else if (j.is_array()) {
+    for (auto& value : j) value = without_timings(value);
+  }
+  return j;
+}
+
+// `eval --json` writes the accuracy section of run's report.json: the same schema
+// (proto::AccuracyReport) and, for the same model, data and seeds, the same numbers.
+TEST(Cli, EvalJsonIsTheAccuracySectionOfTheReport) {
+  const std::string dir = ::testing::TempDir() + "/eval_vs_run";
+  std::filesystem::create_directories(dir);
+  const std::string flags = " --seeds 2 --max-windows 1";
+  ProgramResult r = run_aimcsim("eval" + flags + " --json " + dir + "/eval.json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_aimcsim("run" + flags + " --prompt-tokens 2 --decode-tokens 1 --out " + dir + "/run");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json eval = nlohmann::json::parse(slurp(dir + "/eval.json"));
+  const nlohmann::json accuracy =
+      nlohmann::json::parse(slurp(dir + "/run/report.json")).at("accuracy");
+  ASSERT_EQ(eval.at("rows").size(), 3u) << eval.dump(1);  // FP32, W4A8, analog
+  EXPECT_EQ(without_timings(eval), without_timings(accuracy));
+}
+
 // A system of two default chips, written to a temporary file.
 std::string two_chip_system() {
   const std::string path = ::testing::TempDir() + "aimc_two_chips.pbtxt";
