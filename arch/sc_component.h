@@ -40,6 +40,9 @@ class ScComponent : public sc_core::sc_module {
   /// Busy time summed over the component's units (unit-ps), and the number of units.
   double busy_ps() const { return busy_ps_; }
   virtual double units() const { return 1; }
+  /// Adds busy time measured elsewhere: the controller's memo of a layer part's reads
+  /// (SimOptions::memo_parts) credits each component the busy time its first read took.
+  void add_busy(double ps) { busy_ps_ += ps; }
   /// Raw values of the kind's statistics (ComponentTraits::stats), in that order.
   virtual std::vector<double> stat_values() const = 0;
 

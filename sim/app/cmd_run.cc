@@ -144,7 +144,11 @@ po::options_description run_flags() {
       "split", po::value<std::string>()->default_value("auto"),
       "a system: how a layer of a block larger than a chip is cut (auto, output, input)")(
       "lm-head", po::value<std::string>()->default_value("chip"),
-      "a system: where lm_head runs (chip = chip 0's mapping.lm_head_on_tiles, tiles, dram)");
+      "a system: where lm_head runs (chip = chip 0's mapping.lm_head_on_tiles, tiles, dram)")(
+      "memo-parts", po::bool_switch(),
+      "approximate and faster on large systems: replay each layer part's first read (latency, "
+      "counts, busy time) instead of simulating every tile read; mesh contention between layers "
+      "is not modelled (docs/performance.md)");
   return options;
 }
 
@@ -273,6 +277,7 @@ SimOptions sim_options_from_flags(const po::variables_map& vm, const RunRequest&
   sim_options.prompt_tokens = r.prompt;
   sim_options.decode_tokens = r.decode;
   sim_options.batch = r.batch;
+  sim_options.memo_parts = vm["memo-parts"].as<bool>();
   sim_options.dram_capacity_bytes =
       static_cast<double>(proto::chip_dram(r.system, 0).capacity_bytes());
   if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();
@@ -382,7 +387,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
                    "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
                    "--requests N --max-batch M] [--batch-curve B1,B2,...] [--split KIND] "
-                   "[--lm-head WHERE]",
+                   "[--lm-head WHERE] [--memo-parts]",
                    options, positional, args, &vm, out)) {
     return 0;
   }

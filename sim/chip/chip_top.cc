@@ -106,30 +106,41 @@ std::vector<std::pair<std::string, double>> Chip::utilization(double time_ps) co
   return u;
 }
 
+// "tile 12" for tile12; a single instance (noc, dram) is the label alone.
+static std::string instance_label(const std::string& label, const std::string& name) {
+  const size_t digits = name.find_last_not_of("0123456789") + 1;
+  return label + (digits < name.size() ? " " + name.substr(digits) : "");
+}
+
 std::vector<std::pair<std::string, double>> Chip::busy_by_component() const {
   std::vector<std::pair<std::string, double>> v;
   const auto& kinds = component_kinds();
-  for (size_t k = 0; k < kinds.size(); ++k) {
-    for (const arch::ScComponent* c : by_kind_[k]) {
-      // tile12 -> "tile 12"; a single instance (noc, dram) is the label alone.
-      const std::string name = c->basename();
-      const size_t digits = name.find_last_not_of("0123456789") + 1;
-      const std::string label =
-          kinds[k].label + (digits < name.size() ? " " + name.substr(digits) : "");
-      v.push_back({label, c->busy_ps() / c->units()});
-    }
-  }
+  for (size_t k = 0; k < kinds.size(); ++k)
+    for (const arch::ScComponent* c : by_kind_[k])
+      v.push_back({instance_label(kinds[k].label, c->basename()), c->busy_ps() / c->units()});
   return v;
 }
 
-std::pair<std::string, double> Chip::busiest(
-    double window_ps, const std::vector<std::pair<std::string, double>>& before) const {
+std::vector<double> Chip::busy_values() const {
+  std::vector<double> v;
+  for (const auto& list : by_kind_)
+    for (const arch::ScComponent* c : list) v.push_back(c->busy_ps() / c->units());
+  return v;
+}
+
+std::pair<std::string, double> Chip::busiest(double window_ps,
+                                             const std::vector<double>& before) const {
   std::pair<std::string, double> top{"none", 0};
   if (window_ps <= 0) return top;
-  const auto now = busy_by_component();
-  for (size_t i = 0; i < now.size(); ++i) {
-    const double u = (now[i].second - (i < before.size() ? before[i].second : 0)) / window_ps;
-    if (u > top.second) top = {now[i].first, u};
+  const auto& kinds = component_kinds();
+  size_t i = 0;
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    for (const arch::ScComponent* c : by_kind_[k]) {
+      const double u =
+          (c->busy_ps() / c->units() - (i < before.size() ? before[i] : 0)) / window_ps;
+      if (u > top.second) top = {instance_label(kinds[k].label, c->basename()), u};
+      ++i;
+    }
   }
   return top;
 }

@@ -69,10 +69,12 @@ class Chip : public sc_core::sc_module {
   /// the mesh links as one (per link), the KV-cache SRAM, DRAM), in ps, named by the kind's label
   /// and the instance number ("tile 3", "DRAM").
   std::vector<std::pair<std::string, double>> busy_by_component() const;
-  /// The component whose busy time grew most between `before` (an earlier busy_by_component(),
+  /// The busy times of busy_by_component() without their names (cheap to snapshot).
+  std::vector<double> busy_values() const;
+  /// The component whose busy time grew most between `before` (an earlier busy_values(),
   /// empty = start) and now, and that growth over `window_ps` (its utilization, 0..1).
-  std::pair<std::string, double> busiest(
-      double window_ps, const std::vector<std::pair<std::string, double>>& before = {}) const;
+  std::pair<std::string, double> busiest(double window_ps,
+                                         const std::vector<double>& before = {}) const;
   /// Named statistics of every component (summed per kind or per instance, as registered),
   /// then the simulated time.
   std::vector<Stat> statistics(double time_ps) const;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "proto/user_error.h"
+#include "sim/chip/chip_specs.h"
 
 namespace aimc::sim {
 namespace {
@@ -62,6 +63,16 @@ void Controller::init(const proto::MappingPlan& layers) {
   for (size_t chip = 0; chip < layout_.chips.size(); ++chip)
     group_blocks(static_cast<int>(chip), *layout_.plans[chip]);
   finish_parts();
+  // memo_parts: the scratch chips are modules, made before the simulation starts.
+  if (opt_.memo_parts) {
+    for (size_t chip = 0; chip < layout_.chips.size(); ++chip) {
+      calibration_of_.push_back(&calibration(static_cast<int>(chip)));
+      const size_t nodes = static_cast<size_t>(layout_.chips[chip]->config().noc().mesh_x()) *
+                           layout_.chips[chip]->config().noc().mesh_y();
+      in_port_free_.emplace_back(nodes, 0);
+      out_port_free_.emplace_back(nodes, 0);
+    }
+  }
   build_slices();
   name_ledgers();
   build_template(true, &with_head_);
@@ -172,6 +183,10 @@ void Controller::finish_parts() {
       kept.push_back(std::move(p));
     }
     l.parts = std::move(kept);
+    for (Part& p : l.parts) {
+      p.memo = static_cast<int>(memos_.size());
+      memos_.resize(memos_.size() + p.replicas.size());
+    }
     if (l.on_tiles && l.parts.empty()) l.on_tiles = false;
     for (const Part& p : l.parts)
       if (p.in < l.in) l.by_input = true;
@@ -498,6 +513,7 @@ void Controller::complete(int token, int step, Ps done) {
       // The first decode tokens of the batch start together, once every prefill is done.
       prefill_end_ = std::max(prefill_end_, done);
       if (++prefills_done_ == opt_.batch) {
+        settle_memos();
         if (on_decode_start) on_decode_start(prefill_end_);
         for (int q = 0; q < opt_.batch; ++q)
           release(seq_first_[q] + opt_.prompt_tokens, embed_step_, feedback(prefill_end_));
@@ -660,13 +676,25 @@ Ps Controller::run_digital(const Layer& l, int src_dpu, Ps ready) {
 Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int out_node, bool bias) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ActionCounts* c = counts(p.chip);
-  arch::ScNoc& noc = chip.noc();
   const int replica = static_cast<int>(token % p.replicas.size());
   if (reduction_[p.chip] != proto::REDUCE_AT_LAYER_DPU)
     return run_part_reduced(p, replica, src_node, ready, out_node, bias);
-  const auto& groups = p.replicas[replica];
+  const Ps all_in = opt_.memo_parts ? replay_part(p, replica, src_node, ready, out_node, c)
+                                    : read_part(p, replica, src_node, ready, out_node, c, nullptr);
+  return chip.dpu(p.dpu).run(
+      all_in,
+      arch::DpuWork::reduce_partials(p.out, static_cast<int>(p.replicas[replica].size()), bias), c,
+      "reduce");
+}
+
+// Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
+// sent to `out_node`; returns when the last has arrived.
+Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
+                         arch::ActionCounts* c, ReadSpans* spans) {
+  Chip& chip = *layout_.chips[p.chip];
+  arch::ScNoc& noc = chip.noc();
   Ps all_in = ready;
-  for (const RowGroup& g : groups) {
+  for (const RowGroup& g : p.replicas[replica]) {
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
     noc.multicast(ready, src_node, g.tiles.data(), n, static_cast<double>(g.rows) * dac_bits_,
@@ -676,11 +704,96 @@ Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int ou
       const Ps back =
           noc.unicast(out, g.tiles[i], out_node, static_cast<double>(g.outs[i]) * act_bits_, c);
       all_in = std::max(all_in, back);
+      if (spans) {
+        spans->first_in = std::min(spans->first_in, arrivals_[i]);
+        spans->last_in = std::max(spans->last_in, arrivals_[i]);
+        spans->first_out = std::min(spans->first_out, back);
+        spans->last_out = std::max(spans->last_out, back);
+      }
     }
   }
-  return chip.dpu(p.dpu).run(
-      all_in, arch::DpuWork::reduce_partials(p.out, static_cast<int>(groups.size()), bias), c,
-      "reduce");
+  return all_in;
+}
+
+// memo_parts: a part's read is simulated once on a scratch copy of its chip, every resource
+// idle (its unloaded latency to the last partial output, its counts, each component's busy
+// time), and every read of the part replays it: a pipeline that accepts a read every steady
+// tile interval. The busy time is credited to the real chip's components.
+Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
+                           arch::ActionCounts* c) {
+  PartMemo& m = memos_[p.memo + replica];
+  if (!m.valid) calibrate(p, replica, src_node, out_node, &m);
+  // The mesh ports of the source (inputs leaving) and of the DPU (partial outputs arriving) are
+  // shared with other layers: a read's stream through each waits for the one before.
+  Ps& in_port = in_port_free_[p.chip][src_node];
+  Ps& out_port = out_port_free_[p.chip][out_node];
+  Ps start = std::max({ready, m.free, in_port});
+  start = std::max(start, out_port - m.first_out);
+  m.free = start + m.interval;
+  in_port = start + m.in_span;
+  out_port = start + m.latency;
+  *c += m.counts;
+  ++m.pending;  // busy time credited in settle_memos()
+  memo_reads_ += m.reads;
+  return start + m.latency;
+}
+
+void Controller::settle_memos() {
+  for (PartMemo& m : memos_) {
+    if (m.pending == 0) continue;
+    for (const auto& [component, ps] : m.busy) component->add_busy(ps * m.pending);
+    m.pending = 0;
+  }
+}
+
+void Controller::calibrate(const Part& p, int replica, int src_node, int out_node, PartMemo* m) {
+  Chip& chip = *layout_.chips[p.chip];
+  Calibration& cal = *calibration_of_[p.chip];
+  const std::vector<arch::ScComponent*> real = chip.components();
+  const std::vector<arch::ScComponent*> scratch = cal.chip->components();
+  std::vector<double> before(scratch.size());
+  for (size_t k = 0; k < scratch.size(); ++k) before[k] = scratch[k]->busy_ps();
+  const double reads = cal.chip->tile_reads();
+  // After everything the scratch chip did so far: every resource is idle.
+  const Ps at = cal.clock;
+  std::swap(layout_.chips[p.chip], cal.chip);
+  ReadSpans spans;
+  const Ps done = read_part(p, replica, src_node, at, out_node, &m->counts, &spans);
+  std::swap(layout_.chips[p.chip], cal.chip);
+  cal.clock = done + 1000000;  // 1 us later
+  m->valid = true;
+  m->latency = done - at;
+  m->in_span = spans.last_in - at;
+  m->first_out = spans.first_out - at;
+  m->reads = cal.chip->tile_reads() - reads;
+  for (size_t k = 0; k < scratch.size(); ++k)
+    if (scratch[k]->busy_ps() != before[k])
+      m->busy.push_back({real[k], scratch[k]->busy_ps() - before[k]});
+  const arch::TileSpec ts = tile_spec(chip.config());
+  const arch::AdcBankSpec as = adc_bank_spec(chip.config());
+  for (const RowGroup& g : p.replicas[replica])
+    for (int cols : g.cols_phys)
+      m->interval = std::max(m->interval, arch::ScTile::steady_interval(ts, as, cols));
+  // The mesh links into the tiles and into the DPU carry one read's inputs and partial outputs
+  // one after another: the next read cannot pass them faster than they arrived.
+  m->interval = std::max(
+      m->interval, std::max(spans.last_in - spans.first_in, spans.last_out - spans.first_out));
+}
+
+// The scratch copy of chip `chip` (one per distinct config and DPU placement).
+Controller::Calibration& Controller::calibration(int chip) {
+  Chip& real = *layout_.chips[chip];
+  std::string key = real.config().SerializeAsString();
+  for (int n : real.dpu_nodes()) key += "," + std::to_string(n);
+  auto it = calibrations_.find(key);
+  if (it == calibrations_.end()) {
+    Calibration cal;
+    // Never destroyed, like the chips (SystemC removes modules in quadratic time).
+    const std::string name = "memo" + std::to_string(calibrations_.size());
+    cal.chip = new Chip(name.c_str(), real.config(), real.dpu_nodes());
+    it = calibrations_.emplace(key, cal).first;
+  }
+  return it->second;
 }
 
 Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready) {

@@ -21,6 +21,8 @@
 #pragma once
 
 #include <functional>
+#include <limits>
+#include <map>
 #include <queue>
 #include <string>
 #include <systemc>
@@ -58,6 +60,10 @@ struct ControllerOptions {
   };
   std::vector<Request> requests;
   int max_batch = 1;
+  /// Approximate and faster (sim::SimOptions::memo_parts): after a layer part's first read,
+  /// its tiles, ADCs and mesh paths act as one pipeline with that read's latency and the tiles'
+  /// steady read interval; contention with other layers on the mesh is not modelled.
+  bool memo_parts = false;
 };
 
 /// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
@@ -144,6 +150,11 @@ class Controller : public sc_core::sc_module {
   int ledger_chip(int ledger) const { return ledger_chip_[ledger]; }
   /// Action counts of chip `chip` in phase `phase` (every ledger's share on that chip).
   arch::ActionCounts chip_counts(int phase, int chip) const;
+  /// memo_parts: credits the components the busy time of the replays so far (before their busy
+  /// times are read: at the start of decode and at the end of the run).
+  void settle_memos();
+  /// Tile reads replayed from a memo (memo_parts), not in the tiles' own read counts.
+  double memo_reads() const { return memo_reads_; }
   /// Bits x links crossed over the chip-to-chip links, by phase.
   double link_bit_hops(int phase) const { return link_bit_hops_[phase]; }
   /// Time the last step ended.
@@ -205,6 +216,7 @@ class Controller : public sc_core::sc_module {
     std::vector<std::vector<ColSlice>> slices;    // replica -> column slices (reductions away
                                                   // from the part's DPU only)
     int send = -1;  // step bringing its input from the home chip (remote parts)
+    int memo = -1;  // memo_parts: index of its replica 0's PartMemo
   };
   struct Layer {
     std::string name;
@@ -218,6 +230,17 @@ class Controller : public sc_core::sc_module {
     bool by_input = false;  // split over chips by input tiles: partial sums are added at home
     std::vector<Part> parts;
     int ledger = 0;
+  };
+  // A layer part's first read, replayed (memo_parts): from its input's arrival to the last
+  // partial output at its DPU, the tiles' steady interval, its counts and busy time.
+  struct PartMemo {
+    bool valid = false;
+    arch::Ps latency = 0, interval = 0, free = 0;
+    arch::Ps in_span = 0, first_out = 0;  // last input at a tile; first output at the DPU
+    arch::ActionCounts counts;
+    std::vector<std::pair<arch::ScComponent*, double>> busy;
+    double reads = 0;
+    long long pending = 0;  // replays whose busy time is not credited yet
   };
   struct Pending {
     arch::Ps ready;
@@ -249,6 +272,22 @@ class Controller : public sc_core::sc_module {
   arch::Ps run_digital(const Layer& l, int src_dpu, arch::Ps ready);
   arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node,
                     bool bias);
+  // When a read's inputs reached its tiles and its partial outputs its DPU (first, last).
+  struct ReadSpans {
+    arch::Ps first_in = std::numeric_limits<arch::Ps>::max(), last_in = 0;
+    arch::Ps first_out = std::numeric_limits<arch::Ps>::max(), last_out = 0;
+  };
+  arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
+                     arch::ActionCounts* c, ReadSpans* spans);
+  arch::Ps replay_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
+                       arch::ActionCounts* c);
+  // A scratch copy of a chip on which memo_parts simulates each part's read once.
+  struct Calibration {
+    Chip* chip = nullptr;
+    arch::Ps clock = 0;  // every resource of the copy is idle from here on
+  };
+  void calibrate(const Part& p, int replica, int src_node, int out_node, PartMemo* m);
+  Calibration& calibration(int chip);
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();
   arch::Ps run_part_reduced(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
@@ -292,6 +331,11 @@ class Controller : public sc_core::sc_module {
   std::vector<arch::ActionCounts> chip_counts_[2];
   std::vector<int> ledger_chip_;
   double link_bit_hops_[2] = {0, 0};
+  std::vector<PartMemo> memos_;
+  std::map<std::string, Calibration> calibrations_;
+  std::vector<Calibration*> calibration_of_;                         // per chip
+  std::vector<std::vector<arch::Ps>> in_port_free_, out_port_free_;  // per chip, per mesh node
+  double memo_reads_ = 0;
   arch::Ps end_time_ = 0;
   long long activations_ = 0;
   std::vector<arch::Ps> arrivals_;                // scratch

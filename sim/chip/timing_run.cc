@@ -122,7 +122,7 @@ struct Run {
   std::unique_ptr<TraceWriter> trace;
   std::vector<std::unique_ptr<RunNumerics>> numerics;
   // Busy time of every component (per chip) and link when the batch's decode phase starts.
-  std::vector<std::vector<std::pair<std::string, double>>> chip_busy_at_decode;
+  std::vector<std::vector<double>> chip_busy_at_decode;
   std::vector<double> link_busy_at_decode;
   double wall_s = 0, decode_wall_s = 0, cpu_end_s = 0;
 
@@ -146,6 +146,7 @@ ControllerOptions controller_options(const SimOptions& options) {
   co.quantum_ns = options.quantum_ns;
   co.batch = options.batch;
   co.max_batch = options.max_batch;
+  co.memo_parts = options.memo_parts;
   for (const SimOptions::Request& q : options.requests)
     co.requests.push_back(
         {q.prompt_tokens, q.decode_tokens, static_cast<Ps>(std::llround(q.arrival_ns * 1000.0))});
@@ -208,8 +209,7 @@ void elaborate_and_run(Run* run) {
   attach_numerics(run);
   if (options.batch > 1)
     run->ctl->on_decode_start = [run](Ps) {
-      for (const Chip* chip : run->chips)
-        run->chip_busy_at_decode.push_back(chip->busy_by_component());
+      for (const Chip* chip : run->chips) run->chip_busy_at_decode.push_back(chip->busy_values());
       if (run->links)
         for (int l = 0; l < run->links->link_count(); ++l)
           run->link_busy_at_decode.push_back(run->links->link_busy_ps(l));
@@ -218,6 +218,7 @@ void elaborate_and_run(Run* run) {
   const auto w0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
   const auto w1 = std::chrono::steady_clock::now();
+  run->ctl->settle_memos();
   run->cpu_end_s = process_cpu_s();
   run->wall_s = std::chrono::duration<double>(w1 - w0).count();
   run->decode_wall_s = run->ctl->decode_wall_start_s() > 0
@@ -243,8 +244,7 @@ std::pair<std::string, double> busiest(const Run& run, double window_ps, bool si
   for (size_t c = 0; c < run.chips.size(); ++c) {
     const bool have = since_decode && c < run.chip_busy_at_decode.size();
     const auto b =
-        run.chips[c]->busiest(window_ps, have ? run.chip_busy_at_decode[c]
-                                              : std::vector<std::pair<std::string, double>>{});
+        run.chips[c]->busiest(window_ps, have ? run.chip_busy_at_decode[c] : std::vector<double>{});
     if (b.second > top.second) top = {chip_label(run, static_cast<int>(c)) + b.first, b.second};
   }
   if (run.links && window_ps > 0) {
@@ -650,7 +650,7 @@ void report_mapping_and_speed(const Run& run, const Phases& ph, proto::SimReport
   for (const proto::LayerPlacement& l : run.layers->layers())
     l.on_tiles() ? ms->set_layers_on_tiles(ms->layers_on_tiles() + 1)
                  : ms->set_layers_on_dpus(ms->layers_on_dpus() + 1);
-  double reads = 0;
+  double reads = run.ctl->memo_reads();
   for (const Chip* chip : run.chips) reads += chip->tile_reads();
   const int D = ph.D;
   r->set_tile_reads(reads);
@@ -686,10 +686,9 @@ void report_system(const Run& run, const Phases& ph, proto::SimReport* r) {
     const double whole = arch::price(all, es, chip_leakage(run, chip), total * 1e-12).total_pj();
     u->set_dynamic_nj(dynamic * 1e-3);
     u->set_leakage_nj((whole - dynamic) * 1e-3);
-    const auto b =
-        run.chips[c]->busiest(window, since_decode && c < run.chip_busy_at_decode.size()
-                                          ? run.chip_busy_at_decode[c]
-                                          : std::vector<std::pair<std::string, double>>{});
+    const auto b = run.chips[c]->busiest(window, since_decode && c < run.chip_busy_at_decode.size()
+                                                     ? run.chip_busy_at_decode[c]
+                                                     : std::vector<double>{});
     u->set_busiest(b.first);
     u->set_busiest_utilization(b.second);
   }
@@ -954,8 +953,18 @@ proto::SimReport parse_report(const std::string& bytes) {
 
 }  // namespace
 
+// memo_parts replays reads without the components' gating state: refused with power gating.
+void check_memo(const proto::ChipConfig& config, const SimOptions& options) {
+  const proto::PowerGatingConfig& g = config.power_gating();
+  if (options.memo_parts && (g.tile().enabled() || g.adc_bank().enabled() || g.router().enabled()))
+    throw UserError("chip '" + config.name() +
+                    "': power_gating is on; the memo of layer parts (--memo-parts) replays reads "
+                    "without the gated units' state: run without one of them");
+}
+
 proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                           const proto::MappingPlan& plan, const SimOptions& options) {
+  check_memo(config, options);
   check_sim_options(model, options, [&](int positions, std::string* limit) {
     const long long n = max_batch(config, model, positions, options.dram_capacity_bytes,
                                   dram_weight_bytes(config, model), limit);
@@ -1007,6 +1016,8 @@ proto::SimReport simulate(const proto::SystemConfig& system, const workloads::Mo
     one.dram_capacity_bytes = static_cast<double>(proto::chip_dram(system, 0).capacity_bytes());
     return simulate(proto::chip_config(system, 0), model, chip_plans.chips[0], one);
   }
+  for (size_t c = 0; c < chip_plans.chips.size(); ++c)
+    check_memo(proto::chip_config(system, static_cast<int>(c)), options);
   check_sim_options(model, options, [&](int positions, std::string* limit) {
     const long long n = system_max_batch(system, chip_plans, model, positions, limit);
     return limit->rfind("none", 0) == 0 ? -1 : n;

@@ -80,6 +80,15 @@ struct SimOptions {
   /// batch, prompts and weights are unused (time and energy only); SimReport.requests reports.
   std::vector<Request> requests;
   int max_batch = 8;
+
+  // ---- Speed -------------------------------------------------------------------------------
+  /// Approximate, for large systems: a layer part's first read is simulated in full and its
+  /// later reads replay it (the same latency from input to the last partial output at its DPU,
+  /// the same action counts and busy time; the part accepts a read every steady tile interval).
+  /// Contention between layers on the mesh and the variation of multicast and return paths with
+  /// load are not modelled; DPUs, memories and links are simulated as always. Refused with power
+  /// gating. Off: every read is simulated (the default; the golden numbers).
+  bool memo_parts = false;
 };
 
 /// The most sequences of `positions` positions whose KV caches the chip holds: its KV-cache
