@@ -75,6 +75,7 @@ void Controller::init(const proto::MappingPlan& layers) {
   }
   build_slices();
   name_ledgers();
+  index_layers();
   build_template(true, &with_head_);
   build_template(false, &without_head_);
   size_kv_cache();
@@ -320,142 +321,153 @@ const std::vector<Controller::Step>& Controller::steps_of(int token) const {
   return head ? with_head_ : without_head_;
 }
 
+// Index the plan's layers by (block, role), matching names with workloads::linear_layers.
+void Controller::index_layers() {
+  const int L = static_cast<int>(layers_.size());
+  static const char* kRole[] = {"q",    "k",  "v",       "qkv",  "o",
+                                "gate", "up", "gate_up", "down", "lm_head"};
+  for (const workloads::LinearShape& s : workloads::linear_layers(model_)) {
+    bool found = false;
+    for (int i = 0; i < L && !found; ++i) {
+      if (layers_[i].name != s.name) continue;
+      if (layers_[i].in != s.in || layers_[i].out != s.out)
+        throw UserError("mapping plan: layer " + s.name + " is " + std::to_string(layers_[i].out) +
+                        " x " + std::to_string(layers_[i].in) + " in the plan but " +
+                        std::to_string(s.out) + " x " + std::to_string(s.in) + " in model " +
+                        model_.name);
+      by_role_[{s.block, kRole[static_cast<int>(s.role)]}] = i;
+      found = true;
+    }
+    if (!found)
+      throw UserError("mapping plan for model '" + plan_model_ + "' has no layer " + s.name +
+                      " of model '" + model_.name + "'");
+  }
+}
+
+int Controller::layer_of(int block, const std::string& role) const {
+  auto it = by_role_.find({block, role});
+  return it == by_role_.end() ? -1 : it->second;
+}
+
+int Controller::chip_of_block(int block) const {
+  return block >= 0 ? layout_.block_chip[block] : layout_.head_chip;
+}
+
+// Appends a step of `block` (on its home chip). An input made on another chip crosses the links
+// in a step of its own first, so that this step is issued when the input has arrived (not when
+// it left).
+int Controller::add_step(std::vector<Step>* st, Kind k, int block, int dpu, long long elems,
+                         int ledger, std::vector<int> deps, int layer) {
+  for (int& d : deps) {
+    if (k == Kind::kSend || (*st)[d].chip == chip_of_block(block) || (*st)[d].kind == Kind::kSend)
+      continue;
+    Step send;
+    send.kind = Kind::kSend;
+    send.block = block;
+    send.dpu = dpu;
+    send.chip = (*st)[d].chip;
+    send.peer = chip_of_block(block);
+    send.out_elems = (*st)[d].out_elems;
+    send.ledger = ledger;
+    send.deps = {d};
+    st->push_back(send);
+    d = static_cast<int>(st->size()) - 1;
+  }
+  Step s;
+  s.kind = k;
+  s.block = block;
+  s.dpu = dpu;
+  s.chip = chip_of_block(block);
+  s.out_elems = elems;
+  s.ledger = ledger;
+  s.deps = std::move(deps);
+  s.layer = layer;
+  st->push_back(s);
+  return static_cast<int>(st->size()) - 1;
+}
+
+// The linear layer (block, role), if the model has it; its parts on other chips get their input
+// over the links, once per chip and input slice (`sent`).
+int Controller::add_linear(std::vector<Step>* st, SentInputs* sent, int block,
+                           const std::string& role, std::vector<int> deps) {
+  const int li = layer_of(block, role);
+  if (li < 0) return -1;
+  Layer& l = layers_[li];
+  std::vector<int> all = deps;
+  for (Part& p : l.parts) {
+    if (p.chip == l.home) continue;
+    const auto key = std::make_tuple(deps.empty() ? -1 : deps[0], p.chip, p.row_begin, p.in);
+    auto it = sent->find(key);
+    if (it == sent->end()) {
+      const int send = add_step(st, Kind::kSend, block, l.dpu, p.in, l.ledger, deps);
+      (*st)[send].peer = p.chip;
+      it = sent->emplace(key, send).first;
+    }
+    p.send = it->second;
+    all.push_back(p.send);
+  }
+  return add_step(st, Kind::kLinear, block, l.dpu, l.out, l.ledger, std::move(all), li);
+}
+
+int Controller::block_dpu(int block) const {
+  for (const char* r : {"q", "qkv"})
+    if (layer_of(block, r) >= 0) return layers_[layer_of(block, r)].dpu;
+  return 0;
+}
+
+// The steps of decoder block b after step `prev`; returns its last (the residual).
+int Controller::add_block(std::vector<Step>* st, SentInputs* sent, int b, int prev) {
+  const int H = model_.hidden_size;
+  const int dpu = block_dpu(b);
+  const int la = static_cast<int>(layers_.size()) + 2 * b, lv = la + 1;
+  const int n1 = add_step(st, Kind::kNorm, b, dpu, H, lv, {prev});
+  std::vector<int> qkv;
+  if (model_.fused_qkv) {
+    qkv.push_back(add_linear(st, sent, b, "qkv", {n1}));
+  } else {
+    for (const char* r : {"q", "k", "v"}) qkv.push_back(add_linear(st, sent, b, r, {n1}));
+  }
+  qkv.erase(std::remove(qkv.begin(), qkv.end(), -1), qkv.end());
+  const int att = add_step(st, Kind::kAttention, b, dpu,
+                           static_cast<long long>(model_.num_heads) * model_.head_dim, la, qkv);
+  attention_step_[b] = att;
+  const int o = add_linear(st, sent, b, "o", {att});
+  const int r1 = add_step(st, Kind::kResidualNorm, b, dpu, H, lv, {o >= 0 ? o : att});
+  std::vector<int> mlp_in;
+  if (model_.fused_gate_up) {
+    mlp_in.push_back(add_linear(st, sent, b, "gate_up", {r1}));
+  } else {
+    if (model_.gated_mlp) mlp_in.push_back(add_linear(st, sent, b, "gate", {r1}));
+    mlp_in.push_back(add_linear(st, sent, b, "up", {r1}));
+  }
+  mlp_in.erase(std::remove(mlp_in.begin(), mlp_in.end(), -1), mlp_in.end());
+  if (mlp_in.empty()) mlp_in.push_back(r1);
+  const int act_dpu = (*st)[mlp_in[0]].dpu;
+  const int act = add_step(st, Kind::kActivation, b, act_dpu, model_.intermediate_size, lv, mlp_in);
+  const int down = add_linear(st, sent, b, "down", {act});
+  return add_step(st, Kind::kResidual, b, dpu, H, lv, {down >= 0 ? down : act});
+}
+
 void Controller::build_template(bool with_head, std::vector<Step>* out) {
   std::vector<Step>& st = *out;
   st.clear();
-  const int L = static_cast<int>(layers_.size());
-  // Index the plan's layers by (block, role), matching names with workloads::linear_layers.
-  std::map<std::pair<int, std::string>, int> by_role;
-  {
-    const std::vector<workloads::LinearShape> shapes = workloads::linear_layers(model_);
-    static const char* kRole[] = {"q",    "k",  "v",       "qkv",  "o",
-                                  "gate", "up", "gate_up", "down", "lm_head"};
-    for (const workloads::LinearShape& s : shapes) {
-      bool found = false;
-      for (int i = 0; i < L && !found; ++i) {
-        if (layers_[i].name != s.name) continue;
-        if (layers_[i].in != s.in || layers_[i].out != s.out)
-          throw UserError("mapping plan: layer " + s.name + " is " +
-                          std::to_string(layers_[i].out) + " x " + std::to_string(layers_[i].in) +
-                          " in the plan but " + std::to_string(s.out) + " x " +
-                          std::to_string(s.in) + " in model " + model_.name);
-        by_role[{s.block, kRole[static_cast<int>(s.role)]}] = i;
-        found = true;
-      }
-      if (!found)
-        throw UserError("mapping plan for model '" + plan_model_ + "' has no layer " + s.name +
-                        " of model '" + model_.name + "'");
-    }
-  }
-  auto layer = [&](int block, const std::string& role) {
-    auto it = by_role.find({block, role});
-    return it == by_role.end() ? -1 : it->second;
-  };
-  const int base = L;
+  SentInputs sent;
   const int H = model_.hidden_size;
-  auto chip_of = [&](int block) {
-    return block >= 0 ? layout_.block_chip[block] : layout_.head_chip;
-  };
-  auto add = [&](Kind k, int block, int dpu, long long elems, int ledger, std::vector<int> deps,
-                 int layer_index = -1) {
-    // An input made on another chip crosses the links in a step of its own, so that this step
-    // is issued when the input has arrived (not when it left).
-    for (int& d : deps) {
-      if (k == Kind::kSend || st[d].chip == chip_of(block) || st[d].kind == Kind::kSend) continue;
-      Step send;
-      send.kind = Kind::kSend;
-      send.block = block;
-      send.dpu = dpu;
-      send.chip = st[d].chip;
-      send.peer = chip_of(block);
-      send.out_elems = st[d].out_elems;
-      send.ledger = ledger;
-      send.deps = {d};
-      st.push_back(send);
-      d = static_cast<int>(st.size()) - 1;
-    }
-    Step s;
-    s.kind = k;
-    s.block = block;
-    s.dpu = dpu;
-    s.chip = chip_of(block);
-    s.out_elems = elems;
-    s.ledger = ledger;
-    s.deps = std::move(deps);
-    s.layer = layer_index;
-    st.push_back(s);
-    return static_cast<int>(st.size()) - 1;
-  };
-  // (input step, chip, first row, rows) -> the step sending that input slice to that chip
-  std::map<std::tuple<int, int, long long, long long>, int> sent;
-  auto lin = [&](int block, const std::string& role, std::vector<int> deps) {
-    const int li = layer(block, role);
-    if (li < 0) return -1;
-    Layer& l = layers_[li];
-    // Parts on other chips get their input over the links, once per chip and input slice.
-    std::vector<int> all = deps;
-    for (Part& p : l.parts) {
-      if (p.chip == l.home) continue;
-      const auto key = std::make_tuple(deps.empty() ? -1 : deps[0], p.chip, p.row_begin, p.in);
-      auto it = sent.find(key);
-      if (it == sent.end()) {
-        const int send = add(Kind::kSend, block, l.dpu, p.in, l.ledger, deps);
-        st[send].peer = p.chip;
-        it = sent.emplace(key, send).first;
-      }
-      p.send = it->second;
-      all.push_back(p.send);
-    }
-    return add(Kind::kLinear, block, l.dpu, l.out, l.ledger, std::move(all), li);
-  };
-  auto block_dpu = [&](int b) {
-    for (const char* r : {"q", "qkv"})
-      if (layer(b, r) >= 0) return layers_[layer(b, r)].dpu;
-    return 0;
-  };
   attention_step_.assign(model_.num_layers, -1);
-  const int ledger_embed = base + 2 * model_.num_layers, ledger_final = ledger_embed + 1;
-  embed_step_ = add(Kind::kEmbed, -1, block_dpu(0), H, ledger_embed, {});
+  const int ledger_embed = static_cast<int>(layers_.size()) + 2 * model_.num_layers;
+  const int ledger_final = ledger_embed + 1;
+  embed_step_ = add_step(&st, Kind::kEmbed, -1, block_dpu(0), H, ledger_embed, {});
   st[embed_step_].chip = layout_.block_chip.empty() ? 0 : layout_.block_chip[0];
   int prev = embed_step_;
-  for (int b = 0; b < model_.num_layers; ++b) {
-    const int dpu = block_dpu(b);
-    const int la = base + 2 * b, lv = la + 1;
-    const int n1 = add(Kind::kNorm, b, dpu, H, lv, {prev});
-    std::vector<int> qkv;
-    if (model_.fused_qkv) {
-      qkv.push_back(lin(b, "qkv", {n1}));
-    } else {
-      for (const char* r : {"q", "k", "v"}) qkv.push_back(lin(b, r, {n1}));
-    }
-    qkv.erase(std::remove(qkv.begin(), qkv.end(), -1), qkv.end());
-    const int att = add(Kind::kAttention, b, dpu,
-                        static_cast<long long>(model_.num_heads) * model_.head_dim, la, qkv);
-    attention_step_[b] = att;
-    const int o = lin(b, "o", {att});
-    const int r1 = add(Kind::kResidualNorm, b, dpu, H, lv, {o >= 0 ? o : att});
-    std::vector<int> mlp_in;
-    if (model_.fused_gate_up) {
-      mlp_in.push_back(lin(b, "gate_up", {r1}));
-    } else {
-      if (model_.gated_mlp) mlp_in.push_back(lin(b, "gate", {r1}));
-      mlp_in.push_back(lin(b, "up", {r1}));
-    }
-    mlp_in.erase(std::remove(mlp_in.begin(), mlp_in.end(), -1), mlp_in.end());
-    if (mlp_in.empty()) mlp_in.push_back(r1);
-    const int act_dpu = st[mlp_in[0]].dpu;
-    const int act = add(Kind::kActivation, b, act_dpu, model_.intermediate_size, lv, mlp_in);
-    const int down = lin(b, "down", {act});
-    prev = add(Kind::kResidual, b, dpu, H, lv, {down >= 0 ? down : act});
-  }
+  for (int b = 0; b < model_.num_layers; ++b) prev = add_block(&st, &sent, b, prev);
   if (with_head) {
     // The final norm runs where the last block ends, or on the DPU of lm_head's home chip.
-    const int head = layer(-1, "lm_head");
+    const int head = layer_of(-1, "lm_head");
     const int fin_dpu = st[prev].chip == layout_.head_chip ? st[prev].dpu
                         : head >= 0                        ? layers_[head].dpu
                                                            : 0;
-    const int fin = add(Kind::kFinal, -1, fin_dpu, H, ledger_final, {prev});
-    head_step_ = lin(-1, "lm_head", {fin});
+    const int fin = add_step(&st, Kind::kFinal, -1, fin_dpu, H, ledger_final, {prev});
+    head_step_ = add_linear(&st, &sent, -1, "lm_head", {fin});
     if (head_step_ < 0) head_step_ = fin;
   }
   for (size_t i = 0; i < st.size(); ++i)

@@ -26,6 +26,7 @@
 #include <queue>
 #include <string>
 #include <systemc>
+#include <tuple>
 #include <vector>
 
 #include "arch/action_counts.h"
@@ -252,6 +253,18 @@ class Controller : public sc_core::sc_module {
     }
   };
 
+  // Step templates: (input step, chip, first row, rows) -> the step sending that input slice
+  // to that chip.
+  using SentInputs = std::map<std::tuple<int, int, long long, long long>, int>;
+  void index_layers();
+  int layer_of(int block, const std::string& role) const;
+  int chip_of_block(int block) const;
+  int block_dpu(int block) const;
+  int add_step(std::vector<Step>* st, Kind k, int block, int dpu, long long elems, int ledger,
+               std::vector<int> deps, int layer = -1);
+  int add_linear(std::vector<Step>* st, SentInputs* sent, int block, const std::string& role,
+                 std::vector<int> deps);
+  int add_block(std::vector<Step>* st, SentInputs* sent, int b, int prev);
   void build_template(bool with_head, std::vector<Step>* steps);
   // Construction, in order.
   void check_options() const;
@@ -310,7 +323,8 @@ class Controller : public sc_core::sc_module {
   int act_bits_, dac_bits_, cells_per_weight_, weight_bits_;
   std::vector<Layer> layers_;
   std::vector<Step> with_head_, without_head_;
-  std::vector<int> attention_step_;  // per block, index in both templates
+  std::vector<int> attention_step_;                     // per block, index in both templates
+  std::map<std::pair<int, std::string>, int> by_role_;  // (block, role) -> index in layers_
   int embed_step_ = 0, head_step_ = -1;
   std::vector<std::string> ledger_names_;
   std::vector<arch::ActionCounts> ledgers_[2];
