@@ -97,6 +97,76 @@ Matrix AnalogLinear::programmed_weights() const {
   return w;
 }
 
+void AnalogLinear::read_tile(int i, int j, const float* x_i, int batch, int block, float* out) {
+  const float* packed = packed_.data() + packed_off_[i * output_tiles() + j];
+  TileReadout& readout = readouts_[i * output_tiles() + j];
+  for (int c0 = 0; c0 < out_split_[j]; c0 += block) {
+    // Channels c0.. start panel c0 / kPanelChannels, whose weights start at c0 * depth.
+    const int c1 = std::min(out_split_[j], c0 + block);
+    packed_product(x_i, batch, batch, packed + static_cast<size_t>(c0) * in_split_[i], c1 - c0,
+                   in_split_[i], acc_.data(), batch);
+    readout.accumulate_channels(acc_.data(), batch, c0, c1, &noise_,
+                                out + static_cast<size_t>(out_off_[j] + c0) * batch);
+  }
+}
+
+void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) {
+  // Inputs column-major (batch x in): tokens fastest, as the kernel reads. The DAC codes of
+  // every input tile first, then output tiles outer: a tile column's outputs stay in cache
+  // while the input tiles add to them (in input-tile order, as with input tiles outer) instead
+  // of the whole y (16 MB for 8192 outputs x 512 tokens) streaming from memory per input tile.
+  const int batch = static_cast<int>(x.rows());
+  const float* in = x.data();
+  if (inp_res_ > 0 || clamp_ideal_dac_) {
+    codes_.resize(batch, in_features());
+    for (int i = 0; i < input_tiles(); ++i) {
+      const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
+      if (inp_res_ > 0) {
+        dac_codes(x_block, input_ranges_[i], inp_res_, codes_.middleCols(in_off_[i], in_split_[i]));
+      } else {
+        codes_.middleCols(in_off_[i], in_split_[i]) =
+            x_block.cwiseMax(-input_ranges_[i]).cwiseMin(input_ranges_[i]);
+      }
+    }
+    in = codes_.data();
+  }
+  for (int j = 0; j < output_tiles(); ++j) {
+    for (int i = 0; i < input_tiles(); ++i) {
+      read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data());
+    }
+  }
+}
+
+void AnalogLinear::forward_dynamic_ranges(const Matrix& x, int block, Matrix* y) {
+  // Each input tile's outputs go to a scratch first, then to y scaled by each token's range.
+  const int batch = static_cast<int>(x.rows());
+  tile_y_.resize(batch, out_features());
+  for (int i = 0; i < input_tiles(); ++i) {
+    const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
+    token_ranges_ = x_block.cwiseAbs().rowwise().maxCoeff();
+    codes_.resize(batch, in_split_[i]);
+    if (inp_res_ > 0) {
+      dac_codes_per_token(x_block, token_ranges_, inp_res_, codes_);
+    } else {
+      // Ideal DAC: the inputs in units of their range (|x| <= 1, so no clamp is needed).
+      for (int b = 0; b < batch; ++b) {
+        const float r = token_ranges_(b);
+        if (r > 0) {
+          codes_.row(b) = x_block.row(b) / r;
+        } else {
+          codes_.row(b).setZero();
+        }
+      }
+    }
+    tile_y_.setZero();
+    for (int j = 0; j < output_tiles(); ++j)
+      read_tile(i, j, codes_.data(), batch, block, tile_y_.data());
+    for (Eigen::Index c = 0; c < y->cols(); ++c) {
+      for (int b = 0; b < batch; ++b) (*y)(b, c) += tile_y_(b, c) * token_ranges_(b);
+    }
+  }
+}
+
 void AnalogLinear::forward(const Matrix& x, Matrix* y) {
   if (x.cols() != in_features()) {
     throw std::invalid_argument("AnalogLinear::forward: x has " + std::to_string(x.cols()) +
@@ -115,72 +185,10 @@ void AnalogLinear::forward(const Matrix& x, Matrix* y) {
                  : std::max(kPanelChannels, kBlockFloats / batch / kPanelChannels * kPanelChannels);
   const size_t block_floats = static_cast<size_t>(batch) * std::min(block, max_cols);
   if (acc_.size() < block_floats) acc_.resize(block_floats);
-  // One tile read: product and readout in channel blocks, adding the tile's outputs to `out`
-  // (column-major, batch x out_features).
-  const auto read_tile = [&](int i, int j, const float* x_i, float* out) {
-    const float* packed = packed_.data() + packed_off_[i * output_tiles() + j];
-    TileReadout& readout = readouts_[i * output_tiles() + j];
-    for (int c0 = 0; c0 < out_split_[j]; c0 += block) {
-      // Channels c0.. start panel c0 / kPanelChannels, whose weights start at c0 * depth.
-      const int c1 = std::min(out_split_[j], c0 + block);
-      packed_product(x_i, batch, batch, packed + static_cast<size_t>(c0) * in_split_[i], c1 - c0,
-                     in_split_[i], acc_.data(), batch);
-      readout.accumulate_channels(acc_.data(), batch, c0, c1, &noise_,
-                                  out + static_cast<size_t>(out_off_[j] + c0) * batch);
-    }
-  };
-  if (!dynamic_) {
-    // Inputs column-major (batch x in): tokens fastest, as the kernel reads. The DAC codes of
-    // every input tile first, then output tiles outer: a tile column's outputs stay in cache
-    // while the input tiles add to them (in input-tile order, as with input tiles outer) instead
-    // of the whole y (16 MB for 8192 outputs x 512 tokens) streaming from memory per input tile.
-    const float* in = x.data();
-    if (inp_res_ > 0 || clamp_ideal_dac_) {
-      codes_.resize(batch, in_features());
-      for (int i = 0; i < input_tiles(); ++i) {
-        const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
-        if (inp_res_ > 0) {
-          dac_codes(x_block, input_ranges_[i], inp_res_,
-                    codes_.middleCols(in_off_[i], in_split_[i]));
-        } else {
-          codes_.middleCols(in_off_[i], in_split_[i]) =
-              x_block.cwiseMax(-input_ranges_[i]).cwiseMin(input_ranges_[i]);
-        }
-      }
-      in = codes_.data();
-    }
-    for (int j = 0; j < output_tiles(); ++j) {
-      for (int i = 0; i < input_tiles(); ++i) {
-        read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, y->data());
-      }
-    }
+  if (dynamic_) {
+    forward_dynamic_ranges(x, block, y);
   } else {
-    // Dynamic ranges: each input tile's outputs go to a scratch first, then to y scaled by each
-    // token's range.
-    tile_y_.resize(batch, out_features());
-    for (int i = 0; i < input_tiles(); ++i) {
-      const auto x_block = x.middleCols(in_off_[i], in_split_[i]);
-      token_ranges_ = x_block.cwiseAbs().rowwise().maxCoeff();
-      codes_.resize(batch, in_split_[i]);
-      if (inp_res_ > 0) {
-        dac_codes_per_token(x_block, token_ranges_, inp_res_, codes_);
-      } else {
-        // Ideal DAC: the inputs in units of their range (|x| <= 1, so no clamp is needed).
-        for (int b = 0; b < batch; ++b) {
-          const float r = token_ranges_(b);
-          if (r > 0) {
-            codes_.row(b) = x_block.row(b) / r;
-          } else {
-            codes_.row(b).setZero();
-          }
-        }
-      }
-      tile_y_.setZero();
-      for (int j = 0; j < output_tiles(); ++j) read_tile(i, j, codes_.data(), tile_y_.data());
-      for (Eigen::Index c = 0; c < y->cols(); ++c) {
-        for (int b = 0; b < batch; ++b) (*y)(b, c) += tile_y_(b, c) * token_ranges_(b);
-      }
-    }
+    forward_static_ranges(x, block, y);
   }
   if (bias_.size() > 0) y->rowwise() += bias_.transpose();
 }

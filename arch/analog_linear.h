@@ -62,6 +62,16 @@ class AnalogLinear : public LinearLayer {
   void probe_tile(const Matrix& x, int i, Matrix* values, Matrix* sums, Vector* ranges) const;
 
  private:
+  /// One read of tile (i, j) on the inputs `x_i` (column-major, batch x tile_rows(i)): product
+  /// and readout in blocks of `block` channels, adding the tile's outputs to `out`
+  /// (column-major, batch x out_features).
+  void read_tile(int i, int j, const float* x_i, int batch, int block, float* out);
+  /// forward() with the input tiles' static ranges: every input tile's DAC codes, then output
+  /// tiles outer.
+  void forward_static_ranges(const Matrix& x, int block, Matrix* y);
+  /// forward() with dynamic ranges: per input tile, each token in units of its own range.
+  void forward_dynamic_ranges(const Matrix& x, int block, Matrix* y);
+
   int inp_res_;
   int in_features_, out_features_;
   std::vector<int> in_split_, in_off_, out_split_, out_off_;

@@ -131,10 +131,7 @@ void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps
   if (counts) counts->noc_bit_hops += bits * links_used;
 }
 
-Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
-                 ActionCounts* counts) {
-  if (n <= 0) return 0;
-  const Ps occ = flits_ps(bits);
+void ScNoc::reduction_tree(const Ps* ready, const int* srcs, int n, int dst) {
   if (++stamp_ == 0) {
     std::fill(node_stamp_.begin(), node_stamp_.end(), 0);
     std::fill(walk_stamp_.begin(), walk_stamp_.end(), 0);
@@ -180,6 +177,13 @@ Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, 
     const int ha = hops(a, dst), hb = hops(b, dst);
     return ha != hb ? ha > hb : a < b;
   });
+}
+
+Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
+                 ActionCounts* counts) {
+  if (n <= 0) return 0;
+  const Ps occ = flits_ps(bits);
+  reduction_tree(ready, srcs, n, dst);
   double links_used = 0, adds = 0;
   Ps done = 0;
   for (int node : tree_nodes_) {

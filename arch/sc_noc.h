@@ -82,6 +82,10 @@ class ScNoc : public ScComponent {
   int next_link(int node, int dst, int* next_node) const;
   Ps flits_ps(double bits) const;
   Ps reserve(int link, Ps head, Ps occupancy);
+  /// reduce()'s in-tree: the sources' nodes and every node on their XY routes to dst in
+  /// `tree_nodes_`, leaves first, each with the streams merging in its router
+  /// (`node_inputs_`, of them `node_local_` its own) and its sources' ready time (`node_time_`).
+  void reduction_tree(const Ps* ready, const int* srcs, int n, int dst);
 
   NocSpec spec_;
   Ps hop_ps_;
