@@ -70,22 +70,25 @@ void W4A8Linear::forward(const Matrix& x, Matrix* y) {
   if (x.cols() != codes_.cols()) throw std::invalid_argument("W4A8Linear::forward: x columns");
   const Eigen::Index batch = x.rows();
   y->setZero(batch, codes_.rows());
+  // Scratch of this call only: forward() changes no state (shareable()).
+  Matrix x_codes, acc;
+  Vector token_ranges;
   for (size_t t = 0; t < in_split_.size(); ++t) {
-    x_codes_.resize(batch, in_split_[t]);
+    x_codes.resize(batch, in_split_[t]);
     const auto x_t = x.middleCols(in_off_[t], in_split_[t]);
     if (dynamic_) {
-      token_ranges_ = x_t.cwiseAbs().rowwise().maxCoeff();
-      dac_codes_per_token(x_t, token_ranges_, kInputLevels, x_codes_);
+      token_ranges = x_t.cwiseAbs().rowwise().maxCoeff();
+      dac_codes_per_token(x_t, token_ranges, kInputLevels, x_codes);
     } else {
-      dac_codes(x_t, input_ranges_[t], kInputLevels, x_codes_);
+      dac_codes(x_t, input_ranges_[t], kInputLevels, x_codes);
     }
-    acc_.noalias() = x_codes_ * codes_.middleCols(in_off_[t], in_split_[t]).transpose();
+    acc.noalias() = x_codes * codes_.middleCols(in_off_[t], in_split_[t]).transpose();
     const double step_in = 2.0 * input_ranges_[t] / kInputLevels;
-    for (Eigen::Index j = 0; j < acc_.cols(); ++j) {
+    for (Eigen::Index j = 0; j < acc.cols(); ++j) {
       for (Eigen::Index b = 0; b < batch; ++b) {
         const double scale =
-            (dynamic_ ? 2.0 * token_ranges_(b) / kInputLevels : step_in) * step_w_(j);
-        (*y)(b, j) += static_cast<float>(acc_(b, j) * scale);
+            (dynamic_ ? 2.0 * token_ranges(b) / kInputLevels : step_in) * step_w_(j);
+        (*y)(b, j) += static_cast<float>(acc(b, j) * scale);
       }
     }
   }

@@ -19,6 +19,7 @@ class Fp32Linear : public LinearLayer {
   int in_features() const override { return in_features_; }
   int out_features() const override { return out_features_; }
   void forward(const Matrix& x, Matrix* y) override;
+  bool shareable() const override { return true; }
 
  private:
   /// Inputs per packed block: the product runs block by block, each continuing the previous
@@ -46,6 +47,7 @@ class W4A8Linear : public LinearLayer {
   int in_features() const override { return static_cast<int>(codes_.cols()); }
   int out_features() const override { return static_cast<int>(codes_.rows()); }
   void forward(const Matrix& x, Matrix* y) override;
+  bool shareable() const override { return true; }
 
   /// Weight codes (out x in), exact integers -7..7, and the per-channel steps 2 wmax_j / 14.
   const Matrix& weight_codes() const { return codes_; }
@@ -59,8 +61,6 @@ class W4A8Linear : public LinearLayer {
   std::vector<int> in_split_, in_off_;
   std::vector<float> input_ranges_;
   bool dynamic_;
-  Matrix x_codes_, acc_;  ///< scratch of forward()
-  Vector token_ranges_;   ///< scratch of forward() (dynamic)
 };
 
 }  // namespace aimc::arch

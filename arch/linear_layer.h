@@ -26,6 +26,9 @@ class LinearLayer {
   /// x: (tokens x in_features); y is resized to (tokens x out_features). Not const: analog
   /// reads draw output noise from the layer's own seeded stream.
   virtual void forward(const Matrix& x, Matrix* y) = 0;
+  /// Whether forward() changes no state of the layer, so that several threads may call it at
+  /// once and one layer can serve several executors (FP32 and W4A8; not analog layers).
+  virtual bool shareable() const { return false; }
 };
 
 /// Which arithmetic a linear layer uses.

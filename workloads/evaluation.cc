@@ -171,12 +171,16 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
                                            weights.config.vocab_size));
   }
 
-  // One job's windows on a fresh Executor (one chip instance), sums per window.
+  // One job's windows on a fresh Executor (one chip instance), sums per window. The row's
+  // digital layers (all of FP32 and W4A8, an FP32 lm_head of the analog row) are built once and
+  // shared by the jobs and threads: they are the same for every chip instance.
+  const auto shared = std::make_shared<SharedLayers>();
   auto run_job = [&](const Job& job, std::vector<MetricSums>* sums) {
     ExecutorOptions eo;
     eo.backend = backend;
     eo.lm_head_on_backend = options.lm_head_analog;
     eo.chip_seed = row.chip_seeds[job.run];
+    eo.shared_layers = shared;
     Executor executor(weights, numerics, ranges, eo);
     for (int w = job.first_window; w < job.end_window; ++w) {
       const TokenWindow& window = windows[w];

@@ -49,10 +49,32 @@ std::unique_ptr<arch::LinearLayer> build_layer(arch::Backend backend,
 
 }  // namespace
 
+std::shared_ptr<arch::LinearLayer> SharedLayers::get(
+    arch::Backend backend, int ordinal,
+    const std::function<std::unique_ptr<arch::LinearLayer>()>& build) {
+  // Built under the lock: another Executor asking for the same layer waits for it instead of
+  // building a copy.
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<arch::LinearLayer>& layer = layers_[{static_cast<int>(backend), ordinal}];
+  if (!layer) layer = build();
+  return layer;
+}
+
 Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& numerics,
                    const LayerInputRanges& ranges, const ExecutorOptions& options)
     : weights_(&weights), options_(options) {
   const ModelConfig& c = weights.config;
+  // The layer with ordinal k, seeded from it; digital ones from the shared set when given.
+  const auto layer = [&](arch::Backend backend, const LinearWeights& w, const std::vector<float>* r,
+                         int ordinal) {
+    const auto build = [&] {
+      return build_layer(backend, numerics, w, r, arch::derive_seed(options.chip_seed, ordinal));
+    };
+    if (options.shared_layers && backend != arch::Backend::kAnalog) {
+      return options.shared_layers->get(backend, ordinal, build);
+    }
+    return std::shared_ptr<arch::LinearLayer>(build());
+  };
   if (static_cast<int>(weights.blocks.size()) != c.num_layers) {
     throw UserError("model " + c.name + ": " + std::to_string(weights.blocks.size()) +
                     " blocks loaded, config says " + std::to_string(c.num_layers));
@@ -107,8 +129,7 @@ Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& 
         r = &ranges.blocks[b][i];
       }
       sites_[b].push_back(LinearSite{b, i, ordinal, &w});
-      layers_[b].push_back(build_layer(options.backend, numerics, w, r,
-                                       arch::derive_seed(options.chip_seed, ordinal)));
+      layers_[b].push_back(layer(options.backend, w, r, ordinal));
       ++ordinal;
     }
     const bool attn_ok = plan.qkv >= 0 || (plan.q >= 0 && plan.k >= 0 && plan.v >= 0);
@@ -123,8 +144,7 @@ Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& 
   lm_head_site_ = LinearSite{-1, 0, ordinal, &weights.lm_head};
   const arch::Backend head_backend =
       options.lm_head_on_backend ? options.backend : arch::Backend::kFp32;
-  lm_head_ = build_layer(head_backend, numerics, weights.lm_head, &ranges.lm_head,
-                         arch::derive_seed(options.chip_seed, ordinal));
+  lm_head_ = layer(head_backend, weights.lm_head, &ranges.lm_head, ordinal);
   if (c.positions == PositionKind::kRotary) {
     inv_freq_ = rotary_inv_freq(c.head_dim, c.rope_theta);
     scale_rotary_inv_freq(&inv_freq_, c.rope_scaling);

@@ -10,7 +10,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "arch/linear_layer.h"
@@ -40,6 +43,24 @@ struct LinearSite {
 /// Called with each linear layer's input (tokens x in_features) just before the layer runs.
 using LinearInputHook = std::function<void(const LinearSite& site, const arch::Matrix& input)>;
 
+/// Layers that several Executors of one job may use together, also from several threads: the
+/// digital ones (FP32 and W4A8, whose forward() changes no state, LinearLayer::shareable()),
+/// built by the first Executor that needs them. Analog layers are never shared: each chip
+/// instance has its own programming noise and output-noise streams. All Executors using one
+/// SharedLayers must have the same weights, tile numerics and input ranges (e.g. the runs of
+/// one evaluation row); then the shared layers compute what each would have built itself.
+class SharedLayers {
+ public:
+  /// The layer of `backend` with ordinal `ordinal`, built by `build` the first time.
+  std::shared_ptr<arch::LinearLayer> get(
+      arch::Backend backend, int ordinal,
+      const std::function<std::unique_ptr<arch::LinearLayer>()>& build);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<int, int>, std::shared_ptr<arch::LinearLayer>> layers_;
+};
+
 /// How an Executor computes.
 struct ExecutorOptions {
   arch::Backend backend = arch::Backend::kFp32;  ///< backend of the decoder blocks' layers
@@ -47,6 +68,9 @@ struct ExecutorOptions {
   /// Chip instance: the layer with ordinal k is built with seed arch::derive_seed(chip_seed, k, 0),
   /// so its programming noise does not depend on which other layers exist or run.
   uint64_t chip_seed = 0;
+  /// When set, the digital layers (those of an FP32 or W4A8 backend, and an FP32 lm_head) come
+  /// from here instead of being built for this Executor alone (less memory for many Executors).
+  std::shared_ptr<SharedLayers> shared_layers;
 };
 
 /// Runs one model on one backend and chip instance. Builds (programs) every linear layer at
@@ -121,9 +145,9 @@ class Executor {
   struct BlockPlan;  // which linear index plays which role in a block
   const TransformerWeights* weights_;
   ExecutorOptions options_;
-  std::vector<std::vector<std::unique_ptr<arch::LinearLayer>>> layers_;
+  std::vector<std::vector<std::shared_ptr<arch::LinearLayer>>> layers_;
   std::vector<std::vector<LinearSite>> sites_;
-  std::unique_ptr<arch::LinearLayer> lm_head_;
+  std::shared_ptr<arch::LinearLayer> lm_head_;
   LinearSite lm_head_site_;
   std::vector<BlockPlan> plans_;
   std::vector<float> inv_freq_;  ///< rotary inverse frequencies (head_dim / 2), float32 as HF

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "arch/quantize.h"
 #include "proto/user_error.h"
 #include "tests/workloads_exec/exec_test_support.h"
 #include "workloads/model_config.h"
@@ -120,6 +121,39 @@ TEST(Executor, RejectsBadTokensAndPositions) {
   EXPECT_THROW(exec.prefill(bad), UserError);
   const std::vector<int32_t> too_long(w.config.max_positions + 1, 1);
   EXPECT_THROW(exec.prefill(too_long), UserError);
+}
+
+TEST(Executor, SharedDigitalLayersComputeTheSame) {
+  // Executors given one SharedLayers use one object per digital layer (all layers of FP32 and
+  // W4A8, the FP32 lm_head of an analog chip) and compute the bits of an Executor that built its
+  // own; analog layers stay per chip instance.
+  const TransformerWeights w =
+      load_transformer(testing::source_path("tests/fixtures/models/llama"));
+  const arch::TileNumerics numerics = testing::ideal_numerics(32);
+  LayerInputRanges ranges;
+  for (const BlockWeights& block : w.blocks) {
+    ranges.blocks.emplace_back();
+    for (const LinearWeights& l : block.linears) {
+      const size_t tiles = arch::balanced_split(static_cast<int>(l.weight.cols()), 32).size();
+      ranges.blocks.back().push_back(std::vector<float>(tiles, 3.0f));
+    }
+  }
+  const std::vector<int32_t> tokens = {3, 1, 4, 1, 5, 9, 2, 6};
+  for (arch::Backend backend :
+       {arch::Backend::kFp32, arch::Backend::kW4A8, arch::Backend::kAnalog}) {
+    ExecutorOptions o;
+    o.backend = backend;
+    o.chip_seed = 5;
+    Executor own(w, numerics, ranges, o);
+    o.shared_layers = std::make_shared<SharedLayers>();
+    Executor a(w, numerics, ranges, o), b(w, numerics, ranges, o);
+    EXPECT_EQ(&a.linear(-1, 0), &b.linear(-1, 0));
+    EXPECT_EQ(&a.linear(0, 0) == &b.linear(0, 0), backend != arch::Backend::kAnalog);
+    EXPECT_NE(&own.linear(-1, 0), &a.linear(-1, 0));
+    const arch::Matrix expected = own.prefill(tokens);
+    EXPECT_EQ(a.prefill(tokens), expected);
+    EXPECT_EQ(b.prefill(tokens), expected);
+  }
 }
 
 TEST(Executor, AnalogNeedsInputRanges) {
