@@ -354,6 +354,34 @@ std::string batch_curve_table(const proto::SimReport& r) {
   return t + "</table>";
 }
 
+// A system run: the bottleneck, per chip its stage, tiles, utilization, energy and busiest
+// component, per directed link that carried data its bytes, utilization and energy.
+std::string system_panels(const proto::SystemReport& s) {
+  std::string b = "<p class=\"note\">" + std::to_string(s.chips()) + " chips in " +
+                  std::to_string(s.stages()) + " pipeline stages; bottleneck " +
+                  escape(s.bottleneck()) + " (" + num(100 * s.bottleneck_utilization()) +
+                  " % busy); link energy " + num(s.link_energy_nj() * 1e-3) +
+                  " uJ over the run. The mapping below is chip 0's.</p>\n";
+  b += "<div class=\"grid\"><div><table><tr><th>chip</th><th>stage</th><th>tiles</th><th>tile "
+       "util %</th><th>DPU util %</th><th>dynamic (uJ)</th><th>leakage (uJ)</th><th "
+       "class=\"l\">busiest</th></tr>\n";
+  for (const proto::ChipUsage& c : s.chip_usage()) {
+    b += "<tr><td>" + std::to_string(c.chip()) + "</td><td>" + std::to_string(c.stage()) +
+         "</td><td>" + std::to_string(c.tiles_used()) + "</td><td>" +
+         num(100 * c.utilization().tiles()) + "</td><td>" + num(100 * c.utilization().dpus()) +
+         "</td><td>" + num(c.dynamic_nj() * 1e-3) + "</td><td>" + num(c.leakage_nj() * 1e-3) +
+         "</td><td class=\"l\">" + escape(c.busiest()) + " (" + num(100 * c.busiest_utilization()) +
+         " %)</td></tr>\n";
+  }
+  b += "</table></div><div><table><tr><th class=\"l\">link</th><th>bytes</th><th>util "
+       "%</th><th>energy (uJ)</th></tr>\n";
+  for (const proto::LinkUsage& l : s.links()) {
+    b += "<tr><td class=\"l\">" + escape(l.name()) + "</td><td>" + num(l.bytes()) + "</td><td>" +
+         num(100 * l.utilization()) + "</td><td>" + num(l.energy_nj() * 1e-3) + "</td></tr>\n";
+  }
+  return b + "</table></div></div>\n";
+}
+
 }  // namespace
 
 std::vector<html::XyChart> batch_curve_charts(const proto::SimReport& r) {
@@ -431,6 +459,7 @@ std::string render_report_html(const proto::SimReport& r, const proto::MappingPl
        "</div><div class=\"panel\">" + energy_by_layer(r, 10) + "</div></div>\n";
   b += "<h2>Latency</h2>\n<div class=\"grid\"><div class=\"panel\">" + latency_breakdown(r) +
        "</div></div>\n";
+  if (r.has_system()) b += "<h2>System</h2>\n" + system_panels(r.system());
   const std::vector<html::XyChart> curve = batch_curve_charts(r);
   if (!curve.empty()) {
     b += "<h2>Batch curve</h2>\n<div class=\"grid\"><div class=\"panel\">" +

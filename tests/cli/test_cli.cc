@@ -319,6 +319,7 @@ TEST(Cli, ValidateAndMapASystem) {
   EXPECT_NE(r.out.find("system of 2 chips"), std::string::npos) << r.out;
   const std::string json = slurp(dir + "/report.json");
   EXPECT_NE(json.find("\"chip_usage\""), std::string::npos);
+  EXPECT_NE(slurp(dir + "/report.html").find("<h2>System</h2>"), std::string::npos);
   EXPECT_NE(json.find("\"chip_links\""), std::string::npos);
   EXPECT_NE(json.find("chip 0 -\\u003e switch"), std::string::npos);  // JSON escapes >
   // Flags that map across chips are refused on one chip rather than ignored.

@@ -5,8 +5,10 @@
 // one chip computes).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -286,6 +288,31 @@ TEST(SystemRun, MemoOfLayerPartsIsCloseToTheDetailedRun) {
   o = tokens(4, 4);
   o.memo_parts = true;
   EXPECT_THROW(sim::simulate(gated, weights().config, "dense", o), UserError);
+}
+
+// Request mode on two chips: continuous batching across the pipeline; on a long seeded run the
+// mean number of requests in the system is the arrival rate x the mean latency (Little's law).
+TEST(SystemRun, RequestModeOnTwoChipsKeepsLittlesLaw) {
+  sim::SimOptions o;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  const double rate_per_ns = 40000 * 1e-9;  // 40,000 requests per second
+  double t = 0;
+  for (int i = 0; i < 400; ++i) {
+    t += -std::log(1 - u(rng)) / rate_per_ns;
+    o.requests.push_back({t, 4, 4});
+  }
+  o.max_batch = 8;
+  const proto::SimReport r = run(two_chips(), o);
+  ASSERT_TRUE(r.has_requests());
+  const proto::RequestReport& q = r.requests();
+  ASSERT_EQ(q.timings_size(), 400);
+  for (const auto& timing : q.timings()) EXPECT_GT(timing.finished_ns(), timing.arrival_ns());
+  const double little = q.arrival_rate_per_s() * q.latency_mean_ns() * 1e-9;
+  EXPECT_NEAR(q.mean_in_system(), little, 0.05 * little);
+  EXPECT_GT(q.mean_in_system(), 1.0);  // requests overlap: the pipeline holds several
+  EXPECT_GT(r.system().decode_link_bit_hops(), 0);
+  EXPECT_NE(q.bottleneck(), "none");
 }
 
 TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
