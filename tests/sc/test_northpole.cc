@@ -104,5 +104,45 @@ TEST(NorthPole, TimedStageAndPower) {
   EXPECT_NEAR(p.watts(28356), 281.676905, 281.676905 * 1e-6);
 }
 
+// The whole system timed: 15 cards (14 two-block stages and the lm_head card), B sequences
+// decoding together, links included.
+proto::SimReport timed_system(int batch, bool in_network = false) {
+  proto::SystemConfig system = proto::load_system_config(kSystems + "northpole16.pbtxt");
+  if (in_network)
+    for (proto::ChipGroup& g : *system.mutable_chips())
+      g.mutable_config()->mutable_noc()->set_reduction(proto::REDUCE_IN_NETWORK);
+  const workloads::ModelConfig model = workloads::shape_card("llama-3.2-3b");
+  mapping::SystemMapOptions options;
+  options.lm_head = mapping::LmHeadPlacement::kTiles;
+  const proto::SystemPlan plan = mapping::make_system_plan(model, system, options);
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, system, plan, "dense");
+  sim::SimOptions o;
+  o.prompt_tokens = 16;
+  o.decode_tokens = 16;
+  o.batch = batch;
+  return sim::simulate(system, model, plan, chips, o);
+}
+
+TEST(NorthPole, TimedSystemAgainstThePublishedFigures) {
+  // Deterministic simulations, pinned to 1e-6 (see above). One user: 781 us per token, under
+  // the published 1 ms.
+  const proto::SimReport one = timed_system(1);
+  EXPECT_NEAR(one.decode_latency_ns(), 781023.25, 781023.25 * 1e-6);
+  // 128 users: the pipeline saturates at 28,816 tokens/s, 1.6 % above the published 28,356; the
+  // energy per token (links, leakage and static power of all 15 cards included) is 9.23 mJ, so
+  // the system draws 266 W against the published 672 W.
+  const proto::SimReport full = timed_system(128);
+  const double tps = full.batch().decode_tokens_per_s();
+  const double nj = full.decode().total_nj_per_token();
+  EXPECT_NEAR(tps, 28816.3248, 28816.3248 * 1e-6);
+  EXPECT_NEAR(nj, 9233254.4, 9233254.4 * 1e-6);
+  EXPECT_LT(std::abs(tps / 28356 - 1), 0.02);
+  EXPECT_NEAR(nj * 1e-9 * tps, 266.068458, 266.068458 * 1e-6);
+  // The adder tree in the routers relieves the lm_head card's reduction funnel: 42 k tokens/s.
+  const proto::SimReport tree = timed_system(128, true);
+  EXPECT_NEAR(tree.batch().decode_tokens_per_s(), 41985.5863, 41985.5863 * 1e-6);
+  EXPECT_NEAR(tree.decode().total_nj_per_token(), 6597275.88, 6597275.88 * 1e-6);
+}
+
 }  // namespace
 }  // namespace aimc
