@@ -63,6 +63,7 @@ void Controller::init(const proto::MappingPlan& layers) {
   for (size_t chip = 0; chip < layout_.chips.size(); ++chip)
     group_blocks(static_cast<int>(chip), *layout_.plans[chip]);
   finish_parts();
+  weight_passes_.resize(layers_.size());
   // memo_parts: the scratch chips are modules, made before the simulation starts.
   if (opt_.memo_parts) {
     for (size_t chip = 0; chip < layout_.chips.size(); ++chip) {
@@ -668,14 +669,26 @@ Ps Controller::run_digital(const Layer& l, int src_dpu, Ps ready) {
   arch::ScNoc& noc = chip.noc();
   const int src_node = chip.dpu_node(src_dpu);
   const int n = chip.dpu_count();
+  std::vector<WeightPass>& passes = weight_passes_[l.ledger];
+  if (passes.empty()) passes.resize(n);
+  arch::ScMemory& dram = chip.dram();
   Ps done = ready;
   for (int d = 0; d < n; ++d) {
     const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
     if (outs == 0) continue;
     const Ps in =
         noc.unicast(ready, src_node, chip.dpu_node(d), static_cast<double>(l.in) * act_bits_, c);
-    const Ps w =
-        chip.dram().access(in, static_cast<double>(outs) * l.in * weight_bits_, c, "weights");
+    // One pass of the slice's weights from DRAM serves every token whose input reached the DPU
+    // before the pass began streaming (a batched matrix-vector product); a later token starts
+    // the next pass.
+    WeightPass& pass = passes[d];
+    Ps w = pass.end;
+    if (pass.begin < in) {
+      const double bits = static_cast<double>(outs) * l.in * weight_bits_;
+      w = dram.access(in, bits, c, "weights");
+      pass.end = w;
+      pass.begin = w - dram.spec().latency_ps - dram.transfer_ps(bits);
+    }
     const Ps comp =
         chip.dpu(d).run(in, arch::DpuWork::macs(static_cast<double>(outs) * l.in), c, "matvec");
     done = std::max(done, std::max(w, comp));

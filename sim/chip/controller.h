@@ -345,6 +345,12 @@ class Controller : public sc_core::sc_module {
   std::vector<arch::ActionCounts> chip_counts_[2];
   std::vector<int> ledger_chip_;
   double link_bit_hops_[2] = {0, 0};
+  // The current pass of a digital layer's weights from DRAM, per DPU slice: from when it began
+  // streaming to when its last weights arrived.
+  struct WeightPass {
+    arch::Ps begin = -1, end = 0;
+  };
+  std::vector<std::vector<WeightPass>> weight_passes_;  // per layer, per DPU
   std::vector<PartMemo> memos_;
   std::map<std::string, Calibration> calibrations_;
   std::vector<Calibration*> calibration_of_;                         // per chip

@@ -315,6 +315,34 @@ TEST(SystemRun, RequestModeOnTwoChipsKeepsLittlesLaw) {
   EXPECT_NE(q.bottleneck(), "none");
 }
 
+double decode_action(const proto::SimReport& r, const std::string& name) {
+  for (const auto& a : r.actions())
+    if (a.name() == name) return a.decode();
+  return -1;
+}
+
+// A digital lm_head streams its weights from DRAM once per pass, and one pass serves every token
+// whose input reached the DPUs before it began: one sequence streams them for every token, a
+// batch shares the passes (and its DRAM energy per token falls). Numbers are unchanged.
+TEST(SystemRun, DigitalLmHeadWeightPassesServeTheBatch) {
+  proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  chip.mutable_mapping()->set_lm_head_on_tiles(false);
+  const workloads::ModelConfig& m = weights().config;
+  const double weight_bits =
+      static_cast<double>(m.vocab_size) * m.hidden_size * chip.dpu().weight_bits();
+  const int D = 8, B = 16;
+  const proto::SimReport one = sim::simulate(chip, m, "dense", tokens(4, D, 1));
+  const proto::SimReport many = sim::simulate(chip, m, "dense", tokens(4, D, B));
+  // One sequence: every decode token streams the whole lm_head (plus embeddings and KV).
+  EXPECT_GE(decode_action(one, "dram_bits"), D * weight_bits);
+  EXPECT_LT(decode_action(one, "dram_bits"), D * weight_bits * 1.5);
+  // A batch: fewer passes than tokens, at least one per decode step.
+  const double passes = decode_action(many, "dram_bits") / weight_bits;
+  EXPECT_LT(passes, 0.5 * B * D);
+  EXPECT_GE(passes, D - 1);
+  EXPECT_GT(many.batch().decode_tokens_per_s(), 2 * one.decode_tokens_per_s());
+}
+
 TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
   proto::SystemConfig system = two_chips();
   // 1 MiB of KV SRAM per chip; 1 MiB of DRAM beside each, less the weights it streams.
