@@ -50,8 +50,6 @@ class AnalogLinear : public LinearLayer {
   Matrix tile_weights(int i, int j) const;
   /// All programmed weights, (out x in): the tiles' blocks side by side (a copy).
   Matrix programmed_weights() const;
-  /// Bytes of the packed programmed weights the layer holds.
-  size_t weight_bytes() const { return packed_.size() * sizeof(float); }
 
   /// What the DACs of input tile i apply and the noise-free analog sums they produce, for a
   /// cross-check of one read (`aimcsim linear`): `values` (tokens x tile_rows(i)) are the DAC
