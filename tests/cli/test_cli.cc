@@ -339,10 +339,13 @@ std::string without_host_timing(const std::string& text) {
 }
 
 TEST(Cli, AOneChipSystemGivesTheChipsReport) {
-  for (const std::string preset : {"default", "hermes", "llama1b"}) {
+  // Every chip preset, the system presets' chips included.
+  for (const std::string preset : {"default", "hermes", "llama1b", "ibm34", "isaac",
+                                   "systems/chips/hermes-4k", "systems/chips/northpole"}) {
     SCOPED_TRACE(preset);
     const std::string chip = kSource + "/configs/" + preset + ".pbtxt";
-    const std::string sys = ::testing::TempDir() + "aimc_one_" + preset + ".pbtxt";
+    const std::string sys =
+        ::testing::TempDir() + "aimc_one_" + preset.substr(preset.find_last_of('/') + 1) + ".pbtxt";
     std::ofstream(sys) << "schema_version: 1\nname: \"one\"\nchips { config_path: \"" + chip +
                               "\" }\n";
     const std::string model = preset == "llama1b" ? " --model gpt2" : "";  // else the bundled one
