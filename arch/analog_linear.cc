@@ -112,9 +112,13 @@ void AnalogLinear::read_tile(int i, int j, const float* x_i, int batch, int bloc
 
 void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) {
   // Inputs column-major (batch x in): tokens fastest, as the kernel reads. The DAC codes of
-  // every input tile first, then output tiles outer: a tile column's outputs stay in cache
-  // while the input tiles add to them (in input-tile order, as with input tiles outer) instead
-  // of the whole y (16 MB for 8192 outputs x 512 tokens) streaming from memory per input tile.
+  // every input tile first, then the tiles in the order that re-reads the smaller array: with
+  // output tiles outer, a tile column's outputs stay in cache while the input tiles add to them
+  // and all the codes are read once per output tile; with input tiles outer, an input tile's
+  // codes stay in cache and all of y is read and written once per input tile. Both give the same
+  // bits (every output sums its input tiles in order; every tile is read once, its channels in
+  // order). Outputs outer unless there are fewer outputs than inputs (e.g. y of 8192 outputs x
+  // 512 tokens is 16 MB, the codes of 2048 inputs 4 MB; a down projection the other way round).
   const int batch = static_cast<int>(x.rows());
   const float* in = x.data();
   if (inp_res_ > 0 || clamp_ideal_dac_) {
@@ -130,9 +134,16 @@ void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) 
     }
     in = codes_.data();
   }
-  for (int j = 0; j < output_tiles(); ++j) {
+  const auto read = [&](int i, int j) {
+    read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data());
+  };
+  if (out_features() >= in_features()) {
+    for (int j = 0; j < output_tiles(); ++j) {
+      for (int i = 0; i < input_tiles(); ++i) read(i, j);
+    }
+  } else {
     for (int i = 0; i < input_tiles(); ++i) {
-      read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data());
+      for (int j = 0; j < output_tiles(); ++j) read(i, j);
     }
   }
 }
