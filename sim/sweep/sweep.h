@@ -10,6 +10,7 @@
 
 #include "proto/chip_config.pb.h"
 #include "proto/sweep.pb.h"
+#include "sim/sweep/field_paths.h"
 
 namespace aimc::sim {
 
@@ -34,12 +35,6 @@ struct SweepPlan {
   std::string data;   ///< run.data resolved against the sweep's folder ("" = default)
   std::string calib;  ///< run.calib likewise
 };
-
-/// Sets the ChipConfig field at dotted `path` (e.g. "tile.adc.bits", a oneof member
-/// "numerics.weight_noise.afm_pcm.noise_scale") from `value`, checked against the field's
-/// type. Throws UserError "<path>: <why>" for an unknown field, a repeated or message field, or
-/// a value that does not parse as the field's type.
-void set_config_field(proto::ChipConfig* config, const std::string& path, const std::string& value);
 
 /// Reads `path`, checks it, and expands it into points (see the file comment).
 SweepPlan load_sweep(const std::string& path);
