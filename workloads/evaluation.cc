@@ -91,6 +91,25 @@ std::vector<Job> eval_jobs(bool per_seed, int runs, int threads, int n_windows) 
   return jobs;
 }
 
+// A backend's row before its runs: its label, its chip instances' seeds, and room for the logits
+// it exports (options.export_positions of every window, per run).
+EvalRow start_row(arch::Backend backend, const EvalOptions& options, int runs, int n_windows,
+                  int vocab_size) {
+  EvalRow row;
+  row.label = backend_label(backend);
+  row.backend = backend;
+  for (int r = 0; r < runs; ++r) row.chip_seeds.push_back(arch::derive_seed(options.base_seed, r));
+  const int n_positions = static_cast<int>(options.export_positions.size());
+  if (n_positions > 0) {
+    if (backend == arch::Backend::kAnalog && options.distribute_runs) {
+      throw UserError("logit export is not available when chip instances run in several processes");
+    }
+    row.exported.assign(
+        runs, arch::Matrix(static_cast<Eigen::Index>(n_windows) * n_positions, vocab_size));
+  }
+  return row;
+}
+
 using RunJob = std::function<void(const Job&, std::vector<MetricSums>*)>;
 using TotalOf = std::function<Metrics(const std::vector<MetricSums>&)>;
 
@@ -151,25 +170,13 @@ EvalRow evaluate(const TransformerWeights& weights, const arch::TileNumerics& nu
   const bool per_seed = backend == arch::Backend::kAnalog;
   const int runs = per_seed ? std::max(1, options.seeds) : 1;
 
-  EvalRow row;
-  row.label = backend_label(backend);
-  row.backend = backend;
-  for (int r = 0; r < runs; ++r) row.chip_seeds.push_back(arch::derive_seed(options.base_seed, r));
-
+  EvalRow row = start_row(backend, options, runs, n_windows, weights.config.vocab_size);
   const std::vector<Job> jobs = eval_jobs(per_seed, runs, threads, n_windows);
   if (logits_out) {
     if (runs != 1) throw std::logic_error("evaluate: logits_out needs a single run");
     logits_out->assign(n_windows, arch::Matrix());
   }
   const int n_positions = static_cast<int>(options.export_positions.size());
-  const bool exporting = n_positions > 0;
-  if (exporting) {
-    if (per_seed && options.distribute_runs) {
-      throw UserError("logit export is not available when chip instances run in several processes");
-    }
-    row.exported.assign(runs, arch::Matrix(static_cast<Eigen::Index>(n_windows) * n_positions,
-                                           weights.config.vocab_size));
-  }
 
   // One job's windows on a fresh Executor (one chip instance), sums per window. The row's
   // digital layers (all of FP32 and W4A8, an FP32 lm_head of the analog row) are built once and

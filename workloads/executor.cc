@@ -21,6 +21,50 @@ using arch::Vector;
 /// Which index of BlockWeights::linears plays which role (-1 = absent).
 struct Executor::BlockPlan {
   int q = -1, k = -1, v = -1, qkv = -1, o = -1, gate = -1, up = -1, gate_up = -1, down = -1;
+
+  /// Notes that linear `i` of the block plays `role`.
+  void assign(LinearRole role, int i) {
+    switch (role) {
+      case LinearRole::kQ:
+        q = i;
+        break;
+      case LinearRole::kK:
+        k = i;
+        break;
+      case LinearRole::kV:
+        v = i;
+        break;
+      case LinearRole::kQkv:
+        qkv = i;
+        break;
+      case LinearRole::kO:
+        o = i;
+        break;
+      case LinearRole::kGate:
+        gate = i;
+        break;
+      case LinearRole::kUp:
+        up = i;
+        break;
+      case LinearRole::kGateUp:
+        gate_up = i;
+        break;
+      case LinearRole::kDown:
+        down = i;
+        break;
+      case LinearRole::kLmHead:
+        break;
+    }
+  }
+
+  /// Whether the block has every linear layer its config requires: attention's q, k and v (or
+  /// one qkv) and o, the MLP's down and up (and gate, or one gate_up, when gated).
+  bool complete(bool gated_mlp) const {
+    const bool attn_ok = qkv >= 0 || (q >= 0 && k >= 0 && v >= 0);
+    const bool mlp_ok =
+        down >= 0 && (gated_mlp ? (gate_up >= 0 || (gate >= 0 && up >= 0)) : up >= 0);
+    return attn_ok && o >= 0 && mlp_ok;
+  }
 };
 
 namespace {
@@ -92,37 +136,7 @@ Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& 
     BlockPlan& plan = plans_[b];
     for (int i = 0; i < static_cast<int>(block.linears.size()); ++i) {
       const LinearWeights& w = block.linears[i];
-      switch (w.shape.role) {
-        case LinearRole::kQ:
-          plan.q = i;
-          break;
-        case LinearRole::kK:
-          plan.k = i;
-          break;
-        case LinearRole::kV:
-          plan.v = i;
-          break;
-        case LinearRole::kQkv:
-          plan.qkv = i;
-          break;
-        case LinearRole::kO:
-          plan.o = i;
-          break;
-        case LinearRole::kGate:
-          plan.gate = i;
-          break;
-        case LinearRole::kUp:
-          plan.up = i;
-          break;
-        case LinearRole::kGateUp:
-          plan.gate_up = i;
-          break;
-        case LinearRole::kDown:
-          plan.down = i;
-          break;
-        case LinearRole::kLmHead:
-          break;
-      }
+      plan.assign(w.shape.role, i);
       const std::vector<float>* r = nullptr;
       if (b < static_cast<int>(ranges.blocks.size()) &&
           i < static_cast<int>(ranges.blocks[b].size())) {
@@ -132,11 +146,7 @@ Executor::Executor(const TransformerWeights& weights, const arch::TileNumerics& 
       layers_[b].push_back(layer(options.backend, w, r, ordinal));
       ++ordinal;
     }
-    const bool attn_ok = plan.qkv >= 0 || (plan.q >= 0 && plan.k >= 0 && plan.v >= 0);
-    const bool mlp_ok =
-        plan.down >= 0 &&
-        (c.gated_mlp ? (plan.gate_up >= 0 || (plan.gate >= 0 && plan.up >= 0)) : plan.up >= 0);
-    if (!attn_ok || plan.o < 0 || !mlp_ok) {
+    if (!plan.complete(c.gated_mlp)) {
       throw UserError("model " + c.name + ": block " + std::to_string(b) +
                       " lacks a linear layer its config requires");
     }
