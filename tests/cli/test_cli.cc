@@ -294,7 +294,8 @@ TEST(Cli, EvalJsonIsTheAccuracySectionOfTheReport) {
 
 // A system of two default chips, written to a temporary file.
 std::string two_chip_system() {
-  const std::string path = ::testing::TempDir() + "aimc_two_chips.pbtxt";
+  const std::string path =
+      ::testing::TempDir() + "aimc_two_chips_" + std::to_string(::getpid()) + ".pbtxt";
   std::ofstream(path) << "schema_version: 1\nname: \"two\"\nchips { config_path: \"" + kSource +
                              "/configs/default.pbtxt\" count: 2 }\nlinks { topology: SWITCH }\n";
   return path;
@@ -311,7 +312,7 @@ TEST(Cli, ValidateAndMapASystem) {
   EXPECT_NE(r.out.find("on system 'two': 2 of 2 chips in 2 pipeline stages"), std::string::npos)
       << r.out;
   // The timed run simulates the system: both chips, the links between them, their report.
-  const std::string dir = ::testing::TempDir() + "aimc_two_chips_run";
+  const std::string dir = ::testing::TempDir() + "aimc_two_chips_run_" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   r = run_aimcsim("run --no-accuracy --prompt-tokens 4 --decode-tokens 2 --chip " + sys +
                   " --out " + dir);
@@ -344,14 +345,17 @@ TEST(Cli, AOneChipSystemGivesTheChipsReport) {
                                    "systems/chips/hermes-4k", "systems/chips/northpole"}) {
     SCOPED_TRACE(preset);
     const std::string chip = kSource + "/configs/" + preset + ".pbtxt";
-    const std::string sys =
-        ::testing::TempDir() + "aimc_one_" + preset.substr(preset.find_last_of('/') + 1) + ".pbtxt";
+    const std::string sys = ::testing::TempDir() + "aimc_one_" +
+                            preset.substr(preset.find_last_of('/') + 1) + "_" +
+                            std::to_string(::getpid()) + ".pbtxt";
     std::ofstream(sys) << "schema_version: 1\nname: \"one\"\nchips { config_path: \"" + chip +
                               "\" }\n";
     const std::string model = preset == "llama1b" ? " --model gpt2" : "";  // else the bundled one
     // The reports (report.json) are the same but for the host's wall and CPU times.
-    const std::string da = ::testing::TempDir() + "aimc_one_a",
-                      db = ::testing::TempDir() + "aimc_one_b";
+    // Per process: test suites of several checkouts may run on one machine at once.
+    const std::string pid = std::to_string(::getpid());
+    const std::string da = ::testing::TempDir() + "aimc_one_a_" + pid,
+                      db = ::testing::TempDir() + "aimc_one_b_" + pid;
     std::filesystem::remove_all(da);
     std::filesystem::remove_all(db);
     const std::string run = "run --no-accuracy --prompt-tokens 4 --decode-tokens 2" + model;
