@@ -15,8 +15,8 @@ trap 'rm -f "$OUT"' EXIT
   --synthetic-weights 1 --seeds 10 --threads 2 --window 128 --max-windows 8 "$@" > "$OUT" 2>&1
 grep -v '^	' "$OUT"
 awk '
-  /predicted tokens per run/ { for (i = 1; i <= NF; i++) if ($i ~ /^\([0-9]+$/) tokens = substr($i, 2) }
-  $1 == "FP32" || $1 == "W4A8" || $1 == "analog" {
+  /^windows:/ { for (i = 2; i <= NF; i++) if ($i ~ /^predictions/ && $(i - 1) ~ /^[0-9]+$/) tokens = $(i - 1) }
+  ($1 == "FP32" || $1 == "W4A8" || $1 == "analog") && $NF ~ /^[0-9.]+$/ {
     cpu = $NF; runs = $2; per_core[$1] = tokens * runs / cpu
     printf "%-7s %8.1f tokens/s per core (%d runs x %d tokens in %.1f CPU s)\n", $1, per_core[$1], runs, tokens, cpu
   }
