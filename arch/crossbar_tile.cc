@@ -123,41 +123,61 @@ struct AdcTile {
   bool adc;
 };
 
+/// One token (batch 1): element p is channel p, so the loop runs across channels with
+/// per-channel constants (same decisions as adc_segment: channels without the fast path, inv = 0,
+/// and values near a boundary take adc_exact; all-zero channels keep y). Elements [pos, pos + m)
+/// with noise nz[p - pos] when kNoise. Every value computed, then selected, and restrict
+/// pointers, so that the loops vectorise.
+template <bool kNoise>
+AIMC_ALWAYS_INLINE void adc_one_token(const AdcTile& t, const float* __restrict acc,
+                                      const float* __restrict nz, size_t pos, size_t m,
+                                      float* __restrict y) {
+  const float* __restrict sd = t.sd;
+  const float* __restrict inv = t.inv;
+  const float* __restrict scale = t.scale;
+  const float* __restrict wmax = t.wmax;
+  const float lim = t.k.lim, thr = t.k.thr, half = t.k.half_f;
+  for (size_t s = pos; s < pos + m; s += kAdcChunk) {
+    const int n = static_cast<int>(std::min<size_t>(kAdcChunk, pos + m - s));
+    float v[kAdcChunk], code[kAdcChunk];
+    int bad = 0;
+    for (int b = 0; b < n; ++b) {
+      const size_t c = s + b;
+      const float vb = kNoise ? acc[c] + sd[c] * nz[c - pos] : acc[c];
+      const float ic = inv[c];
+      const float q = std::min(std::max(vb * ic, -lim), lim);
+      const float r = (q + kRoundMagicF) - kRoundMagicF;
+      bad |= static_cast<int>(!(std::fabs(q - r) < thr)) | static_cast<int>(ic == 0.0f);
+      v[b] = vb;
+      code[b] = std::min(std::max(r, -half), half);
+    }
+    if (bad) {
+      for (int b = 0; b < n; ++b) {
+        const size_t c = s + b;
+        const float q = std::min(std::max(v[b] * inv[c], -lim), lim);
+        const float r = (q + kRoundMagicF) - kRoundMagicF;
+        if (!(std::fabs(q - r) < thr) || inv[c] == 0) {
+          code[b] = wmax[c] != 0 ? adc_exact(v[b], t.den[c], t.k) : 0.0f;
+        }
+      }
+    }
+    for (int b = 0; b < n; ++b) {
+      const size_t c = s + b;
+      const float updated = y[c] + code[b] * scale[c];
+      y[c] = wmax[c] != 0 ? updated : y[c];
+    }
+  }
+}
+
 /// Elements [pos, pos + m) of the column-major (batch x channels) block: y[p] += output(acc[p])
 /// with noise nz[p - pos] (none when nz is null), channel by channel.
 AIMC_ALWAYS_INLINE void readout_range(const AdcTile& t, const float* acc, const float* nz,
                                       size_t pos, size_t m, int batch, float* y) {
   if (batch == 1 && t.adc) {
-    // One token: element p is channel p, so the loop runs across channels with per-channel
-    // constants (same decisions as adc_segment: channels without the fast path, inv = 0, and
-    // values near a boundary take adc_exact; all-zero channels keep y).
-    for (size_t s = pos; s < pos + m; s += kAdcChunk) {
-      const int n = static_cast<int>(std::min<size_t>(kAdcChunk, pos + m - s));
-      float v[kAdcChunk], code[kAdcChunk];
-      int bad = 0;
-      for (int b = 0; b < n; ++b) {
-        const size_t c = s + b;
-        const float vb = nz != nullptr ? acc[c] + t.sd[c] * nz[c - pos] : acc[c];
-        const float q = std::min(std::max(vb * t.inv[c], -t.k.lim), t.k.lim);
-        const float r = (q + kRoundMagicF) - kRoundMagicF;
-        bad |= !(std::fabs(q - r) < t.k.thr) | (t.inv[c] == 0);
-        v[b] = vb;
-        code[b] = std::min(std::max(r, -t.k.half_f), t.k.half_f);
-      }
-      if (bad) {
-        for (int b = 0; b < n; ++b) {
-          const size_t c = s + b;
-          const float q = std::min(std::max(v[b] * t.inv[c], -t.k.lim), t.k.lim);
-          const float r = (q + kRoundMagicF) - kRoundMagicF;
-          if (!(std::fabs(q - r) < t.k.thr) || t.inv[c] == 0) {
-            code[b] = t.wmax[c] != 0 ? adc_exact(v[b], t.den[c], t.k) : 0.0f;
-          }
-        }
-      }
-      for (int b = 0; b < n; ++b) {
-        const size_t c = s + b;
-        y[c] = t.wmax[c] != 0 ? y[c] + code[b] * t.scale[c] : y[c];
-      }
+    if (nz != nullptr) {
+      adc_one_token<true>(t, acc, nz, pos, m, y);
+    } else {
+      adc_one_token<false>(t, acc, nz, pos, m, y);
     }
     return;
   }
