@@ -121,11 +121,10 @@ class Controller : public sc_core::sc_module {
   const std::vector<TokenRecord>& tokens() const { return tokens_; }
   /// Positions per sequence (P + D) of a static batch.
   int positions() const { return opt_.prompt_tokens + opt_.decode_tokens; }
-  /// Sequences, the first token of each, and its prompt length and positions.
+  /// Sequences, the first token of each, and its prompt length.
   int sequences() const { return static_cast<int>(seq_first_.size()); }
   int sequence_first_token(int s) const { return seq_first_[s]; }
   int sequence_prompt(int s) const { return seq_prompt_[s]; }
-  int sequence_positions(int s) const { return seq_len_[s]; }
   /// Request mode: when each sequence was admitted (its prompt started) and finished.
   const std::vector<arch::Ps>& admitted() const { return admitted_; }
   const std::vector<arch::Ps>& finished() const { return finished_; }
@@ -145,7 +144,6 @@ class Controller : public sc_core::sc_module {
   double ops(int phase) const { return ops_[phase]; }
   /// KV-cache placement.
   long long kv_bytes_per_token() const { return kv_bits_per_token_ / 8; }
-  long long kv_capacity_tokens() const { return kv_capacity_tokens_[layout_.block_chip[0]]; }
   /// Chips driven, and the home chip of each ledger (what prices its dynamic energy).
   int chip_count() const { return static_cast<int>(layout_.chips.size()); }
   int ledger_chip(int ledger) const { return ledger_chip_[ledger]; }
@@ -272,7 +270,6 @@ class Controller : public sc_core::sc_module {
   void place_layers(const proto::MappingPlan& plan);
   void group_blocks(int chip, const proto::MappingPlan& plan);
   void finish_parts();
-  int add_sends(int layer, const std::vector<int>& deps, std::vector<Step>* steps);
   void name_ledgers();
   void size_kv_cache();
   void make_sequences();
