@@ -341,8 +341,9 @@ std::string without_host_timing(const std::string& text) {
 
 TEST(Cli, AOneChipSystemGivesTheChipsReport) {
   // Every chip preset, the system presets' chips included.
-  for (const std::string preset : {"default", "hermes", "llama1b", "ibm34", "isaac",
-                                   "systems/chips/hermes-4k", "systems/chips/northpole"}) {
+  for (const std::string preset :
+       {"default", "hermes", "llama1b", "ibm34", "isaac", "systems/chips/hermes-4k",
+        "systems/chips/hermes-4k-gated", "systems/chips/northpole"}) {
     SCOPED_TRACE(preset);
     const std::string chip = kSource + "/configs/" + preset + ".pbtxt";
     const std::string sys = ::testing::TempDir() + "aimc_one_" +

@@ -196,6 +196,7 @@ TEST(SystemMapper, PresetsHoldTheirModels) {
   };
   const Preset presets[] = {{"phi3-mini-hermes16", "phi-3-mini-4k", 16, 16},
                             {"llama3-8b-hermes32", "llama-3.1-8b", 32, 32},
+                            {"llama3-8b-hermes32-gated", "llama-3.1-8b", 32, 32},
                             {"llama3-70b-hermes320", "llama-3.1-70b", 320, 80}};
   for (const Preset& p : presets) {
     SCOPED_TRACE(p.file);
