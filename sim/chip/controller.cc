@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <limits>
 #include <map>
@@ -493,15 +494,94 @@ void Controller::wake() {
   while (!queue_.empty() && queue_.top().ready <= horizon) {
     const Pending p = queue_.top();
     queue_.pop();
+    now_ = p.ready;
+    if (p.job >= 0) {
+      run_job(p);
+      continue;
+    }
     const std::vector<Step>& st = steps_of(p.token);
+    cur_join_ = open_join(p.token, p.step);
+    const int join = cur_join_;
     const Ps done = execute(p.token, st[p.step], p.ready);
     flush_counts();
-    complete(p.token, p.step, done);
+    finish(join, done);
   }
   if (!queue_.empty()) {
     const Ps next = std::max(queue_.top().ready, now + 1);
     next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
   }
+}
+
+int Controller::open_join(int token, int step) {
+  int j;
+  if (free_joins_.empty()) {
+    j = static_cast<int>(joins_.size());
+    joins_.emplace_back();
+  } else {
+    j = free_joins_.back();
+    free_joins_.pop_back();
+  }
+  joins_[j] = Join{token, step, 1, 0};
+  return j;
+}
+
+// One part of a step (its issue or a job it deferred) ended at `done`; the step completes with
+// its last part.
+void Controller::finish(int join, Ps done) {
+  Join& j = joins_[join];
+  j.done = std::max(j.done, done);
+  if (--j.pending > 0) return;
+  const Join ended = j;
+  free_joins_.push_back(join);
+  complete(ended.token, ended.step, ended.done);
+}
+
+void Controller::set_context(int token, int step) {
+  cur_phase_ = tokens_[token].decode ? 1 : 0;
+  cur_ledger_ = &ledgers_[cur_phase_][steps_of(token)[step].ledger];
+}
+
+void Controller::run_job(const Pending& p) {
+  Job job = std::move(jobs_[p.job]);
+  jobs_[p.job].fn = nullptr;
+  free_jobs_.push_back(p.job);
+  cur_join_ = job.join;
+  set_context(joins_[job.join].token, joins_[job.join].step);
+  const Ps done = job.fn(p.ready);
+  flush_counts();
+  finish(job.join, done);
+}
+
+Ps Controller::at(Ps when, Then fn) {
+  if (when <= now_) return fn(when);
+  int k;
+  if (free_jobs_.empty()) {
+    k = static_cast<int>(jobs_.size());
+    jobs_.emplace_back();
+  } else {
+    k = free_jobs_.back();
+    free_jobs_.pop_back();
+  }
+  jobs_[k] = Job{cur_join_, std::move(fn)};
+  ++joins_[cur_join_].pending;
+  const Join& j = joins_[cur_join_];
+  queue_.push(Pending{when, seq_++, j.token, j.step, k});
+  return now_;
+}
+
+Ps Controller::dpu_at(int chip, int dpu, Ps ready, const arch::DpuWork& w, const char* what,
+                      Then then) {
+  return at(ready, [this, chip, dpu, w, what, then = std::move(then)](Ps t) {
+    const Ps done = layout_.chips[chip]->dpu(dpu).run(t, w, counts(chip), what);
+    return then ? then(done) : done;
+  });
+}
+
+Controller::Then Controller::gather(const std::shared_ptr<Gather>& g) {
+  return [g](Ps done) {
+    g->all = std::max(g->all, done);
+    return --g->left == 0 ? g->then(g->all) : done;
+  };
 }
 
 void Controller::complete(int token, int step, Ps done) {
@@ -603,8 +683,6 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
     }
   }
   Chip& chip = *layout_.chips[s.chip];
-  arch::ActionCounts* c = counts(s.chip);
-  arch::ScDpu& dpu = chip.dpu(s.dpu);
   const bool layer_norm = model_.norm == workloads::NormKind::kLayerNorm;
   const long long H = model_.hidden_size;
   switch (s.kind) {
@@ -617,24 +695,24 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
                 .count();
         decode_cpu_start_s_ = process_cpu_s();
       }
-      return chip.dram().access(t, static_cast<double>(H) * act_bits_, c, "embedding");
+      return chip.dram().access(t, static_cast<double>(H) * act_bits_, counts(s.chip), "embedding");
     }
     case Kind::kNorm:
-      return dpu.run(t, arch::DpuWork::norm(H, layer_norm), c, "norm");
+      return dpu_at(s.chip, s.dpu, t, arch::DpuWork::norm(H, layer_norm), "norm");
     case Kind::kResidualNorm: {
       arch::DpuWork w = arch::DpuWork::residual(H);
       w += arch::DpuWork::norm(H, layer_norm);
-      return dpu.run(t, w, c, "residual+norm");
+      return dpu_at(s.chip, s.dpu, t, w, "residual+norm");
     }
     case Kind::kResidual:
-      return dpu.run(t, arch::DpuWork::residual(H), c, "residual");
+      return dpu_at(s.chip, s.dpu, t, arch::DpuWork::residual(H), "residual");
     case Kind::kFinal:
-      return dpu.run(t, arch::DpuWork::norm(H, layer_norm), c, "final norm");
+      return dpu_at(s.chip, s.dpu, t, arch::DpuWork::norm(H, layer_norm), "final norm");
     case Kind::kActivation: {
       const long long I = model_.intermediate_size;
       arch::DpuWork w = arch::DpuWork::activation(I);
       if (model_.gated_mlp) w += arch::DpuWork::gating(I);
-      return dpu.run(t, w, c, "activation");
+      return dpu_at(s.chip, s.dpu, t, w, "activation");
     }
     case Kind::kAttention:
       if (on_attention) on_attention(token, s.block);
@@ -665,60 +743,74 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
 // weights from that chip's DRAM.
 Ps Controller::run_digital(const Layer& l, int src_dpu, Ps ready) {
   Chip& chip = *layout_.chips[l.home];
-  arch::ActionCounts* c = counts(l.home);
-  arch::ScNoc& noc = chip.noc();
   const int src_node = chip.dpu_node(src_dpu);
   const int n = chip.dpu_count();
   std::vector<WeightPass>& passes = weight_passes_[l.ledger];
   if (passes.empty()) passes.resize(n);
-  arch::ScMemory& dram = chip.dram();
   Ps done = ready;
   for (int d = 0; d < n; ++d) {
     const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
     if (outs == 0) continue;
-    const Ps in =
-        noc.unicast(ready, src_node, chip.dpu_node(d), static_cast<double>(l.in) * act_bits_, c);
-    // One pass of the slice's weights from DRAM serves every token whose input reached the DPU
-    // before the pass began streaming (a batched matrix-vector product); a later token starts
-    // the next pass.
-    WeightPass& pass = passes[d];
-    Ps w = pass.end;
-    if (pass.begin < in) {
-      const double bits = static_cast<double>(outs) * l.in * weight_bits_;
-      w = dram.access(in, bits, c, "weights");
-      pass.end = w;
-      pass.begin = w - dram.spec().latency_ps - dram.transfer_ps(bits);
-    }
-    const Ps comp =
-        chip.dpu(d).run(in, arch::DpuWork::macs(static_cast<double>(outs) * l.in), c, "matvec");
-    done = std::max(done, std::max(w, comp));
+    const Ps in = chip.noc().unicast(ready, src_node, chip.dpu_node(d),
+                                     static_cast<double>(l.in) * act_bits_, counts(l.home));
+    const int home = l.home, ledger = l.ledger;
+    const double bits = static_cast<double>(outs) * l.in * weight_bits_;
+    const double macs = static_cast<double>(outs) * l.in;
+    done = std::max(done, at(in, [this, home, ledger, d, bits, macs](Ps in) {
+                      Chip& chip = *layout_.chips[home];
+                      arch::ActionCounts* c = counts(home);
+                      arch::ScMemory& dram = chip.dram();
+                      // One pass of the slice's weights from DRAM serves every token whose input
+                      // reached the DPU before the pass began streaming (a batched matrix-vector
+                      // product); a later token starts the next pass.
+                      WeightPass& pass = weight_passes_[ledger][d];
+                      Ps w = pass.end;
+                      if (pass.begin < in) {
+                        w = dram.access(in, bits, c, "weights");
+                        pass.end = w;
+                        pass.begin = w - dram.spec().latency_ps - dram.transfer_ps(bits);
+                      }
+                      const Ps comp = chip.dpu(d).run(in, arch::DpuWork::macs(macs), c, "matvec");
+                      return std::max(w, comp);
+                    }));
   }
   return done;
 }
 
 // The tiles of one part: each row group's input multicast from `src_node`, every tile read,
 // the partial outputs sent to `out_node` and reduced on the part's DPU.
-Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int out_node, bool bias) {
-  Chip& chip = *layout_.chips[p.chip];
+Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int out_node, bool bias,
+                        Then then) {
   arch::ActionCounts* c = counts(p.chip);
   const int replica = static_cast<int>(token % p.replicas.size());
   if (reduction_[p.chip] != proto::REDUCE_AT_LAYER_DPU)
-    return run_part_reduced(p, replica, src_node, ready, out_node, bias);
-  const Ps all_in = opt_.memo_parts ? replay_part(p, replica, src_node, ready, out_node, c)
-                                    : read_part(p, replica, src_node, ready, out_node, c, nullptr);
-  return chip.dpu(p.dpu).run(
-      all_in,
-      arch::DpuWork::reduce_partials(p.out, static_cast<int>(p.replicas[replica].size()), bias), c,
-      "reduce");
+    return run_part_reduced(p, replica, src_node, ready, out_node, bias, std::move(then));
+  const arch::DpuWork w =
+      arch::DpuWork::reduce_partials(p.out, static_cast<int>(p.replicas[replica].size()), bias);
+  if (opt_.memo_parts)
+    return replay_part(p, replica, src_node, ready, out_node, c,
+                       [this, chip = p.chip, dpu = p.dpu, w, then](Ps all_in) {
+                         return dpu_at(chip, dpu, all_in, w, "reduce", then);
+                       });
+  // The partial outputs leave each tile when it has been read; the reduction starts when the
+  // last has arrived.
+  auto parts = std::make_shared<Gather>();
+  parts->all = ready;
+  for (const RowGroup& g : p.replicas[replica]) parts->left += static_cast<int>(g.tiles.size());
+  const int chip = p.chip, dpu = p.dpu;
+  parts->then = [this, chip, dpu, w, then = std::move(then)](Ps all_in) {
+    return dpu_at(chip, dpu, all_in, w, "reduce", then);
+  };
+  return read_part(p, replica, src_node, ready, out_node, c, nullptr, gather(parts));
 }
 
 // Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
 // sent to `out_node`; returns when the last has arrived.
 Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
-                         arch::ActionCounts* c, ReadSpans* spans) {
+                         arch::ActionCounts* c, ReadSpans* spans, Then then) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ScNoc& noc = chip.noc();
-  Ps all_in = ready;
+  reads_.clear();
   for (const RowGroup& g : p.replicas[replica]) {
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
@@ -726,15 +818,35 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
                   arrivals_.data(), c);
     for (int i = 0; i < n; ++i) {
       const Ps out = chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
-      const Ps back =
-          noc.unicast(out, g.tiles[i], out_node, static_cast<double>(g.outs[i]) * act_bits_, c);
-      all_in = std::max(all_in, back);
+      reads_.push_back({out, arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_});
       if (spans) {
         spans->first_in = std::min(spans->first_in, arrivals_[i]);
         spans->last_in = std::max(spans->last_in, arrivals_[i]);
-        spans->first_out = std::min(spans->first_out, back);
-        spans->last_out = std::max(spans->last_out, back);
       }
+    }
+  }
+  // Each partial output leaves its tile when the tile has been read: in a job of its own in a
+  // run, in the order the tiles end in a calibration (one read alone).
+  Ps all_in = ready;
+  if (then) {
+    for (const TileRead& r : reads_) {
+      const int chip_idx = p.chip, tile = r.tile;
+      const double bits = r.bits;
+      all_in = std::max(all_in, at(r.out, [this, chip_idx, tile, out_node, bits, then](Ps out) {
+                          return then(layout_.chips[chip_idx]->noc().unicast(
+                              out, tile, out_node, bits, counts(chip_idx)));
+                        }));
+    }
+    return all_in;
+  }
+  std::stable_sort(reads_.begin(), reads_.end(),
+                   [](const TileRead& a, const TileRead& b) { return a.out < b.out; });
+  for (const TileRead& r : reads_) {
+    const Ps back = noc.unicast(r.out, r.tile, out_node, r.bits, c);
+    all_in = std::max(all_in, back);
+    if (spans) {
+      spans->first_out = std::min(spans->first_out, back);
+      spans->last_out = std::max(spans->last_out, back);
     }
   }
   return all_in;
@@ -745,22 +857,33 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
 // time), and every read of the part replays it: a pipeline that accepts a read every steady
 // tile interval. The busy time is credited to the real chip's components.
 Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
-                           arch::ActionCounts* c) {
+                           arch::ActionCounts* c, Then then) {
   PartMemo& m = memos_[p.memo + replica];
   if (!m.valid) calibrate(p, replica, src_node, out_node, &m);
   // The mesh ports of the source (inputs leaving) and of the DPU (partial outputs arriving) are
-  // shared with other layers: a read's stream through each waits for the one before.
+  // shared with other layers: a read's stream through each waits for the one before. The
+  // stream into the DPU is issued when its first output arrives there (first come, first
+  // served in time order).
+  // The inputs wait at the tiles while these are busy with earlier reads (as in the detailed
+  // read): the input stream takes the port when it is ready, the read starts when the part's
+  // pipeline accepts it.
   Ps& in_port = in_port_free_[p.chip][src_node];
-  Ps& out_port = out_port_free_[p.chip][out_node];
-  Ps start = std::max({ready, m.free, in_port});
-  start = std::max(start, out_port - m.first_out);
+  const Ps in_start = std::max(ready, in_port);
+  in_port = in_start + m.in_span;
+  const Ps start = std::max(in_start, m.free);
   m.free = start + m.interval;
-  in_port = start + m.in_span;
-  out_port = start + m.latency;
   *c += m.counts;
   ++m.pending;  // busy time credited in settle_memos()
   memo_reads_ += m.reads;
-  return start + m.latency;
+  // The port carries the stream's flits (out_occ), interleaved with other streams: the last
+  // output arrives no earlier than the read alone would bring it, nor than the port can pass it.
+  const int chip = p.chip;
+  const Ps out_span = m.latency - m.first_out, occ = m.out_occ;
+  return at(start + m.first_out, [this, chip, out_node, out_span, occ, then](Ps first) {
+    Ps& out_port = out_port_free_[chip][out_node];
+    out_port = std::max(first, out_port) + occ;
+    return then(std::max(first + out_span, out_port));
+  });
 }
 
 void Controller::settle_memos() {
@@ -799,6 +922,14 @@ void Controller::calibrate(const Part& p, int replica, int src_node, int out_nod
   for (const RowGroup& g : p.replicas[replica])
     for (int cols : g.cols_phys)
       m->interval = std::max(m->interval, arch::ScTile::steady_interval(ts, as, cols));
+  const arch::NocSpec& ns = chip.noc().spec();
+  for (const RowGroup& g : p.replicas[replica])
+    for (int outs : g.outs)
+      m->out_occ += arch::cycles_to_ps(
+          std::ceil(static_cast<double>(outs) * act_bits_ / ns.link_width_bits), ns.cycle_ps);
+  // Outputs arriving over several links into the DPU's node pass in parallel: at most the span
+  // the read alone took.
+  m->out_occ = std::min(m->out_occ, m->latency - m->first_out);
   // The mesh links into the tiles and into the DPU carry one read's inputs and partial outputs
   // one after another: the next read cannot pass them faster than they arrived.
   m->interval = std::max(
@@ -830,22 +961,38 @@ Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready) {
   // Split over chips: each part reduces its row groups on its own chip; an output slice or a
   // partial sum comes back to the home chip; partial sums are added there.
   const bool part_bias = l.bias && !l.by_input;
+  Then sum;  // by input: the home DPU adds the parts' partial sums once all have arrived
+  if (l.by_input) {
+    auto g = std::make_shared<Gather>();
+    g->left = static_cast<int>(l.parts.size());
+    g->all = ready;
+    const int home_chip = l.home, dpu = l.dpu;
+    const arch::DpuWork w =
+        arch::DpuWork::reduce_partials(l.out, static_cast<int>(l.parts.size()), l.bias);
+    g->then = [this, home_chip, dpu, w](Ps all) {
+      return dpu_at(home_chip, dpu, all, w, "reduce");
+    };
+    sum = gather(g);
+  }
   Ps all = ready;
   for (const Part& p : l.parts) {
     if (p.chip == l.home) {
-      all = std::max(
-          all, run_part(token, p, home.dpu_node(src_dpu), ready, home.dpu_node(p.dpu), part_bias));
+      all = std::max(all, run_part(token, p, home.dpu_node(src_dpu), ready, home.dpu_node(p.dpu),
+                                   part_bias, sum));
       continue;
     }
     Chip& chip = *layout_.chips[p.chip];
     const Ps in = done_at_[token][p.send];
-    const Ps done = run_part(token, p, chip.dpu_node(p.dpu), in, chip.dpu_node(p.dpu), part_bias);
-    all = std::max(all, move(p.chip, p.dpu, l.home, l.dpu, p.out, done));
+    const int from = p.chip, from_dpu = p.dpu, to = l.home, to_dpu = l.dpu;
+    const long long elems = p.out;
+    Then back = [this, from, from_dpu, to, to_dpu, elems, sum](Ps done) {
+      const Ps arrived = move(from, from_dpu, to, to_dpu, elems, done);
+      return sum ? sum(arrived) : arrived;
+    };
+    all = std::max(all, run_part(token, p, chip.dpu_node(p.dpu), in, chip.dpu_node(p.dpu),
+                                 part_bias, std::move(back)));
   }
-  if (!l.by_input) return all;
-  return home.dpu(l.dpu).run(
-      all, arch::DpuWork::reduce_partials(l.out, static_cast<int>(l.parts.size()), l.bias),
-      counts(l.home), "reduce");
+  return all;
 }
 
 Ps Controller::run_attention(int token, const Step& s, Ps ready) {
@@ -869,29 +1016,44 @@ Ps Controller::run_attention(int token, const Step& s, Ps ready) {
   // The kv-head groups are spread over up to `dpu_count` DPUs starting at the block's DPU: each
   // receives its query heads, key and value, applies RoPE, computes QK^T, softmax and
   // softmax(.)V over the context, and returns its slice of the output to the block's DPU.
+  // Each group's work is issued when its inputs reach its DPU; the K and V of this position are
+  // written once every group has applied RoPE.
   const int groups = static_cast<int>(
       std::max<long long>(1, std::min<long long>(kvh > 0 ? kvh : 1, chip.dpu_count())));
+  const int chip_idx = s.chip, home_dpu = s.dpu;
+  const bool rotary = model_.positions == workloads::PositionKind::kRotary;
+  auto rope = std::make_shared<Gather>();
+  rope->left = groups;
+  rope->all = ready;
+  rope->then = [this, chip_idx, in_sram, block_bits](Ps rope_done) {
+    Chip& chip = *layout_.chips[chip_idx];
+    return (in_sram ? chip.kv_sram() : chip.dram())
+        .access(rope_done, block_bits, counts(chip_idx), "kv write");
+  };
   Ps done = std::max(rs, rd);
-  Ps rope_done = ready;
   for (int g = 0; g < groups; ++g) {
     const long long kv_g = kvh / groups + (g < kvh % groups ? 1 : 0);
     const long long q_g = kvh > 0 ? heads * kv_g / kvh : heads;
     const int d = (s.dpu + g) % chip.dpu_count();
-    arch::ScDpu& dpu = chip.dpu(d);
-    Ps t = move(s.chip, s.dpu, s.chip, d, (q_g + 2 * kv_g) * hd, ready);
-    if (model_.positions == workloads::PositionKind::kRotary)
-      t = dpu.run(t, arch::DpuWork::rope((q_g + kv_g) * hd), c, "rope");
-    rope_done = std::max(rope_done, t);
-    arch::DpuWork w = arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
-    w += arch::DpuWork::softmax(q_g * ctx, q_g);
-    w += arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
-    const Ps comp = std::max(dpu.run(t, w, c, "attention"), std::max(rs, rd));
-    done = std::max(done, move(s.chip, d, s.chip, s.dpu, q_g * hd, comp));
+    const Ps t = move(s.chip, s.dpu, s.chip, d, (q_g + 2 * kv_g) * hd, ready);
+    const Ps kv_read = std::max(rs, rd);
+    done = std::max(done, at(t, [=](Ps t) {
+                      arch::ScDpu& dpu = layout_.chips[chip_idx]->dpu(d);
+                      arch::ActionCounts* c = counts(chip_idx);
+                      if (rotary) t = dpu.run(t, arch::DpuWork::rope((q_g + kv_g) * hd), c, "rope");
+                      arch::DpuWork w = arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
+                      w += arch::DpuWork::softmax(q_g * ctx, q_g);
+                      w += arch::DpuWork::macs(static_cast<double>(q_g * ctx * hd));
+                      const Ps comp = std::max(dpu.run(t, w, c, "attention"), kv_read);
+                      const Ps back =
+                          at(comp, [this, chip_idx, d, home_dpu, elems = q_g * hd](Ps comp) {
+                            return move(chip_idx, d, chip_idx, home_dpu, elems, comp);
+                          });
+                      return std::max(back, gather(rope)(t));
+                    }));
   }
   ops_[phase] += 4.0 * heads * ctx * hd;
-  const Ps wrote =
-      (in_sram ? chip.kv_sram() : chip.dram()).access(rope_done, block_bits, c, "kv write");
-  return std::max(done, wrote);
+  return done;
 }
 
 }  // namespace aimc::sim

@@ -10,7 +10,10 @@
 // SC_METHOD pops every step ready within one quantum of the kernel's time, issues it to the
 // components (which return completion times from their busy-until state) and schedules its
 // successors, then sleeps until the next step is ready. So the kernel advances in quantum-sized
-// steps, with a handful of process activations per token.
+// steps, with a handful of process activations per token. A step's DPU work whose data is still
+// on its way (over the mesh, from the tiles) is a job of its own in the same queue, issued when
+// the data arrives: each DPU serves its work first come, first served in time order, and never
+// holds a slot for data in flight while work that arrived earlier waits.
 //
 // Systems of chips: the same controller drives several chips joined by chip-to-chip links
 // (SystemLayout). Each decoder block runs its vector work, attention and KV cache on its home
@@ -23,6 +26,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <queue>
 #include <string>
 #include <systemc>
@@ -236,6 +240,7 @@ class Controller : public sc_core::sc_module {
     bool valid = false;
     arch::Ps latency = 0, interval = 0, free = 0;
     arch::Ps in_span = 0, first_out = 0;  // last input at a tile; first output at the DPU
+    arch::Ps out_occ = 0;                 // the partial outputs' flits through the DPU's port
     arch::ActionCounts counts;
     std::vector<std::pair<arch::ScComponent*, double>> busy;
     double reads = 0;
@@ -246,6 +251,7 @@ class Controller : public sc_core::sc_module {
     long long seq;
     int token;
     int step;
+    int job = -1;  // >= 0: a deferred job (jobs_), not a step
     bool operator>(const Pending& o) const {
       return ready != o.ready ? ready > o.ready : seq > o.seq;
     }
@@ -277,20 +283,42 @@ class Controller : public sc_core::sc_module {
   void seed_queue();
   void wake();
   void push(int token, int step, arch::Ps ready);
+  // Deferred work: `fn(at)` runs when the kernel reaches `at` (now when `at` is not later than
+  // the time of the step or job being issued); it returns when its work ends. The step being
+  // issued completes when it and every job it deferred (directly or not) have ended.
+  using Then = std::function<arch::Ps(arch::Ps)>;
+  arch::Ps at(arch::Ps when, Then fn);
+  // DPU `dpu` of chip `chip` runs `w` from `ready` (deferred until then), then `then` (if any)
+  // on its end.
+  arch::Ps dpu_at(int chip, int dpu, arch::Ps ready, const arch::DpuWork& w, const char* what,
+                  Then then = nullptr);
+  // A join of several deferred results: `then` runs once on their latest, with the last.
+  struct Gather {
+    int left = 0;
+    arch::Ps all = 0;
+    Then then;
+  };
+  static Then gather(const std::shared_ptr<Gather>& g);
+  int open_join(int token, int step);
+  void finish(int join, arch::Ps done);
+  void run_job(const Pending& p);
+  void set_context(int token, int step);
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
   arch::Ps run_linear(int token, const Layer& l, int src_dpu, arch::Ps ready);
   arch::Ps run_digital(const Layer& l, int src_dpu, arch::Ps ready);
-  arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node,
-                    bool bias);
+  arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node, bool bias,
+                    Then then = nullptr);
   // When a read's inputs reached its tiles and its partial outputs its DPU (first, last).
   struct ReadSpans {
     arch::Ps first_in = std::numeric_limits<arch::Ps>::max(), last_in = 0;
     arch::Ps first_out = std::numeric_limits<arch::Ps>::max(), last_out = 0;
   };
+  // With `then`: each partial output leaves its tile in a job of its own when the tile has been
+  // read, and `then` runs on each arrival.
   arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
-                     arch::ActionCounts* c, ReadSpans* spans);
+                     arch::ActionCounts* c, ReadSpans* spans, Then then = nullptr);
   arch::Ps replay_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
-                       arch::ActionCounts* c);
+                       arch::ActionCounts* c, Then then);
   // A scratch copy of a chip on which memo_parts simulates each part's read once.
   struct Calibration {
     Chip* chip = nullptr;
@@ -301,7 +329,7 @@ class Controller : public sc_core::sc_module {
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();
   arch::Ps run_part_reduced(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
-                            bool bias);
+                            bool bias, Then then);
   arch::Ps run_attention(int token, const Step& s, arch::Ps ready);
   arch::Ps move(int from_chip, int from_dpu, int to_chip, int to_dpu, long long elems,
                 arch::Ps ready);
@@ -332,6 +360,20 @@ class Controller : public sc_core::sc_module {
   std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> queue_;
   long long seq_ = 0;
+  // Deferred jobs and the joins of the steps waiting for them (slots reused through free lists).
+  struct Join {
+    int token = 0, step = 0, pending = 0;
+    arch::Ps done = 0;
+  };
+  struct Job {
+    int join = 0;
+    Then fn;
+  };
+  std::vector<Join> joins_;
+  std::vector<Job> jobs_;
+  std::vector<int> free_joins_, free_jobs_;
+  int cur_join_ = -1;
+  arch::Ps now_ = 0;  // ready time of the step or job being issued
   long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0;
   std::vector<long long> kv_capacity_tokens_;  // per chip
   // Counting: the ledger of the step being executed; per-chip scratch counts of a system.
@@ -355,7 +397,13 @@ class Controller : public sc_core::sc_module {
   double memo_reads_ = 0;
   arch::Ps end_time_ = 0;
   long long activations_ = 0;
-  std::vector<arch::Ps> arrivals_;                // scratch
+  std::vector<arch::Ps> arrivals_;  // scratch
+  struct TileRead {
+    arch::Ps out = 0, in = 0;  // its partial outputs ready; its input arrived
+    int tile = 0;
+    double bits = 0;  // its partial outputs
+  };
+  std::vector<TileRead> reads_;                   // scratch: one part's tile reads
   std::vector<int> reduction_;                    // per chip: proto::PartialSumReduction
   std::vector<std::vector<arch::Ps>> part_done_;  // scratch: [row group][tile] outputs ready
   std::vector<arch::Ps> part_ready_;              // scratch: one slice's partials

@@ -52,7 +52,7 @@ void Controller::build_slices() {
 }
 
 Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps ready, int dpu_node,
-                                bool bias) {
+                                bool bias, Then then) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ActionCounts* c = counts(p.chip);
   arch::ScNoc& noc = chip.noc();
@@ -69,6 +69,13 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
     for (int i = 0; i < n; ++i)
       part_done_[g][i] = chip.tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
   }
+  const bool near = reduction_[p.chip] == proto::REDUCE_NEAR_TILE_DPUS;
+  // Near-tile DPUs: the part is done once every slice's outputs have reached the layer's DPU
+  // (the slices are concatenated).
+  auto slices = std::make_shared<Gather>();
+  slices->left = static_cast<int>(p.slices[replica].size());
+  slices->all = ready;
+  slices->then = then ? then : [](Ps all) { return all; };
   Ps all_in = ready;
   for (const ColSlice& s : p.slices[replica]) {
     const double bits = static_cast<double>(s.outs) * act_bits_;
@@ -79,26 +86,32 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
       part_nodes_.push_back(groups[g].tiles[i]);
     }
     const int n = static_cast<int>(part_ready_.size());
-    if (reduction_[p.chip] == proto::REDUCE_IN_NETWORK) {
+    if (!near) {
       all_in = std::max(
           all_in, noc.reduce(part_ready_.data(), part_nodes_.data(), n, dpu_node, bits, s.outs, c));
       continue;
     }
     // Near-tile DPU: it gathers the slice's partials, sums and scales them (and adds the bias),
     // and sends the slice's outputs on to the layer's DPU.
-    const int near = chip.dpu_node(s.near_dpu);
+    const int near_node = chip.dpu_node(s.near_dpu);
     Ps in = ready;
     for (int k = 0; k < n; ++k)
-      in = std::max(in, noc.unicast(part_ready_[k], part_nodes_[k], near, bits, c));
-    const Ps sum =
-        chip.dpu(s.near_dpu).run(in, arch::DpuWork::reduce_partials(s.outs, n, bias), c, "reduce");
-    all_in = std::max(all_in, noc.unicast(sum, near, dpu_node, bits, c));
+      in = std::max(in, noc.unicast(part_ready_[k], part_nodes_[k], near_node, bits, c));
+    const int chip_idx = p.chip;
+    all_in = std::max(
+        all_in, dpu_at(p.chip, s.near_dpu, in, arch::DpuWork::reduce_partials(s.outs, n, bias),
+                       "reduce", [this, chip_idx, near_node, dpu_node, bits, slices](Ps sum) {
+                         Chip& chip = *layout_.chips[chip_idx];
+                         const Ps out =
+                             chip.noc().unicast(sum, near_node, dpu_node, bits, counts(chip_idx));
+                         return gather(slices)(out);
+                       }));
   }
-  if (reduction_[p.chip] == proto::REDUCE_NEAR_TILE_DPUS)
-    return all_in;  // the slices are concatenated
+  if (near) return all_in;
   // In the network: the layer's DPU receives the sums and applies the per-channel scale (and
   // the bias).
-  return chip.dpu(p.dpu).run(all_in, arch::DpuWork::reduce_partials(p.out, 1, bias), c, "reduce");
+  return dpu_at(p.chip, p.dpu, all_in, arch::DpuWork::reduce_partials(p.out, 1, bias), "reduce",
+                std::move(then));
 }
 
 }  // namespace aimc::sim

@@ -145,6 +145,37 @@ TEST(SystemRun, SteadyStateThroughputIsOneOverTheSlowestStage) {
   EXPECT_GT(fast.batch().decode_tokens_per_s(), 3 * closed);
 }
 
+double statistic(const proto::SimReport& r, const std::string& name) {
+  for (const auto& s : r.statistics())
+    if (s.name() == name) return s.value();
+  ADD_FAILURE() << "no statistic " << name;
+  return 0;
+}
+
+// With the fast links the slowest stage is chip 1's DPU 0 (its blocks' norms, reductions and
+// attention, and lm_head's reduction). Its work per decode token is the difference of its busy
+// time (a sum of closed-form work-item durations, whatever the schedule) between runs with and
+// without the decode tokens; at a large batch the pipeline delivers one token per that time:
+// the DPU serves work in the order it arrives and never waits for data still in flight while
+// other work is ready (it idles only while the pipeline fills and drains).
+TEST(SystemRun, DpuBoundPipelineReachesOneOverTheSlowestStage) {
+  const int B = 256, P = 4, D = 16;
+  const proto::SimReport r = run(two_chips(), tokens(P, D, B));
+  const proto::SimReport prefill = run(two_chips(), tokens(P, 0, B));
+  const std::string dpu = "chip1.dpu0.busy";
+  const double ns_per_token = (statistic(r, dpu) - statistic(prefill, dpu)) / (B * D);
+  ASSERT_GT(ns_per_token, 0);
+  const double closed = 1e9 / ns_per_token;  // tokens per second
+  ASSERT_TRUE(r.has_batch());
+  EXPECT_EQ(r.system().bottleneck(), "stage 1 (chip 1): DPU 0");
+  EXPECT_GE(r.system().bottleneck_utilization(), 0.97);
+  EXPECT_GE(r.batch().decode_tokens_per_s(), 0.97 * closed);
+  EXPECT_LE(r.batch().decode_tokens_per_s(), closed * (1 + 1e-9));
+  std::printf("decode %.4g tokens/s, slowest stage %.4g tokens/s (%.1f ns/token), DPU %.3f busy\n",
+              r.batch().decode_tokens_per_s(), closed, ns_per_token,
+              r.system().bottleneck_utilization());
+}
+
 // Throughput grows with the batch: tokens of different sequences fill both stages at once.
 TEST(SystemRun, BatchPipelinesSequencesAcrossChips) {
   const proto::SimReport one = run(two_chips(), tokens(4, 8, 1));
@@ -296,7 +327,7 @@ TEST(SystemRun, RequestModeOnTwoChipsKeepsLittlesLaw) {
   sim::SimOptions o;
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0, 1);
-  const double rate_per_ns = 40000 * 1e-9;  // 40,000 requests per second
+  const double rate_per_ns = 60000 * 1e-9;  // 60,000 requests per second
   double t = 0;
   for (int i = 0; i < 400; ++i) {
     t += -std::log(1 - u(rng)) / rate_per_ns;
@@ -336,9 +367,10 @@ TEST(SystemRun, DigitalLmHeadWeightPassesServeTheBatch) {
   // One sequence: every decode token streams the whole lm_head (plus embeddings and KV).
   EXPECT_GE(decode_action(one, "dram_bits"), D * weight_bits);
   EXPECT_LT(decode_action(one, "dram_bits"), D * weight_bits * 1.5);
-  // A batch: fewer passes than tokens, at least one per decode step.
+  // A batch: clearly fewer passes than tokens (about two thirds: with the DRAM not saturated,
+  // a token reaching a DPU while no pass is waiting starts its own), at least one per step.
   const double passes = decode_action(many, "dram_bits") / weight_bits;
-  EXPECT_LT(passes, 0.5 * B * D);
+  EXPECT_LT(passes, 0.75 * B * D);
   EXPECT_GE(passes, D - 1);
   EXPECT_GT(many.batch().decode_tokens_per_s(), 2 * one.decode_tokens_per_s());
 }
