@@ -102,31 +102,83 @@ void set_scalar(Message* m, const FieldDescriptor* f, const std::string& value,
 
 }  // namespace
 
-void set_config_field(proto::ChipConfig* config, const std::string& path,
-                      const std::string& value) {
-  if (path.empty()) throw UserError("empty field path");
-  Message* m = config;
-  std::string walked;
+namespace {
+
+// One step of a field path: a field name and, for an element of a repeated message field, its
+// index ("chips[0]" -> "chips", 0; -1 without brackets). False when the brackets are malformed.
+bool split_step(const std::string& step, std::string* name, long* index) {
+  *index = -1;
+  const auto open = step.find('[');
+  *name = step.substr(0, open);
+  if (open == std::string::npos) return true;
+  if (step.back() != ']' || open + 2 >= step.size()) return false;
+  const std::string digits = step.substr(open + 1, step.size() - open - 2);
+  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *index = std::stol(digits);
+  return true;
+}
+
+std::vector<std::string> path_steps(const std::string& path) {
+  std::vector<std::string> names;
   std::stringstream steps(path);
   std::string name;
-  std::vector<std::string> names;
   while (std::getline(steps, name, '.')) names.push_back(name);
   if (path.back() == '.') names.push_back("");
+  return names;
+}
+
+// The message element `index` of repeated message field `f` of `m`, for step `walked`.
+Message* repeated_element(Message* m, const FieldDescriptor* f, long index, const std::string& path,
+                          const std::string& walked) {
+  if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    throw UserError(path + ": " + walked + " is a repeated value, which a sweep cannot set");
+  }
+  const int size = m->GetReflection()->FieldSize(*m, f);
+  if (index >= size) {
+    throw UserError(path + ": " + walked + " has no element " + std::to_string(index) +
+                    " (it has " + std::to_string(size) + ")");
+  }
+  return m->GetReflection()->MutableRepeatedMessage(m, f, static_cast<int>(index));
+}
+
+}  // namespace
+
+void set_message_field(Message* root, const std::string& path, const std::string& value) {
+  if (path.empty()) throw UserError("empty field path");
+  Message* m = root;
+  std::string walked;
+  const std::vector<std::string> names = path_steps(path);
   for (size_t i = 0; i < names.size(); ++i) {
     const Descriptor* d = m->GetDescriptor();
-    const FieldDescriptor* f = d->FindFieldByName(names[i]);
+    std::string name;
+    long index = -1;
+    if (!split_step(names[i], &name, &index)) {
+      throw UserError(path + ": '" + names[i] + "' is not NAME or NAME[INDEX]");
+    }
+    const FieldDescriptor* f = d->FindFieldByName(name);
     walked += (i ? "." : "") + names[i];
     if (f == nullptr) {
-      throw UserError(path + ": no field '" + names[i] + "' in " + d->name() +
-                      (walked == names[i] ? "" : " (at " + walked + ")") +
-                      "; fields: " + field_names(d));
+      throw UserError(path + ": no field '" + name + "' in " + d->name() +
+                      (i == 0 ? "" : " (at " + walked + ")") + "; fields: " + field_names(d));
     }
-    if (f->is_repeated()) {
-      throw UserError(path + ": " + walked + " is a repeated field, which a sweep cannot set");
+    if (f->is_repeated() && (index < 0 || i + 1 == names.size())) {
+      throw UserError(path + ": " + walked + " is a repeated field, which a sweep cannot set" +
+                      (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE
+                           ? " (name a field of one element: " + name + "[INDEX].FIELD)"
+                           : ""));
+    }
+    if (!f->is_repeated() && index >= 0) {
+      throw UserError(path + ": " + name + " is not a repeated field; drop the [" +
+                      std::to_string(index) + "]");
     }
     if (i + 1 == names.size()) {
       set_scalar(m, f, value, path);
       return;
+    }
+    if (f->is_repeated()) {
+      m = repeated_element(m, f, index, path, walked);
+      continue;
     }
     if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
       throw UserError(path + ": " + walked + " is a value, not a message with fields");
@@ -136,18 +188,27 @@ void set_config_field(proto::ChipConfig* config, const std::string& path,
   }
 }
 
-std::vector<std::pair<std::string, std::string>> oneofs_on_path(const std::string& path) {
+void set_config_field(proto::ChipConfig* config, const std::string& path,
+                      const std::string& value) {
+  set_message_field(config, path, value);
+}
+
+std::vector<std::pair<std::string, std::string>> oneofs_on_path(const std::string& path,
+                                                                const Descriptor* root) {
   std::vector<std::pair<std::string, std::string>> out;
-  const Descriptor* d = proto::ChipConfig::descriptor();
+  const Descriptor* d = root != nullptr ? root : proto::ChipConfig::descriptor();
   std::stringstream steps(path);
-  std::string name, walked;
-  while (d != nullptr && std::getline(steps, name, '.')) {
+  std::string step, walked;
+  while (d != nullptr && std::getline(steps, step, '.')) {
+    std::string name;
+    long index = -1;
+    if (!split_step(step, &name, &index)) break;
     const FieldDescriptor* f = d->FindFieldByName(name);
     if (f == nullptr) break;
     const std::string prefix = walked.empty() ? "" : walked + ".";
     if (const google::protobuf::OneofDescriptor* o = f->real_containing_oneof())
-      out.emplace_back(prefix + o->name(), prefix + f->name());
-    walked = prefix + f->name();
+      out.emplace_back(prefix + o->name(), prefix + step);
+    walked = prefix + step;
     d = f->message_type();
   }
   return out;

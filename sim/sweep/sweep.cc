@@ -21,6 +21,7 @@
 #include "proto/chip_config_io.h"
 #include "proto/first_error.h"
 #include "proto/limits.h"
+#include "proto/system_config_io.h"
 #include "proto/user_error.h"
 #include "sim/common/bundled.h"
 #include "workloads/shape_cards.h"
@@ -144,15 +145,25 @@ SweepPlan parse_sweep_file(const std::string& path) {
   return plan;
 }
 
-// The chip config every point starts from: the sweep's `chip` (relative to its folder) or the
-// bundled default.
-proto::ChipConfig load_base_chip(const SweepPlan& plan, const fs::path& dir) {
+// The config every point starts from: the sweep's `chip` (relative to its folder; a chip config
+// or a system config, which sets plan->system) or the bundled default chip. Returns the base
+// system (a one-chip system of the base chip when it is a chip config) and the base chip.
+proto::SystemConfig load_base(SweepPlan* plan, const fs::path& dir, proto::ChipConfig* chip) {
   const std::string chip_path =
-      plan.spec.has_chip() ? relative_to(dir, plan.spec.chip()) : bundled_chip_path();
+      plan->spec.has_chip() ? relative_to(dir, plan->spec.chip()) : bundled_chip_path();
   try {
-    return proto::load_chip_config(chip_path);
+    if (plan->spec.has_chip() && fs::is_regular_file(chip_path) &&
+        proto::looks_like_system_config(
+            proto::read_text_file(chip_path, "system config", 16 << 20))) {
+      plan->system = true;
+      proto::SystemConfig system = proto::load_system_config(chip_path);
+      proto::resolve_defaults(&system);
+      return system;
+    }
+    *chip = proto::load_chip_config(chip_path);
+    return proto::system_of_chip(*chip);
   } catch (const UserError& e) {
-    throw UserError(plan.path + ": chip: " + e.what());
+    throw UserError(plan->path + ": chip: " + e.what());
   }
 }
 
@@ -182,7 +193,7 @@ struct AxisFields {
 // Records the fields axis `a` sets (its own and the linked ones). A field set by two axes (or
 // twice by one) would take one value while the results were labelled with another.
 void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& where,
-                     AxisFields* seen) {
+                     const google::protobuf::Descriptor* root, AxisFields* seen) {
   std::vector<std::string> fields = {axis.field()};
   for (const proto::LinkedField& linked : axis.linked()) fields.push_back(linked.field());
   for (size_t k = 0; k < fields.size(); ++k) {
@@ -195,7 +206,7 @@ void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& whe
         k == 0 ? "axis " + std::to_string(a + 1) : "axis " + std::to_string(a + 1) + " (linked)";
     // Two members of one oneof: setting the second clears the first, so the point would run
     // only one of the two settings its row is labelled with.
-    for (const auto& [oneof, member] : oneofs_on_path(f)) {
+    for (const auto& [oneof, member] : oneofs_on_path(f, root)) {
       const auto other = seen->oneof_member.find(oneof);
       if (other != seen->oneof_member.end() && other->second.first != member) {
         throw UserError(where + ": field " + f + " and field " + other->second.second + " (" +
@@ -209,7 +220,7 @@ void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& whe
 
 // Checks every value of an axis (and of its linked fields) by setting it on the base config,
 // so a mistake names its axis. run.batch and run.rate are run options, not config fields.
-void check_axis_values(const proto::SweepAxis& axis, const proto::ChipConfig& base,
+void check_axis_values(const proto::SweepAxis& axis, const google::protobuf::Message& base,
                        const std::string& where) {
   for (const proto::LinkedField& linked : axis.linked()) {
     if (linked.values_size() != axis.values_size()) {
@@ -227,22 +238,34 @@ void check_axis_values(const proto::SweepAxis& axis, const proto::ChipConfig& ba
     }
     return;
   }
+  const bool system = base.GetDescriptor() == proto::SystemConfig::descriptor();
   for (int v = 0; v < axis.values_size(); ++v) {
+    std::unique_ptr<google::protobuf::Message> probe(base.New());
+    probe->CopyFrom(base);
     try {
-      proto::ChipConfig probe = base;
-      set_config_field(&probe, axis.field(), axis.values(v));
+      set_message_field(probe.get(), axis.field(), axis.values(v));
       for (const proto::LinkedField& linked : axis.linked()) {
-        set_config_field(&probe, linked.field(), linked.values(v));
+        set_message_field(probe.get(), linked.field(), linked.values(v));
       }
     } catch (const UserError& e) {
       throw UserError(where + ": " + e.what());
+    }
+    // A system's value is checked alone against the system's rules here, so that the error
+    // names the axis and the value (a chip's values are checked point by point).
+    if (!system) continue;
+    auto* probe_system = static_cast<proto::SystemConfig*>(probe.get());
+    proto::resolve_defaults(probe_system);
+    const auto issues = proto::validate_system_config(*probe_system);
+    if (!issues.empty()) {
+      throw UserError(where + ": value '" + axis.values(v) + "': " + issues.front().path_string() +
+                      ": " + issues.front().message);
     }
   }
 }
 
 // Checks every axis on the base config; returns each axis's label (its field unless labelled).
 // `list_length` is the number of values of each axis in mode LIST (of axis 1).
-std::vector<std::string> check_axes(const SweepPlan& plan, const proto::ChipConfig& base,
+std::vector<std::string> check_axes(const SweepPlan& plan, const google::protobuf::Message& base,
                                     size_t* list_length) {
   const proto::Sweep& spec = plan.spec;
   std::vector<std::string> labels;
@@ -262,7 +285,7 @@ std::vector<std::string> check_axes(const SweepPlan& plan, const proto::ChipConf
                       std::to_string(*list_length) + ")");
     }
     if (a == 0) *list_length = static_cast<size_t>(axis.values_size());
-    add_axis_fields(axis, a, where, &seen);
+    add_axis_fields(axis, a, where, base.GetDescriptor(), &seen);
     check_axis_values(axis, base, where);
     labels.push_back(axis.has_label() ? axis.label() : axis.field());
   }
@@ -361,9 +384,11 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
     } else if (axis.field() == "run.rate") {
       p->rate = rate_value(axis.values(combo[a]), plan.path);
     } else {
-      set_config_field(&p->chip, axis.field(), axis.values(combo[a]));
+      google::protobuf::Message* target =
+          p->is_system ? static_cast<google::protobuf::Message*>(&p->system) : &p->chip;
+      set_message_field(target, axis.field(), axis.values(combo[a]));
       for (const proto::LinkedField& linked : axis.linked()) {
-        set_config_field(&p->chip, linked.field(), linked.values(combo[a]));
+        set_message_field(target, linked.field(), linked.values(combo[a]));
       }
     }
     proto::SweepSetting s;
@@ -371,8 +396,13 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
     s.set_value(axis.values(combo[a]));
     p->settings.push_back(s);
   }
-  proto::resolve_defaults(&p->chip);
-  const auto issues = proto::validate_chip_config(p->chip);
+  if (p->is_system) {
+    proto::resolve_defaults(&p->system);
+  } else {
+    proto::resolve_defaults(&p->chip);
+  }
+  const auto issues = p->is_system ? proto::validate_system_config(p->system)
+                                   : proto::validate_chip_config(p->chip);
   if (!issues.empty()) {
     throw UserError(plan.path + ": point " + p->id + " (" + format_settings(p->settings) +
                     "): " + issues.front().path_string() + ": " + issues.front().message);
@@ -380,7 +410,7 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
   // The batch enters the fingerprint only when it is not 1, so that sweeps without a batch axis
   // keep their fingerprints.
   p->inputs_key =
-      hex64(fnv1a(proto::to_text(p->chip) + "\nmodel: " + p->model + "\nmapping: " + p->mapping +
+      hex64(fnv1a(point_config_text(*p) + "\nmodel: " + p->model + "\nmapping: " + p->mapping +
                   "\n" + run_text + (p->batch != 1 ? "\nbatch: " + std::to_string(p->batch) : "") +
                   (p->rate > 0 ? "\nrate: " + std::to_string(p->rate) : "")));
 }
@@ -390,10 +420,12 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
 SweepPlan load_sweep(const std::string& path) {
   SweepPlan plan = parse_sweep_file(path);
   const fs::path dir = fs::absolute(path).parent_path();
-  const proto::ChipConfig base = load_base_chip(plan, dir);
+  proto::ChipConfig base;
+  const proto::SystemConfig base_system = load_base(&plan, dir, &base);
   resolve_run_files(&plan, dir);
   size_t list_length = 0;
-  const std::vector<std::string> labels = check_axes(plan, base, &list_length);
+  const std::vector<std::string> labels = plan.system ? check_axes(plan, base_system, &list_length)
+                                                      : check_axes(plan, base, &list_length);
   check_sweep_size(plan, list_length);
   const std::vector<std::vector<int>> combos = value_combinations(plan.spec, list_length);
   const std::vector<std::string> models = sweep_models(plan, dir);
@@ -413,13 +445,22 @@ SweepPlan load_sweep(const std::string& path) {
         p.id = id;
         p.model = model;
         p.mapping = mapping_name;
-        p.chip = base;
+        p.is_system = plan.system;
+        if (plan.system) {
+          p.system = base_system;
+        } else {
+          p.chip = base;
+        }
         apply_combination(plan, labels, combo, run_text, &p);
         plan.points.push_back(std::move(p));
       }
     }
   }
   return plan;
+}
+
+std::string point_config_text(const SweepPoint& point) {
+  return point.is_system ? proto::to_text(point.system) : proto::to_text(point.chip);
 }
 
 std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& point,
@@ -455,6 +496,7 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
   if (has_weights && !plan.data.empty()) args.insert(args.end(), {"--data", plan.data});
   if (has_weights && !plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
   if (run.no_accuracy()) args.push_back("--no-accuracy");
+  if (run.memo_parts()) args.push_back("--memo-parts");
   if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
   if (point.rate > 0) {
     char rate[64];

@@ -251,8 +251,8 @@ class PointProcesses : public TaskWorker {
     fs::create_directories(pdir, ec);
     if (ec) throw UserError("cannot create '" + pdir.string() + "'");
     fs::remove(pdir / "report.json", ec);
-    const std::string chip_path = (pdir / "chip.pbtxt").string();
-    proto::write_file_atomic(chip_path, proto::to_text(p.chip));
+    const std::string chip_path = (pdir / (p.is_system ? "system.pbtxt" : "chip.pbtxt")).string();
+    proto::write_file_atomic(chip_path, point_config_text(p));
     const pid_t pid = spawn(exe_, run_arguments(plan_, p, chip_path, pdir.string(), threads_),
                             pdir / "stdout.txt", pdir / "stderr.txt");
     running_[pid] = {task, Clock::now()};

@@ -254,6 +254,52 @@ TEST(Sweep, FailingPointIsRecordedAndOthersComplete) {
   fs::remove_all(dir);
 }
 
+// A sweep over a system's link bandwidth: each row has the figures of a separate `aimcsim run`
+// on the system with that bandwidth, and the slower link never gives more tokens per second.
+TEST(Sweep, SystemLinkBandwidthRowsEqualSeparateRuns) {
+  const std::string dir = temp_dir("sweep_system");
+  const std::string fixtures = kSource + "/tests/fixtures/systems";
+  write_text(dir + "/links.pbtxt",
+             "name: \"links\"\nchip: \"" + fixtures +
+                 "/two-small.pbtxt\"\n"
+                 "axis { field: \"links.bandwidth_gbps\" values: [\"50\", "
+                 "\"0.5\"] }\n"
+                 "run { prompt_tokens: 8 decode_tokens: 8 no_accuracy: true }\n");
+  const ProgramResult r = run_aimcsim("sweep " + dir + "/links.pbtxt -j 2 --out " + dir + "/out");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  const auto results = parse_json<proto::SweepResults>(dir + "/out/sweep.json");
+  ASSERT_EQ(results.rows_size(), 2);
+  const char* bandwidths[] = {"50", "0.5"};
+  for (int i = 0; i < 2; ++i) {
+    const proto::SweepRow& row = results.rows(i);
+    ASSERT_EQ(row.status(), "ok") << row.error();
+    EXPECT_TRUE(fs::is_regular_file(dir + "/out/points/" + row.id() + "/system.pbtxt"));
+    // The same system written by hand (not by the sweep), run alone.
+    const std::string system = dir + "/system" + std::to_string(i) + ".pbtxt";
+    write_text(system, "schema_version: 1\nname: \"two-small\"\nchips { config_path: \"" +
+                           fixtures +
+                           "/small32.pbtxt\" count: 2 }\nlinks { topology: RING "
+                           "bandwidth_gbps: " +
+                           bandwidths[i] + " latency_ns: 100 e_pj_per_bit: 2 }\n");
+    const std::string out = dir + "/run" + std::to_string(i);
+    const ProgramResult run = run_aimcsim("run --chip " + system +
+                                          " --no-accuracy --prompt-tokens 8 --decode-tokens 8 "
+                                          "--out " +
+                                          out);
+    ASSERT_EQ(run.status, 0) << run.err;
+    const auto report = parse_json<proto::SimReport>(out + "/report.json");
+    EXPECT_GT(report.decode_tokens_per_s(), 0);
+    EXPECT_EQ(row.decode_tokens_per_s(), report.decode_tokens_per_s());
+    EXPECT_EQ(row.ttft_us(), report.ttft_ns() * 1e-3);
+    EXPECT_EQ(row.decode_latency_us(), report.decode_latency_ns() * 1e-3);
+    EXPECT_EQ(row.decode_nj_per_token(), report.decode().total_nj_per_token());
+    EXPECT_EQ(row.prefill_nj_per_token(), report.prefill().total_nj_per_token());
+  }
+  // 100x less bandwidth: the inter-chip transfers take longer, so fewer tokens per second.
+  EXPECT_LT(results.rows(1).decode_tokens_per_s(), results.rows(0).decode_tokens_per_s());
+  fs::remove_all(dir);
+}
+
 TEST(UserMistakes, OneLineOnStderrAndExitTwo) {
   const std::string dir = temp_dir("mistakes");
   auto sweep = [&](const std::string& name, const std::string& body) {

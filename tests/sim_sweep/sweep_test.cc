@@ -328,6 +328,46 @@ TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
   }
 }
 
+TEST(LoadSweep, SystemBaseTakesSystemFieldPaths) {
+  const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/system_links.pbtxt");
+  ASSERT_TRUE(plan.system);
+  ASSERT_EQ(plan.points.size(), 3u);
+  const double bandwidths[] = {0.5, 5, 50};
+  for (size_t i = 0; i < plan.points.size(); ++i) {
+    const SweepPoint& p = plan.points[i];
+    ASSERT_TRUE(p.is_system);
+    EXPECT_EQ(p.system.links().bandwidth_gbps(), bandwidths[i]);
+    // The rest of the base is kept: two inline chips of 32 tiles, the ring's latency.
+    ASSERT_EQ(p.system.chips_size(), 1);
+    EXPECT_EQ(p.system.chips(0).count(), 2u);
+    EXPECT_EQ(p.system.chips(0).config().tile().count(), 32u);
+    EXPECT_EQ(p.system.links().latency_ns(), 100);
+    EXPECT_NE(point_config_text(p).find("links"), std::string::npos);
+    for (size_t j = 0; j < i; ++j) EXPECT_NE(p.inputs_key, plan.points[j].inputs_key);
+  }
+  // An element of a repeated field by its index; the repeated field itself, a missing element
+  // and an index on a plain field are refused naming the path.
+  proto::SystemConfig system = plan.points[0].system;
+  set_message_field(&system, "chips[0].count", "3");
+  set_message_field(&system, "chips[0].config.tile.adc.bits", "6");
+  EXPECT_EQ(system.chips(0).count(), 3u);
+  EXPECT_EQ(system.chips(0).config().tile().adc().bits(), 6u);
+  const std::pair<const char*, const char*> bad[] = {
+      {"chips", "chips is a repeated field"},
+      {"chips[1].count", "chips[1] has no element 1 (it has 1)"},
+      {"links[0].latency_ns", "links is not a repeated field"},
+      {"chips[x].count", "'chips[x]' is not NAME or NAME[INDEX]"},
+      {"chips[0].countt", "no field 'countt' in ChipGroup (at chips[0].countt)"}};
+  for (const auto& [path, message] : bad) {
+    try {
+      set_message_field(&system, path, "1");
+      ADD_FAILURE() << "expected a UserError for " << path;
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(LoadSweep, RateAxisMakesServingPoints) {
   const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/serving.pbtxt");
   ASSERT_EQ(plan.points.size(), 6u);
