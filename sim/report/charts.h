@@ -49,6 +49,17 @@ struct XySeries {
   bool hollow = false;  ///< open markers
 };
 
+/// A series with its name, colour and points; the other fields keep their defaults.
+inline XySeries series(std::string name, std::string colour, std::vector<double> x = {},
+                       std::vector<double> y = {}) {
+  XySeries s;
+  s.name = std::move(name);
+  s.colour = std::move(colour);
+  s.x = std::move(x);
+  s.y = std::move(y);
+  return s;
+}
+
 /// A labelled horizontal reference line (e.g. FP32 perplexity).
 struct RefLine {
   std::string name;

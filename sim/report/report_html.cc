@@ -391,7 +391,8 @@ std::vector<html::XyChart> batch_curve_charts(const proto::SimReport& r) {
   tl.x_label = "time per output token (us)";
   tl.y_label = "decode tokens per s (whole batch)";
   tl.y_from_zero = true;
-  html::XySeries p50{"p50", html::colour(0)}, p90{"p90", html::colour(0)};
+  html::XySeries p50 = html::series("p50", html::colour(0)),
+                 p90 = html::series("p90", html::colour(0));
   p50.line = p90.line = true;
   p90.dashed = p90.hollow = true;
   html::XyChart eb;
@@ -400,7 +401,8 @@ std::vector<html::XyChart> batch_curve_charts(const proto::SimReport& r) {
   eb.y_label = "decode energy per token (uJ)";
   eb.integer_x = true;
   eb.y_from_zero = true;
-  html::XySeries total{"total", html::colour(1)}, leak{"of it leakage", html::colour(2)};
+  html::XySeries total = html::series("total", html::colour(1)),
+                 leak = html::series("of it leakage", html::colour(2));
   total.line = leak.line = true;
   leak.dashed = true;
   for (const proto::BatchCurvePoint& p : r.batch_curve()) {

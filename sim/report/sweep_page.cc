@@ -293,8 +293,8 @@ std::string serving_charts(const ServingCurves& sc) {
     const ServingCurve& c = sc.curves[k];
     const std::string colour = html::colour(static_cast<int>(k));
     const std::string name = c.name.empty() ? "" : c.name + ", ";
-    html::XySeries p50{name + "p50", colour, c.tpot_p50_us, c.tokens_per_s};
-    html::XySeries p90{name + "p90", colour, c.tpot_p90_us, c.tokens_per_s};
+    html::XySeries p50 = html::series(name + "p50", colour, c.tpot_p50_us, c.tokens_per_s);
+    html::XySeries p90 = html::series(name + "p90", colour, c.tpot_p90_us, c.tokens_per_s);
     p50.line = p90.line = true;
     p90.dashed = p90.hollow = true;
     for (size_t i = 0; i < c.load.size(); ++i) {
@@ -309,16 +309,19 @@ std::string serving_charts(const ServingCurves& sc) {
     }
     tl.series.push_back(p50);
     tl.series.push_back(p90);
-    html::XySeries e{c.name.empty() ? "energy per token" : c.name, colour, c.load, c.uj_per_token};
+    html::XySeries e =
+        html::series(c.name.empty() ? "energy per token" : c.name, colour, c.load, c.uj_per_token);
     e.line = true;
     for (size_t i = 0; i < c.load.size(); ++i) e.point_labels.push_back(c.ids[i]);
     eb.series.push_back(e);
-    html::XySeries pts{c.name.empty() ? "point" : c.name, colour, c.tokens_per_s, c.uj_per_token};
+    html::XySeries pts =
+        html::series(c.name.empty() ? "point" : c.name, colour, c.tokens_per_s, c.uj_per_token);
     pts.hollow = true;
     pts.point_labels = c.ids;
     et.series.push_back(pts);
   }
-  html::XySeries front{"Pareto front", html::colour(static_cast<int>(sc.curves.size()))};
+  html::XySeries front =
+      html::series("Pareto front", html::colour(static_cast<int>(sc.curves.size())));
   front.line = true;
   for (size_t i : pareto_front(all_e, all_neg_t)) {
     front.x.push_back(-all_neg_t[i]);

@@ -371,7 +371,7 @@ TEST(Cli, AOneChipSystemGivesTheChipsReport) {
     };
     EXPECT_EQ(report(da), report(db));
     EXPECT_EQ(slurp(da + "/report.json").find("\"system\""), std::string::npos);
-    for (const std::string cmd :
+    for (const std::string& cmd :
          {"run --no-accuracy --prompt-tokens 4 --decode-tokens 2" + model, "map" + model}) {
       const ProgramResult a = run_aimcsim(cmd + " --chip " + chip);
       const ProgramResult b = run_aimcsim(cmd + " --chip " + sys);

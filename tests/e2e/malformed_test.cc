@@ -102,7 +102,9 @@ TEST_P(MalformedCorpus, ExitsTwoWithOneLineAndWritesNothing) {
   for (const auto& e : fs::recursive_directory_iterator(tmp)) left.push_back(e.path().string());
   EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
   EXPECT_TRUE(is_char_device("/dev/null")) << "/dev/null was replaced";
-  if (dev_full) EXPECT_TRUE(is_char_device("/dev/full")) << "/dev/full was replaced";
+  if (dev_full) {
+    EXPECT_TRUE(is_char_device("/dev/full")) << "/dev/full was replaced";
+  }
   fs::remove_all(tmp);
 }
 

@@ -60,7 +60,9 @@ TEST(Serving, ContinuousBatchingAdmitsInOrderUpToTheMaximum) {
     EXPECT_GE(t[i].admitted_ns(), t[i].arrival_ns());
     EXPECT_GE(t[i].first_token_ns(), t[i].admitted_ns());
     EXPECT_GT(t[i].finished_ns(), t[i].first_token_ns());
-    if (i > 0) EXPECT_GE(t[i].admitted_ns(), t[i - 1].admitted_ns());  // first come first served
+    if (i > 0) {
+      EXPECT_GE(t[i].admitted_ns(), t[i - 1].admitted_ns());  // first come first served
+    }
     events.push_back({t[i].admitted_ns(), +1});
     events.push_back({t[i].finished_ns(), -1});
   }
@@ -112,7 +114,9 @@ TEST(Serving, SameSeedSameArrivals) {
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].arrival_ns, b[i].arrival_ns);
     differ = differ || a[i].arrival_ns != c[i].arrival_ns;
-    if (i > 0) EXPECT_GE(a[i].arrival_ns, a[i - 1].arrival_ns);
+    if (i > 0) {
+      EXPECT_GE(a[i].arrival_ns, a[i - 1].arrival_ns);
+    }
   }
   EXPECT_TRUE(differ);
   EXPECT_THROW(sim::poisson_arrivals(0, 5, 4, 4, 1), UserError);

@@ -260,7 +260,9 @@ TEST(SystemRun, SplitBlocksMoveThePlansBytesAndComputeWhatOneChipDoes) {
     const proto::SystemPlan plan = mapping::make_system_plan(weights().config, system, map);
     SCOPED_TRACE(plan.split());
     ASSERT_GT(plan.summary().stages(), 1u);
-    if (split == mapping::SplitKind::kInput) ASSERT_GT(plan.summary().split_layers(), 0u);
+    if (split == mapping::SplitKind::kInput) {
+      ASSERT_GT(plan.summary().split_layers(), 0u);
+    }
     const proto::SimReport r = run(system, o, map);
     arch::ChipLinks links(mapping::link_spec(system));
     int head = 0;
@@ -299,9 +301,10 @@ TEST(SystemRun, MemoOfLayerPartsIsCloseToTheDetailedRun) {
     EXPECT_EQ(memo.tile_reads(), full.tile_reads());
     const double tol = batch == 1 ? 0.02 : 0.15;
     EXPECT_NEAR(memo.decode_latency_ns(), full.decode_latency_ns(), tol * full.decode_latency_ns());
-    if (batch > 1)
+    if (batch > 1) {
       EXPECT_NEAR(memo.batch().decode_tokens_per_s(), full.batch().decode_tokens_per_s(),
                   tol * full.batch().decode_tokens_per_s());
+    }
     EXPECT_NEAR(memo.utilization().tiles(), full.utilization().tiles(),
                 tol * full.utilization().tiles());
   }

@@ -169,7 +169,9 @@ TEST(SyntheticWeights, ShapesStatisticsAndSeeds) {
       }
     }
     EXPECT_EQ(a.lm_head.weight.rows(), c.vocab_size);
-    if (c.tie_word_embeddings) EXPECT_EQ(a.lm_head.weight, a.token_embedding) << card;
+    if (c.tie_word_embeddings) {
+      EXPECT_EQ(a.lm_head.weight, a.token_embedding) << card;
+    }
     EXPECT_EQ(a.position_embedding.size() > 0, c.positions == PositionKind::kLearned) << card;
     // Same seed, same bits; another seed, other weights.
     EXPECT_EQ(a.token_embedding, b.token_embedding);
