@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "arch/chip_links.h"
@@ -286,40 +287,53 @@ double dynamic_nj(const proto::PhaseEnergy& p) {
 }
 
 // The memo of layer parts (approximate, for speed) keeps every count (dynamic energy to the
-// rounding) and stays within a few percent of the detailed run's times at batch 1, within 15 %
-// at batch 8 (what it leaves out: contention between layers on the mesh besides the ports).
+// rounding, tile reads, link bit-hops) and its times stay close to the detailed run's (what it
+// leaves out: contention between layers on the mesh besides the DPU ports). Measured deviations
+// of decode latency, batch throughput and tile utilization: at most 0.54 % on the default chip
+// (batch 1 and 8), 1.6 % on two-small (batch 1, 8, 32), 0.53 % on split-blocks (batch 1, 8, 32);
+// the bounds below are about twice that.
+void expect_memo_close(const proto::SimReport& full, const proto::SimReport& memo, double tol) {
+  EXPECT_NEAR(dynamic_nj(memo.decode()), dynamic_nj(full.decode()),
+              1e-9 * dynamic_nj(full.decode()));
+  EXPECT_EQ(memo.tile_reads(), full.tile_reads());
+  EXPECT_EQ(memo.system().decode_link_bit_hops(), full.system().decode_link_bit_hops());
+  EXPECT_NEAR(memo.decode_latency_ns(), full.decode_latency_ns(), tol * full.decode_latency_ns());
+  if (full.has_batch()) {
+    EXPECT_NEAR(memo.batch().decode_tokens_per_s(), full.batch().decode_tokens_per_s(),
+                tol * full.batch().decode_tokens_per_s());
+  }
+  EXPECT_NEAR(memo.utilization().tiles(), full.utilization().tiles(),
+              tol * full.utilization().tiles());
+}
+
 TEST(SystemRun, MemoOfLayerPartsIsCloseToTheDetailedRun) {
   const proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
   for (int batch : {1, 8}) {
-    SCOPED_TRACE(batch);
+    SCOPED_TRACE("default chip, batch " + std::to_string(batch));
     sim::SimOptions o = tokens(16, 16, batch);
     const proto::SimReport full = sim::simulate(chip, weights().config, "dense", o);
     o.memo_parts = true;
-    const proto::SimReport memo = sim::simulate(chip, weights().config, "dense", o);
-    EXPECT_NEAR(dynamic_nj(memo.decode()), dynamic_nj(full.decode()),
-                1e-9 * dynamic_nj(full.decode()));
-    EXPECT_EQ(memo.tile_reads(), full.tile_reads());
-    const double tol = batch == 1 ? 0.02 : 0.15;
-    EXPECT_NEAR(memo.decode_latency_ns(), full.decode_latency_ns(), tol * full.decode_latency_ns());
-    if (batch > 1) {
-      EXPECT_NEAR(memo.batch().decode_tokens_per_s(), full.batch().decode_tokens_per_s(),
-                  tol * full.batch().decode_tokens_per_s());
-    }
-    EXPECT_NEAR(memo.utilization().tiles(), full.utilization().tiles(),
-                tol * full.utilization().tiles());
+    expect_memo_close(full, sim::simulate(chip, weights().config, "dense", o), 0.01);
   }
-  // On two chips too.
-  sim::SimOptions o = tokens(8, 8, 8);
-  const proto::SimReport full = run(two_chips(), o);
-  o.memo_parts = true;
-  const proto::SimReport memo = run(two_chips(), o);
-  EXPECT_NEAR(memo.batch().decode_tokens_per_s(), full.batch().decode_tokens_per_s(),
-              0.15 * full.batch().decode_tokens_per_s());
-  EXPECT_EQ(memo.system().decode_link_bit_hops(), full.system().decode_link_bit_hops());
+  // On two chips (one block group each) and on twelve (every block split over two chips).
+  const proto::SystemConfig split =
+      proto::load_system_config(kRoot + "/tests/fixtures/systems/split-blocks.pbtxt");
+  for (const auto& [name, system, tol] : {std::make_tuple("two-small", two_chips(), 0.03),
+                                          std::make_tuple("split-blocks", split, 0.01)}) {
+    for (int batch : {1, 8, 32}) {
+      SCOPED_TRACE(std::string(name) + ", batch " + std::to_string(batch));
+      sim::SimOptions o = tokens(8, 8, batch);
+      const proto::SimReport full = run(system, o);
+      o.memo_parts = true;
+      const proto::SimReport memo = run(system, o);
+      ASSERT_EQ(full.has_batch(), batch > 1);
+      expect_memo_close(full, memo, tol);
+    }
+  }
   // Power gating needs every read's timing: refused.
   proto::ChipConfig gated = chip;
   gated.mutable_power_gating()->mutable_tile()->set_enabled(true);
-  o = tokens(4, 4);
+  sim::SimOptions o = tokens(4, 4);
   o.memo_parts = true;
   EXPECT_THROW(sim::simulate(gated, weights().config, "dense", o), UserError);
 }
