@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -95,14 +96,56 @@ std::string format_settings(const std::vector<proto::SweepSetting>& settings) {
   return s;
 }
 
+// One step of a field path in the sweep file: a field of the message at that depth, and the
+// element of a repeated field (-1 for a singular field).
+struct Step {
+  const char* field;
+  int index;
+};
+
+// "FILE:LINE" of the deepest field of `steps` that the sweep file writes (1-based), or "FILE"
+// when it writes none of them (a default). An element of a repeated scalar field written as one
+// list (`values: ["6", "7"]`) is located at its list.
+std::string at(const SweepPlan& plan, std::initializer_list<Step> steps) {
+  const TextFormat::ParseInfoTree* tree = plan.locations.get();
+  const google::protobuf::Descriptor* d = proto::Sweep::descriptor();
+  int line = 0;
+  for (auto s = steps.begin(); s != steps.end() && tree != nullptr && d != nullptr; ++s) {
+    const FieldDescriptor* f = d->FindFieldByName(s->field);
+    if (f == nullptr || f->is_repeated() != (s->index >= 0)) break;
+    auto loc = tree->GetLocation(f, s->index);
+    if (loc.line < 0 && f->is_repeated() && f->message_type() == nullptr) {
+      // Located per element when every element was written alone, else only a single list is
+      // unambiguous.
+      int records = 0;
+      while (tree->GetLocation(f, records).line >= 0) ++records;
+      if (records == 1) loc = tree->GetLocation(f, 0);
+    }
+    if (loc.line < 0) break;
+    line = loc.line + 1;
+    if (f->message_type() == nullptr) break;
+    tree = tree->GetTreeForNested(f, s->index);
+    d = f->message_type();
+  }
+  return plan.path + (line > 0 ? ":" + std::to_string(line) : "");
+}
+
+// "FILE:LINE: axis N (FIELD)" of axis `a`, at the line of its value `v` (or of the axis).
+std::string axis_where(const SweepPlan& plan, int a, int v = -1) {
+  const std::string label =
+      ": axis " + std::to_string(a + 1) + " (" + plan.spec.axis(a).field() + ")";
+  return (v < 0 ? at(plan, {{"axis", a}}) : at(plan, {{"axis", a}, {"values", v}})) + label;
+}
+
 }  // namespace
 
-// Checks the sweep's name and run options, naming the sweep file and the field.
-static void check_sweep_fields(const proto::Sweep& spec, const std::string& path) {
+// Checks the sweep's name and run options, naming the sweep file, the line and the field.
+static void check_sweep_fields(const SweepPlan& plan) {
+  const proto::Sweep& spec = plan.spec;
   const std::string& name = spec.name();
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos || name[0] == '.' || name.size() > 200) {
-    throw UserError(path + ": name: '" + name +
+    throw UserError(at(plan, {{"name", -1}}) + ": name: '" + name +
                     "' must be a plain name (no '/', not starting with '.', at most 200 "
                     "characters): it names the default results folder sweep-NAME");
   }
@@ -110,8 +153,9 @@ static void check_sweep_fields(const proto::Sweep& spec, const std::string& path
   constexpr uint64_t kIntMax = 2147483647;
   auto check = [&](const char* field, uint64_t value, uint64_t min) {
     if (value < min || value > kIntMax) {
-      throw UserError(path + ": run." + field + ": must be in " + std::to_string(min) + ".." +
-                      std::to_string(kIntMax) + ", got " + std::to_string(value));
+      throw UserError(at(plan, {{"run", -1}, {field, -1}}) + ": run." + field + ": must be in " +
+                      std::to_string(min) + ".." + std::to_string(kIntMax) + ", got " +
+                      std::to_string(value));
     }
   };
   check("prompt_tokens", run.prompt_tokens(), 1);
@@ -135,13 +179,15 @@ SweepPlan parse_sweep_file(const std::string& path) {
 
   SweepPlan plan;
   plan.path = path;
+  plan.locations = std::make_shared<TextFormat::ParseInfoTree>();
   TextFormat::Parser parser;
   proto::FirstError errors(path);
   parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(plan.locations.get());
   if (!parser.ParseFromString(text, &plan.spec)) {
     throw UserError(errors.first().empty() ? path + ": could not parse sweep" : errors.first());
   }
-  check_sweep_fields(plan.spec, path);
+  check_sweep_fields(plan);
   return plan;
 }
 
@@ -163,7 +209,7 @@ proto::SystemConfig load_base(SweepPlan* plan, const fs::path& dir, proto::ChipC
     *chip = proto::load_chip_config(chip_path);
     return proto::system_of_chip(*chip);
   } catch (const UserError& e) {
-    throw UserError(plan->path + ": chip: " + e.what());
+    throw UserError(at(*plan, {{"chip", -1}}) + ": chip: " + e.what());
   }
 }
 
@@ -172,13 +218,14 @@ void resolve_run_files(SweepPlan* plan, const fs::path& dir) {
   plan->data = relative_to(dir, plan->spec.run().data());
   plan->calib = relative_to(dir, plan->spec.run().calib());
   for (const auto& [field, file] :
-       {std::pair<const char*, std::string>{"run.data", plan->data}, {"run.calib", plan->calib}}) {
+       {std::pair<const char*, std::string>{"data", plan->data}, {"calib", plan->calib}}) {
     if (file.empty()) continue;
+    const std::string where = at(*plan, {{"run", -1}, {field, -1}}) + ": run." + field;
     std::error_code ec;
     const fs::file_status st = fs::status(file, ec);
-    if (!fs::exists(st)) throw UserError(plan->path + ": " + field + ": no file '" + file + "'");
+    if (!fs::exists(st)) throw UserError(where + ": no file '" + file + "'");
     if (!fs::is_regular_file(st)) {
-      throw UserError(plan->path + ": " + field + ": '" + file + "' is not a regular file");
+      throw UserError(where + ": '" + file + "' is not a regular file");
     }
   }
 }
@@ -192,12 +239,17 @@ struct AxisFields {
 
 // Records the fields axis `a` sets (its own and the linked ones). A field set by two axes (or
 // twice by one) would take one value while the results were labelled with another.
-void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& where,
-                     const google::protobuf::Descriptor* root, AxisFields* seen) {
+void add_axis_fields(const SweepPlan& plan, int a, const google::protobuf::Descriptor* root,
+                     AxisFields* seen) {
+  const proto::SweepAxis& axis = plan.spec.axis(a);
   std::vector<std::string> fields = {axis.field()};
   for (const proto::LinkedField& linked : axis.linked()) fields.push_back(linked.field());
   for (size_t k = 0; k < fields.size(); ++k) {
     const std::string& f = fields[k];
+    const std::string where =
+        k == 0 ? axis_where(plan, a)
+               : at(plan, {{"axis", a}, {"linked", static_cast<int>(k - 1)}}) + ": axis " +
+                     std::to_string(a + 1) + " (" + axis.field() + ")";
     const auto it = seen->set_by.find(f);
     if (it != seen->set_by.end()) {
       throw UserError(where + ": field " + f + " is already set by " + it->second);
@@ -218,23 +270,26 @@ void add_axis_fields(const proto::SweepAxis& axis, int a, const std::string& whe
   }
 }
 
-// Checks every value of an axis (and of its linked fields) by setting it on the base config,
-// so a mistake names its axis. run.batch and run.rate are run options, not config fields.
-void check_axis_values(const proto::SweepAxis& axis, const google::protobuf::Message& base,
-                       const std::string& where) {
-  for (const proto::LinkedField& linked : axis.linked()) {
+// Checks every value of axis `a` (and of its linked fields) by setting it on the base config,
+// so a mistake names the line, the axis and the value. run.batch and run.rate are run options,
+// not config fields.
+void check_axis_values(const SweepPlan& plan, int a, const google::protobuf::Message& base) {
+  const proto::SweepAxis& axis = plan.spec.axis(a);
+  for (int k = 0; k < axis.linked_size(); ++k) {
+    const proto::LinkedField& linked = axis.linked(k);
     if (linked.values_size() != axis.values_size()) {
-      throw UserError(where + ": linked field " + linked.field() + " has " +
+      throw UserError(at(plan, {{"axis", a}, {"linked", k}}) + ": axis " + std::to_string(a + 1) +
+                      " (" + axis.field() + "): linked field " + linked.field() + " has " +
                       std::to_string(linked.values_size()) + " values, the axis has " +
                       std::to_string(axis.values_size()));
     }
   }
   if (axis.field() == "run.batch" || axis.field() == "run.rate") {
     if (axis.linked_size() > 0)
-      throw UserError(where + ": " + axis.field() + " takes no linked fields");
+      throw UserError(axis_where(plan, a) + ": " + axis.field() + " takes no linked fields");
     for (int v = 0; v < axis.values_size(); ++v) {
-      if (axis.field() == "run.batch") batch_value(axis.values(v), where);
-      if (axis.field() == "run.rate") rate_value(axis.values(v), where);
+      if (axis.field() == "run.batch") batch_value(axis.values(v), axis_where(plan, a, v));
+      if (axis.field() == "run.rate") rate_value(axis.values(v), axis_where(plan, a, v));
     }
     return;
   }
@@ -244,11 +299,16 @@ void check_axis_values(const proto::SweepAxis& axis, const google::protobuf::Mes
     probe->CopyFrom(base);
     try {
       set_message_field(probe.get(), axis.field(), axis.values(v));
-      for (const proto::LinkedField& linked : axis.linked()) {
-        set_message_field(probe.get(), linked.field(), linked.values(v));
-      }
     } catch (const UserError& e) {
-      throw UserError(where + ": " + e.what());
+      throw UserError(axis_where(plan, a, v) + ": " + e.what());
+    }
+    for (int k = 0; k < axis.linked_size(); ++k) {
+      try {
+        set_message_field(probe.get(), axis.linked(k).field(), axis.linked(k).values(v));
+      } catch (const UserError& e) {
+        throw UserError(at(plan, {{"axis", a}, {"linked", k}, {"values", v}}) + ": axis " +
+                        std::to_string(a + 1) + " (" + axis.field() + "): " + e.what());
+      }
     }
     // A system's value is checked alone against the system's rules here, so that the error
     // names the axis and the value (a chip's values are checked point by point).
@@ -257,8 +317,8 @@ void check_axis_values(const proto::SweepAxis& axis, const google::protobuf::Mes
     proto::resolve_defaults(probe_system);
     const auto issues = proto::validate_system_config(*probe_system);
     if (!issues.empty()) {
-      throw UserError(where + ": value '" + axis.values(v) + "': " + issues.front().path_string() +
-                      ": " + issues.front().message);
+      throw UserError(axis_where(plan, a, v) + ": value '" + axis.values(v) +
+                      "': " + issues.front().path_string() + ": " + issues.front().message);
     }
   }
 }
@@ -273,10 +333,9 @@ std::vector<std::string> check_axes(const SweepPlan& plan, const google::protobu
   AxisFields seen;
   for (int a = 0; a < spec.axis_size(); ++a) {
     const proto::SweepAxis& axis = spec.axis(a);
-    const std::string where =
-        plan.path + ": axis " + std::to_string(a + 1) + " (" + axis.field() + ")";
     if (axis.field().empty())
-      throw UserError(plan.path + ": axis " + std::to_string(a + 1) + ": no field");
+      throw UserError(at(plan, {{"axis", a}}) + ": axis " + std::to_string(a + 1) + ": no field");
+    const std::string where = axis_where(plan, a);
     if (axis.values_size() == 0) throw UserError(where + ": no values");
     if (spec.mode() == proto::LIST && a > 0 &&
         static_cast<size_t>(axis.values_size()) != *list_length) {
@@ -285,8 +344,8 @@ std::vector<std::string> check_axes(const SweepPlan& plan, const google::protobu
                       std::to_string(*list_length) + ")");
     }
     if (a == 0) *list_length = static_cast<size_t>(axis.values_size());
-    add_axis_fields(axis, a, where, base.GetDescriptor(), &seen);
-    check_axis_values(axis, base, where);
+    add_axis_fields(plan, a, base.GetDescriptor(), &seen);
+    check_axis_values(plan, a, base);
     labels.push_back(axis.has_label() ? axis.label() : axis.field());
   }
   return labels;
@@ -348,7 +407,8 @@ std::vector<std::string> sweep_models(const SweepPlan& plan, const fs::path& dir
     try {
       workloads::resolve_model(resolved);
     } catch (const UserError& e) {
-      throw UserError(plan.path + ": models[" + std::to_string(i) + "]: " + e.what());
+      throw UserError(at(plan, {{"models", i}}) + ": models[" + std::to_string(i) +
+                      "]: " + e.what());
     }
     models.push_back(resolved);
   }
@@ -365,11 +425,29 @@ std::vector<std::string> sweep_mappings(const SweepPlan& plan) {
     if (std::find(strategies.begin(), strategies.end(), mappings[i]) == strategies.end()) {
       std::string known;
       for (const auto& s : strategies) known += (known.empty() ? "" : ", ") + s;
-      throw UserError(plan.path + ": mappings[" + std::to_string(i) + "]: unknown strategy '" +
-                      mappings[i] + "' (strategies: " + known + ")");
+      const int index = static_cast<int>(i);
+      throw UserError(at(plan, {{"mappings", index}}) + ": mappings[" + std::to_string(i) +
+                      "]: unknown strategy '" + mappings[i] + "' (strategies: " + known + ")");
     }
   }
   return mappings;
+}
+
+// "FILE:LINE" of the value that sets `field` at the point of value combination `combo` (an
+// axis's or a linked field's value), or "FILE" when no axis sets it (the problem then comes from
+// the base or from several values together).
+std::string point_where(const SweepPlan& plan, const std::vector<int>& combo,
+                        const std::string& field) {
+  for (size_t i = 0; i < combo.size(); ++i) {
+    const int a = static_cast<int>(i);
+    const proto::SweepAxis& axis = plan.spec.axis(a);
+    if (axis.field() == field) return at(plan, {{"axis", a}, {"values", combo[i]}});
+    for (int k = 0; k < axis.linked_size(); ++k) {
+      if (axis.linked(k).field() == field)
+        return at(plan, {{"axis", a}, {"linked", k}, {"values", combo[i]}});
+    }
+  }
+  return plan.path;
 }
 
 // Point `p` (index, model and mapping set): the base chip with one value combination applied,
@@ -404,8 +482,9 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
   const auto issues = p->is_system ? proto::validate_system_config(p->system)
                                    : proto::validate_chip_config(p->chip);
   if (!issues.empty()) {
-    throw UserError(plan.path + ": point " + p->id + " (" + format_settings(p->settings) +
-                    "): " + issues.front().path_string() + ": " + issues.front().message);
+    throw UserError(point_where(plan, combo, issues.front().path_string()) + ": point " + p->id +
+                    " (" + format_settings(p->settings) + "): " + issues.front().path_string() +
+                    ": " + issues.front().message);
   }
   // The batch enters the fingerprint only when it is not 1, so that sweeps without a batch axis
   // keep their fingerprints.

@@ -2,10 +2,13 @@
 // validated chip config (or system config, when the base is a system) per combination of axis
 // values, crossed with models and mappings.
 // Every user mistake (bad field path, a value of the wrong type, an invalid combination, an
-// unknown model or strategy) is a UserError naming the sweep file and the axis, found before
-// anything runs.
+// unknown model or strategy) is a UserError naming the sweep file, the line (FILE:LINE) and the
+// axis, found before anything runs.
 #pragma once
 
+#include <google/protobuf/text_format.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,8 @@ struct SweepPoint {
 struct SweepPlan {
   std::string path;  ///< the sweep file as given
   proto::Sweep spec;
+  /// Where each field of `spec` stands in the file (lines of errors, `FILE:LINE: ...`).
+  std::shared_ptr<google::protobuf::TextFormat::ParseInfoTree> locations;
   bool system = false;  ///< the base (`chip`) is a system config: axes are SystemConfig paths
   std::vector<SweepPoint> points;
   std::string data;   ///< run.data resolved against the sweep's folder ("" = default)

@@ -321,17 +321,20 @@ TEST(UserMistakes, OneLineOnStderrAndExitTwo) {
       {"sweep", "missing the sweep file"},
       {"sweep " + bundled_sweep() + " -j 0", "--jobs"},
       {sweep("bad_path", "axis { field: \"tile.adc.bitz\" values: [\"6\"] }"),
-       "bad_path.pbtxt: axis 1 (tile.adc.bitz): tile.adc.bitz: no field 'bitz' in AdcConfig"},
+       "bad_path.pbtxt:1: axis 1 (tile.adc.bitz): tile.adc.bitz: no field 'bitz' in AdcConfig"},
       {sweep("bad_number", "axis { field: \"tile.rows\" values: [\"256\", \"many\"] }"),
-       "axis 1 (tile.rows): tile.rows: 'many' is not an unsigned 32-bit integer"},
+       "bad_number.pbtxt:1: axis 1 (tile.rows): tile.rows: 'many' is not an unsigned 32-bit "
+       "integer"},
       {sweep("bad_enum", "axis { field: \"tile.dac.encoding\" values: [\"PWMX\"] }"),
-       "axis 1 (tile.dac.encoding): tile.dac.encoding: 'PWMX' is not one of PWM, BIT_SERIAL"},
+       "bad_enum.pbtxt:1: axis 1 (tile.dac.encoding): tile.dac.encoding: 'PWMX' is not one of PWM, "
+       "BIT_SERIAL"},
       {sweep("bad_bool", "axis { field: \"tile.double_buffered\" values: [\"yes\"] }"),
        "'yes' is not true or false"},
       {sweep("bad_range", "axis { field: \"tile.adc.bits\" values: [\"0\"] }"),
        "tile.adc.bits: must be in 1..16, got 0"},
-      {sweep("bad_model", "models: \"no-such-model\""), "models[0]"},
-      {sweep("bad_mapping", "mappings: \"no-such-strategy\""), "unknown strategy"},
+      {sweep("bad_model", "models: \"no-such-model\""), "bad_model.pbtxt:1: models[0]"},
+      {sweep("bad_mapping", "mappings: \"no-such-strategy\""),
+       "bad_mapping.pbtxt:1: mappings[0]: unknown strategy"},
       {sweep("bad_syntax", "axis { field: \"tile.rows\" values: 256 }"), "bad_syntax.pbtxt:1"},
   };
   for (const Case& c : cases) {

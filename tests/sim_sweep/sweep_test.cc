@@ -284,10 +284,69 @@ TEST(LoadSweep, ListModeNeedsAxesOfEqualLength) {
     load_sweep(path);
     FAIL() << "expected a UserError";
   } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("axis 2 (tile.dac.bits): 1 values, but mode LIST"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "list_mismatch.pbtxt:3: axis 2 (tile.dac.bits): 1 values, but mode LIST"),
               std::string::npos)
         << e.what();
   }
+}
+
+// A mistake in a sweep file names the file and the line of the value, field or axis it is in
+// (FILE:LINE), as a config's does.
+TEST(LoadSweep, MistakesNameTheirLine) {
+  const std::string dir = ::testing::TempDir();
+  auto error_of = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    try {
+      load_sweep(dir + "/" + name);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto starts = [](const std::string& text, const std::string& prefix) {
+    return text.compare(0, prefix.size(), prefix) == 0;
+  };
+  // Each value written alone: the line of the bad value.
+  std::string e = error_of("lines.pbtxt",
+                           "name: \"lines\"\naxis {\n  field: \"tile.adc.bits\"\n"
+                           "  values: \"6\"\n  values: \"many\"\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/lines.pbtxt:5: axis 1 (tile.adc.bits): tile.adc.bits: ")) << e;
+  // A chip value out of its range, found when its point is validated: the value's line.
+  e = error_of("range.pbtxt",
+               "name: \"range\"\naxis {\n  field: \"tile.adc.bits\"\n"
+               "  values: \"6\"\n  values: \"0\"\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/range.pbtxt:5: point 001 (tile.adc.bits=0): tile.adc.bits: must "
+                              "be in 1..16, got 0"))
+      << e;
+  // Values in one list: the line of the list.
+  e = error_of("list.pbtxt", "axis {\n  field: \"run.batch\"\n\n  values: [\"4\",\n \"0\"]\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/list.pbtxt:4: axis 1 (run.batch): run.batch: expected")) << e;
+  // Lists and single values mixed: the axis's line.
+  e = error_of("mixed.pbtxt",
+               "\naxis {\n  field: \"run.rate\"\n  values: [\"4\", \"5\"]\n  values: "
+               "\"-1\"\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/mixed.pbtxt:2: axis 1 (run.rate): run.rate: expected")) << e;
+  // A linked field's value: the line of the linked field's value.
+  e = error_of("linked.pbtxt",
+               "axis {\n  field: \"tile.adc.bits\"\n  values: [\"6\", \"7\"]\n  linked {\n"
+               "    field: \"tile.dac.bitz\"\n    values: [\"6\", \"7\"]\n  }\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/linked.pbtxt:6: axis 1 (tile.adc.bits): tile.dac.bitz: ")) << e;
+  // A system value checked against the system's rules.
+  e = error_of("system.pbtxt", "chip: \"" + kSource +
+                                   "/tests/fixtures/systems/two-small.pbtxt\"\n"
+                                   "axis { field: \"links.latency_ns\"\n values: \"100\"\n"
+                                   " values: \"-5\" }\n");
+  EXPECT_TRUE(starts(e, dir + "/system.pbtxt:4: axis 1 (links.latency_ns): value '-5': "
+                              "links.latency_ns: must be in "))
+      << e;
+  // Run options, models and mappings: their own lines.
+  e = error_of("run.pbtxt", "name: \"r\"\nrun {\n  prompt_tokens: 4\n  seeds: 0\n}\n");
+  EXPECT_TRUE(starts(e, dir + "/run.pbtxt:4: run.seeds: must be in 1..")) << e;
+  e = error_of("models.pbtxt", "models: \"gpt2\"\n\nmodels: \"no-such-model\"\n");
+  EXPECT_TRUE(starts(e, dir + "/models.pbtxt:3: models[1]: ")) << e;
+  e = error_of("mappings.pbtxt", "mappings: [\"dense\",\n \"nope\"]\n");
+  EXPECT_TRUE(starts(e, dir + "/mappings.pbtxt:1: mappings[1]: unknown strategy 'nope'")) << e;
 }
 
 TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
@@ -319,10 +378,10 @@ TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
       load_sweep(path);
       FAIL() << "expected a UserError for '" << bad << "'";
     } catch (const UserError& e) {
-      EXPECT_NE(
-          std::string(e.what()).find(
-              "axis 1 (run.batch): run.batch: expected an integer in 1..65536, got '" + bad + "'"),
-          std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("bad_batch.pbtxt:1: axis 1 (run.batch): run.batch: "
+                                           "expected an integer in 1..65536, got '" +
+                                           bad + "'"),
+                std::string::npos)
           << e.what();
     }
   }
