@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mapping/mapper.h"
+#include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
 #include "proto/first_error.h"
 #include "proto/limits.h"
@@ -164,6 +165,25 @@ static void check_sweep_fields(const SweepPlan& plan) {
   check("window", run.window(), 1);
   check("max_windows", run.max_windows(), 0);
   check("threads", run.threads(), 0);
+  // The system mapper's options, read as `run --split` and `--lm-head` read them.
+  try {
+    mapping::parse_split_kind(run.split());
+  } catch (const UserError& e) {
+    throw UserError(at(plan, {{"run", -1}, {"split", -1}}) + ": run.split: " + e.what());
+  }
+  try {
+    mapping::parse_lm_head_placement(run.lm_head());
+  } catch (const UserError& e) {
+    throw UserError(at(plan, {{"run", -1}, {"lm_head", -1}}) + ": run.lm_head: " + e.what());
+  }
+}
+
+// run.split or run.lm_head set to other than its default: the system mapper's options, which a
+// point of one chip cannot take. "" when neither is.
+static std::string system_map_option(const proto::SweepRunOptions& run) {
+  if (run.split() != "auto") return "run.split";
+  if (run.lm_head() != "chip") return "run.lm_head";
+  return "";
 }
 
 namespace {
@@ -486,6 +506,12 @@ void apply_combination(const SweepPlan& plan, const std::vector<std::string>& la
                     " (" + format_settings(p->settings) + "): " + issues.front().path_string() +
                     ": " + issues.front().message);
   }
+  const std::string map_option = system_map_option(spec.run());
+  if (p->is_system && !map_option.empty() && proto::is_single_chip(p->system)) {
+    throw UserError(plan.path + ": point " + p->id + " (" + format_settings(p->settings) +
+                    "): a system of one chip, which " + map_option +
+                    " cannot apply to (it maps across the chips of a system)");
+  }
   // The batch enters the fingerprint only when it is not 1, so that sweeps without a batch axis
   // keep their fingerprints.
   p->inputs_key =
@@ -502,6 +528,12 @@ SweepPlan load_sweep(const std::string& path) {
   proto::ChipConfig base;
   const proto::SystemConfig base_system = load_base(&plan, dir, &base);
   resolve_run_files(&plan, dir);
+  const std::string map_option = system_map_option(plan.spec.run());
+  if (!plan.system && !map_option.empty()) {
+    const char* field = map_option == "run.split" ? "split" : "lm_head";
+    throw UserError(at(plan, {{"run", -1}, {field, -1}}) + ": " + map_option +
+                    ": maps across the chips of a system, but the sweep's base (chip) is one chip");
+  }
   size_t list_length = 0;
   const std::vector<std::string> labels = plan.system ? check_axes(plan, base_system, &list_length)
                                                       : check_axes(plan, base, &list_length);
@@ -512,6 +544,10 @@ SweepPlan load_sweep(const std::string& path) {
 
   proto::SweepRunOptions run = plan.spec.run();
   proto::resolve_defaults(&run);
+  // The system mapper's options enter the fingerprint only when they are not the defaults, so
+  // that sweeps without them keep their fingerprints.
+  if (run.split() == "auto") run.clear_split();
+  if (run.lm_head() == "chip") run.clear_lm_head();
   const std::string run_text =
       proto::to_text(run) + "data: " + plan.data + "\ncalib: " + plan.calib;
   for (const std::string& model : models) {
@@ -576,6 +612,8 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
   if (has_weights && !plan.calib.empty()) args.insert(args.end(), {"--calib", plan.calib});
   if (run.no_accuracy()) args.push_back("--no-accuracy");
   if (run.memo_parts()) args.push_back("--memo-parts");
+  if (run.split() != "auto") args.insert(args.end(), {"--split", run.split()});
+  if (run.lm_head() != "chip") args.insert(args.end(), {"--lm-head", run.lm_head()});
   if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
   if (point.rate > 0) {
     char rate[64];

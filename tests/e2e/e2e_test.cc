@@ -300,6 +300,47 @@ TEST(Sweep, SystemLinkBandwidthRowsEqualSeparateRuns) {
   fs::remove_all(dir);
 }
 
+// A system sweep's run block sets the system mapper's options (run.split, run.lm_head), as
+// `run --split` and `--lm-head` do: each row equals the separate run with those flags, and
+// differs from the run without them (the options reached the point's run).
+TEST(Sweep, SystemMapOptionsRowsEqualSeparateRuns) {
+  const std::string dir = temp_dir("sweep_split");
+  const std::string system = kSource + "/tests/fixtures/systems/split-blocks.pbtxt";
+  write_text(dir + "/split.pbtxt",
+             "name: \"split\"\nchip: \"" + system +
+                 "\"\naxis { field: \"run.batch\" values: [\"1\", \"4\"] }\n"
+                 "run { prompt_tokens: 4 decode_tokens: 4 no_accuracy: true split: \"input\" "
+                 "lm_head: \"dram\" }\n");
+  const ProgramResult r = run_aimcsim("sweep " + dir + "/split.pbtxt -j 2 --out " + dir + "/out");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  const auto results = parse_json<proto::SweepResults>(dir + "/out/sweep.json");
+  ASSERT_EQ(results.rows_size(), 2);
+  const int batches[] = {1, 4};
+  for (int i = 0; i < 2; ++i) {
+    const proto::SweepRow& row = results.rows(i);
+    ASSERT_EQ(row.status(), "ok") << row.error();
+    const std::string common = "run --chip " + system +
+                               " --no-accuracy --prompt-tokens 4 --decode-tokens 4 --batch " +
+                               std::to_string(batches[i]);
+    const std::string out = dir + "/run" + std::to_string(i);
+    const ProgramResult run =
+        run_aimcsim(common + " --split input --lm-head dram --out " + out + "/with");
+    ASSERT_EQ(run.status, 0) << run.err;
+    const ProgramResult plain = run_aimcsim(common + " --out " + out + "/without");
+    ASSERT_EQ(plain.status, 0) << plain.err;
+    const auto with = parse_json<proto::SimReport>(out + "/with/report.json");
+    const auto without = parse_json<proto::SimReport>(out + "/without/report.json");
+    EXPECT_EQ(row.decode_tokens_per_s(),
+              with.has_batch() ? with.batch().decode_tokens_per_s() : with.decode_tokens_per_s());
+    EXPECT_EQ(row.ttft_us(), with.ttft_ns() * 1e-3);
+    EXPECT_EQ(row.decode_latency_us(), with.decode_latency_ns() * 1e-3);
+    EXPECT_EQ(row.decode_nj_per_token(), with.decode().total_nj_per_token());
+    EXPECT_NE(row.decode_nj_per_token(), without.decode().total_nj_per_token());
+    EXPECT_NE(with.system().decode_link_bit_hops(), without.system().decode_link_bit_hops());
+  }
+  fs::remove_all(dir);
+}
+
 TEST(UserMistakes, OneLineOnStderrAndExitTwo) {
   const std::string dir = temp_dir("mistakes");
   auto sweep = [&](const std::string& name, const std::string& body) {

@@ -349,6 +349,75 @@ TEST(LoadSweep, MistakesNameTheirLine) {
   EXPECT_TRUE(starts(e, dir + "/mappings.pbtxt:1: mappings[1]: unknown strategy 'nope'")) << e;
 }
 
+// run.split and run.lm_head pass `--split` and `--lm-head` to every point of a system sweep;
+// they are checked as those flags are, refused with a chip base and at a point of one chip, and
+// enter the fingerprint only when set.
+TEST(LoadSweep, SystemMapOptionsPassTheRunsFlags) {
+  const std::string dir = ::testing::TempDir();
+  const std::string system = kSource + "/tests/fixtures/systems/two-small.pbtxt";
+  auto write = [&](const std::string& name, const std::string& run) {
+    std::ofstream(dir + "/" + name) << "chip: \"" << system
+                                    << "\"\naxis { field: \"chips[0].count\" values: [\"2\", "
+                                       "\"3\"] }\nrun {\n"
+                                    << run << "}\n";
+    return dir + "/" + name;
+  };
+  const SweepPlan plain = load_sweep(write("plain.pbtxt", "  prompt_tokens: 4\n"));
+  const SweepPlan set = load_sweep(
+      write("set.pbtxt", "  prompt_tokens: 4\n  split: \"input\"\n  lm_head: \"dram\"\n"));
+  ASSERT_EQ(set.points.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const auto args = run_arguments(set, set.points[i], "system.pbtxt", "out", 1);
+    const auto split = std::find(args.begin(), args.end(), "--split");
+    ASSERT_NE(split, args.end());
+    EXPECT_EQ(*(split + 1), "input");
+    const auto lm_head = std::find(args.begin(), args.end(), "--lm-head");
+    ASSERT_NE(lm_head, args.end());
+    EXPECT_EQ(*(lm_head + 1), "dram");
+    const auto none = run_arguments(plain, plain.points[i], "system.pbtxt", "out", 1);
+    EXPECT_EQ(std::find(none.begin(), none.end(), "--split"), none.end());
+    EXPECT_EQ(std::find(none.begin(), none.end(), "--lm-head"), none.end());
+    EXPECT_NE(set.points[i].inputs_key, plain.points[i].inputs_key);
+  }
+  // The defaults written out keep the fingerprint of a sweep without them.
+  const SweepPlan defaults = load_sweep(
+      write("defaults.pbtxt", "  prompt_tokens: 4\n  split: \"auto\"\n  lm_head: \"chip\"\n"));
+  EXPECT_EQ(defaults.points[0].inputs_key, plain.points[0].inputs_key);
+  auto error_of = [&](const std::string& path) {
+    try {
+      load_sweep(path);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string e = error_of(write("bad_split.pbtxt", "  prompt_tokens: 4\n  split: \"rows\"\n"));
+  EXPECT_EQ(e, dir +
+                   "/bad_split.pbtxt:5: run.split: --split: unknown value 'rows' (known: auto, "
+                   "output, input)");
+  e = error_of(write("bad_lm_head.pbtxt", "  lm_head: \"sram\"\n"));
+  EXPECT_EQ(e, dir +
+                   "/bad_lm_head.pbtxt:4: run.lm_head: --lm-head: unknown value 'sram' (known: "
+                   "chip, tiles, dram)");
+  // A chip base is one chip.
+  const std::string chip = dir + "/chip_base.pbtxt";
+  std::ofstream(chip) << "chip: \"" << kSource << "/configs/default.pbtxt\"\nrun {\n"
+                      << "  lm_head: \"tiles\"\n}\n";
+  e = error_of(chip);
+  EXPECT_NE(e.find("chip_base.pbtxt:3: run.lm_head: maps across the chips of a system"),
+            std::string::npos)
+      << e;
+  // A point whose system is one chip.
+  const std::string one = dir + "/one_chip.pbtxt";
+  std::ofstream(one) << "chip: \"" << system
+                     << "\"\naxis { field: \"chips[0].count\" values: [\"2\", \"1\"] }\n"
+                        "run { split: \"output\" }\n";
+  e = error_of(one);
+  EXPECT_NE(e.find("point 001 (chips[0].count=1): a system of one chip, which run.split cannot"),
+            std::string::npos)
+      << e;
+}
+
 TEST(LoadSweep, BatchAxisSetsTheRunsBatch) {
   const SweepPlan plan = load_sweep(kSource + "/configs/sweeps/batch.pbtxt");
   ASSERT_EQ(plan.points.size(), 7u);
