@@ -112,4 +112,24 @@ std::string ChipLinks::link_name(int link) const {
   }
 }
 
+LinkChannel::LinkChannel(double bandwidth_gbps, double latency_ns)
+    : bandwidth_gbps_(bandwidth_gbps),
+      latency_ps_(static_cast<Ps>(std::llround(latency_ns * 1000.0))) {
+  if (bandwidth_gbps_ <= 0) throw std::invalid_argument("link bandwidth must be positive");
+}
+
+Ps LinkChannel::serialize_ps(double bits) const {
+  return static_cast<Ps>(std::ceil(bits / (bandwidth_gbps_ * 8.0) * 1000.0));
+}
+
+Ps LinkChannel::transfer(Ps ready, double bits) {
+  const Ps occupy = serialize_ps(bits);
+  const Ps start = std::max(ready, free_);
+  free_ = start + occupy;
+  bits_ += bits;
+  busy_ps_ += static_cast<double>(occupy);
+  ++transfers_;
+  return start + latency_ps_ + occupy;
+}
+
 }  // namespace aimc::arch

@@ -79,4 +79,28 @@ class ChipLinks {
   double bit_links_ = 0;
 };
 
+/// One direction of a point-to-point link: a pipe of `latency_ns` whose transfers serialize at
+/// `bandwidth_gbps`. A transfer of b bits ready at r starts at max(r, the end of the previous
+/// one's serialization), occupies the link b / bandwidth, and arrives latency + b / bandwidth
+/// after its start. The host link is two of them (into the system, out of it).
+class LinkChannel {
+ public:
+  LinkChannel(double bandwidth_gbps, double latency_ns);
+  /// Sends `bits` ready at `ready`; returns the arrival of the tail.
+  Ps transfer(Ps ready, double bits);
+  /// Closed form of one transfer over the idle channel, in ps.
+  Ps unloaded_ps(double bits) const { return latency_ps_ + serialize_ps(bits); }
+  Ps serialize_ps(double bits) const;
+  double bits() const { return bits_; }
+  double busy_ps() const { return busy_ps_; }
+  long long transfers() const { return transfers_; }
+
+ private:
+  double bandwidth_gbps_;
+  Ps latency_ps_ = 0;
+  Ps free_ = 0;
+  double bits_ = 0, busy_ps_ = 0;
+  long long transfers_ = 0;
+};
+
 }  // namespace aimc::arch

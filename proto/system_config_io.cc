@@ -193,7 +193,9 @@ SystemConfig parse_system_config(const std::string& text, const std::string& sou
     path_of[i] = path;
   }
   SystemConfig resolved = config;
+  const bool host = config.has_host();
   resolve_defaults(&resolved);
+  if (!host) resolved.mutable_host()->set_enabled(false);  // no host block: no host link
   std::vector<ConfigIssue> issues = validate_system_config(resolved);
   // An issue inside a chip read from a file points at the group's config_path line.
   for (ConfigIssue& issue : issues) {
@@ -232,6 +234,7 @@ SystemConfig system_of_chip(const ChipConfig& chip) {
   s.set_name(chip.name());
   *s.add_chips()->mutable_config() = chip;
   resolve_defaults(&s);
+  s.mutable_host()->set_enabled(false);  // a chip alone has no host link cost
   return s;
 }
 

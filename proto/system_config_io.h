@@ -32,7 +32,8 @@ bool looks_like_system_config(const std::string& text);
 /// parse_system_config / load_chip_config.
 SystemConfig load_system_config(const std::string& path);
 
-/// The one-chip system of `chip`: its name, one group of one chip, default links and host.
+/// The one-chip system of `chip`: its name, one group of one chip, default links, no host link
+/// (host.enabled false).
 SystemConfig system_of_chip(const ChipConfig& chip);
 
 /// True when the system is one chip (whatever its links say).

@@ -234,8 +234,10 @@ RunPlan plan_run(const po::variables_map& vm, const RunRequest& r, std::ostream&
 
 // The timed run of the plan: on the system's chips, or on the one chip.
 proto::SimReport simulate_run(const RunRequest& r, const RunPlan& rp, const SimOptions& o) {
-  return rp.system ? simulate(r.system, r.model, rp.system_plan, rp.chip_plans, o)
-                   : simulate(r.chip, r.model, rp.plan, o);
+  if (rp.system) return simulate(r.system, r.model, rp.system_plan, rp.chip_plans, o);
+  SimOptions one = o;
+  one.host = host_link(r.system);  // a one-chip system file may have a host link
+  return simulate(r.chip, r.model, rp.plan, one);
 }
 
 // Output paths are checked before the work, and a run's files appear together or not at all:

@@ -65,6 +65,10 @@ void Controller::init(const proto::MappingPlan& layers) {
     group_blocks(static_cast<int>(chip), *layout_.plans[chip]);
   finish_parts();
   weight_passes_.resize(layers_.size());
+  if (opt_.host.enabled) {
+    host_in_ = std::make_unique<arch::LinkChannel>(opt_.host.bandwidth_gbps, opt_.host.latency_ns);
+    host_out_ = std::make_unique<arch::LinkChannel>(opt_.host.bandwidth_gbps, opt_.host.latency_ns);
+  }
   // memo_parts: the scratch chips are modules, made before the simulation starts.
   if (opt_.memo_parts) {
     for (size_t chip = 0; chip < layout_.chips.size(); ++chip) {
@@ -307,8 +311,10 @@ void Controller::seed_queue() {
     while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
       admit(next_admit_, opt_.requests[next_admit_].arrival);
   } else {
-    for (int q = 0; q < opt_.batch; ++q)
-      for (int p = 0; p < opt_.prompt_tokens; ++p) push(seq_first_[q] + p, embed_step_, 0);
+    for (int q = 0; q < opt_.batch; ++q) {
+      const Ps in = prompt_in(q, 0);
+      for (int p = 0; p < opt_.prompt_tokens; ++p) push(seq_first_[q] + p, embed_step_, in);
+    }
   }
 }
 
@@ -480,7 +486,8 @@ void Controller::admit(int seq, Ps when) {
   admitted_[seq] = when;
   ++in_flight_;
   ++next_admit_;
-  for (int p = 0; p < seq_prompt_[seq]; ++p) push(seq_first_[seq] + p, embed_step_, when);
+  const Ps in = prompt_in(seq, when);
+  for (int p = 0; p < seq_prompt_[seq]; ++p) push(seq_first_[seq] + p, embed_step_, in);
 }
 
 void Controller::push(int token, int step, Ps ready) {
@@ -597,11 +604,12 @@ void Controller::complete(int token, int step, Ps done) {
   for (int s : st[step].succ) release(token, s, done);
   const int seq = tok_seq_[token], prompt = seq_prompt_[seq];
   const int next = tok_pos_[token] + 1;  // next position of the same sequence
+  if (host_out_ && step == head_step_ && &st == &with_head_) token_out(token, done);
   if (st[step].kind == Kind::kAttention && next < seq_len_[seq])
     release(token + 1, attention_step_[st[step].block], done);
   if (step == head_step_ && &st == &with_head_ && next < seq_len_[seq] && next >= prompt) {
     if (next > prompt || request_mode()) {
-      release(token + 1, embed_step_, feedback(done));
+      release(token + 1, embed_step_, feedback(token, done));
     } else {
       // The first decode tokens of the batch start together, once every prefill is done.
       prefill_end_ = std::max(prefill_end_, done);
@@ -609,7 +617,8 @@ void Controller::complete(int token, int step, Ps done) {
         settle_memos();
         if (on_decode_start) on_decode_start(prefill_end_);
         for (int q = 0; q < opt_.batch; ++q)
-          release(seq_first_[q] + opt_.prompt_tokens, embed_step_, feedback(prefill_end_));
+          release(seq_first_[q] + opt_.prompt_tokens, embed_step_,
+                  feedback(seq_first_[q] + opt_.prompt_tokens - 1, prefill_end_));
       }
     }
   }
@@ -625,10 +634,34 @@ void Controller::complete(int token, int step, Ps done) {
                 rec.end);
 }
 
-// The generated token (its id, 32 bits) travels from lm_head's chip to the embedding's.
-Ps Controller::feedback(Ps ready) {
+// The generated token (its id, 32 bits) of `token` travels from lm_head's chip to the
+// embedding's. With a host link it went to chip 0 when it was made (token_out).
+Ps Controller::feedback(int token, Ps ready) {
   cur_phase_ = 1;
-  return link(ready, layout_.head_chip, with_head_[embed_step_].chip, 32);
+  const int embed_chip = with_head_[embed_step_].chip;
+  if (host_out_) return link(std::max(ready, at_chip0_[token]), 0, embed_chip, 32);
+  return link(ready, layout_.head_chip, embed_chip, 32);
+}
+
+// Host link: sequence `seq`'s prompt ids (32 bits each) from the host to chip 0, sent at `ready`.
+Ps Controller::prompt_in(int seq, Ps ready) {
+  if (!host_in_) return ready;
+  const double bits = 32.0 * seq_prompt_[seq];
+  host_bits_[0] += bits;
+  return host_in_->transfer(ready, bits);
+}
+
+// Host link: the id `token` generated (ready at lm_head's chip at `done`) crosses to chip 0, then
+// to the host; the token ends when it arrives there.
+void Controller::token_out(int token, Ps done) {
+  if (at_chip0_.empty()) at_chip0_.assign(tokens_.size(), 0);
+  cur_phase_ = tokens_[token].decode ? 1 : 0;
+  const Ps at0 = link(done, layout_.head_chip, 0, 32);
+  at_chip0_[token] = at0;
+  const Ps out = host_out_->transfer(at0, 32);
+  host_bits_[cur_phase_] += 32;
+  tokens_[token].end = std::max(tokens_[token].end, out);
+  end_time_ = std::max(end_time_, out);
 }
 
 Ps Controller::link(Ps ready, int from_chip, int to_chip, double bits) {

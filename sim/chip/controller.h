@@ -69,6 +69,15 @@ struct ControllerOptions {
   /// its tiles, ADCs and mesh paths act as one pipeline with that read's latency and the tiles'
   /// steady read interval; contention with other layers on the mesh is not modelled.
   bool memo_parts = false;
+  /// The host link of chip 0 (sim::SimOptions::host): each sequence's prompt ids (32 bits each)
+  /// go in before its prefill, each generated id goes out once it has reached chip 0; a token
+  /// ends when its id reaches the host. Off: prompts start on chip 0, tokens end at lm_head.
+  struct HostLink {
+    bool enabled = false;
+    double bandwidth_gbps = 16;
+    double latency_ns = 1000;
+  };
+  HostLink host;
 };
 
 /// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
@@ -160,6 +169,10 @@ class Controller : public sc_core::sc_module {
   double memo_reads() const { return memo_reads_; }
   /// Bits x links crossed over the chip-to-chip links, by phase.
   double link_bit_hops(int phase) const { return link_bit_hops_[phase]; }
+  /// The host link's directions (null when it is not modelled) and its bits by phase.
+  const arch::LinkChannel* host_in() const { return host_in_.get(); }
+  const arch::LinkChannel* host_out() const { return host_out_.get(); }
+  double host_bits(int phase) const { return host_bits_[phase]; }
   /// Time the last step ended.
   arch::Ps end_time() const { return end_time_; }
   /// Process activations of the controller's method (a cost measure).
@@ -334,7 +347,10 @@ class Controller : public sc_core::sc_module {
   arch::Ps move(int from_chip, int from_dpu, int to_chip, int to_dpu, long long elems,
                 arch::Ps ready);
   arch::Ps link(arch::Ps ready, int from_chip, int to_chip, double bits);
-  arch::Ps feedback(arch::Ps ready);
+  arch::Ps feedback(int token, arch::Ps ready);
+  // Host link: a sequence's prompt in (returns its arrival at chip 0); a generated token out.
+  arch::Ps prompt_in(int seq, arch::Ps ready);
+  void token_out(int token, arch::Ps done);
   arch::ActionCounts* counts(int chip);
   void flush_counts();
   const std::vector<Step>& steps_of(int token) const;
@@ -384,6 +400,9 @@ class Controller : public sc_core::sc_module {
   std::vector<arch::ActionCounts> chip_counts_[2];
   std::vector<int> ledger_chip_;
   double link_bit_hops_[2] = {0, 0};
+  std::unique_ptr<arch::LinkChannel> host_in_, host_out_;
+  double host_bits_[2] = {0, 0};
+  std::vector<arch::Ps> at_chip0_;  // host link: per token, its generated id reached chip 0
   // The current pass of a digital layer's weights from DRAM, per DPU slice: from when it began
   // streaming to when its last weights arrived.
   struct WeightPass {

@@ -35,6 +35,9 @@ ControllerOptions controller_options(const SimOptions& options) {
   co.batch = options.batch;
   co.max_batch = options.max_batch;
   co.memo_parts = options.memo_parts;
+  co.host.enabled = options.host.enabled;
+  co.host.bandwidth_gbps = options.host.bandwidth_gbps;
+  co.host.latency_ns = options.host.latency_ns;
   for (const SimOptions::Request& q : options.requests)
     co.requests.push_back(
         {q.prompt_tokens, q.decode_tokens, static_cast<Ps>(std::llround(q.arrival_ns * 1000.0))});

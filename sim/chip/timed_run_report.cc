@@ -213,6 +213,34 @@ void add_system_phase(const Run& run, int phase, double time_ps, int tokens,
   pe->set_tops_per_w(total > 0 ? ops / (total * 1e-12) * 1e-12 : 0);
 }
 
+// The host link's energy (bits x e_pj_per_bit) as an entry of a phase's energy by component.
+void add_host_energy(const Run& run, int phase, proto::PhaseEnergy* pe) {
+  if (!run.ctl->host_in()) return;
+  const double pj = run.ctl->host_bits(phase) * run.options->host.e_pj_per_bit;
+  const double per = pe->tokens() > 0 ? 1.0 / pe->tokens() : 0;
+  const double before_pj = pe->tokens() > 0 ? pe->total_nj_per_token() * 1e3 * pe->tokens() : 0;
+  proto::EnergyEntry* e = pe->add_by_component();
+  e->set_name("host_link");
+  e->set_nj_per_token(pj * 1e-3 * per);
+  pe->set_total_nj_per_token(pe->total_nj_per_token() + pj * 1e-3 * per);
+  const double total_pj = before_pj + pj;
+  pe->set_tops_per_w(total_pj > 0 ? run.ctl->ops(phase) / (total_pj * 1e-12) * 1e-12 : 0);
+}
+
+void report_host_link(const Run& run, const Phases& ph, proto::SimReport* r) {
+  const Controller& ctl = *run.ctl;
+  if (!ctl.host_in()) return;
+  proto::HostLinkUsage* h = r->mutable_host_link();
+  const double total = static_cast<double>(ph.total);
+  h->set_bytes_in(ctl.host_in()->bits() / 8);
+  h->set_bytes_out(ctl.host_out()->bits() / 8);
+  h->set_utilization_in(total > 0 ? ctl.host_in()->busy_ps() / total : 0);
+  h->set_utilization_out(total > 0 ? ctl.host_out()->busy_ps() / total : 0);
+  h->set_energy_nj((ctl.host_bits(0) + ctl.host_bits(1)) * run.options->host.e_pj_per_bit * 1e-3);
+  h->set_transfers_in(static_cast<uint64_t>(ctl.host_in()->transfers()));
+  h->set_transfers_out(static_cast<uint64_t>(ctl.host_out()->transfers()));
+}
+
 void report_energy(const Run& run, const Phases& ph, proto::SimReport* r) {
   const Controller& ctl = *run.ctl;
   std::vector<std::array<arch::GatingUse, 2>> gating(run.chips.size());
@@ -232,6 +260,9 @@ void report_energy(const Run& run, const Phases& ph, proto::SimReport* r) {
     add_phase(r->mutable_decode(), ctl.ledger_names(), ctl.ledger(1), es, ls, decode_ps,
               decode_tokens, ctl.ops(1), gating[0][1]);
   }
+  add_host_energy(run, 0, r->mutable_prefill());
+  add_host_energy(run, 1, r->mutable_decode());
+  report_host_link(run, ph, r);
   if (!run.multi()) {
     set_utilization(run.chips[0]->utilization(static_cast<double>(ph.total)),
                     r->mutable_utilization());
@@ -403,6 +434,7 @@ void report_system(const Run& run, const Phases& ph, proto::SimReport* r) {
   const auto top = busiest(run, window, since_decode);
   sr->set_bottleneck(top.first);
   sr->set_bottleneck_utilization(top.second);
+  if (r->has_host_link()) *sr->mutable_host_link() = r->host_link();
 }
 
 }  // namespace

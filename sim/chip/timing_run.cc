@@ -188,9 +188,21 @@ long long system_max_batch(const proto::SystemConfig& system,
   return std::max(0LL, least);
 }
 
+SimOptions::HostLink host_link(const proto::SystemConfig& system) {
+  SimOptions::HostLink h;
+  const proto::HostLinkConfig& c = system.host();
+  h.enabled = c.enabled();
+  h.bandwidth_gbps = c.bandwidth_gbps();
+  h.latency_ns = c.latency_ns();
+  h.e_pj_per_bit = c.e_pj_per_bit();
+  return h;
+}
+
 proto::SimReport simulate(const proto::SystemConfig& system, const workloads::ModelConfig& model,
                           const proto::SystemPlan& plan, const mapping::SystemChipPlans& chip_plans,
-                          const SimOptions& options) {
+                          const SimOptions& given) {
+  SimOptions options = given;
+  options.host = host_link(system);
   if (chip_plans.chips.size() == 1) {
     SimOptions one = options;
     one.dram_capacity_bytes = static_cast<double>(proto::chip_dram(system, 0).capacity_bytes());

@@ -89,7 +89,24 @@ struct SimOptions {
   /// load are not modelled; DPUs, memories and links are simulated as always. Refused with power
   /// gating. Off: every read is simulated (the default; the golden numbers).
   bool memo_parts = false;
+
+  // ---- Host link -------------------------------------------------------------------------------
+  /// The link between the host and chip 0 (proto::HostLinkConfig): each prompt's token ids
+  /// (32 bits each) cross it before the prefill starts (a request's when it is admitted), each
+  /// generated token's id after it has reached chip 0; each direction serializes its transfers.
+  /// A token ends when its id has reached the host. Off (the default, a chip alone): prompts
+  /// start on chip 0 at time 0 and tokens are read for free.
+  struct HostLink {
+    bool enabled = false;
+    double bandwidth_gbps = 16;
+    double latency_ns = 1000;
+    double e_pj_per_bit = 10;
+  };
+  HostLink host;
 };
+
+/// The host link of `system` (SystemConfig.host; off when host.enabled is false).
+SimOptions::HostLink host_link(const proto::SystemConfig& system);
 
 /// The most sequences of `positions` positions whose KV caches the chip holds: its KV-cache
 /// SRAM plus `dram_capacity_bytes` of DRAM (0 = unbounded: returns 0), less the DRAM that

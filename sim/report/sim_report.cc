@@ -153,6 +153,13 @@ std::string format_summary(const proto::SimReport& r, int top) {
   if (r.has_batch()) batch(&out, r.batch());
   if (r.has_requests()) requests(&out, r.requests());
   if (r.has_system()) system_block(&out, r.system());
+  if (r.has_host_link()) {
+    const proto::HostLinkUsage& h = r.host_link();
+    line(&out, "host link in / out",
+         fmt("%.4g B", h.bytes_in()) + fmt(" (%.3g %% busy)", 100 * h.utilization_in()) + " / " +
+             fmt("%.4g B", h.bytes_out()) + fmt(" (%.3g %% busy)", 100 * h.utilization_out()) +
+             fmt(", %.4g nJ", h.energy_nj()));
+  }
   out += "weight programming (once, not in the figures above)\n";
   line(&out, "cells / time / energy",
        fmt("%.4g", r.programming().cells()) + " / " + fmt("%.4g s", r.programming().time_s()) +

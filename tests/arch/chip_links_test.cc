@@ -87,5 +87,22 @@ TEST(ChipLinks, BusyTimeAndBitsPerLink) {
   EXPECT_EQ(links.link_name(l), "chip 0 -> chip 1");
 }
 
+TEST(LinkChannel, LatencyPlusBytesOverBandwidthAndTransfersSerialize) {
+  LinkChannel host(16, 1000);    // 16 bytes per ns
+  const double bits = 8.0 * 64;  // 64 bytes: 4 ns
+  EXPECT_EQ(host.unloaded_ps(bits), 1'004'000);
+  EXPECT_EQ(host.transfer(0, bits), 1'004'000);
+  // The second, ready at once, waits for the first's serialization only (the latency is the
+  // pipe's, it does not occupy the sender).
+  EXPECT_EQ(host.transfer(0, bits), 4'000 + 1'004'000);
+  // Ready after the channel is free: not delayed.
+  EXPECT_EQ(host.transfer(2'000'000, bits), 3'004'000);
+  EXPECT_DOUBLE_EQ(host.bits(), 3 * bits);
+  EXPECT_DOUBLE_EQ(host.busy_ps(), 3 * 4'000.0);
+  EXPECT_EQ(host.transfers(), 3);
+  // 4 bytes at 16 GB/s: 0.25 ns.
+  EXPECT_EQ(host.serialize_ps(32), 250);
+}
+
 }  // namespace
 }  // namespace aimc::arch

@@ -187,4 +187,25 @@ TEST(SystemConfig, BrokenSystemsNameFileLineAndField) {
 }
 
 }  // namespace
+TEST(SystemConfig, HostLinkOnlyWithAHostBlock) {
+  const SystemConfig without = parse_system_config(
+      "schema_version: 1\nchips { config { name: \"c\" } count: 2 }\n", "sys.pbtxt");
+  EXPECT_FALSE(without.host().enabled());
+  const SystemConfig with = parse_system_config(
+      "schema_version: 1\nchips { config { name: \"c\" } count: 2 }\nhost { latency_ns: 500 }\n",
+      "sys.pbtxt");
+  EXPECT_TRUE(with.host().enabled());
+  EXPECT_DOUBLE_EQ(with.host().bandwidth_gbps(), 16.0);
+  const SystemConfig off = parse_system_config(
+      "schema_version: 1\nchips { config { name: \"c\" } count: 2 }\nhost { enabled: false }\n",
+      "sys.pbtxt");
+  EXPECT_FALSE(off.host().enabled());
+  ChipConfig chip;
+  chip.set_name("alone");
+  EXPECT_FALSE(system_of_chip(chip).host().enabled());
+  // The resolved system keeps its choice when printed and read back.
+  EXPECT_FALSE(parse_system_config(to_text(without), "again").host().enabled());
+  EXPECT_TRUE(parse_system_config(to_text(with), "again").host().enabled());
+}
+
 }  // namespace aimc::proto
