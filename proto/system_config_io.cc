@@ -197,9 +197,12 @@ SystemConfig parse_system_config(const std::string& text, const std::string& sou
   resolve_defaults(&resolved);
   if (!host) resolved.mutable_host()->set_enabled(false);  // no host block: no host link
   std::vector<ConfigIssue> issues = validate_system_config(resolved);
-  // An issue inside a chip read from a file points at the group's config_path line.
+  // An issue inside a chip read from a file points at the group's config_path line (the
+  // group's own fields, count and dram, keep their paths and lines).
   for (ConfigIssue& issue : issues) {
-    if (issue.path.size() < 2 || issue.path[0].field->name() != "chips") continue;
+    if (issue.path.size() < 2 || issue.path[0].field->name() != "chips" ||
+        issue.path[1].field->name() != "config")
+      continue;
     const int i = issue.path[0].index;
     if (i < 0 || path_of.count(i) == 0) continue;
     std::string inner;

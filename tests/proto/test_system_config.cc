@@ -163,6 +163,14 @@ TEST(SystemConfig, BrokenSystemsNameFileLineAndField) {
        "schema_version: 1\nchips { config_path: \"c256.pbtxt\" }\n\nchips { config_path: "
        "\"c512.pbtxt\" }\n",
        ":4: chips[1].config_path: chip config '"},
+      {"count_path.pbtxt",
+       "schema_version: 1\nchips { config_path: \"c256.pbtxt\" }\nchips {\n  config_path: "
+       "\"c256.pbtxt\"\n  count: 0\n}\n",
+       ":5: chips[1].count: must be in 1..65536, got 0"},
+      {"dram_path.pbtxt",
+       "schema_version: 1\nchips {\n  config_path: \"c256.pbtxt\"\n  dram { capacity_bytes: "
+       "2000000000000000 }\n}\n",
+       ":4: chips[0].dram.capacity_bytes: must be in 0..1e+15, got 2e+15"},
       {"missing.pbtxt", "schema_version: 1\n\nchips { config_path: \"nope.pbtxt\" }\n",
        ":3: chips[0].config_path: cannot open chip config '"},
       {"unknown.pbtxt", "schema_version: 1\nchips { count: 2 }\nlinks { speed: 3 }\n",
