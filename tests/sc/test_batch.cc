@@ -1,12 +1,15 @@
 // Batched runs (several sequences decoding together, each with its own KV cache): one sequence is
 // today's run; throughput grows with the batch until the named bottleneck saturates; leakage
 // per token falls as the closed form says; each sequence computes bit for bit what it computes
-// alone; the KV capacity bounds the batch.
+// alone; the KV capacity bounds the batch; the bottleneck is named (a DPU, the KV-cache SRAM,
+// the DRAM).
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "proto/chip_config_io.h"
@@ -110,6 +113,46 @@ TEST(Batch, EnergyPerTokenFallsByTheAmortizedLeakage) {
             (l1 - l64) - std::abs(d64 - d1));
   std::printf("decode nJ/token: B=1 %.4g (leakage %.4g), B=64 %.4g (leakage %.4g)\n",
               one.decode().total_nj_per_token(), l1, many.decode().total_nj_per_token(), l64);
+}
+
+// The bottleneck is named whatever it is: with a slow KV-cache SRAM the KV cache's bandwidth,
+// with lm_head streamed from a slow DRAM the DRAM. Each is then busy almost all of the decode
+// phase, and its busy share is the bytes it moves per second over its bandwidth (bytes from
+// its dynamic energy per token over its energy per bit).
+TEST(Batch, BottleneckNamesTheKvCacheBandwidthAndTheDram) {
+  struct Case {
+    const char* name;
+    const char* component;  // energy entry of the component
+    double gbps;
+    double pj_per_bit;
+  };
+  proto::ChipConfig kv = default_chip();
+  kv.mutable_memory()->set_kv_sram_bandwidth_gbps(0.5);
+  proto::ChipConfig dram = default_chip();
+  dram.mutable_memory()->set_dram_bandwidth_gbps(0.5);
+  dram.mutable_mapping()->set_lm_head_on_tiles(false);
+  const std::vector<std::pair<proto::ChipConfig, Case>> cases = {
+      {kv, {"KV-cache SRAM", "kv_sram", 0.5, kv.energy().e_kv_sram_pj_per_bit()}},
+      {dram, {"DRAM", "dram", 0.5, dram.energy().e_dram_pj_per_bit()}}};
+  for (const auto& [chip, c] : cases) {
+    SCOPED_TRACE(c.name);
+    sim::SimOptions o;
+    o.prompt_tokens = 16;
+    o.decode_tokens = 16;
+    o.batch = 16;
+    const proto::SimReport r = sim::simulate(chip, weights().config, "dense", o);
+    ASSERT_TRUE(r.has_batch());
+    EXPECT_EQ(r.batch().bottleneck(), c.name);
+    EXPECT_GT(r.batch().bottleneck_utilization(), 0.9);
+    double nj = 0;
+    for (const auto& e : r.decode().by_component())
+      if (e.name() == c.component) nj += e.nj_per_token();
+    const double bytes_per_token = nj * 1e3 / c.pj_per_bit / 8;
+    const double busy = r.batch().decode_tokens_per_s() * bytes_per_token / (c.gbps * 1e9);
+    std::printf("%s: %.4g bytes/token, busy %.4g, reported %.4g\n", c.name, bytes_per_token, busy,
+                r.batch().bottleneck_utilization());
+    EXPECT_NEAR(busy, r.batch().bottleneck_utilization(), 0.01);
+  }
 }
 
 uint32_t bits(float f) {
