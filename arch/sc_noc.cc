@@ -14,7 +14,16 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
       link_free_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y * 4, 0),
       node_time_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
       node_stamp_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
-      routers_(spec.router_gating, spec.mesh_x * spec.mesh_y) {}
+      routers_(spec.router_gating, spec.mesh_x * spec.mesh_y) {
+  const int nodes = spec.mesh_x * spec.mesh_y;
+  nodes_ = nodes;
+  node_x_.resize(nodes);
+  node_y_.resize(nodes);
+  for (int node = 0; node < nodes; ++node) {
+    node_x_[node] = node % spec.mesh_x;
+    node_y_[node] = node / spec.mesh_x;
+  }
+}
 
 int ScNoc::hops(int src, int dst) const {
   return std::abs(src % spec_.mesh_x - dst % spec_.mesh_x) +
@@ -26,53 +35,157 @@ Ps ScNoc::flits_ps(double bits) const {
 }
 
 int ScNoc::next_link(int node, int dst, int* next) const {
-  const int x = node % spec_.mesh_x, dx = dst % spec_.mesh_x;
+  const int x = node_x_[node], dx = node_x_[dst];
   if (x != dx) {
     const int dir = dx > x ? 0 : 1;
     *next = node + (dx > x ? 1 : -1);
-    return node * 4 + dir;
+    return link_index(node, dir);
   }
-  const int y = node / spec_.mesh_x, dy = dst / spec_.mesh_x;
+  const int y = node_y_[node], dy = node_y_[dst];
   const int dir = dy > y ? 2 : 3;
   *next = node + (dy > y ? spec_.mesh_x : -spec_.mesh_x);
-  return node * 4 + dir;
+  return link_index(node, dir);
 }
 
-Ps ScNoc::reserve(int link, Ps head, Ps occ) {
-  const Ps start = std::max(head, link_free_[link]);
-  link_free_[link] = start + occ;
-  busy_ps_ += static_cast<double>(occ);
-  if (sink_) {
-    int& tr = link_track_[link];
-    if (tr == -2) {
-      static const char* kDir[] = {"east", "west", "south", "north"};
-      const std::string nm =
-          std::string(name()) + ".link" + std::to_string(link / 4) + "_" + kDir[link % 4];
-      tr = sink_->wants(nm) ? sink_->track(nm) : -1;
-    }
-    if (tr >= 0) sink_->span(tr, "transfer", start, start + occ);
+int ScNoc::link_index(int node, int dir) const {
+  if (dir < 2) return node * 2 + dir;
+  return 2 * nodes_ + (node_x_[node] * spec_.mesh_y + node_y_[node]) * 2 + (dir - 2);
+}
+
+void ScNoc::link_of(int link, int* node, int* dir) const {
+  if (link < 2 * nodes_) {
+    *node = link / 2;
+    *dir = link % 2;
+    return;
   }
-  return start;
+  const int r = link - 2 * nodes_, col = r / 2 / spec_.mesh_y, row = r / 2 % spec_.mesh_y;
+  *node = row * spec_.mesh_x + col;
+  *dir = 2 + r % 2;
+}
+
+void ScNoc::add_link_busy(Ps occ, int links) {
+  // Integer busy times below 2^53 add exactly in any grouping: one add per transfer then gives
+  // the same sum as one per link.
+  const double total = static_cast<double>(occ) * links;
+  if (busy_ps_ + total < 9007199254740992.0 && total < 9007199254740992.0) {
+    busy_ps_ += total;
+  } else {
+    for (int k = 0; k < links; ++k) busy_ps_ += static_cast<double>(occ);
+  }
+}
+
+void ScNoc::trace_link(int link, Ps start, Ps end) {
+  int& tr = link_track_[link];
+  if (tr == -2) {
+    static const char* kDir[] = {"east", "west", "south", "north"};
+    int node, dir;
+    link_of(link, &node, &dir);
+    const std::string nm = std::string(name()) + ".link" + std::to_string(node) + "_" + kDir[dir];
+    tr = sink_->wants(nm) ? sink_->track(nm) : -1;
+  }
+  if (tr >= 0) sink_->span(tr, "transfer", start, end);
 }
 
 Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
   if (src == dst || bits <= 0) return ready;
   const Ps occ = flits_ps(bits);
-  Ps head = routers_.wake(src, ready);
-  int node = src, h = 0;
-  while (node != dst) {
-    int next;
-    const int link = next_link(node, dst, &next);
-    const Ps start = reserve(link, head, occ);
-    routers_.busy_until(node, start + occ);
-    head = routers_.wake(next, start + hop_ps_);
-    node = next;
-    ++h;
+  const int x = node_x_[src], dx = node_x_[dst], y = node_y_[src], dy = node_y_[dst];
+  const int h = std::abs(dx - x) + std::abs(dy - y);
+  Ps head;
+  if (!sink_ && !routers_.spec().enabled) {
+    // No trace, no gating: each link only delays the head and is held by the flits. XY: along
+    // the row first (x links of a row are adjacent), then along the column (so are y links).
+    Ps* free = link_free_.data();
+    head = ready;
+    int link = src * 2 + (dx > x ? 0 : 1);
+    const int xstride = dx > x ? 2 : -2;
+    for (int k = std::abs(dx - x); k > 0; --k, link += xstride) {
+      const Ps start = std::max(head, free[link]);
+      free[link] = start + occ;
+      head = start + hop_ps_;
+    }
+    link = 2 * nodes_ + (dx * spec_.mesh_y + y) * 2 + (dy > y ? 0 : 1);
+    const int ystride = dy > y ? 2 : -2;
+    for (int k = std::abs(dy - y); k > 0; --k, link += ystride) {
+      const Ps start = std::max(head, free[link]);
+      free[link] = start + occ;
+      head = start + hop_ps_;
+    }
+    add_link_busy(occ, h);
+  } else {
+    head = routers_.wake(src, ready);
+    int node = src;
+    const int xdir = dx > x ? 0 : 1, xstep = dx > x ? 1 : -1;
+    for (int k = std::abs(dx - x); k > 0; --k) {
+      const Ps start = reserve(link_index(node, xdir), head, occ);
+      routers_.busy_until(node, start + occ);
+      node += xstep;
+      head = routers_.wake(node, start + hop_ps_);
+    }
+    const int ydir = dy > y ? 2 : 3, ystep = dy > y ? spec_.mesh_x : -spec_.mesh_x;
+    for (int k = std::abs(dy - y); k > 0; --k) {
+      const Ps start = reserve(link_index(node, ydir), head, occ);
+      routers_.busy_until(node, start + occ);
+      node += ystep;
+      head = routers_.wake(node, start + hop_ps_);
+    }
+    routers_.busy_until(dst, head + occ);
   }
-  routers_.busy_until(dst, head + occ);
   bit_hops_ += bits * h;
   if (counts) counts->noc_bit_hops += bits * h;
   return head + occ;
+}
+
+void ScNoc::build_tree(int src, const int* dsts, int n, McTree* tree) {
+  tree->src = src;
+  tree->mesh_x = spec_.mesh_x;
+  tree->mesh_y = spec_.mesh_y;
+  tree->dsts.assign(dsts, dsts + n);
+  tree->hops.clear();
+  tree->dst_end.clear();
+  tree->dst_slot.clear();
+  tree->forwards = false;
+  if (++stamp_ == 0) {
+    std::fill(node_stamp_.begin(), node_stamp_.end(), 0);
+    std::fill(walk_stamp_.begin(), walk_stamp_.end(), 0);
+    stamp_ = 1;
+  }
+  if (node_slot_.size() != node_stamp_.size()) node_slot_.assign(node_stamp_.size(), 0);
+  node_stamp_[src] = stamp_;
+  node_slot_[src] = 0;
+  const int sx = node_x_[src], sy = node_y_[src];
+  for (int i = 0; i < n; ++i) {
+    const int dst = dsts[i];
+    if (dst != src) tree->forwards = true;
+    // Walk back along the XY route from dst until a node already on the tree (at worst src):
+    // on the route, nodes off the source's row lie on the destination's column.
+    path_.clear();
+    int node = dst;
+    while (node_stamp_[node] != stamp_) {
+      path_.push_back(node);
+      const int x = node_x_[node], y = node_y_[node];
+      if (y != sy)
+        node += y > sy ? -spec_.mesh_x : spec_.mesh_x;
+      else
+        node += x > sx ? -1 : 1;
+    }
+    // Then grow the tree forward from there: each new link once.
+    for (size_t k = path_.size(); k-- > 0;) {
+      int next;
+      const int link = next_link(node, path_[k], &next);
+      McTree::Hop hop;
+      hop.link = link;
+      hop.from = node;
+      hop.to = next;
+      hop.slot = node_slot_[node];
+      tree->hops.push_back(hop);
+      node = next;
+      node_stamp_[node] = stamp_;
+      node_slot_[node] = static_cast<int>(tree->hops.size());
+    }
+    tree->dst_end.push_back(static_cast<int>(tree->hops.size()));
+    tree->dst_slot.push_back(dst == src ? -1 : node_slot_[dst]);
+  }
 }
 
 void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
@@ -81,52 +194,58 @@ void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps
     for (int i = 0; i < n; ++i) arrivals[i] = unicast(ready, src, dsts[i], bits, counts);
     return;
   }
+  build_tree(src, dsts, n, &scratch_tree_);
+  multicast(ready, scratch_tree_, bits, arrivals, counts);
+}
+
+void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
+                      ActionCounts* counts) {
+  const int n = static_cast<int>(tree.dsts.size());
+  if (!spec_.multicast) {
+    for (int i = 0; i < n; ++i) arrivals[i] = unicast(ready, tree.src, tree.dsts[i], bits, counts);
+    return;
+  }
   const Ps occ = flits_ps(bits);
-  if (++stamp_ == 0) {
-    std::fill(node_stamp_.begin(), node_stamp_.end(), 0);
-    std::fill(walk_stamp_.begin(), walk_stamp_.end(), 0);
-    stamp_ = 1;
-  }
-  node_stamp_[src] = stamp_;
-  node_time_[src] = ready;
-  if (routers_.spec().enabled)
-    for (int i = 0; i < n; ++i)
-      if (dsts[i] != src) {
-        node_time_[src] = routers_.wake(src, ready);  // the source's router forwards
-        break;
+  const size_t slots = tree.hops.size() + 1;
+  if (slot_time_.size() < slots) slot_time_.resize(slots);
+  Ps* time = slot_time_.data();
+  // The source's router forwards when some destination is elsewhere.
+  time[0] = tree.forwards ? routers_.wake(tree.src, ready) : ready;
+  const McTree::Hop* hop = tree.hops.data();
+  const int hops = static_cast<int>(tree.hops.size());
+  if (!sink_ && !routers_.spec().enabled) {
+    // No trace, no gating: the links in tree order, then each destination's arrival.
+    Ps* free = link_free_.data();
+    for (int k = 0; k < hops; ++k) {
+      const McTree::Hop& h = hop[k];
+      const Ps start = std::max(time[h.slot], free[h.link]);
+      free[h.link] = start + occ;
+      time[k + 1] = start + hop_ps_;
+    }
+    add_link_busy(occ, hops);
+    for (int i = 0; i < n; ++i) {
+      const int slot = tree.dst_slot[i];
+      arrivals[i] = slot < 0 ? ready : time[slot] + occ;
+    }
+  } else {
+    int k = 0;
+    for (int i = 0; i < n; ++i) {
+      for (const int end = tree.dst_end[i]; k < end; ++k) {
+        const McTree::Hop& h = hop[k];
+        const Ps start = reserve(h.link, time[h.slot], occ);
+        routers_.busy_until(h.from, start + occ);
+        time[k + 1] = routers_.wake(h.to, start + hop_ps_);
       }
-  double links_used = 0;
-  const int sx = src % spec_.mesh_x, sy = src / spec_.mesh_x;
-  for (int i = 0; i < n; ++i) {
-    const int dst = dsts[i];
-    // Walk back along the XY route from dst until a node already on the tree (at worst src):
-    // on the route, nodes off the source's row lie on the destination's column.
-    path_.clear();
-    int node = dst;
-    while (node_stamp_[node] != stamp_) {
-      path_.push_back(node);
-      const int x = node % spec_.mesh_x, y = node / spec_.mesh_x;
-      if (y != sy)
-        node += y > sy ? -spec_.mesh_x : spec_.mesh_x;
-      else
-        node += x > sx ? -1 : 1;
+      const int slot = tree.dst_slot[i];
+      if (slot < 0) {
+        arrivals[i] = ready;
+      } else {
+        arrivals[i] = time[slot] + occ;
+        routers_.busy_until(tree.dsts[i], arrivals[i]);
+      }
     }
-    // Then grow the tree forward from there, reserving each new link once.
-    Ps head = node_time_[node];
-    for (size_t k = path_.size(); k-- > 0;) {
-      int next;
-      const int link = next_link(node, path_[k], &next);
-      const Ps start = reserve(link, head, occ);
-      routers_.busy_until(node, start + occ);
-      head = routers_.wake(next, start + hop_ps_);
-      node = next;
-      node_stamp_[node] = stamp_;
-      node_time_[node] = head;
-      links_used += 1;
-    }
-    arrivals[i] = dst == src ? ready : node_time_[dst] + occ;
-    if (dst != src) routers_.busy_until(dst, arrivals[i]);
   }
+  const double links_used = static_cast<double>(tree.hops.size());
   bit_hops_ += bits * links_used;
   if (counts) counts->noc_bit_hops += bits * links_used;
 }

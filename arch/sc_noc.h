@@ -2,6 +2,7 @@
 // delays the next transfer) and multicast along the XY tree.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <systemc>
@@ -29,6 +30,25 @@ struct NocSpec {
   GatingSpec router_gating;
 };
 
+/// A multicast's XY tree from one source to a list of destinations, computed once
+/// (ScNoc::build_tree) and reused by every multicast along it: the links in the order the
+/// multicast reserves them, each with the tree slot its head leaves from.
+struct McTree {
+  struct Hop {
+    int link = 0;  ///< where the link keeps its state (ScNoc::link_index)
+    int from = 0;  ///< the node it leaves
+    int to = 0;    ///< the node it reaches
+    int slot = 0;  ///< tree slot of `from` (0 = the source, k + 1 = the node hop k reached)
+  };
+  int src = -1;
+  int mesh_x = 0, mesh_y = 0;
+  std::vector<int> dsts;
+  std::vector<Hop> hops;
+  std::vector<int> dst_end;   ///< per destination: hops up to here lead to it
+  std::vector<int> dst_slot;  ///< per destination: its tree slot (-1 when it is the source)
+  bool forwards = false;      ///< some destination is not the source
+};
+
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
 /// it crosses is occupied for ceil(bits / link_width) cycles, starting when the head gets there
 /// and the link is free.
@@ -43,6 +63,10 @@ class ScNoc : public ScComponent {
   /// tail arrival at dsts[i]. With multicast, each link of the XY tree carries the data once.
   void multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
                  ActionCounts* counts);
+  /// The XY tree of a multicast from `src` to the `n` nodes `dsts` (for multicast(tree)).
+  void build_tree(int src, const int* dsts, int n, McTree* tree);
+  /// multicast() along a tree from build_tree(): the same reservations, in the same order.
+  void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts);
 
   /// Reduces in the network: node `srcs[i]` holds a vector of `elems` elements (`bits` bits)
   /// ready at `ready[i]`; the vectors travel along their XY routes to `dst`, and where routes
@@ -80,8 +104,21 @@ class ScNoc : public ScComponent {
 
  private:
   int next_link(int node, int dst, int* next_node) const;
+  /// Where the link leaving `node` in direction `dir` keeps its state: the x links of a row
+  /// side by side, then the y links of a column side by side (a route's links are neighbours).
+  int link_index(int node, int dir) const;
+  void link_of(int link, int* node, int* dir) const;
+  /// Adds the busy time of `links` links each held `occ`.
+  void add_link_busy(Ps occ, int links);
   Ps flits_ps(double bits) const;
-  Ps reserve(int link, Ps head, Ps occupancy);
+  Ps reserve(int link, Ps head, Ps occupancy) {
+    const Ps start = std::max(head, link_free_[link]);
+    link_free_[link] = start + occupancy;
+    busy_ps_ += static_cast<double>(occupancy);
+    if (sink_) trace_link(link, start, start + occupancy);
+    return start;
+  }
+  void trace_link(int link, Ps start, Ps end);
   /// reduce()'s in-tree: the sources' nodes and every node on their XY routes to dst in
   /// `tree_nodes_`, leaves first, each with the streams merging in its router
   /// (`node_inputs_`, of them `node_local_` its own) and its sources' ready time (`node_time_`).
@@ -89,7 +126,12 @@ class ScNoc : public ScComponent {
 
   NocSpec spec_;
   Ps hop_ps_;
-  std::vector<Ps> link_free_;  // node * 4 + direction (0 +x, 1 -x, 2 +y, 3 -y)
+  int nodes_ = 0;
+  std::vector<Ps> link_free_;         // link_index(node, direction (0 +x, 1 -x, 2 +y, 3 -y))
+  std::vector<int> node_x_, node_y_;  // coordinates of each node
+  std::vector<Ps> slot_time_;         // multicast scratch: head time per tree slot
+  std::vector<int> node_slot_;        // build_tree scratch: tree slot of each stamped node
+  McTree scratch_tree_;
   // Per-multicast scratch: the time the head reached each node in the current tree.
   std::vector<Ps> node_time_;
   std::vector<uint32_t> node_stamp_;

@@ -554,13 +554,20 @@ void Controller::run_job(const Pending& p) {
   free_jobs_.push_back(p.job);
   cur_join_ = job.join;
   set_context(joins_[job.join].token, joins_[job.join].step);
-  const Ps done = job.fn(p.ready);
+  const Ps done = job.fn ? job.fn(p.ready) : send_partial(job, p.ready);
   flush_counts();
   finish(job.join, done);
 }
 
 Ps Controller::at(Ps when, Then fn) {
   if (when <= now_) return fn(when);
+  Job job;
+  job.fn = std::move(fn);
+  return at_partial(when, std::move(job));
+}
+
+Ps Controller::at_partial(Ps when, Job job) {
+  if (when <= now_) return job.fn ? job.fn(when) : send_partial(job, when);
   int k;
   if (free_jobs_.empty()) {
     k = static_cast<int>(jobs_.size());
@@ -569,11 +576,38 @@ Ps Controller::at(Ps when, Then fn) {
     k = free_jobs_.back();
     free_jobs_.pop_back();
   }
-  jobs_[k] = Job{cur_join_, std::move(fn)};
+  job.join = cur_join_;
+  jobs_[k] = std::move(job);
   ++joins_[cur_join_].pending;
   const Join& j = joins_[cur_join_];
   queue_.push(Pending{when, seq_++, j.token, j.step, k});
   return now_;
+}
+
+int Controller::open_fan(Then then, int uses) {
+  int f;
+  if (free_fans_.empty()) {
+    f = static_cast<int>(fans_.size());
+    fans_.emplace_back();
+  } else {
+    f = free_fans_.back();
+    free_fans_.pop_back();
+  }
+  fans_[f].then = std::move(then);
+  fans_[f].left = uses;
+  return f;
+}
+
+Ps Controller::send_partial(const Job& job, Ps out) {
+  const Ps arrived = layout_.chips[job.chip]->noc().unicast(out, job.tile, job.out_node, job.bits,
+                                                            counts(job.chip));
+  Fan& fan = fans_[job.fan];
+  const Ps done = fan.then(arrived);
+  if (--fan.left == 0) {
+    fan.then = nullptr;
+    free_fans_.push_back(job.fan);
+  }
+  return done;
 }
 
 Ps Controller::dpu_at(int chip, int dpu, Ps ready, const arch::DpuWork& w, const char* what,
@@ -837,6 +871,15 @@ Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int ou
   return read_part(p, replica, src_node, ready, out_node, c, nullptr, gather(parts));
 }
 
+const arch::McTree& Controller::tree_of(const RowGroup& g, int src_node, arch::ScNoc& noc) {
+  for (const arch::McTree& t : g.trees)
+    if (t.src == src_node && t.mesh_x == noc.spec().mesh_x && t.mesh_y == noc.spec().mesh_y)
+      return t;
+  g.trees.emplace_back();
+  noc.build_tree(src_node, g.tiles.data(), static_cast<int>(g.tiles.size()), &g.trees.back());
+  return g.trees.back();
+}
+
 // Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
 // sent to `out_node`; returns when the last has arrived.
 Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
@@ -847,7 +890,7 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   for (const RowGroup& g : p.replicas[replica]) {
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
-    noc.multicast(ready, src_node, g.tiles.data(), n, static_cast<double>(g.rows) * dac_bits_,
+    noc.multicast(ready, tree_of(g, src_node, noc), static_cast<double>(g.rows) * dac_bits_,
                   arrivals_.data(), c);
     for (int i = 0; i < n; ++i) {
       const Ps out = chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
@@ -862,13 +905,15 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   // run, in the order the tiles end in a calibration (one read alone).
   Ps all_in = ready;
   if (then) {
+    if (reads_.empty()) return all_in;
+    Job job;
+    job.chip = p.chip;
+    job.out_node = out_node;
+    job.fan = open_fan(std::move(then), static_cast<int>(reads_.size()));
     for (const TileRead& r : reads_) {
-      const int chip_idx = p.chip, tile = r.tile;
-      const double bits = r.bits;
-      all_in = std::max(all_in, at(r.out, [this, chip_idx, tile, out_node, bits, then](Ps out) {
-                          return then(layout_.chips[chip_idx]->noc().unicast(
-                              out, tile, out_node, bits, counts(chip_idx)));
-                        }));
+      job.tile = r.tile;
+      job.bits = r.bits;
+      all_in = std::max(all_in, at_partial(r.out, job));
     }
     return all_in;
   }

@@ -23,6 +23,7 @@
 // generated token travels from the chip of lm_head back to chip 0 (embedding).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -214,6 +215,8 @@ class Controller : public sc_core::sc_module {
     std::vector<int> cols_phys;  // columns converted per tile
     std::vector<int> outs;       // partial outputs per tile
     std::vector<int> cols;       // first output column per tile
+    // The input's multicast trees to the tiles, one per source node met so far.
+    mutable std::vector<arch::McTree> trees;
   };
   // The tiles of one replica whose partial outputs are summed together (one column slice over
   // the row groups), for reductions away from the layer's DPU.
@@ -312,6 +315,8 @@ class Controller : public sc_core::sc_module {
     Then then;
   };
   static Then gather(const std::shared_ptr<Gather>& g);
+  // The multicast tree of row group `g`'s input from `src_node` over `noc` (built once).
+  static const arch::McTree& tree_of(const RowGroup& g, int src_node, arch::ScNoc& noc);
   int open_join(int token, int step);
   void finish(int join, arch::Ps done);
   void run_job(const Pending& p);
@@ -381,10 +386,26 @@ class Controller : public sc_core::sc_module {
     int token = 0, step = 0, pending = 0;
     arch::Ps done = 0;
   };
+  // A job runs `fn`, or (fn empty) sends a tile's partial outputs to their DPU and hands their
+  // arrival to a fan's `then`.
   struct Job {
     int join = 0;
     Then fn;
+    int chip = 0, tile = 0, out_node = 0, fan = -1;
+    double bits = 0;
   };
+  // A `then` shared by the partial outputs of one read of a layer part, until the last.
+  struct Fan {
+    Then then;
+    int left = 0;
+  };
+  std::deque<Fan> fans_;  // stable while a fan's `then` runs and others are opened
+  std::vector<int> free_fans_;
+  int open_fan(Then then, int uses);
+  // Sends a tile's partial outputs (a job without fn) and hands their arrival to its fan.
+  arch::Ps send_partial(const Job& job, arch::Ps out);
+  // at() for a job (a fan's partial outputs, or fn).
+  arch::Ps at_partial(arch::Ps when, Job job);
   std::vector<Join> joins_;
   std::vector<Job> jobs_;
   std::vector<int> free_joins_, free_jobs_;

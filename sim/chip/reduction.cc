@@ -63,7 +63,7 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
     const RowGroup& rg = groups[g];
     const int n = static_cast<int>(rg.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
-    noc.multicast(ready, src_node, rg.tiles.data(), n, static_cast<double>(rg.rows) * dac_bits_,
+    noc.multicast(ready, tree_of(rg, src_node, noc), static_cast<double>(rg.rows) * dac_bits_,
                   arrivals_.data(), c);
     part_done_[g].resize(n);
     for (int i = 0; i < n; ++i)
