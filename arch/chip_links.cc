@@ -96,6 +96,26 @@ Ps ChipLinks::transfer(Ps ready, int src, int dst, double bits) {
   return start + static_cast<Ps>(links.size()) * latency_ps_ + occupy;
 }
 
+int ChipLinks::entry_direction(int link) const {
+  const int dir = direction_of(link);
+  if (spec_.topology == Topology::kSwitch) return dir;  // one port: up- and downlink
+  return dir ^ 1;  // +x <-> -x, +y <-> -y, ring next <-> previous
+}
+
+int port_node(Topology topology, int direction, int mesh_x, int mesh_y) {
+  if (topology == Topology::kSwitch) direction = 0;
+  switch (direction) {
+    case 0:
+      return (mesh_y / 2) * mesh_x + (mesh_x - 1);
+    case 1:
+      return (mesh_y / 2) * mesh_x;
+    case 2:
+      return (mesh_y - 1) * mesh_x + mesh_x / 2;
+    default:
+      return mesh_x / 2;
+  }
+}
+
 std::string ChipLinks::link_name(int link) const {
   const int chip = link / directions_, dir = link % directions_;
   const int n = spec_.chips;

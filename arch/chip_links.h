@@ -30,7 +30,15 @@ struct ChipLinkSpec {
   double bandwidth_gbps = 50;  ///< one direction of one link, GB/s (= bytes per ns)
   double latency_ns = 100;     ///< one link
   double e_pj_per_bit = 2;     ///< one bit over one link
+  /// Data crosses each chip's mesh between its DPUs and the link ports (port_node()).
+  bool route_via_ports = false;
 };
+
+/// The mesh node of a chip of `mesh_x` x `mesh_y` nodes where the port of link direction
+/// `direction` (ChipLinks::direction_of) sits: the middle of an edge; direction 0 (RING: to the
+/// next chip; mesh: +x) east, 1 (previous; -x) west, 2 (+y) south, 3 (-y) north; a SWITCH
+/// chip's one port (up- and downlink) east.
+int port_node(Topology topology, int direction, int mesh_x, int mesh_y);
 
 /// The links of a system.
 class ChipLinks {
@@ -51,6 +59,12 @@ class ChipLinks {
 
   /// Closed form of one transfer over `hops` idle links, in ps.
   Ps unloaded_ps(int hops, double bits) const;
+
+  /// The direction of directed link `link` at the chip it leaves (its port there), and the
+  /// direction of the port it enters at the chip it reaches (the opposite one; a switch's
+  /// downlink enters the chip's one port).
+  int direction_of(int link) const { return link % directions_; }
+  int entry_direction(int link) const;
 
   /// Directed links in all (busy-until state is kept per directed link).
   int link_count() const { return static_cast<int>(free_.size()); }

@@ -45,6 +45,7 @@ arch::ChipLinkSpec link_spec(const proto::SystemConfig& system) {
   spec.bandwidth_gbps = links.bandwidth_gbps();
   spec.latency_ns = links.latency_ns();
   spec.e_pj_per_bit = links.e_pj_per_bit();
+  spec.route_via_ports = links.route_via_ports();
   return spec;
 }
 

@@ -375,6 +375,7 @@ int Controller::add_step(std::vector<Step>* st, Kind k, int block, int dpu, long
     send.dpu = dpu;
     send.chip = (*st)[d].chip;
     send.peer = chip_of_block(block);
+    send.peer_dpu = dpu;
     send.out_elems = (*st)[d].out_elems;
     send.ledger = ledger;
     send.deps = {d};
@@ -409,6 +410,7 @@ int Controller::add_linear(std::vector<Step>* st, SentInputs* sent, int block,
     if (it == sent->end()) {
       const int send = add_step(st, Kind::kSend, block, l.dpu, p.in, l.ledger, deps);
       (*st)[send].peer = p.chip;
+      (*st)[send].peer_dpu = p.dpu;
       it = sent->emplace(key, send).first;
     }
     p.send = it->second;
@@ -674,7 +676,8 @@ Ps Controller::feedback(int token, Ps ready) {
   cur_phase_ = 1;
   const int embed_chip = with_head_[embed_step_].chip;
   if (host_out_) return link(std::max(ready, at_chip0_[token]), 0, embed_chip, 32);
-  return link(ready, layout_.head_chip, embed_chip, 32);
+  return between_chips(ready, layout_.head_chip, with_head_[head_step_].dpu, embed_chip,
+                       with_head_[embed_step_].dpu, 32);
 }
 
 // Host link: sequence `seq`'s prompt ids (32 bits each) from the host to chip 0, sent at `ready`.
@@ -690,12 +693,33 @@ Ps Controller::prompt_in(int seq, Ps ready) {
 void Controller::token_out(int token, Ps done) {
   if (at_chip0_.empty()) at_chip0_.assign(tokens_.size(), 0);
   cur_phase_ = tokens_[token].decode ? 1 : 0;
-  const Ps at0 = link(done, layout_.head_chip, 0, 32);
+  const Ps at0 = between_chips(done, layout_.head_chip, with_head_[head_step_].dpu, 0,
+                               with_head_[embed_step_].dpu, 32);
   at_chip0_[token] = at0;
   const Ps out = host_out_->transfer(at0, 32);
   host_bits_[cur_phase_] += 32;
   tokens_[token].end = std::max(tokens_[token].end, out);
   end_time_ = std::max(end_time_, out);
+}
+
+Ps Controller::between_chips(Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
+                             double bits) {
+  if (from_chip == to_chip || !layout_.links->spec().route_via_ports)
+    return link(ready, from_chip, to_chip, bits);
+  const arch::ChipLinks& links = *layout_.links;
+  const std::vector<int> route = links.route(from_chip, to_chip);
+  auto port = [&](int chip, int direction) {
+    const proto::InterconnectConfig& noc = layout_.chips[chip]->config().noc();
+    return arch::port_node(links.spec().topology, direction, static_cast<int>(noc.mesh_x()),
+                           static_cast<int>(noc.mesh_y()));
+  };
+  Chip& a = *layout_.chips[from_chip];
+  Chip& b = *layout_.chips[to_chip];
+  Ps t = a.noc().unicast(ready, a.dpu_node(from_dpu), port(from_chip, links.direction_of(route[0])),
+                         bits, counts(from_chip));
+  t = link(t, from_chip, to_chip, bits);
+  return b.noc().unicast(t, port(to_chip, links.entry_direction(route.back())), b.dpu_node(to_dpu),
+                         bits, counts(to_chip));
 }
 
 Ps Controller::link(Ps ready, int from_chip, int to_chip, double bits) {
@@ -723,7 +747,7 @@ void Controller::flush_counts() {
 
 Ps Controller::move(int from_chip, int from, int to_chip, int to, long long elems, Ps ready) {
   const double bits = static_cast<double>(elems) * act_bits_;
-  if (from_chip != to_chip) return link(ready, from_chip, to_chip, bits);
+  if (from_chip != to_chip) return between_chips(ready, from_chip, from, to_chip, to, bits);
   if (from == to) return ready;
   Chip& chip = *layout_.chips[from_chip];
   return chip.noc().unicast(ready, chip.dpu_node(from), chip.dpu_node(to), bits, counts(from_chip));
@@ -737,7 +761,11 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
   if (s.kind == Kind::kSend) {
     Ps in = ready;
     for (int d : s.deps) in = std::max(in, done_at_[token][d]);
-    return link(in, s.chip, s.peer, static_cast<double>(s.out_elems) * act_bits_);
+    // The data leaves from where its step left it (a send's data from the DPU it reached).
+    const Step& from = st[s.deps[0]];
+    const int from_dpu = from.kind == Kind::kSend ? from.peer_dpu : from.dpu;
+    return between_chips(in, s.chip, from_dpu, s.peer, s.peer_dpu,
+                         static_cast<double>(s.out_elems) * act_bits_);
   }
   // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
   // the tiles).

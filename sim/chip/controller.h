@@ -201,9 +201,10 @@ class Controller : public sc_core::sc_module {
     Kind kind;
     int layer = -1;  // index into layers_ (kLinear)
     int block = -1;
-    int dpu = 0;    // where it runs / its output lives
-    int chip = 0;   // chip of `dpu`
-    int peer = -1;  // kSend: destination chip
+    int dpu = 0;       // where it runs / its output lives
+    int chip = 0;      // chip of `dpu`
+    int peer = -1;     // kSend: destination chip
+    int peer_dpu = 0;  // kSend: the DPU on `peer` that takes the data
     long long out_elems = 0;
     int ledger = 0;
     std::vector<int> deps;  // steps of the same token
@@ -352,6 +353,10 @@ class Controller : public sc_core::sc_module {
   arch::Ps move(int from_chip, int from_dpu, int to_chip, int to_dpu, long long elems,
                 arch::Ps ready);
   arch::Ps link(arch::Ps ready, int from_chip, int to_chip, double bits);
+  // `bits` from DPU `from_dpu` of one chip to DPU `to_dpu` of another: over the links, and with
+  // links.route_via_ports over each chip's mesh between the DPU and the port.
+  arch::Ps between_chips(arch::Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
+                         double bits);
   arch::Ps feedback(int token, arch::Ps ready);
   // Host link: a sequence's prompt in (returns its arrival at chip 0); a generated token out.
   arch::Ps prompt_in(int seq, arch::Ps ready);

@@ -87,6 +87,28 @@ TEST(ChipLinks, BusyTimeAndBitsPerLink) {
   EXPECT_EQ(links.link_name(l), "chip 0 -> chip 1");
 }
 
+// A chip of a 2 x 2 mesh has a port per direction: transfers that leave by the same port (0 -> 1
+// and 0 -> 3, both +x first) serialize there; one leaving by another port (0 -> 2, +y) does not.
+TEST(ChipLinks, TransfersLeavingByOnePortSerializeOthersDoNot) {
+  ChipLinks links(spec(4, Topology::kMesh2d, 2, 2));
+  const double bits = 8.0 * 1000;  // 40 ns
+  const std::vector<int> to1 = links.route(0, 1), to2 = links.route(0, 2), to3 = links.route(0, 3);
+  EXPECT_EQ(links.direction_of(to1[0]), 0);     // +x
+  EXPECT_EQ(links.direction_of(to2[0]), 2);     // +y
+  EXPECT_EQ(to3[0], to1[0]);                    // X first: the +x port
+  EXPECT_EQ(links.entry_direction(to1[0]), 1);  // enters chip 1 by its -x port
+  EXPECT_EQ(links.transfer(0, 0, 1, bits), 100'000 + 40'000);
+  EXPECT_EQ(links.transfer(0, 0, 2, bits), 100'000 + 40'000);
+  // Waits 40 ns for the +x port, then two hops cut-through.
+  EXPECT_EQ(links.transfer(0, 0, 3, bits), 40'000 + 2 * 100'000 + 40'000);
+  // Port nodes of an 8 x 4 mesh: middle of the east, west, south and north edges.
+  EXPECT_EQ(port_node(Topology::kMesh2d, 0, 8, 4), 23);
+  EXPECT_EQ(port_node(Topology::kMesh2d, 1, 8, 4), 16);
+  EXPECT_EQ(port_node(Topology::kMesh2d, 2, 8, 4), 28);
+  EXPECT_EQ(port_node(Topology::kMesh2d, 3, 8, 4), 4);
+  EXPECT_EQ(port_node(Topology::kSwitch, 1, 8, 4), 23);  // one port
+}
+
 TEST(LinkChannel, LatencyPlusBytesOverBandwidthAndTransfersSerialize) {
   LinkChannel host(16, 1000);    // 16 bytes per ns
   const double bits = 8.0 * 64;  // 64 bytes: 4 ns

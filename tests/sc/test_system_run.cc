@@ -412,5 +412,67 @@ TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
   EXPECT_THROW(sim::simulate(system, m, plan, chips, o), UserError);
 }
 
+// links.route_via_ports: every transfer between chips crosses the sender's mesh from its DPU to
+// the port of its link (the middle of the east edge for the next chip of a ring) and the
+// receiver's mesh from the port it enters by (west) to its DPU. At batch 1 nothing else is on
+// those mesh links, so each decode token grows by exactly the four on-chip paths of its two
+// transfers (hidden state 0 -> 1, generated id 1 -> 0), each hops x hop cycles + flits cycles,
+// and the mesh carries exactly their bit-hops more.
+TEST(SystemRun, RouteViaPortsAddsTheOnChipPathsToAndFromThePorts) {
+  proto::SystemConfig off = two_chips(), on = two_chips();
+  on.mutable_links()->set_route_via_ports(true);
+  const int P = 4, D = 6;
+  const proto::SimReport a = run(off, tokens(P, D));
+  const proto::SimReport b = run(on, tokens(P, D));
+  const workloads::ModelConfig& model = weights().config;
+  const proto::SystemPlan plan = mapping::make_system_plan(model, on);
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, on, plan, "dense");
+  ASSERT_EQ(chips.head_chip, 1);
+  auto dpu_node = [&](int chip, const std::string& layer) {
+    for (const auto& l : chips.chips[chip].layers())
+      if (l.name() == layer) return static_cast<int>(l.dpu_node());
+    ADD_FAILURE() << layer << " not on chip " << chip;
+    return 0;
+  };
+  const proto::ChipConfig& c = proto::chip_config(on, 0);
+  const int mx = static_cast<int>(c.noc().mesh_x()), my = static_cast<int>(c.noc().mesh_y());
+  const int east = arch::port_node(arch::Topology::kRing, 0, mx, my);
+  const int west = arch::port_node(arch::Topology::kRing, 1, mx, my);
+  ASSERT_EQ(mx, 8);
+  ASSERT_EQ(my, 4);
+  ASSERT_EQ(east, 2 * 8 + 7);
+  ASSERT_EQ(west, 2 * 8);
+  const double width = c.noc().link_width_bits(), hop = c.noc().hop_latency_cycles();
+  ASSERT_EQ(c.clock_ghz(), 1.0);  // one cycle = 1 ns
+  auto hops = [&](int x, int y) { return std::abs(x % mx - y % mx) + std::abs(x / mx - y / mx); };
+  double extra_ns = 0, extra_bit_hops = 0;
+  auto path = [&](int from, int to, double bits) {
+    const int h = hops(from, to);
+    if (h == 0) return;
+    extra_ns += h * hop + std::ceil(bits / width);
+    extra_bit_hops += h * bits;
+  };
+  const double hidden = model.hidden_size * act_bits();
+  // Block 1 ends on chip 0 at its DPU (that of its q_proj); block 2 starts on chip 1 at its own.
+  path(dpu_node(0, "model.layers.1.self_attn.q_proj"), east, hidden);
+  path(west, dpu_node(1, "model.layers.2.self_attn.q_proj"), hidden);
+  // The generated id: lm_head's DPU on chip 1 to its east port (chip 0 is also next round the
+  // ring of two), and from chip 0's west port to block 0's DPU (the embedding).
+  path(dpu_node(1, "lm_head"), east, 32);
+  path(west, dpu_node(0, "model.layers.0.self_attn.q_proj"), 32);
+  ASSERT_GT(extra_ns, 0);
+  for (int k = 0; k < D; ++k)
+    EXPECT_NEAR(b.decode_token_latency_ns(k) - a.decode_token_latency_ns(k), extra_ns, 1e-6)
+        << "decode token " << k;
+  // Link traffic is unchanged; the mesh carries the paths' bit-hops on top.
+  EXPECT_EQ(b.system().decode_link_bit_hops(), a.system().decode_link_bit_hops());
+  auto noc_bit_hops = [](const proto::SimReport& r) {
+    for (const auto& x : r.actions())
+      if (x.name() == "noc_bit_hops") return x.decode();
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(noc_bit_hops(b) - noc_bit_hops(a), D * extra_bit_hops);
+}
+
 }  // namespace
 }  // namespace aimc
