@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "arch/chip_costs.h"
 #include "arch/chip_links.h"
 #include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
@@ -123,6 +124,72 @@ TEST(SystemRun, LinkEnergyIsBitsTimesHopsTimesEnergyPerBit) {
   double sum = 0;
   for (const auto& c : r.decode().by_component()) sum += c.nj_per_token();
   EXPECT_NEAR(sum, r.decode().total_nj_per_token(), 1e-9 * sum);
+}
+
+// Energy = counts x unit energies, each chip with its own, links included: a system whose chip 1
+// has every dynamic energy twice and every leakage power three times chip 0's runs in the same
+// time; chip 0 and the links spend what they spent with two equal chips, chip 1 exactly twice
+// its dynamic and three times its leakage energy; and the phases' energies add up to the chips'
+// and the links'.
+TEST(SystemRun, EachChipIsPricedWithItsOwnEnergies) {
+  proto::ChipConfig chip = proto::chip_config(two_chips(), 0);
+  // The converter energies left to the cost model, written out so that they scale too.
+  chip.mutable_energy()->set_e_dac_drive_pj(arch::dac_drive_energy_pj(chip));
+  chip.mutable_energy()->set_e_adc_conversion_pj(arch::adc_conversion_energy_pj(chip));
+  proto::ChipConfig scaled = chip;
+  proto::EnergyConfig* energy = scaled.mutable_energy();
+  const auto* d = energy->GetDescriptor();
+  const auto* reflection = energy->GetReflection();
+  int dynamic_fields = 0, leakage_fields = 0;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE) continue;
+    const double v = reflection->GetDouble(*energy, f);
+    if (f->name().rfind("e_", 0) == 0) {
+      reflection->SetDouble(energy, f, 2 * v);
+      ++dynamic_fields;
+    } else if (f->name().rfind("p_", 0) == 0 && f->name() != "p_tile_gated_leak_fraction") {
+      reflection->SetDouble(energy, f, 3 * v);
+      ++leakage_fields;
+    }
+  }
+  EXPECT_GE(dynamic_fields, 15);
+  EXPECT_GE(leakage_fields, 5);
+  proto::SystemConfig same = two_chips();
+  same.clear_chips();
+  for (int k = 0; k < 2; ++k) {
+    proto::ChipGroup* g = same.add_chips();
+    *g->mutable_config() = chip;
+    g->set_count(1);
+  }
+  proto::SystemConfig mixed = same;
+  *mixed.mutable_chips(1)->mutable_config() = scaled;
+  ASSERT_TRUE(proto::validate_system_config(mixed).empty());
+  const sim::SimOptions o = tokens(4, 8, 4);
+  const proto::SimReport a = run(same, o), b = run(mixed, o);
+  EXPECT_EQ(b.decode_latency_ns(), a.decode_latency_ns());
+  EXPECT_EQ(b.batch().decode_tokens_per_s(), a.batch().decode_tokens_per_s());
+  ASSERT_EQ(a.system().chip_usage_size(), 2);
+  ASSERT_EQ(b.system().chip_usage_size(), 2);
+  const proto::ChipUsage &a0 = a.system().chip_usage(0), &a1 = a.system().chip_usage(1);
+  const proto::ChipUsage &b0 = b.system().chip_usage(0), &b1 = b.system().chip_usage(1);
+  EXPECT_GT(a1.dynamic_nj(), 0);
+  EXPECT_GT(a1.leakage_nj(), 0);
+  EXPECT_NEAR(b0.dynamic_nj(), a0.dynamic_nj(), 1e-9 * a0.dynamic_nj());
+  EXPECT_NEAR(b0.leakage_nj(), a0.leakage_nj(), 1e-9 * a0.leakage_nj());
+  EXPECT_NEAR(b1.dynamic_nj(), 2 * a1.dynamic_nj(), 1e-9 * a1.dynamic_nj());
+  EXPECT_NEAR(b1.leakage_nj(), 3 * a1.leakage_nj(), 1e-9 * a1.leakage_nj());
+  EXPECT_EQ(b.system().link_energy_nj(), a.system().link_energy_nj());
+  EXPECT_GT(a.system().link_energy_nj(), 0);
+  for (const proto::SimReport* r : {&a, &b}) {
+    const proto::SystemReport& s = r->system();
+    const double parts = s.chip_usage(0).dynamic_nj() + s.chip_usage(0).leakage_nj() +
+                         s.chip_usage(1).dynamic_nj() + s.chip_usage(1).leakage_nj() +
+                         s.link_energy_nj() + s.link_port_energy_nj();
+    const double phases = r->prefill().total_nj_per_token() * r->prefill().tokens() +
+                          r->decode().total_nj_per_token() * r->decode().tokens();
+    EXPECT_NEAR(phases, parts, 1e-9 * parts);
+  }
 }
 
 // A link far slower than either chip is the slowest stage: at a large batch it is never idle
