@@ -1,10 +1,13 @@
 // The flags that select the chip, model and mapping.
 #include "sim/app/bundle.h"
 
+#include <exception>
 #include <filesystem>
+#include <string>
 
 #include "proto/chip_config_io.h"
 #include "proto/system_config_io.h"
+#include "proto/user_error.h"
 #include "sim/common/bundled.h"
 
 namespace aimc::sim {
@@ -50,6 +53,35 @@ std::string model_from_flags(const po::variables_map& vm) {
 bool is_bundled_model(const std::string& model) {
   std::error_code ec;
   return std::filesystem::equivalent(model, bundled_model_path(), ec);
+}
+
+void apply_chips_flag(const std::string& chips, const workloads::ModelConfig& model,
+                      proto::SystemConfig* system, mapping::SystemMapOptions* options) {
+  if (chips == "auto") {
+    options->chips = -1;
+    if (proto::is_single_chip(*system)) {
+      // A system of as many chips like this one as the model needs.
+      const int n = mapping::chips_needed(model, proto::chip_config(*system, 0), *options);
+      if (n > 1) system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+    }
+    return;
+  }
+  int n = 0;
+  try {
+    size_t used = 0;
+    n = std::stoi(chips, &used);
+    if (used != chips.size()) n = 0;
+  } catch (const std::exception&) {
+    n = 0;
+  }
+  if (n < 1 || n > 65536) {
+    throw UserError("--chips: expected a number of chips (1..65536) or auto, got '" + chips + "'");
+  }
+  if (proto::is_single_chip(*system)) {
+    system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
+  } else {
+    options->chips = n;
+  }
 }
 
 }  // namespace aimc::sim

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "mapping/system_mapper.h"
 #include "proto/chip_config.pb.h"
 #include "proto/system_config.pb.h"
 #include "sim/app/flags.h"
@@ -21,6 +22,12 @@ proto::ChipConfig chip_from_flags(const po::variables_map& vm);
 
 /// The system named by --chip: a system config, or a chip config as a one-chip system.
 proto::SystemConfig system_from_flags(const po::variables_map& vm);
+
+/// `--chips N|auto` of `map` and `run`: with a chip config, a system of N such chips (auto: as
+/// many as hold the model, found with `options`' lm_head placement and split); with a system
+/// config, at most N of its chips (auto: the fewest that hold the model).
+void apply_chips_flag(const std::string& chips, const workloads::ModelConfig& model,
+                      proto::SystemConfig* system, mapping::SystemMapOptions* options);
 
 /// The --model value: a shape card name or a model folder.
 std::string model_from_flags(const po::variables_map& vm);

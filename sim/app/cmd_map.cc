@@ -51,37 +51,6 @@ void map_on_chip(const po::variables_map& vm, const workloads::ModelConfig& mode
   }
 }
 
-// --chips N|auto: with a chip config, a system of N (or as many as the model needs) such chips;
-// with a system config, at most N of its chips.
-void apply_chips_flag(const std::string& chips, const workloads::ModelConfig& model,
-                      proto::SystemConfig* system, mapping::SystemMapOptions* options) {
-  if (chips == "auto") {
-    options->chips = -1;
-    if (proto::is_single_chip(*system)) {
-      // A system of as many chips like this one as the model needs.
-      const int n = mapping::chips_needed(model, proto::chip_config(*system, 0), *options);
-      if (n > 1) system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
-    }
-    return;
-  }
-  int n = 0;
-  try {
-    size_t used = 0;
-    n = std::stoi(chips, &used);
-    if (used != chips.size()) n = 0;
-  } catch (const std::exception&) {
-    n = 0;
-  }
-  if (n < 1 || n > 65536) {
-    throw UserError("--chips: expected a number of chips (1..65536) or auto, got '" + chips + "'");
-  }
-  if (proto::is_single_chip(*system)) {
-    system->mutable_chips(0)->set_count(static_cast<uint32_t>(n));
-  } else {
-    options->chips = n;
-  }
-}
-
 // Across the chips of a system: the system plan's summary (and file).
 void map_across_chips(const po::variables_map& vm, const workloads::ModelConfig& model,
                       proto::SystemConfig system, std::ostream& out) {

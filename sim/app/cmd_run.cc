@@ -141,6 +141,9 @@ po::options_description run_flags() {
       "also run the timed simulation (time and energy only) at each of these comma-separated "
       "batches, e.g. 1,2,4,8,16,32: report.html draws throughput against time per output token "
       "and energy per token against the batch")(
+      "chips", po::value<std::string>(),
+      "run on several chips: N = a system of N chips like --chip (with a system config: at most "
+      "N of its chips), auto = the fewest that hold the model (as `map --chips`)")(
       "split", po::value<std::string>()->default_value("auto"),
       "a system: how a layer of a block larger than a chip is cut (auto, output, input)")(
       "lm-head", po::value<std::string>()->default_value("chip"),
@@ -162,6 +165,8 @@ struct RunRequest {
   int decode = 0;
   int batch = 1;
   bool has_weights = false;
+  /// The system mapper's options (--split, --lm-head, --chips).
+  mapping::SystemMapOptions map_options;
 };
 
 RunRequest read_run_request(const po::variables_map& vm) {
@@ -172,6 +177,12 @@ RunRequest read_run_request(const po::variables_map& vm) {
   if (r.batch < 1) throw UserError("--batch must be at least 1, got " + std::to_string(r.batch));
   r.model_arg = model_from_flags(vm);
   r.model = workloads::resolve_model(r.model_arg);
+  r.map_options.split = mapping::parse_split_kind(vm["split"].as<std::string>());
+  r.map_options.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
+  if (vm.count("chips")) {
+    apply_chips_flag(vm["chips"].as<std::string>(), r.model, &r.system, &r.map_options);
+    r.chip = proto::chip_config(r.system, 0);
+  }
   r.prompt = vm["prompt-tokens"].as<int>();
   r.decode = vm["decode-tokens"].as<int>();
   if (r.prompt < 1) throw UserError("--prompt-tokens must be at least 1");
@@ -214,17 +225,17 @@ RunPlan plan_run(const po::variables_map& vm, const RunRequest& r, std::ostream&
   if (proto::is_single_chip(r.system)) {
     if (!vm["split"].defaulted() || !vm["lm-head"].defaulted())
       throw UserError("--split and --lm-head map across the chips of a system; --chip " +
-                      vm["chip"].as<std::string>() + " is one chip");
+                      vm["chip"].as<std::string>() + " is one chip" +
+                      (vm.count("chips")
+                           ? " (and --chips " + vm["chips"].as<std::string>() + " makes one)"
+                           : ""));
     rp.plan = mapping::make_plan(r.model, r.chip, strategy);
     out << format_chip_summary(r.chip, arch::adc_conversion_time_ns(r.chip))
         << format_plan_summary(rp.plan) << "\n";
     return rp;
   }
-  mapping::SystemMapOptions options;
-  options.split = mapping::parse_split_kind(vm["split"].as<std::string>());
-  options.lm_head = mapping::parse_lm_head_placement(vm["lm-head"].as<std::string>());
   rp.system = true;
-  rp.system_plan = mapping::make_system_plan(r.model, r.system, options);
+  rp.system_plan = mapping::make_system_plan(r.model, r.system, r.map_options);
   rp.chip_plans = mapping::make_chip_plans(r.model, r.system, rp.system_plan, strategy);
   rp.plan = rp.chip_plans.chips[0];
   rp.chips = static_cast<int>(rp.chip_plans.chips.size());
@@ -389,7 +400,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
                    "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
                    "--requests N --max-batch M] [--batch-curve B1,B2,...] [--split KIND] "
-                   "[--lm-head WHERE] [--memo-parts]",
+                   "[--lm-head WHERE] [--chips N|auto] [--memo-parts]",
                    options, positional, args, &vm, out)) {
     return 0;
   }

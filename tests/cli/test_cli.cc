@@ -399,6 +399,48 @@ TEST(Cli, MapAcrossChipsPicksTheFewest) {
   }
 }
 
+// `run --chips N|auto` runs a chip config as a system of that many such chips (auto: the fewest
+// that hold the model, as `map --chips auto`): its report is that of the same system written as
+// a system file, but for the host's times.
+TEST(Cli, RunChipsAutoIsTheSystemOfThatManyChips) {
+  const std::string pid = std::to_string(::getpid());
+  const std::string dir = ::testing::TempDir() + "aimc_run_chips_" + pid;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string chip = kSource + "/tests/fixtures/systems/small32.pbtxt";
+  const std::string sys = dir + "/sys.pbtxt";
+  std::ofstream(sys) << "schema_version: 1\nname: \"small32\"\nchips { config_path: \"" + chip +
+                            "\" count: 2 }\n";
+  auto report = [](const std::string& out) {
+    nlohmann::json j = nlohmann::json::parse(slurp(out + "/report.json"));
+    for (const char* host :
+         {"wall_s", "wall_s_per_decode_token", "cpu_s_per_decode_token", "tile_reads_per_wall_s"})
+      j.erase(host);
+    return j;
+  };
+  const std::string run = "run --no-accuracy --prompt-tokens 4 --decode-tokens 4 --batch 2 ";
+  ASSERT_EQ(run_aimcsim(run + "--chip " + sys + " --out " + dir + "/file").status, 0);
+  for (const std::string chips : {"auto", "2"}) {
+    SCOPED_TRACE(chips);
+    const ProgramResult r =
+        run_aimcsim(run + "--chip " + chip + " --chips " + chips + " --out " + dir + "/" + chips);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("2 of 2 chips"), std::string::npos) << r.out;
+    EXPECT_EQ(report(dir + "/" + chips), report(dir + "/file"));
+  }
+  EXPECT_EQ(report(dir + "/auto")["system"]["chips"], 2);
+  // Without --chips the chip alone does not fit, and the advice names the number of chips.
+  ProgramResult r = run_aimcsim(run + "--chip " + chip);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("or a system of 2 such chips"), std::string::npos) << r.err;
+  for (const std::string bad : {"--chips 0", "--chips two", "--chips auto --lm-head tiles"}) {
+    r = run_aimcsim(run + bad);  // the bundled chip holds the model alone
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, RunABatch) {
   const ProgramResult r =
       run_aimcsim("run --no-accuracy --batch 4 --prompt-tokens 4 --decode-tokens 4");
