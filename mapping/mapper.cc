@@ -183,8 +183,8 @@ void suggest_mapping_options(const workloads::ModelConfig& model, const proto::C
   }
   const int chips = chips_needed(model, chip);
   if (chips > 1) {
-    m << "\n  - a system of " << chips
-      << " such chips (a system config with chips { count: " << chips << " }, docs/systems.md)";
+    m << "\n  - a system of " << chips << " such chips (--chips " << chips
+      << " or auto, or a system config with chips { count: " << chips << " }, docs/systems.md)";
   }
 }
 
