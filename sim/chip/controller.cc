@@ -551,14 +551,28 @@ void Controller::set_context(int token, int step) {
 }
 
 void Controller::run_job(const Pending& p) {
-  Job job = std::move(jobs_[p.job]);
-  jobs_[p.job].fn = nullptr;
-  free_jobs_.push_back(p.job);
-  cur_join_ = job.join;
-  set_context(joins_[job.join].token, joins_[job.join].step);
-  const Ps done = job.fn ? job.fn(p.ready) : send_partial(job, p.ready);
+  Job& slot = jobs_[p.job];
+  const int join = slot.join;
+  cur_join_ = join;
+  set_context(joins_[join].token, joins_[join].step);
+  Ps done;
+  if (slot.fn) {
+    const Then fn = std::move(slot.fn);
+    slot.fn = nullptr;
+    free_jobs_.push_back(p.job);
+    done = fn(p.ready);
+  } else {
+    Job job;
+    job.chip = slot.chip;
+    job.tile = slot.tile;
+    job.out_node = slot.out_node;
+    job.fan = slot.fan;
+    job.bits = slot.bits;
+    free_jobs_.push_back(p.job);
+    done = send_partial(job, p.ready);
+  }
   flush_counts();
-  finish(job.join, done);
+  finish(join, done);
 }
 
 Ps Controller::at(Ps when, Then fn) {

@@ -28,7 +28,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <queue>
 #include <string>
 #include <systemc>
 #include <tuple>
@@ -38,6 +37,7 @@
 #include "arch/chip_links.h"
 #include "proto/mapping_plan.pb.h"
 #include "sim/chip/chip_top.h"
+#include "sim/chip/event_heap.h"
 #include "workloads/model_config.h"
 
 namespace aimc::sim {
@@ -273,6 +273,9 @@ class Controller : public sc_core::sc_module {
       return ready != o.ready ? ready > o.ready : seq > o.seq;
     }
   };
+  struct Earlier {
+    bool operator()(const Pending& a, const Pending& b) const { return b > a; }
+  };
 
   // Step templates: (input step, chip, first row, rows) -> the step sending that input slice
   // to that chip.
@@ -384,7 +387,7 @@ class Controller : public sc_core::sc_module {
   std::vector<TokenRecord> tokens_;
   std::vector<std::vector<int>> remaining_;
   std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> queue_;
+  QuadHeap<Pending, Earlier> queue_;
   long long seq_ = 0;
   // Deferred jobs and the joins of the steps waiting for them (slots reused through free lists).
   struct Join {
