@@ -97,16 +97,19 @@ Matrix AnalogLinear::programmed_weights() const {
   return w;
 }
 
-void AnalogLinear::read_tile(int i, int j, const float* x_i, int batch, int block, float* out) {
+void AnalogLinear::read_tile(int i, int j, const float* x_i, int batch, int block, float* out,
+                             bool assign) {
   const float* packed = packed_.data() + packed_off_[i * output_tiles() + j];
   TileReadout& readout = readouts_[i * output_tiles() + j];
   for (int c0 = 0; c0 < out_split_[j]; c0 += block) {
     // Channels c0.. start panel c0 / kPanelChannels, whose weights start at c0 * depth.
     const int c1 = std::min(out_split_[j], c0 + block);
-    packed_product(x_i, batch, batch, packed + static_cast<size_t>(c0) * in_split_[i], c1 - c0,
-                   in_split_[i], acc_.data(), batch);
-    readout.accumulate_channels(acc_.data(), batch, c0, c1, &noise_,
-                                out + static_cast<size_t>(out_off_[j] + c0) * batch);
+    const float* panel = packed + static_cast<size_t>(c0) * in_split_[i];
+    float* y = out + static_cast<size_t>(out_off_[j] + c0) * batch;
+    if (readout.read_fused(x_i, batch, panel, in_split_[i], c0, c1, &noise_, y, assign)) continue;
+    if (assign) std::fill(y, y + static_cast<size_t>(batch) * (c1 - c0), 0.0f);
+    packed_product(x_i, batch, batch, panel, c1 - c0, in_split_[i], acc_.data(), batch);
+    readout.accumulate_channels(acc_.data(), batch, c0, c1, &noise_, y);
   }
 }
 
@@ -134,8 +137,9 @@ void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) 
     }
     in = codes_.data();
   }
+  // y is not initialised: the first input tile's reads write it (0 + output, as if y were 0).
   const auto read = [&](int i, int j) {
-    read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data());
+    read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data(), i == 0);
   };
   if (out_features() >= in_features()) {
     for (int j = 0; j < output_tiles(); ++j) {
@@ -171,7 +175,7 @@ void AnalogLinear::forward_dynamic_ranges(const Matrix& x, int block, Matrix* y)
     }
     tile_y_.setZero();
     for (int j = 0; j < output_tiles(); ++j)
-      read_tile(i, j, codes_.data(), batch, block, tile_y_.data());
+      read_tile(i, j, codes_.data(), batch, block, tile_y_.data(), false);
     for (Eigen::Index c = 0; c < y->cols(); ++c) {
       for (int b = 0; b < batch; ++b) (*y)(b, c) += tile_y_(b, c) * token_ranges_(b);
     }
@@ -184,7 +188,11 @@ void AnalogLinear::forward(const Matrix& x, Matrix* y) {
                                 " columns, the layer " + std::to_string(in_features()) + " inputs");
   }
   const int batch = static_cast<int>(x.rows());
-  y->setZero(batch, out_features());
+  if (batch == 0 || dynamic_) {
+    y->setZero(batch, out_features());
+  } else {
+    y->resize(batch, out_features());  // written by the reads of input tile 0
+  }
   if (batch == 0) return;
   int max_cols = 0;
   for (int c : out_split_) max_cols = std::max(max_cols, c);

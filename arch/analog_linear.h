@@ -61,9 +61,10 @@ class AnalogLinear : public LinearLayer {
 
  private:
   /// One read of tile (i, j) on the inputs `x_i` (column-major, batch x tile_rows(i)): product
-  /// and readout in blocks of `block` channels, adding the tile's outputs to `out`
-  /// (column-major, batch x out_features).
-  void read_tile(int i, int j, const float* x_i, int batch, int block, float* out);
+  /// and readout in blocks of `block` channels (fused into one pass where the level has the
+  /// kernel), adding the tile's outputs to `out` (column-major, batch x out_features); with
+  /// `assign` the tile's columns of `out` are not initialised and get 0 + the outputs.
+  void read_tile(int i, int j, const float* x_i, int batch, int block, float* out, bool assign);
   /// forward() with the input tiles' static ranges: every input tile's DAC codes, then output
   /// tiles outer.
   void forward_static_ranges(const Matrix& x, int block, Matrix* y);

@@ -366,6 +366,28 @@ void TileReadout::accumulate_channels(const float* acc, int batch, int c0, int c
   }
 }
 
+bool TileReadout::read_fused(const float* x, int batch, const float* packed, int depth, int c0,
+                             int c1, NoiseCursor* noise, float* y, bool assign) {
+  if (out_res_ <= 0 || batch <= 4 || simd_level() == SimdLevel::kBaseline) return false;
+  if (c0 == 0 && has_noise_) noise->start(&rng_, static_cast<size_t>(batch) * channels());
+  FusedReadout r;
+  r.sd = noise_std_.data() + c0;
+  r.inv = adc_inv_.data() + c0;
+  r.scale = out_scale_.data() + c0;
+  r.den = adc_den_.data() + c0;
+  r.wmax = wmax_.data() + c0;
+  // The block's draws, generated before its product (the kernel reads them from L1/L2).
+  r.noise = has_noise_ ? noise->take(static_cast<size_t>(batch) * (c1 - c0)) : nullptr;
+  r.ld_noise = batch;
+  r.res = out_res_;
+  r.half = half_range_;
+  r.lim = static_cast<float>(half_range_ + 1);
+  r.half_f = static_cast<float>(half_range_);
+  r.thr = 0.5f - r.lim * 0x1.0p-20f;  // as in accumulate_channels
+  r.assign = assign;
+  return packed_product_readout(x, batch, batch, packed, c1 - c0, depth, r, y, batch);
+}
+
 CrossbarTile::CrossbarTile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>& weights,
                            float input_range, uint64_t seed, int layer_input_tiles)
     : inp_res_(numerics.inp_res),

@@ -80,6 +80,16 @@ class TileReadout {
   void accumulate_channels(const float* acc, int batch, int c0, int c1, NoiseCursor* noise,
                            float* y);
 
+  /// The product and the readout of channels [c0, c1) in one pass (packed_product_readout,
+  /// tile_gemm.h): x the inputs (column-major, batch x depth, leading dimension batch), packed
+  /// the packed weights from channel c0's panel (c0 a multiple of kPanelChannels), y at channel
+  /// c0's column as in accumulate_channels; with `assign` y holds nothing yet and gets 0 +
+  /// output. The same bits as packed_product then accumulate_channels (on a y of zeros with
+  /// `assign`), with the same rules for the order of blocks. Returns false, doing nothing, where
+  /// no fused kernel exists (baseline level, 4 tokens or fewer, ideal ADC).
+  bool read_fused(const float* x, int batch, const float* packed, int depth, int c0, int c1,
+                  NoiseCursor* noise, float* y, bool assign);
+
  private:
   int out_res_;
   double half_range_;  ///< largest |ADC code|, out_res / 2

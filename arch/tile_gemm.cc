@@ -54,6 +54,10 @@ void packed_product_base(const float* x, int ld_x, int batch, const float* packe
 }
 
 #if !AIMC_HAVE_AVX2_KERNELS
+void packed_product_readout_avx2(const float*, int, int, const float*, int, int,
+                                 const FusedReadout&, float*, int) {}
+void packed_product_readout_avx512(const float*, int, int, const float*, int, int,
+                                   const FusedReadout&, float*, int) {}
 void packed_product_avx2(const float* x, int ld_x, int batch, const float* packed, int channels,
                          int depth, float* acc, int ld_acc, bool accumulate) {
   packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
@@ -79,6 +83,22 @@ void packed_product(const float* x, int ld_x, int batch, const float* packed, in
       return;
     default:
       detail::packed_product_base(x, ld_x, batch, packed, channels, depth, acc, ld_acc, accumulate);
+  }
+}
+
+bool packed_product_readout(const float* x, int ld_x, int batch, const float* packed, int channels,
+                            int depth, const FusedReadout& r, float* y, int ld_y) {
+  // Both SIMD kernels handle more than 4 tokens (kSmallBatch) with their token kernel.
+  if (batch <= 4 || !AIMC_HAVE_AVX2_KERNELS) return false;
+  switch (simd_level()) {
+    case SimdLevel::kAvx512:
+      detail::packed_product_readout_avx512(x, ld_x, batch, packed, channels, depth, r, y, ld_y);
+      return true;
+    case SimdLevel::kAvx2:
+      detail::packed_product_readout_avx2(x, ld_x, batch, packed, channels, depth, r, y, ld_y);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <Eigen/Dense>
 
 #include "arch/linear_layer.h"
+#include "arch/tile_gemm_fused.h"
 
 namespace aimc::arch {
 
@@ -40,6 +41,13 @@ void unpack_weights(const float* packed, Eigen::Ref<Matrix> w);
 void packed_product(const float* x, int ld_x, int batch, const float* packed, int channels,
                     int depth, float* acc, int ld_acc, bool accumulate = false);
 
+/// The product of packed_product (same chains, same bits) with the readout `r` applied to each
+/// accumulator as it leaves the registers: y[c * ld_y + t] = y + output(acc(t, c)). Returns
+/// false, doing nothing, where the level has no such kernel (the baseline, or batch <= 4): the
+/// caller then runs packed_product and the readout.
+bool packed_product_readout(const float* x, int ld_x, int batch, const float* packed, int channels,
+                            int depth, const FusedReadout& r, float* y, int ld_y);
+
 namespace detail {
 /// The kernels of each level, for tests and for the dispatcher (same contract as
 /// packed_product). The AVX2 and AVX-512 ones exist on x86-64 builds only and may be called only
@@ -50,6 +58,12 @@ void packed_product_avx2(const float* x, int ld_x, int batch, const float* packe
                          int depth, float* acc, int ld_acc, bool accumulate);
 void packed_product_avx512(const float* x, int ld_x, int batch, const float* packed, int channels,
                            int depth, float* acc, int ld_acc, bool accumulate);
+void packed_product_readout_avx2(const float* x, int ld_x, int batch, const float* packed,
+                                 int channels, int depth, const FusedReadout& r, float* y,
+                                 int ld_y);
+void packed_product_readout_avx512(const float* x, int ld_x, int batch, const float* packed,
+                                   int channels, int depth, const FusedReadout& r, float* y,
+                                   int ld_y);
 }  // namespace detail
 
 }  // namespace aimc::arch

@@ -5,7 +5,11 @@
 
 #include <cstddef>
 
+#include "arch/tile_gemm_fused.h"
+
 namespace {
+
+using aimc::arch::FusedReadout;
 
 struct Simd {
   using V = __m256;
@@ -25,6 +29,21 @@ struct Simd {
   }
   static V set1(float s) { return _mm256_set1_ps(s); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // For the fused readout: plain IEEE operations, each rounding once.
+  using M = __m256;
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V abs(V a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+  static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  /// Whether lanes [0, n) of m are all set.
+  static bool all(M m, int n) {
+    const int want = (1 << n) - 1;
+    return (_mm256_movemask_ps(m) & want) == want;
+  }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
 };
 
 constexpr int kTokenChannels = 4;  // 4 x 3 accumulators of 16
@@ -36,5 +55,6 @@ constexpr int small_panels(int tokens) {
 }  // namespace
 
 #define AIMC_GEMM_ENTRY packed_product_avx2
+#define AIMC_GEMM_READOUT_ENTRY packed_product_readout_avx2
 #include "arch/tile_gemm_kernels.inc"
 #endif

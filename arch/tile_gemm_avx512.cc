@@ -1,11 +1,20 @@
 // The read-product kernels for AVX-512 (tile_gemm_kernels.inc); this file alone is compiled with
 // the AVX-512 flags (arch/CMakeLists.txt) and runs only where simd_supported() says so.
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__FMA__)
+// GCC 12 warns inside its own AVX-512 intrinsics, whose pass-through operand is left undefined
+// (GCC bug 105593, fixed in GCC 13); nothing of ours is uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstddef>
 
+#include "arch/tile_gemm_fused.h"
+
 namespace {
+
+using aimc::arch::FusedReadout;
 
 struct Simd {
   using V = __m512;
@@ -17,6 +26,18 @@ struct Simd {
   static void store_n(float* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static V set1(float s) { return _mm512_set1_ps(s); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // For the fused readout: plain IEEE operations, each rounding once.
+  using M = __mmask16;
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V abs(V a) { return _mm512_abs_ps(a); }
+  static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  /// Whether lanes [0, n) of m are all set.
+  static bool all(M m, int n) { return (m & mask(n)) == mask(n); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
 };
 
 constexpr int kTokenChannels = 8;  // 8 x 3 accumulators of 32
@@ -28,5 +49,6 @@ constexpr int small_panels(int tokens) {
 }  // namespace
 
 #define AIMC_GEMM_ENTRY packed_product_avx512
+#define AIMC_GEMM_READOUT_ENTRY packed_product_readout_avx512
 #include "arch/tile_gemm_kernels.inc"
 #endif

@@ -163,6 +163,23 @@ void BM_OpenBlasSgemm(benchmark::State& state) {
 }
 #endif
 
+// The output-noise draws of a read on their own (fill_normal in chunks of 4096, as a read of
+// 16-channel blocks at 256 tokens takes them), ns per draw: one draw per token, channel and
+// input tile is the part of the read's cost that no product has.
+void BM_NormalDraws(benchmark::State& state) {
+  aimc::arch::Rng rng(7);
+  std::vector<float> buf(4096);
+  for (auto _ : state) {
+    rng.fill_normal(buf.data(), buf.size());
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns/draw"] =
+      benchmark::Counter(1e-9 * buf.size(), benchmark::Counter::kIsIterationInvariantRate |
+                                                benchmark::Counter::kInvert);
+  state.SetLabel(aimc::arch::simd_level_name(aimc::arch::simd_level()));
+}
+
 // (out, in): a square projection, an up projection (2048 -> 8192), a down projection.
 void shapes(benchmark::internal::Benchmark* b) {
   for (auto [out, in] : {std::pair{2048, 2048}, {8192, 2048}, {2048, 8192}}) {
@@ -177,6 +194,7 @@ BENCHMARK(BM_OpenBlasSgemm)->Apply(shapes);
 BENCHMARK(BM_PackedProduct)->Apply(shapes);
 BENCHMARK(BM_EigenGemm)->Apply(shapes);
 BENCHMARK(BM_AnalogRead)->Apply(shapes);
+BENCHMARK(BM_NormalDraws);
 BENCHMARK(BM_ProgramLayer)
     ->Args({2048, 2048})
     ->ArgNames({"out", "in"})

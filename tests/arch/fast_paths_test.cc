@@ -2,16 +2,20 @@
 // and DAC codes decided by a float estimate must equal the one-double-division codes on random
 // values, on exact ties and on values one ulp from a tie; the AVX2 and baseline builds of every
 // kernel must give the same bits; noise drawn in chunks must equal one call's draws.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "arch/analog_linear.h"
 #include "arch/crossbar_tile.h"
 #include "arch/quantize.h"
 #include "arch/rng.h"
+#include "arch/tile_gemm.h"
 #include "test_util.h"
 
 namespace aimc::arch {
@@ -284,6 +288,106 @@ TEST(FastPaths, ReadoutInChannelBlocksEqualsWholeRead) {
           blocks.accumulate_channels(acc.data() + off, batch, c0, c1, &nb, yb.data() + off);
         }
         EXPECT_EQ(yw, yb) << simd_level_name(level) << " batch " << batch << " read " << read;
+      }
+    }
+  }
+}
+
+TEST(FastPaths, FusedReadoutEqualsProductThenReadout) {
+  // The product kernel's fused readout (TileReadout::read_fused) against packed_product then
+  // the baseline readout, bit for bit: output noise on over three reads (the streams continue),
+  // y accumulated into and written from nothing (`assign`), channel blocks of 16, batches that
+  // leave partial vectors and token groups, all-zero channels, a channel without the fast ADC
+  // decision (its float estimate of out_res / den overflows), and exact rounding ties (one
+  // input, no output noise).
+  SimdGuard guard;
+  TileNumerics n = testing::ideal_numerics(64, 64);
+  n.inp_res = 254;
+  n.out_res = 254;
+  n.out_bound = 14;
+  std::mt19937 gen(17);
+  std::uniform_int_distribution<int> code(-127, 127);
+  for (int depth : {1, 37}) {
+    const int channels = 45;
+    Matrix w = Matrix::Random(channels, depth);
+    if (depth == 1) {
+      // acc = c * w exactly and q = acc * 254 / (254 * 14 * |w|) = +-c / 14: every code
+      // c = 14 k + 7 is an exact tie.
+      // Weights k / 64 (c * w exact); the float estimate of out_res / den rounds up for some
+      // channels and down for others.
+      for (int ch = 0; ch < channels; ++ch)
+        w(ch, 0) = (ch % 2 ? 1.0f : -1.0f) * (17 + 2 * ch) / 64.0f;
+    }
+    w.row(9).setZero();
+    w.row(30).setZero();
+    w.row(21).setConstant(1e-42f);  // denormal: float(out_res / den) overflows, inv = 0
+    Vector wmax = w.cwiseAbs().rowwise().maxCoeff();
+    std::vector<float> packed(packed_floats(channels, depth));
+    pack_weights(w, packed.data());
+    for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+      for (int batch : {5, 17, 48, 100}) {
+        set_simd_limit(level);
+        // The ties stay ties without output noise.
+        const double out_noise = depth == 1 ? 0.0 : 0.04;
+        TileReadout fused(n, wmax, 0.9f, out_noise, 1.0, 8),
+            plain(n, wmax, 0.9f, out_noise, 1.0, 8);
+        NoiseCursor nf, np;
+        for (int read = 0; read < 3; ++read) {
+          Matrix x(batch, depth);
+          for (Eigen::Index k = 0; k < x.size(); ++k) x.data()[k] = static_cast<float>(code(gen));
+          const bool assign = read == 1;
+          const size_t total = static_cast<size_t>(batch) * channels;
+          std::vector<float> yf(total, assign ? std::numeric_limits<float>::quiet_NaN() : 0.25f);
+          std::vector<float> yp(total, assign ? 0.0f : 0.25f), acc(total);
+          bool ran = true;
+          for (int c0 = 0; c0 < channels; c0 += 16) {
+            const int c1 = std::min(channels, c0 + 16);
+            const size_t off = static_cast<size_t>(c0) * batch;
+            ran = ran && fused.read_fused(x.data(), batch, packed.data() + c0 * depth, depth, c0,
+                                          c1, &nf, yf.data() + off, assign);
+          }
+          ASSERT_TRUE(ran || simd_level() == SimdLevel::kBaseline);
+          if (!ran) continue;
+          packed_product(x.data(), batch, batch, packed.data(), channels, depth, acc.data(), batch);
+          set_simd_limit(SimdLevel::kBaseline);
+          plain.accumulate(acc.data(), batch, &np, yp.data());
+          set_simd_limit(level);
+          int mismatches = 0;
+          for (size_t k = 0; k < total; ++k) {
+            mismatches += std::memcmp(&yf[k], &yp[k], sizeof(float)) != 0;
+          }
+          EXPECT_EQ(mismatches, 0) << simd_level_name(level) << " depth " << depth << " batch "
+                                   << batch << " read " << read;
+        }
+      }
+    }
+  }
+}
+
+TEST(FastPaths, AnalogLayerEveryLevelGivesSameBits) {
+  // Whole layers (ragged tiles, output tiles outer and input tiles outer, output noise, DAC and
+  // ADC): the SIMD levels' fused reads against the baseline's product-then-readout.
+  SimdGuard guard;
+  TileNumerics n = testing::afm_numerics(48, 40);
+  n.out_bound = 14;
+  for (auto [out, in] : {std::pair{100, 70}, {70, 150}}) {
+    const Matrix w = Matrix::Random(out, in) * 0.05f;
+    const Vector bias = Vector::Random(out);
+    const std::vector<float> ranges(balanced_split(in, n.rows).size(), 0.8f);
+    for (int batch : {3, 21, 70}) {
+      const Matrix x = Matrix::Random(batch, in);
+      Matrix want, got;
+      set_simd_limit(SimdLevel::kBaseline);
+      AnalogLinear base(n, w, &bias, ranges, 11);
+      base.forward(x, &want);
+      base.forward(x, &want);  // the second read: the noise streams continue
+      for (SimdLevel level : {SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+        set_simd_limit(level);
+        AnalogLinear layer(n, w, &bias, ranges, 11);
+        layer.forward(x, &got);
+        layer.forward(x, &got);
+        EXPECT_EQ(want, got) << simd_level_name(level) << " " << out << " x " << in << " batch "
+                             << batch;
       }
     }
   }
