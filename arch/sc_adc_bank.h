@@ -34,6 +34,13 @@ class ScAdcBank : public ScComponent {
   Ps convert(Ps ready, int columns, ActionCounts* counts, Ps* start);
 
   const AdcBankSpec& spec() const { return spec_; }
+  /// Asks the CPU to bring the state a conversion touches into its cache (a hint).
+  void prefetch() const {
+    __builtin_prefetch(&busy_ps_, 1);
+    __builtin_prefetch(&spec_);
+    __builtin_prefetch(group_free_.data(), 1);
+    __builtin_prefetch(&conversions_, 1);
+  }
   /// Number of ADCs in the bank.
   int adcs() const { return spec_.adcs_per_group * spec_.groups; }
   double conversions() const { return conversions_; }

@@ -29,6 +29,17 @@ std::vector<double> ScTile::stat_values() const {
   return {reads_, busy_ps_, wakes, off_ps};
 }
 
+void ScTile::prefetch(bool bank) const {
+  if (bank) {
+    if (bank_) bank_->prefetch();
+    return;
+  }
+  __builtin_prefetch(&busy_ps_, 1);
+  __builtin_prefetch(&spec_);
+  __builtin_prefetch(&integrator_free_, 1);
+  __builtin_prefetch(&last_end_, 1);
+}
+
 Ps ScTile::wake(Ps begin) {
   if (!spec_.gating || begin - last_end_ <= spec_.gate_after_ps) return begin;
   gated_.push_back({last_end_ + spec_.gate_after_ps, begin, true});

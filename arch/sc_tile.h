@@ -64,6 +64,9 @@ class ScTile : public ScComponent {
 
   const TileSpec& spec() const { return spec_; }
   ScAdcBank* bank() const { return bank_; }
+  /// Asks the CPU to bring the state a read touches into its cache (a hint; no effect on
+  /// results): the tile's own, and with `bank` its ADC bank's.
+  void prefetch(bool bank) const;
   double reads() const { return reads_; }
 
   /// Closes the run at `end`: a tile idle since its last read for longer than the gating
