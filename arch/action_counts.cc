@@ -35,11 +35,6 @@ static_assert(sizeof(kFields) / sizeof(kFields[0]) * sizeof(double) == sizeof(Ac
 
 }  // namespace
 
-ActionCounts& ActionCounts::operator+=(const ActionCounts& o) {
-  for (const Field& f : kFields) this->*f.member += o.*f.member;
-  return *this;
-}
-
 double ActionCounts::sum() const {
   double s = 0;
   for (const Field& f : kFields) s += this->*f.member;

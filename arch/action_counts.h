@@ -29,7 +29,27 @@ struct ActionCounts {
   double shift_adds = 0;         ///< one converted bit-serial sample shifted and added
   double noc_adds = 0;           ///< one element add in a router (in-network reduction)
 
-  ActionCounts& operator+=(const ActionCounts& other);
+  ActionCounts& operator+=(const ActionCounts& o) {
+    // Field by field (the controller adds counts per job: no table walk here).
+    dac_drives += o.dac_drives;
+    cell_reads += o.cell_reads;
+    adc_conversions += o.adc_conversions;
+    tile_post_ops += o.tile_post_ops;
+    digital_tile_macs += o.digital_tile_macs;
+    dpu_adds += o.dpu_adds;
+    dpu_muls += o.dpu_muls;
+    dpu_exps += o.dpu_exps;
+    dpu_recips += o.dpu_recips;
+    dpu_rsqrts += o.dpu_rsqrts;
+    sram_bits += o.sram_bits;
+    kv_sram_bits += o.kv_sram_bits;
+    dram_bits += o.dram_bits;
+    noc_bit_hops += o.noc_bit_hops;
+    cells_programmed += o.cells_programmed;
+    shift_adds += o.shift_adds;
+    noc_adds += o.noc_adds;
+    return *this;
+  }
   /// Sum of every field (the energy with every per-action energy set to 1).
   double sum() const;
   /// Calls `fn(name, unit, value)` for every field in declaration order; names are the field
@@ -39,5 +59,8 @@ struct ActionCounts {
   /// Sets the field called `name` (a for_each name); false when there is none.
   bool set(const std::string& name, double value);
 };
+// A new field must be added to operator+= as well as to the field table (action_counts.cc).
+static_assert(sizeof(ActionCounts) == 17 * sizeof(double),
+              "ActionCounts::operator+= lists every field");
 
 }  // namespace aimc::arch
