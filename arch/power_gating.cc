@@ -10,9 +10,10 @@ GatedUnits::GatedUnits(const GatingSpec& spec, int units)
 
 void GatedUnits::close(Ps end) {
   if (!spec_.enabled) return;
-  for (Ps& last : last_end_) {
+  for (size_t u = 0; u < last_end_.size(); ++u) {
+    Ps& last = last_end_[u];
     if (end - last > spec_.gate_after_ps)
-      intervals_.push_back({last + spec_.gate_after_ps, end, false});
+      intervals_.push_back({last + spec_.gate_after_ps, end, false, static_cast<int>(u)});
     last = std::max(last, end);
   }
 }

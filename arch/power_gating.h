@@ -16,6 +16,7 @@ struct GatedInterval {
   Ps begin = 0;
   Ps end = 0;
   bool woke = false;
+  int unit = 0;  ///< which unit of its group
 };
 
 /// When a unit of a kind is switched off and how long it takes to wake.
@@ -43,9 +44,15 @@ class GatedUnits {
   /// the threshold, records its off interval and returns begin + the wake-up latency; else begin.
   Ps wake(int u, Ps begin) {
     if (!spec_.enabled || begin - last_end_[u] <= spec_.gate_after_ps) return begin;
-    intervals_.push_back({last_end_[u] + spec_.gate_after_ps, begin, true});
+    intervals_.push_back({last_end_[u] + spec_.gate_after_ps, begin, true, u});
     return begin + spec_.wake_up_ps;
   }
+  /// Whether a use of unit `u` that could start at `begin` finds it off.
+  bool asleep(int u, Ps begin) const {
+    return spec_.enabled && begin - last_end_[u] > spec_.gate_after_ps;
+  }
+  /// When unit `u`'s last use so far ended (0: never used).
+  Ps last_end(int u) const { return last_end_[u]; }
   /// Unit `u` is in use until `end`.
   void busy_until(int u, Ps end) {
     if (spec_.enabled && end > last_end_[u]) last_end_[u] = end;

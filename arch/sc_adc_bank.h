@@ -51,6 +51,8 @@ class ScAdcBank : public ScComponent {
   void close(Ps end) { gate_.close(end); }
   /// The bank's off intervals (power gating).
   const std::vector<GatedInterval>& gated() const { return gate_.intervals(); }
+  /// The bank's gating state (the memo of layer parts replays its uses into it).
+  GatedUnits& gate() { return gate_; }
 
   /// Statistics: conversions, wake-ups, time off (ns).
   static const ComponentTraits& traits();

@@ -93,6 +93,8 @@ class ScNoc : public ScComponent {
   void close(Ps end) { routers_.close(end); }
   /// The routers' off intervals (power gating), of all routers.
   const std::vector<GatedInterval>& gated() const { return routers_.intervals(); }
+  /// The routers' gating state, one unit per node (the memo of layer parts replays into it).
+  GatedUnits& routers() { return routers_; }
   double adds() const { return adds_; }
 
   /// Statistics: bit_hops, link_busy (link-ns), adds (in-network reduction), router wake-ups,

@@ -52,6 +52,15 @@ void ScTile::close(Ps end) {
   last_end_ = std::max(last_end_, end);
 }
 
+bool ScTile::replay_use(Ps begin, Ps end) {
+  replayed_ = true;
+  const size_t before = gated_.size();
+  wake(begin);
+  const bool woke = gated_.size() != before;
+  last_end_ = std::max(last_end_, end);
+  return woke;
+}
+
 Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
   reads_ += 1;
   if (counts) {

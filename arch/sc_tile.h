@@ -74,6 +74,15 @@ class ScTile : public ScComponent {
   void close(Ps end);
   /// The intervals the tile spent off (power gating), in time order.
   const std::vector<GatedInterval>& gated() const { return gated_; }
+  /// A read replayed from a memo (not simulated here) that uses the tile from `begin` to `end`:
+  /// applies its gating as read() would (an off interval and a wake-up when the tile has been
+  /// idle longer than the threshold) and returns whether it woke the tile. The read's timing is
+  /// the memo's; the tile then counts as holding weights though reads() stays 0.
+  bool replay_use(Ps begin, Ps end);
+  /// Whether a read that could start at `begin` finds the tile off.
+  bool asleep(Ps begin) const { return spec_.gating && begin - last_end_ > spec_.gate_after_ps; }
+  /// Whether replay_use() was called.
+  bool replayed() const { return replayed_; }
 
   /// Statistics: reads, busy (the integrator or MAC array, ns), wake-ups, time off (ns).
   static const ComponentTraits& traits();
@@ -88,6 +97,7 @@ class ScTile : public ScComponent {
   double reads_ = 0;
   Ps last_end_ = 0;  // when the last read's outputs were delivered (the tile is on from 0)
   std::vector<GatedInterval> gated_;
+  bool replayed_ = false;
   // Applies gating to a read that could start at `begin`: records the off interval and returns
   // when the read really starts.
   Ps wake(Ps begin);

@@ -55,7 +55,9 @@ void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
   arch::GatedTime t[2], a[2], r[2];
   for (int i = 0; i < tile_count(); ++i) {
     arch::ScTile& tile = this->tile(i);
-    if (tile.reads() == 0) continue;  // holds no weights: energy.p_tile_gated_leak_fraction
+    // A tile neither read nor replayed (memo_parts) holds no weights:
+    // energy.p_tile_gated_leak_fraction
+    if (tile.reads() == 0 && !tile.replayed()) continue;
     tile.close(end);
     arch::split_gated(tile.gated(), split, t);
   }

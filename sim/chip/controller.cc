@@ -72,7 +72,11 @@ void Controller::init(const proto::MappingPlan& layers) {
   // memo_parts: the scratch chips are modules, made before the simulation starts.
   if (opt_.memo_parts) {
     for (size_t chip = 0; chip < layout_.chips.size(); ++chip) {
-      calibration_of_.push_back(&calibration(static_cast<int>(chip)));
+      const proto::PowerGatingConfig& g = layout_.chips[chip]->config().power_gating();
+      const bool gated = g.tile().enabled() || g.adc_bank().enabled() || g.router().enabled();
+      calibration_of_.push_back(
+          &calibration(static_cast<int>(chip), gated ? Scratch::kWatch : Scratch::kPlain));
+      cold_of_.push_back(gated ? &calibration(static_cast<int>(chip), Scratch::kCold) : nullptr);
       const size_t nodes = static_cast<size_t>(layout_.chips[chip]->config().noc().mesh_x()) *
                            layout_.chips[chip]->config().noc().mesh_y();
       in_port_free_.emplace_back(nodes, 0);
@@ -996,6 +1000,7 @@ Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, i
   in_port = in_start + m.in_span;
   const Ps start = std::max(in_start, m.free);
   m.free = start + m.interval;
+  const Ps woken = m.uses.empty() ? 0 : replay_gating(m, start);
   *c += m.counts;
   ++m.pending;  // busy time credited in settle_memos()
   memo_reads_ += m.reads;
@@ -1003,11 +1008,81 @@ Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, i
   // output arrives no earlier than the read alone would bring it, nor than the port can pass it.
   const int chip = p.chip;
   const Ps out_span = m.latency - m.first_out, occ = m.out_occ;
-  return at(start + m.first_out, [this, chip, out_node, out_span, occ, then](Ps first) {
+  return at(start + woken + m.first_out, [this, chip, out_node, out_span, occ, then](Ps first) {
     Ps& out_port = out_port_free_[chip][out_node];
     out_port = std::max(first, out_port) + occ;
     return then(std::max(first + out_span, out_port));
   });
+}
+
+// Power gating with memo_parts (an approximation): each gated unit the part's read uses (tile,
+// ADC bank, router) is used from its offset in the calibrated read, so its off intervals and
+// wake-ups follow the replays as they would follow the reads. The wake-ups delay the read by
+// the cold read's extra latency times the share of its units found off (the units on the
+// critical path are not singled out).
+Ps Controller::replay_gating(const PartMemo& m, Ps start) {
+  size_t asleep = 0;
+  for (const UnitUse& u : m.uses)
+    asleep += (u.tile ? u.tile->asleep(start + u.begin) : u.units->asleep(u.unit, start + u.begin))
+                  ? 1
+                  : 0;
+  const Ps delay = asleep == 0 ? 0
+                               : static_cast<Ps>(static_cast<double>(m.cold_extra) *
+                                                     static_cast<double>(asleep) /
+                                                     static_cast<double>(m.uses.size()) +
+                                                 0.5);
+  for (const UnitUse& u : m.uses) {
+    if (u.tile) {
+      u.tile->replay_use(start + u.begin, start + u.end + delay);
+    } else {
+      u.units->wake(u.unit, start + u.begin);
+      u.units->busy_until(u.unit, start + u.end + delay);
+    }
+  }
+  return delay;
+}
+
+void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
+                             size_t routers_before, const std::vector<size_t>& banks_before,
+                             PartMemo* m) {
+  Chip& real = *layout_.chips[p.chip];
+  const proto::PowerGatingConfig& g = real.config().power_gating();
+  std::map<std::pair<const void*, int>, size_t> index;  // (group or tile, unit) -> uses
+  auto use = [&](arch::ScTile* tile, arch::GatedUnits* units, int unit, Ps begin, Ps end) {
+    const void* key = tile ? static_cast<const void*>(tile) : static_cast<const void*>(units);
+    auto it = index.find({key, unit});
+    if (it == index.end()) {
+      index[{key, unit}] = m->uses.size();
+      m->uses.push_back({tile, units, unit, begin - at, end - at});
+      return;
+    }
+    UnitUse& u = m->uses[it->second];
+    u.begin = std::min(u.begin, begin - at);
+    u.end = std::max(u.end, end - at);
+  };
+  // Tiles: from each read's input to its partial outputs (read_part's record of the read).
+  if (g.tile().enabled())
+    for (const TileRead& r : reads_) use(&real.tile(r.tile), nullptr, 0, r.in, r.out);
+  // ADC banks and routers: the first off interval recorded since the read began ends at a
+  // unit's first use (the watch copy gates at once), its last use ends at last_end().
+  if (g.adc_bank().enabled()) {
+    size_t k = 0;
+    for (const RowGroup& rg : p.replicas[replica])
+      for (int t : rg.tiles) {
+        arch::ScAdcBank* bank = scratch.tile(t).bank();
+        const std::vector<arch::GatedInterval>& iv = bank->gated();
+        if (banks_before[k] < iv.size())
+          use(nullptr, &real.tile(t).bank()->gate(), 0, iv[banks_before[k]].end,
+              bank->gate().last_end(0));
+        ++k;
+      }
+  }
+  if (g.router().enabled()) {
+    arch::GatedUnits& routers = scratch.noc().routers();
+    const std::vector<arch::GatedInterval>& iv = routers.intervals();
+    for (size_t i = routers_before; i < iv.size(); ++i)
+      use(nullptr, &real.noc().routers(), iv[i].unit, iv[i].end, routers.last_end(iv[i].unit));
+  }
 }
 
 void Controller::settle_memos() {
@@ -1028,11 +1103,31 @@ void Controller::calibrate(const Part& p, int replica, int src_node, int out_nod
   const double reads = cal.chip->tile_reads();
   // After everything the scratch chip did so far: every resource is idle.
   const Ps at = cal.clock;
+  // Power gating: where each gated unit's first use in the read begins (kWatch copy).
+  Calibration* cold = cold_of_[p.chip];
+  size_t routers_before = 0;
+  std::vector<size_t> banks_before;
+  if (cold) {
+    routers_before = cal.chip->noc().gated().size();
+    for (const RowGroup& rg : p.replicas[replica])
+      for (int t : rg.tiles) banks_before.push_back(cal.chip->tile(t).bank()->gated().size());
+  }
   std::swap(layout_.chips[p.chip], cal.chip);
   ReadSpans spans;
   const Ps done = read_part(p, replica, src_node, at, out_node, &m->counts, &spans);
   std::swap(layout_.chips[p.chip], cal.chip);
-  cal.clock = done + 1000000;  // 1 us later
+  cal.clock = done + cal.gap;
+  if (cold) {
+    record_uses(p, replica, *cal.chip, at, routers_before, banks_before, m);
+    // The same read with every gated unit off: its extra latency is what wake-ups can cost.
+    arch::ActionCounts scratch_counts;
+    std::swap(layout_.chips[p.chip], cold->chip);
+    const Ps cold_done =
+        read_part(p, replica, src_node, cold->clock, out_node, &scratch_counts, nullptr);
+    std::swap(layout_.chips[p.chip], cold->chip);
+    m->cold_extra = std::max<Ps>(0, (cold_done - cold->clock) - (done - at));
+    cold->clock = cold_done + cold->gap;
+  }
   m->valid = true;
   m->latency = done - at;
   m->in_span = spans.last_in - at;
@@ -1060,17 +1155,37 @@ void Controller::calibrate(const Part& p, int replica, int src_node, int out_nod
       m->interval, std::max(spans.last_in - spans.first_in, spans.last_out - spans.first_out));
 }
 
-// The scratch copy of chip `chip` (one per distinct config and DPU placement).
-Controller::Calibration& Controller::calibration(int chip) {
+// The scratch copy of chip `chip` (one per distinct config, DPU placement and kind).
+Controller::Calibration& Controller::calibration(int chip, Scratch kind) {
   Chip& real = *layout_.chips[chip];
-  std::string key = real.config().SerializeAsString();
+  proto::ChipConfig config = real.config();
+  Ps gap = 1000000;  // 1 us
+  if (kind == Scratch::kWatch) {
+    for (proto::GatingConfig* g : {config.mutable_power_gating()->mutable_tile(),
+                                   config.mutable_power_gating()->mutable_adc_bank(),
+                                   config.mutable_power_gating()->mutable_router()}) {
+      g->set_idle_before_gating_ns(0);
+      g->set_wake_up_latency_ns(0);
+    }
+  } else if (kind == Scratch::kCold) {
+    const proto::PowerGatingConfig& g = config.power_gating();
+    const double idle_ns =
+        std::max({g.tile().enabled() ? g.tile().idle_before_gating_ns() : 0,
+                  g.adc_bank().enabled() ? g.adc_bank().idle_before_gating_ns() : 0,
+                  g.router().enabled() ? g.router().idle_before_gating_ns() : 0});
+    gap += static_cast<Ps>(idle_ns * 1000.0 + 0.5);
+  }
+  std::string key = std::to_string(static_cast<int>(kind)) + ":" + config.SerializeAsString();
   for (int n : real.dpu_nodes()) key += "," + std::to_string(n);
   auto it = calibrations_.find(key);
   if (it == calibrations_.end()) {
     Calibration cal;
+    cal.gap = gap;
+    // Gated copies start after a gap: every unit is on at time 0.
+    cal.clock = kind == Scratch::kPlain ? 0 : gap;
     // Never destroyed, like the chips (SystemC removes modules in quadratic time).
     const std::string name = "memo" + std::to_string(calibrations_.size());
-    cal.chip = new Chip(name.c_str(), real.config(), real.dpu_nodes());
+    cal.chip = new Chip(name.c_str(), config, real.dpu_nodes());
     it = calibrations_.emplace(key, cal).first;
   }
   return it->second;

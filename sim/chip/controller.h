@@ -251,6 +251,14 @@ class Controller : public sc_core::sc_module {
     std::vector<Part> parts;
     int ledger = 0;
   };
+  // A power-gated unit a memo's read uses (memo_parts with power gating): a tile, or one unit
+  // of an ADC bank's or the mesh routers' group, from `begin` to `end` after the read starts.
+  struct UnitUse {
+    arch::ScTile* tile = nullptr;
+    arch::GatedUnits* units = nullptr;
+    int unit = 0;
+    arch::Ps begin = 0, end = 0;
+  };
   // A layer part's first read, replayed (memo_parts): from its input's arrival to the last
   // partial output at its DPU, the tiles' steady interval, its counts and busy time.
   struct PartMemo {
@@ -262,6 +270,10 @@ class Controller : public sc_core::sc_module {
     std::vector<std::pair<arch::ScComponent*, double>> busy;
     double reads = 0;
     long long pending = 0;  // replays whose busy time is not credited yet
+    // Power gating: the gated units the read uses, and how much longer the read takes when
+    // every one of them is off (its latency with all of them woken, less the warm latency).
+    std::vector<UnitUse> uses;
+    arch::Ps cold_extra = 0;
   };
   struct Pending {
     arch::Ps ready;
@@ -345,9 +357,19 @@ class Controller : public sc_core::sc_module {
   struct Calibration {
     Chip* chip = nullptr;
     arch::Ps clock = 0;  // every resource of the copy is idle from here on
+    arch::Ps gap = 0;    // idle time between two reads (every gated unit off again after it)
   };
+  // Scratch copies: as configured (kPlain without power gating, kCold with it: every gated
+  // unit is off when a read starts), or kWatch: gating thresholds and wake-ups set to 0, so
+  // that every unit's first use in a read is recorded without changing its timing.
+  enum class Scratch { kPlain, kWatch, kCold };
   void calibrate(const Part& p, int replica, int src_node, int out_node, PartMemo* m);
-  Calibration& calibration(int chip);
+  // The gated units `m`'s read (just simulated on the scratch chip `scratch`) used.
+  void record_uses(const Part& p, int replica, Chip& scratch, arch::Ps at, size_t routers_before,
+                   const std::vector<size_t>& banks_before, PartMemo* m);
+  // Applies a replay starting at `start` to its units' gating state; returns its wake-up delay.
+  arch::Ps replay_gating(const PartMemo& m, arch::Ps start);
+  Calibration& calibration(int chip, Scratch kind);
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();
   arch::Ps run_part_reduced(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
@@ -440,7 +462,8 @@ class Controller : public sc_core::sc_module {
   std::vector<std::vector<WeightPass>> weight_passes_;  // per layer, per DPU
   std::vector<PartMemo> memos_;
   std::map<std::string, Calibration> calibrations_;
-  std::vector<Calibration*> calibration_of_;                         // per chip
+  std::vector<Calibration*> calibration_of_;  // per chip
+  std::vector<Calibration*> cold_of_;         // per chip: null without power gating
   std::vector<std::vector<arch::Ps>> in_port_free_, out_port_free_;  // per chip, per mesh node
   double memo_reads_ = 0;
   arch::Ps end_time_ = 0;

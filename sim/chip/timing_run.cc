@@ -133,18 +133,8 @@ proto::SimReport parse_report(const std::string& bytes) {
 
 }  // namespace
 
-// memo_parts replays reads without the components' gating state: refused with power gating.
-void check_memo(const proto::ChipConfig& config, const SimOptions& options) {
-  const proto::PowerGatingConfig& g = config.power_gating();
-  if (options.memo_parts && (g.tile().enabled() || g.adc_bank().enabled() || g.router().enabled()))
-    throw UserError("chip '" + config.name() +
-                    "': power_gating is on; the memo of layer parts (--memo-parts) replays reads "
-                    "without the gated units' state: run without one of them");
-}
-
 proto::SimReport simulate(const proto::ChipConfig& config, const workloads::ModelConfig& model,
                           const proto::MappingPlan& plan, const SimOptions& options) {
-  check_memo(config, options);
   check_sim_options(model, options, [&](int positions, std::string* limit) {
     const long long n = max_batch(config, model, positions, options.dram_capacity_bytes,
                                   detail::dram_weight_bytes(config, model), limit);
@@ -208,8 +198,6 @@ proto::SimReport simulate(const proto::SystemConfig& system, const workloads::Mo
     one.dram_capacity_bytes = static_cast<double>(proto::chip_dram(system, 0).capacity_bytes());
     return simulate(proto::chip_config(system, 0), model, chip_plans.chips[0], one);
   }
-  for (size_t c = 0; c < chip_plans.chips.size(); ++c)
-    check_memo(proto::chip_config(system, static_cast<int>(c)), options);
   check_sim_options(model, options, [&](int positions, std::string* limit) {
     const long long n = system_max_batch(system, chip_plans, model, positions, limit);
     return limit->rfind("none", 0) == 0 ? -1 : n;

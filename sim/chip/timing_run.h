@@ -86,8 +86,10 @@ struct SimOptions {
   /// later reads replay it (the same latency from input to the last partial output at its DPU,
   /// the same action counts and busy time; the part accepts a read every steady tile interval).
   /// Contention between layers on the mesh and the variation of multicast and return paths with
-  /// load are not modelled; DPUs, memories and links are simulated as always. Refused with power
-  /// gating. Off: every read is simulated (the default; the golden numbers).
+  /// load are not modelled; DPUs, memories and links are simulated as always. Power gating: each
+  /// replay's use of the gated units (tiles, ADC banks, routers) feeds their gating state, and
+  /// its wake-ups delay it by the share found off of the cold read's extra latency. Off: every
+  /// read is simulated (the default; the golden numbers).
   bool memo_parts = false;
 
   // ---- Host link -------------------------------------------------------------------------------
