@@ -548,6 +548,9 @@ SweepPlan load_sweep(const std::string& path) {
   // that sweeps without them keep their fingerprints.
   if (run.split() == "auto") run.clear_split();
   if (run.lm_head() == "chip") run.clear_lm_head();
+  // Likewise the seeds.
+  if (run.arrival_seed() == 0) run.clear_arrival_seed();
+  if (run.chip_seed() == 0) run.clear_chip_seed();
   const std::string run_text =
       proto::to_text(run) + "data: " + plan.data + "\ncalib: " + plan.calib;
   for (const std::string& model : models) {
@@ -615,12 +618,15 @@ std::vector<std::string> run_arguments(const SweepPlan& plan, const SweepPoint& 
   if (run.split() != "auto") args.insert(args.end(), {"--split", run.split()});
   if (run.lm_head() != "chip") args.insert(args.end(), {"--lm-head", run.lm_head()});
   if (point.batch != 1) args.insert(args.end(), {"--batch", std::to_string(point.batch)});
+  if (run.chip_seed() != 0)
+    args.insert(args.end(), {"--chip-seed", std::to_string(run.chip_seed())});
   if (point.rate > 0) {
     char rate[64];
     std::snprintf(rate, sizeof rate, "%.17g", point.rate);
     args.insert(args.end(),
                 {"--arrivals", "poisson", "--rate", rate, "--requests",
-                 std::to_string(run.requests()), "--max-batch", std::to_string(run.max_batch())});
+                 std::to_string(run.requests()), "--max-batch", std::to_string(run.max_batch()),
+                 "--arrival-seed", std::to_string(run.arrival_seed())});
   }
   return args;
 }

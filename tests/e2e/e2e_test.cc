@@ -341,6 +341,35 @@ TEST(Sweep, SystemMapOptionsRowsEqualSeparateRuns) {
   fs::remove_all(dir);
 }
 
+// A serving sweep's run.arrival_seed reaches its points: the row equals the separate run with
+// `--arrival-seed`, and differs from the run with the default seed (other arrivals).
+TEST(Sweep, ArrivalSeedRowEqualsTheSeparateRun) {
+  const std::string dir = temp_dir("sweep_arrival_seed");
+  write_text(dir + "/seed.pbtxt",
+             "name: \"seed\"\naxis { field: \"run.rate\" values: [\"20000\"] }\n"
+             "run { prompt_tokens: 4 decode_tokens: 4 no_accuracy: true requests: 24 "
+             "max_batch: 4 arrival_seed: 5 }\n");
+  const ProgramResult r = run_aimcsim("sweep " + dir + "/seed.pbtxt --out " + dir + "/out");
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  const auto results = parse_json<proto::SweepResults>(dir + "/out/sweep.json");
+  ASSERT_EQ(results.rows_size(), 1);
+  const proto::SweepRow& row = results.rows(0);
+  ASSERT_EQ(row.status(), "ok") << row.error();
+  const std::string common =
+      "run --no-accuracy --prompt-tokens 4 --decode-tokens 4 --arrivals poisson --rate 20000 "
+      "--requests 24 --max-batch 4";
+  ASSERT_EQ(run_aimcsim(common + " --arrival-seed 5 --out " + dir + "/with").status, 0);
+  ASSERT_EQ(run_aimcsim(common + " --out " + dir + "/without").status, 0);
+  const auto with = parse_json<proto::SimReport>(dir + "/with/report.json");
+  const auto without = parse_json<proto::SimReport>(dir + "/without/report.json");
+  EXPECT_EQ(row.arrival_rate_per_s(), with.requests().arrival_rate_per_s());
+  EXPECT_EQ(row.output_tokens_per_s(), with.requests().output_tokens_per_s());
+  EXPECT_EQ(row.ttft_p99_us(), with.requests().ttft_p99_ns() * 1e-3);
+  EXPECT_EQ(row.nj_per_output_token(), with.requests().nj_per_output_token());
+  EXPECT_NE(row.arrival_rate_per_s(), without.requests().arrival_rate_per_s());
+  fs::remove_all(dir);
+}
+
 TEST(UserMistakes, OneLineOnStderrAndExitTwo) {
   const std::string dir = temp_dir("mistakes");
   auto sweep = [&](const std::string& name, const std::string& body) {

@@ -531,6 +531,39 @@ TEST(LoadSweep, RateAxisMakesServingPoints) {
   }
 }
 
+// run.arrival_seed and run.chip_seed pass `--arrival-seed` (to the points of a run.rate axis)
+// and `--chip-seed`; left at 0 they keep the fingerprint of a sweep without them.
+TEST(LoadSweep, RunSeedsPassTheRunsFlags) {
+  const std::string path = ::testing::TempDir() + "/seeds.pbtxt";
+  auto plan_of = [&](const std::string& run) {
+    std::ofstream(path) << "axis { field: \"run.rate\" values: [\"2e4\"] }\nrun {\n"
+                        << run << "}\n";
+    return load_sweep(path);
+  };
+  auto after = [](const std::vector<std::string>& args, const std::string& flag) {
+    const auto it = std::find(args.begin(), args.end(), flag);
+    return it == args.end() || it + 1 == args.end() ? std::string("absent") : *(it + 1);
+  };
+  const SweepPlan set = plan_of("  arrival_seed: 7\n  chip_seed: 3\n");
+  const auto args = run_arguments(set, set.points[0], "chip.pbtxt", "out", 1);
+  EXPECT_EQ(after(args, "--arrival-seed"), "7");
+  EXPECT_EQ(after(args, "--chip-seed"), "3");
+  const SweepPlan plain = plan_of("");
+  const auto none = run_arguments(plain, plain.points[0], "chip.pbtxt", "out", 1);
+  EXPECT_EQ(after(none, "--arrival-seed"), "0");
+  EXPECT_EQ(after(none, "--chip-seed"), "absent");
+  EXPECT_NE(set.points[0].inputs_key, plain.points[0].inputs_key);
+  EXPECT_EQ(plan_of("  arrival_seed: 0\n  chip_seed: 0\n").points[0].inputs_key,
+            plain.points[0].inputs_key);
+  // Read as the flags are (an unsigned 64-bit integer); a mistake names the file and line.
+  try {
+    plan_of("  arrival_seed: -1\n");
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("seeds.pbtxt:3"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ParetoFront, KeepsPointsNoOtherBeatsOnBothAxes) {
   const std::vector<double> x = {1, 2, 3, 2.5, 0.5};
   const std::vector<double> y = {5, 3, 1, 4, 9};
