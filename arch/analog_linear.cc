@@ -115,13 +115,15 @@ void AnalogLinear::read_tile(int i, int j, const float* x_i, int batch, int bloc
 
 void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) {
   // Inputs column-major (batch x in): tokens fastest, as the kernel reads. The DAC codes of
-  // every input tile first, then the tiles in the order that re-reads the smaller array: with
-  // output tiles outer, a tile column's outputs stay in cache while the input tiles add to them
-  // and all the codes are read once per output tile; with input tiles outer, an input tile's
-  // codes stay in cache and all of y is read and written once per input tile. Both give the same
-  // bits (every output sums its input tiles in order; every tile is read once, its channels in
-  // order). Outputs outer unless there are fewer outputs than inputs (e.g. y of 8192 outputs x
-  // 512 tokens is 16 MB, the codes of 2048 inputs 4 MB; a down projection the other way round).
+  // every input tile first, then the tiles in one of two orders, which give the same bits
+  // (every output sums its input tiles in order; every tile is read once, its channels in order).
+  // Output tiles outer: a tile column's outputs stay in cache while the input tiles add to them,
+  // and all the codes are read once per output tile, which is cheap while they fit in L2 (few
+  // tokens). Input tiles outer: an input tile's codes stay in L2 while every output tile reads
+  // them (the product kernel streams them once per 8 channels) and y is read and written once
+  // per input tile, ahead of the readout by prefetch. Measured at 512 tokens (4 MB of codes for
+  // 2048 inputs), input tiles outer was faster also for 8192 x 2048 and 2048 x 2048
+  // (docs/performance.md).
   const int batch = static_cast<int>(x.rows());
   const float* in = x.data();
   if (inp_res_ > 0 || clamp_ideal_dac_) {
@@ -141,7 +143,9 @@ void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) 
   const auto read = [&](int i, int j) {
     read_tile(i, j, in + static_cast<size_t>(in_off_[i]) * batch, batch, block, y->data(), i == 0);
   };
-  if (out_features() >= in_features()) {
+  constexpr size_t kCodesInL2Bytes = size_t{1} << 20;
+  const size_t codes_bytes = sizeof(float) * static_cast<size_t>(batch) * in_features();
+  if (codes_bytes <= kCodesInL2Bytes) {
     for (int j = 0; j < output_tiles(); ++j) {
       for (int i = 0; i < input_tiles(); ++i) read(i, j);
     }

@@ -57,34 +57,36 @@ TEST(AnalogLinear, BalancedTiling) {
 }
 
 TEST(AnalogLinear, EqualsSumOfTileReads) {
-  // Bit for bit: the layer reads its tiles in either order (output tiles outer when it has at
-  // least as many outputs as inputs, input tiles outer otherwise), each output summing its
-  // input tiles in order, as the tiles read one by one and added here.
+  // Bit for bit: the layer reads its tiles in either order (output tiles outer while all its DAC
+  // codes take at most 1 MB, input tiles outer otherwise: 1100 tokens x 250 inputs), each output
+  // summing its input tiles in order, as the tiles read one by one and added here.
   TileNumerics n = afm_numerics(96, 80);
   n.out_noise = 0.04;
   for (auto [out, in] : {std::pair{170, 250}, std::pair{250, 170}}) {
-    Matrix w = Matrix::Random(out, in);
-    const auto rows = balanced_split(in, 96), cols = balanced_split(out, 80);
-    std::vector<float> ranges(rows.size());
-    for (size_t i = 0; i < ranges.size(); ++i) ranges[i] = 0.9f + 0.2f * i;
-    const uint64_t seed = 99;
-    AnalogLinear layer(n, w, nullptr, ranges, seed);
-    Matrix x = Matrix::Random(7, in), y;
-    layer.forward(x, &y);
+    for (int batch : {7, 1100}) {
+      Matrix w = Matrix::Random(out, in);
+      const auto rows = balanced_split(in, 96), cols = balanced_split(out, 80);
+      std::vector<float> ranges(rows.size());
+      for (size_t i = 0; i < ranges.size(); ++i) ranges[i] = 0.9f + 0.2f * i;
+      const uint64_t seed = 99;
+      AnalogLinear layer(n, w, nullptr, ranges, seed);
+      Matrix x = Matrix::Random(batch, in), y;
+      layer.forward(x, &y);
 
-    Matrix sum = Matrix::Zero(7, out);
-    const auto row_off = split_offsets(rows), col_off = split_offsets(cols);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      for (size_t j = 0; j < cols.size(); ++j) {
-        CrossbarTile tile(n, w.block(col_off[j], row_off[i], cols[j], rows[i]), ranges[i],
-                          derive_seed(seed, i, j));
-        EXPECT_EQ(tile.programmed_weights(), layer.tile_weights(i, j));
-        Matrix part;
-        tile.read(x.middleCols(row_off[i], rows[i]), &part);
-        sum.middleCols(col_off[j], cols[j]) += part;
+      Matrix sum = Matrix::Zero(batch, out);
+      const auto row_off = split_offsets(rows), col_off = split_offsets(cols);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        for (size_t j = 0; j < cols.size(); ++j) {
+          CrossbarTile tile(n, w.block(col_off[j], row_off[i], cols[j], rows[i]), ranges[i],
+                            derive_seed(seed, i, j));
+          EXPECT_EQ(tile.programmed_weights(), layer.tile_weights(i, j));
+          Matrix part;
+          tile.read(x.middleCols(row_off[i], rows[i]), &part);
+          sum.middleCols(col_off[j], cols[j]) += part;
+        }
       }
+      EXPECT_EQ(y, sum) << out << " x " << in << " batch " << batch;
     }
-    EXPECT_EQ(y, sum) << out << " x " << in;
   }
 }
 
