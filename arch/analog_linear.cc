@@ -121,9 +121,9 @@ void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) 
   // and all the codes are read once per output tile, which is cheap while they fit in L2 (few
   // tokens). Input tiles outer: an input tile's codes stay in L2 while every output tile reads
   // them (the product kernel streams them once per 8 channels) and y is read and written once
-  // per input tile, ahead of the readout by prefetch. Measured at 512 tokens (4 MB of codes for
-  // 2048 inputs), input tiles outer was faster also for 8192 x 2048 and 2048 x 2048
-  // (docs/performance.md).
+  // per input tile, ahead of the readout by prefetch (in groups of output tiles, below).
+  // Measured at 512 tokens (4 MB of codes for 2048 inputs), input tiles outer was faster also
+  // for 8192 x 2048 and 2048 x 2048 (docs/performance.md).
   const int batch = static_cast<int>(x.rows());
   const float* in = x.data();
   if (inp_res_ > 0 || clamp_ideal_dac_) {
@@ -149,9 +149,20 @@ void AnalogLinear::forward_static_ranges(const Matrix& x, int block, Matrix* y) 
     for (int j = 0; j < output_tiles(); ++j) {
       for (int i = 0; i < input_tiles(); ++i) read(i, j);
     }
-  } else {
+    return;
+  }
+  // Input tiles outer within groups of output tiles whose outputs take at most kYGroupBytes, so
+  // that the group's y stays in L3 (shared with other programs) while the input tiles add to
+  // it; every output tile still reads its input tiles in order.
+  constexpr size_t kYGroupBytes = size_t{4} << 20;
+  int max_cols = 1;
+  for (int c : out_split_) max_cols = std::max(max_cols, c);
+  const size_t tile_y_bytes = sizeof(float) * static_cast<size_t>(batch) * max_cols;
+  const int group = static_cast<int>(std::max<size_t>(1, kYGroupBytes / tile_y_bytes));
+  for (int j0 = 0; j0 < output_tiles(); j0 += group) {
+    const int j1 = std::min(output_tiles(), j0 + group);
     for (int i = 0; i < input_tiles(); ++i) {
-      for (int j = 0; j < output_tiles(); ++j) read(i, j);
+      for (int j = j0; j < j1; ++j) read(i, j);
     }
   }
 }

@@ -58,11 +58,12 @@ TEST(AnalogLinear, BalancedTiling) {
 
 TEST(AnalogLinear, EqualsSumOfTileReads) {
   // Bit for bit: the layer reads its tiles in either order (output tiles outer while all its DAC
-  // codes take at most 1 MB, input tiles outer otherwise: 1100 tokens x 250 inputs), each output
+  // codes take at most 1 MB, input tiles outer otherwise: 1100 tokens x 250 inputs; in groups of
+  // 11 output tiles of 80 columns at 1100 tokens, so 1000 outputs make two groups), each output
   // summing its input tiles in order, as the tiles read one by one and added here.
   TileNumerics n = afm_numerics(96, 80);
   n.out_noise = 0.04;
-  for (auto [out, in] : {std::pair{170, 250}, std::pair{250, 170}}) {
+  for (auto [out, in] : {std::pair{170, 250}, std::pair{250, 170}, std::pair{1000, 250}}) {
     for (int batch : {7, 1100}) {
       Matrix w = Matrix::Random(out, in);
       const auto rows = balanced_split(in, 96), cols = balanced_split(out, 80);
