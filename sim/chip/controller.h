@@ -339,7 +339,7 @@ class Controller : public sc_core::sc_module {
   void set_context(int token, int step);
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
   arch::Ps run_linear(int token, const Layer& l, int src_dpu, arch::Ps ready);
-  arch::Ps run_digital(const Layer& l, int src_dpu, arch::Ps ready);
+  arch::Ps run_digital(int token, const Layer& l, int src_dpu, arch::Ps ready);
   arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node, bool bias,
                     Then then = nullptr);
   // When a read's inputs reached its tiles and its partial outputs its DPU (first, last).
@@ -454,12 +454,34 @@ class Controller : public sc_core::sc_module {
   std::unique_ptr<arch::LinkChannel> host_in_, host_out_;
   double host_bits_[2] = {0, 0};
   std::vector<arch::Ps> at_chip0_;  // host link: per token, its generated id reached chip 0
-  // The current pass of a digital layer's weights from DRAM, per DPU slice: from when it began
-  // streaming to when its last weights arrived.
+  // The current pass of a digital layer's weights from DRAM (every DPU's slice streaming at
+  // once): from when it began streaming to when its last weights arrived, and the token that
+  // started it.
+  // A pass being assembled (dpu.weight_pass_wait_ns): the DPU slices of tokens waiting for it,
+  // the tokens that have arrived, how many it waits for, and its latest start.
+  struct PassWaiter {
+    int join = 0, dpu = 0;
+    arch::Ps in = 0;
+    double macs = 0;
+  };
   struct WeightPass {
     arch::Ps begin = -1, end = 0;
+    bool open = false;
+    long long generation = 0;
+    int need = 0;
+    std::vector<int> arrived;  // the tokens it serves (or, open, waits with)
+    std::vector<PassWaiter> waiters;
   };
-  std::vector<std::vector<WeightPass>> weight_passes_;  // per layer, per DPU
+  std::vector<WeightPass> weight_passes_;  // per layer
+  // Per sequence, its lm_head steps not issued yet; sequences started (seeded or admitted) that
+  // have some left.
+  std::vector<int> heads_left_;
+  int seqs_with_heads_ = 0;
+  void start_heads(int seq);
+  // Digital layer `layer`'s pass: starts streaming `bits` from the DRAM of chip `home` at `at`,
+  // and each waiting slice computes its products.
+  void launch_pass(int layer, int home, double bits, arch::Ps at);
+  arch::Ps matvec(int home, int dpu, arch::Ps in, double macs, const WeightPass& pass);
   std::vector<PartMemo> memos_;
   std::map<std::string, Calibration> calibrations_;
   std::vector<Calibration*> calibration_of_;  // per chip

@@ -512,12 +512,47 @@ TEST(SystemRun, DigitalLmHeadWeightPassesServeTheBatch) {
   // One sequence: every decode token streams the whole lm_head (plus embeddings and KV).
   EXPECT_GE(decode_action(one, "dram_bits"), D * weight_bits);
   EXPECT_LT(decode_action(one, "dram_bits"), D * weight_bits * 1.5);
-  // A batch: clearly fewer passes than tokens (about two thirds: with the DRAM not saturated,
-  // a token reaching a DPU while no pass is waiting starts its own), at least one per step.
+  // A batch: clearly fewer passes than tokens (a pass waits for the batch's other tokens at
+  // most one pass's streaming time, short on this chip), at least one per step.
   const double passes = decode_action(many, "dram_bits") / weight_bits;
   EXPECT_LT(passes, 0.75 * B * D);
   EXPECT_GE(passes, D - 1);
   EXPECT_GT(many.batch().decode_tokens_per_s(), 2 * one.decode_tokens_per_s());
+}
+
+// dpu.weight_pass_wait_fraction: a pass that a token would start while the batch's other
+// sequences still have a token coming waits for them (at most that fraction of one pass's
+// streaming time), so a decode step's B tokens share one pass; 0 = a pass starts at once. One
+// sequence never waits (no other sequence), so its timing is the same either way.
+TEST(SystemRun, WeightPassWaitsForTheBatchsOtherTokens) {
+  proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  chip.mutable_mapping()->set_lm_head_on_tiles(false);
+  // A slow DRAM: one pass of lm_head (32 KiB) takes 64 us, longer than the spread of a step's
+  // tokens, so the bound does not cut the wait.
+  chip.mutable_memory()->set_dram_bandwidth_gbps(0.5);
+  const workloads::ModelConfig& m = weights().config;
+  const double weight_bits =
+      static_cast<double>(m.vocab_size) * m.hidden_size * chip.dpu().weight_bits();
+  ASSERT_EQ(weight_bits / 8, 32768);
+  const double embed_bits = static_cast<double>(m.hidden_size) * act_bits();
+  const int D = 8, B = 16;
+  ASSERT_EQ(chip.dpu().weight_pass_wait_fraction(), 1.0);  // the default
+  proto::ChipConfig now = chip;
+  now.mutable_dpu()->set_weight_pass_wait_fraction(0);
+  const proto::SimReport wait = sim::simulate(chip, m, "dense", tokens(4, D, B));
+  const proto::SimReport at_once = sim::simulate(now, m, "dense", tokens(4, D, B));
+  // Decode DRAM traffic: each pass streams the whole layer; each token reads its embedding row.
+  auto passes = [&](const proto::SimReport& r) {
+    return (decode_action(r, "dram_bits") - B * D * embed_bits) / weight_bits;
+  };
+  EXPECT_EQ(passes(wait), D);  // one pass per decode step
+  EXPECT_GT(passes(at_once), D) << passes(at_once);
+  EXPECT_GT(wait.batch().decode_tokens_per_s(), at_once.batch().decode_tokens_per_s());
+  // One sequence: nothing to wait for.
+  const proto::SimReport one_wait = sim::simulate(chip, m, "dense", tokens(4, D, 1));
+  const proto::SimReport one_now = sim::simulate(now, m, "dense", tokens(4, D, 1));
+  EXPECT_EQ(one_wait.total_time_ns(), one_now.total_time_ns());
+  EXPECT_EQ(decode_action(one_wait, "dram_bits"), D * (weight_bits + embed_bits));
 }
 
 TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
