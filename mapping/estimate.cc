@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "arch/chip_costs.h"
@@ -66,6 +68,38 @@ double block_read_ns(const proto::ChipConfig& chip, int rows, int cols) {
          (tile.read_overhead_cycles() + tile.post_process_cycles()) / clock;
 }
 
+namespace {
+
+// The DPU cycles adding a layer's partial sums after they have arrived, where noc.reduction
+// puts the adds: at the layer's DPU, all row groups' partials of every output; in the network,
+// none (one adder stage per merge, about log2(row groups) deep); on DPUs near the tiles, each
+// column slice on its own DPU in parallel (slices beyond the DPU count take turns).
+double reduce_ns(const proto::ChipConfig& chip, const LayerPartition& layer) {
+  const double clock = chip.clock_ghz();
+  const long long rows = layer.row_tiles();
+  if (rows <= 1) return 0;
+  switch (chip.noc().reduction()) {
+    case proto::REDUCE_IN_NETWORK:
+      return std::ceil(std::log2(static_cast<double>(rows))) * chip.noc().router_add_cycles() /
+             clock;
+    case proto::REDUCE_NEAR_TILE_DPUS: {
+      long long widest = 0;
+      for (int c : layer.col_sizes) widest = std::max<long long>(widest, c);
+      const long long turns =
+          ceil_div(static_cast<long long>(layer.col_sizes.size()), chip.dpu().count());
+      return static_cast<double>(turns * (rows - 1) * ceil_div(widest, chip.dpu().lanes()) *
+                                 chip.dpu().add_cycles()) /
+             clock;
+    }
+    default:
+      return static_cast<double>((rows - 1) * ceil_div(layer.out, chip.dpu().lanes()) *
+                                 chip.dpu().add_cycles()) /
+             clock;
+  }
+}
+
+}  // namespace
+
 double layer_latency_without_hops_ns(const proto::ChipConfig& chip, const LayerPartition& layer) {
   if (layer.block_count() == 0) return 0;
   const double clock = chip.clock_ghz();
@@ -80,9 +114,7 @@ double layer_latency_without_hops_ns(const proto::ChipConfig& chip, const LayerP
       slowest = std::max(slowest, t);
     }
   }
-  const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
-                               ceil_div(layer.out, chip.dpu().lanes()) * chip.dpu().add_cycles();
-  return slowest + reduce_cycles / clock;
+  return slowest + reduce_ns(chip, layer);
 }
 
 // The cost of one copy of a layer (its `blocks` in the plan) when its input comes from mesh node
@@ -101,6 +133,9 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
   const int in_bits = input_bits_per_element(chip);
   const int out_bits = output_bits_per_element(chip);
   CopyCost cost;
+  const proto::PartialSumReduction reduction = chip.noc().reduction();
+  // Column slices: the tiles whose partial sums add up (one per row group), and their width.
+  std::map<long long, std::pair<int, std::vector<int>>> columns;  // col_begin -> (cols, tiles)
   // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
   std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
   // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
@@ -115,11 +150,16 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
     auto& slice = slices[static_cast<int>(block.row_tile())];
     slice.first = slice_bits;
     slice.second.push_back(tile);
-    cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
+    auto& column = columns[static_cast<long long>(block.col_begin())];
+    column.first = cols;
+    column.second.push_back(tile);
     const double arrive = hop_cycles * mesh.hops(source, tile) + ceil_div(slice_bits, link);
-    const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
     arrive_cycles[tile] = std::max(arrive_cycles[tile], arrive);
-    leave_cycles[tile] = std::max(leave_cycles[tile], leave);
+    if (reduction == proto::REDUCE_AT_LAYER_DPU) {
+      cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
+      const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
+      leave_cycles[tile] = std::max(leave_cycles[tile], leave);
+    }
     // Blocks of one layer that share a tile are read one after another.
     read_ns[tile] += block_read_ns(chip, rows, cols);
   }
@@ -135,14 +175,78 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
     }
     cost.input_bit_hops += static_cast<double>(slice.first) * links;
   }
+  double after_ns = 0;  // from the last partial's delivery to the layer's output at its DPU
+  if (reduction == proto::REDUCE_AT_LAYER_DPU) {
+    after_ns = static_cast<double>(layer.row_tiles() - 1) *
+               ceil_div(layer.out_features(), chip.dpu().lanes()) * chip.dpu().add_cycles() / clock;
+  } else if (reduction == proto::REDUCE_IN_NETWORK) {
+    // Each slice's partials travel the union of their XY routes (x first) to the DPU, once per
+    // link; where k streams meet a router adds them in one adder stage.
+    for (const auto& [col, column] : columns) {
+      const long long bits = static_cast<long long>(column.first) * out_bits;
+      std::set<std::pair<int, int>> tree;
+      std::vector<std::vector<int>> routes;
+      for (int t : column.second) {
+        std::vector<int> nodes{t};
+        for (int n = t; n != dpu;) {
+          const int next = mesh.x(n) != mesh.x(dpu)
+                               ? n + (mesh.x(dpu) > mesh.x(n) ? 1 : -1)
+                               : n + (mesh.y(dpu) > mesh.y(n) ? mesh.width : -mesh.width);
+          tree.insert({n, next});
+          nodes.push_back(next);
+          n = next;
+        }
+        routes.push_back(std::move(nodes));
+      }
+      cost.output_bit_hops += static_cast<double>(bits) * static_cast<double>(tree.size());
+      std::map<int, int> streams;  // node -> streams entering it (links in, plus a tile there)
+      for (const auto& [from, to] : tree) ++streams[to];
+      for (int t : column.second) ++streams[t];
+      for (size_t i = 0; i < routes.size(); ++i) {
+        int merges = 0;
+        for (int n : routes[i]) merges += streams[n] >= 2 ? 1 : 0;
+        const int t = column.second[i];
+        const double leave = hop_cycles * mesh.hops(t, dpu) + ceil_div(bits, link) +
+                             merges * static_cast<double>(chip.noc().router_add_cycles());
+        leave_cycles[t] = std::max(leave_cycles[t], leave);
+      }
+    }
+  } else {
+    // Each slice is reduced by the DPU with the fewest hops summed over its tiles (the lowest
+    // index on ties), which sends the sum on to the layer's DPU; slices sharing a DPU take turns.
+    std::vector<int> dpus(plan.dpu_nodes().begin(), plan.dpu_nodes().end());
+    if (dpus.empty()) dpus = dpu_nodes(chip);
+    std::map<int, double> near_busy_cycles;
+    for (const auto& [col, column] : columns) {
+      const long long bits = static_cast<long long>(column.first) * out_bits;
+      int near = 0;
+      long long best = -1;
+      for (size_t d = 0; d < dpus.size(); ++d) {
+        long long sum = 0;
+        for (int t : column.second) sum += mesh.hops(t, dpus[d]);
+        if (best < 0 || sum < best) best = sum, near = static_cast<int>(d);
+      }
+      const int node = dpus[near];
+      double in_cycles = 0;
+      for (int t : column.second) {
+        cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(t, node);
+        in_cycles = std::max(
+            in_cycles, hop_cycles * mesh.hops(t, node) + static_cast<double>(ceil_div(bits, link)));
+      }
+      cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(node, dpu);
+      near_busy_cycles[near] += static_cast<double>(column.second.size() - 1) *
+                                ceil_div(column.first, chip.dpu().lanes()) *
+                                chip.dpu().add_cycles();
+      const double on = in_cycles + near_busy_cycles[near] + hop_cycles * mesh.hops(node, dpu) +
+                        (node != dpu ? static_cast<double>(ceil_div(bits, link)) : 0.0);
+      for (int t : column.second) leave_cycles[t] = std::max(leave_cycles[t], on);
+    }
+  }
   for (const auto& [tile, read] : read_ns) {
     cost.latency_ns =
         std::max(cost.latency_ns, (arrive_cycles[tile] + leave_cycles[tile]) / clock + read);
   }
-  const double reduce_cycles = static_cast<double>(layer.row_tiles() - 1) *
-                               ceil_div(layer.out_features(), chip.dpu().lanes()) *
-                               chip.dpu().add_cycles();
-  cost.latency_ns += reduce_cycles / clock;
+  cost.latency_ns += after_ns;
   return cost;
 }
 
