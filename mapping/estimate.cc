@@ -117,12 +117,93 @@ double layer_latency_without_hops_ns(const proto::ChipConfig& chip, const LayerP
   return slowest + reduce_ns(chip, layer);
 }
 
+namespace {
+
+// Column slices of one copy: col_begin -> (columns, the tiles whose partial sums add up).
+using ColumnSlices = std::map<long long, std::pair<int, std::vector<int>>>;
+
+// REDUCE_IN_NETWORK: the partial sums' bit-hops and each tile's delivery time (cycles).
+void in_network_partials(const proto::ChipConfig& chip, const Mesh& mesh,
+                         const ColumnSlices& columns, int dpu, CopyCost& cost,
+                         std::map<int, double>& leave_cycles) {
+  const long long link = chip.noc().link_width_bits();
+  const long long hop_cycles = chip.noc().hop_latency_cycles();
+  const int out_bits = output_bits_per_element(chip);
+  // Each slice's partials travel the union of their XY routes (x first) to the DPU, once per
+  // link; where k streams meet a router adds them in one adder stage.
+  for (const auto& [col, column] : columns) {
+    const long long bits = static_cast<long long>(column.first) * out_bits;
+    std::set<std::pair<int, int>> tree;
+    std::vector<std::vector<int>> routes;
+    for (int t : column.second) {
+      std::vector<int> nodes{t};
+      for (int n = t; n != dpu;) {
+        const int next = mesh.x(n) != mesh.x(dpu)
+                             ? n + (mesh.x(dpu) > mesh.x(n) ? 1 : -1)
+                             : n + (mesh.y(dpu) > mesh.y(n) ? mesh.width : -mesh.width);
+        tree.insert({n, next});
+        nodes.push_back(next);
+        n = next;
+      }
+      routes.push_back(std::move(nodes));
+    }
+    cost.output_bit_hops += static_cast<double>(bits) * static_cast<double>(tree.size());
+    std::map<int, int> streams;  // node -> streams entering it (links in, plus a tile there)
+    for (const auto& [from, to] : tree) ++streams[to];
+    for (int t : column.second) ++streams[t];
+    for (size_t i = 0; i < routes.size(); ++i) {
+      int merges = 0;
+      for (int n : routes[i]) merges += streams[n] >= 2 ? 1 : 0;
+      const int t = column.second[i];
+      const double leave = hop_cycles * mesh.hops(t, dpu) + ceil_div(bits, link) +
+                           merges * static_cast<double>(chip.noc().router_add_cycles());
+      leave_cycles[t] = std::max(leave_cycles[t], leave);
+    }
+  }
+}
+
+// REDUCE_NEAR_TILE_DPUS: the partial sums' bit-hops and each tile's delivery time (cycles),
+// the near DPU's adds included.
+void near_dpu_partials(const proto::MappingPlan& plan, const proto::ChipConfig& chip,
+                       const Mesh& mesh, const ColumnSlices& columns, int dpu, CopyCost& cost,
+                       std::map<int, double>& leave_cycles) {
+  const long long link = chip.noc().link_width_bits();
+  const long long hop_cycles = chip.noc().hop_latency_cycles();
+  const int out_bits = output_bits_per_element(chip);
+  // Each slice is reduced by the DPU with the fewest hops summed over its tiles (the lowest
+  // index on ties), which sends the sum on to the layer's DPU; slices sharing a DPU take turns.
+  std::vector<int> dpus(plan.dpu_nodes().begin(), plan.dpu_nodes().end());
+  if (dpus.empty()) dpus = dpu_nodes(chip);
+  std::map<int, double> near_busy_cycles;
+  for (const auto& [col, column] : columns) {
+    const long long bits = static_cast<long long>(column.first) * out_bits;
+    int near = 0;
+    long long best = -1;
+    for (size_t d = 0; d < dpus.size(); ++d) {
+      long long sum = 0;
+      for (int t : column.second) sum += mesh.hops(t, dpus[d]);
+      if (best < 0 || sum < best) best = sum, near = static_cast<int>(d);
+    }
+    const int node = dpus[near];
+    double in_cycles = 0;
+    for (int t : column.second) {
+      cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(t, node);
+      in_cycles = std::max(
+          in_cycles, hop_cycles * mesh.hops(t, node) + static_cast<double>(ceil_div(bits, link)));
+    }
+    cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(node, dpu);
+    near_busy_cycles[near] += static_cast<double>(column.second.size() - 1) *
+                              ceil_div(column.first, chip.dpu().lanes()) * chip.dpu().add_cycles();
+    const double on = in_cycles + near_busy_cycles[near] + hop_cycles * mesh.hops(node, dpu) +
+                      (node != dpu ? static_cast<double>(ceil_div(bits, link)) : 0.0);
+    for (int t : column.second) leave_cycles[t] = std::max(leave_cycles[t], on);
+  }
+}
+
 // The cost of one copy of a layer (its `blocks` in the plan) when its input comes from mesh node
 // `source` and its partial sums go to the DPU at node `dpu`: bit-hops of the input slices and
 // partial sums, and its latency (the slowest tile's input arrival, reads and delivery, then the
 // DPU's reduction).
-namespace {
-
 CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip, const Mesh& mesh,
                    const proto::LayerPlacement& layer, const std::vector<int>& blocks, int source,
                    int dpu) {
@@ -135,7 +216,7 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
   CopyCost cost;
   const proto::PartialSumReduction reduction = chip.noc().reduction();
   // Column slices: the tiles whose partial sums add up (one per row group), and their width.
-  std::map<long long, std::pair<int, std::vector<int>>> columns;  // col_begin -> (cols, tiles)
+  ColumnSlices columns;
   // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
   std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
   // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
@@ -180,67 +261,9 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
     after_ns = static_cast<double>(layer.row_tiles() - 1) *
                ceil_div(layer.out_features(), chip.dpu().lanes()) * chip.dpu().add_cycles() / clock;
   } else if (reduction == proto::REDUCE_IN_NETWORK) {
-    // Each slice's partials travel the union of their XY routes (x first) to the DPU, once per
-    // link; where k streams meet a router adds them in one adder stage.
-    for (const auto& [col, column] : columns) {
-      const long long bits = static_cast<long long>(column.first) * out_bits;
-      std::set<std::pair<int, int>> tree;
-      std::vector<std::vector<int>> routes;
-      for (int t : column.second) {
-        std::vector<int> nodes{t};
-        for (int n = t; n != dpu;) {
-          const int next = mesh.x(n) != mesh.x(dpu)
-                               ? n + (mesh.x(dpu) > mesh.x(n) ? 1 : -1)
-                               : n + (mesh.y(dpu) > mesh.y(n) ? mesh.width : -mesh.width);
-          tree.insert({n, next});
-          nodes.push_back(next);
-          n = next;
-        }
-        routes.push_back(std::move(nodes));
-      }
-      cost.output_bit_hops += static_cast<double>(bits) * static_cast<double>(tree.size());
-      std::map<int, int> streams;  // node -> streams entering it (links in, plus a tile there)
-      for (const auto& [from, to] : tree) ++streams[to];
-      for (int t : column.second) ++streams[t];
-      for (size_t i = 0; i < routes.size(); ++i) {
-        int merges = 0;
-        for (int n : routes[i]) merges += streams[n] >= 2 ? 1 : 0;
-        const int t = column.second[i];
-        const double leave = hop_cycles * mesh.hops(t, dpu) + ceil_div(bits, link) +
-                             merges * static_cast<double>(chip.noc().router_add_cycles());
-        leave_cycles[t] = std::max(leave_cycles[t], leave);
-      }
-    }
+    in_network_partials(chip, mesh, columns, dpu, cost, leave_cycles);
   } else {
-    // Each slice is reduced by the DPU with the fewest hops summed over its tiles (the lowest
-    // index on ties), which sends the sum on to the layer's DPU; slices sharing a DPU take turns.
-    std::vector<int> dpus(plan.dpu_nodes().begin(), plan.dpu_nodes().end());
-    if (dpus.empty()) dpus = dpu_nodes(chip);
-    std::map<int, double> near_busy_cycles;
-    for (const auto& [col, column] : columns) {
-      const long long bits = static_cast<long long>(column.first) * out_bits;
-      int near = 0;
-      long long best = -1;
-      for (size_t d = 0; d < dpus.size(); ++d) {
-        long long sum = 0;
-        for (int t : column.second) sum += mesh.hops(t, dpus[d]);
-        if (best < 0 || sum < best) best = sum, near = static_cast<int>(d);
-      }
-      const int node = dpus[near];
-      double in_cycles = 0;
-      for (int t : column.second) {
-        cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(t, node);
-        in_cycles = std::max(
-            in_cycles, hop_cycles * mesh.hops(t, node) + static_cast<double>(ceil_div(bits, link)));
-      }
-      cost.output_bit_hops += static_cast<double>(bits) * mesh.hops(node, dpu);
-      near_busy_cycles[near] += static_cast<double>(column.second.size() - 1) *
-                                ceil_div(column.first, chip.dpu().lanes()) *
-                                chip.dpu().add_cycles();
-      const double on = in_cycles + near_busy_cycles[near] + hop_cycles * mesh.hops(node, dpu) +
-                        (node != dpu ? static_cast<double>(ceil_div(bits, link)) : 0.0);
-      for (int t : column.second) leave_cycles[t] = std::max(leave_cycles[t], on);
-    }
+    near_dpu_partials(plan, chip, mesh, columns, dpu, cost, leave_cycles);
   }
   for (const auto& [tile, read] : read_ns) {
     cost.latency_ns =
