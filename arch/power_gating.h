@@ -51,6 +51,10 @@ class GatedUnits {
   bool asleep(int u, Ps begin) const {
     return spec_.enabled && begin - last_end_[u] > spec_.gate_after_ps;
   }
+  /// Cache hint (no effect on results): unit `u`'s gating state.
+  void prefetch(int u) const {
+    if (spec_.enabled) __builtin_prefetch(&last_end_[u], 1);
+  }
   /// When unit `u`'s last use so far ended (0: never used).
   Ps last_end(int u) const { return last_end_[u]; }
   /// Unit `u` is in use until `end`.

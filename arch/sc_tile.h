@@ -83,6 +83,15 @@ class ScTile : public ScComponent {
   bool asleep(Ps begin) const { return spec_.gating && begin - last_end_ > spec_.gate_after_ps; }
   /// Whether replay_use() was called.
   bool replayed() const { return replayed_; }
+  /// Cache hints for a replayed use (no effect on results): the gating state, and with
+  /// `interval` where the next off interval will be stored.
+  void prefetch_gating(bool interval) const {
+    if (!interval) {
+      __builtin_prefetch(&last_end_, 1);
+    } else if (gated_.size() < gated_.capacity()) {
+      __builtin_prefetch(gated_.data() + gated_.size(), 1);
+    }
+  }
 
   /// Statistics: reads, busy (the integrator or MAC array, ns), wake-ups, time off (ns).
   static const ComponentTraits& traits();
