@@ -81,6 +81,10 @@ class ScTile : public ScComponent {
   bool replay_use(Ps begin, Ps end);
   /// Whether a read that could start at `begin` finds the tile off.
   bool asleep(Ps begin) const { return spec_.gating && begin - last_end_ > spec_.gate_after_ps; }
+  /// When the tile's last read or replayed use so far ended (0: never used).
+  Ps last_end() const { return last_end_; }
+  /// Room for `more` off intervals (a hint; no effect on results).
+  void reserve_gated(size_t more) { gated_.reserve(gated_.size() + more); }
   /// Whether replay_use() was called.
   bool replayed() const { return replayed_; }
   /// Cache hints for a replayed use (no effect on results): the gating state, and with

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "proto/user_error.h"
@@ -1071,7 +1072,7 @@ Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, i
   in_port = in_start + m.in_span;
   const Ps start = std::max(in_start, m.free);
   m.free = start + m.interval;
-  const Ps woken = m.uses.empty() ? 0 : replay_gating(m, start);
+  const Ps woken = m.units() == 0 ? 0 : replay_gating(m, start);
   *c += m.counts;
   ++m.pending;  // busy time credited in settle_memos()
   memo_reads_ += m.reads;
@@ -1091,7 +1092,7 @@ Ps Controller::replay_part(const Part& p, int replica, int src_node, Ps ready, i
 // wake-ups follow the replays as they would follow the reads. The wake-ups delay the read by
 // the cold read's extra latency times the share of its units found off (the units on the
 // critical path are not singled out).
-Ps Controller::replay_gating(const PartMemo& m, Ps start) {
+Ps Controller::replay_gating(PartMemo& m, Ps start) {
   // The units' state is scattered over memory: each is asked for a few uses ahead (cache hints
   // only), and the second pass finds it in the cache.
   constexpr size_t kAhead = 16;
@@ -1115,11 +1116,23 @@ Ps Controller::replay_gating(const PartMemo& m, Ps start) {
       asleep += u.units->asleep(u.unit, start + u.begin) ? 1 : 0;
     }
   }
-  const Ps delay = asleep == 0
-                       ? 0
-                       : static_cast<Ps>(static_cast<double>(m.cold_extra) *
-                                             static_cast<double>(asleep) / static_cast<double>(n) +
-                                         0.5);
+  const size_t own = m.own_tiles.size();
+  for (size_t i = 0; i < own; ++i) {
+    if (start + m.own_begin[i] - m.own_last[i] > m.own_gate_after_ps) {
+      ++asleep;
+      ++m.own_wakes[i];
+    }
+  }
+  const Ps delay =
+      asleep == 0 ? 0
+                  : static_cast<Ps>(static_cast<double>(m.cold_extra) *
+                                        static_cast<double>(asleep) / static_cast<double>(n + own) +
+                                    0.5);
+  if (own > 0) {
+    for (size_t i = 0; i < own; ++i)
+      m.own_last[i] = std::max(m.own_last[i], start + m.own_end[i] + delay);
+    m.replays.push_back({start, delay});
+  }
   for (size_t i = 0; i < n; ++i) {
     const UnitUse& u = uses[i];
     if (u.tile) {
@@ -1130,6 +1143,19 @@ Ps Controller::replay_gating(const PartMemo& m, Ps start) {
     }
   }
   return delay;
+}
+
+void Controller::settle_gating() {
+  for (PartMemo& m : memos_) {
+    for (size_t i = 0; i < m.own_tiles.size(); ++i) {
+      arch::ScTile* tile = m.own_tiles[i];
+      tile->reserve_gated(m.own_wakes[i] + 1);
+      for (const auto& [start, delay] : m.replays)
+        tile->replay_use(start + m.own_begin[i], start + m.own_end[i] + delay);
+    }
+    m.replays.clear();
+    std::fill(m.own_wakes.begin(), m.own_wakes.end(), 0);
+  }
 }
 
 void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
@@ -1153,6 +1179,33 @@ void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
   // Tiles: from each read's input to its partial outputs (read_part's record of the read).
   if (g.tile().enabled())
     for (const TileRead& r : reads_) use(&real.tile(r.tile), nullptr, 0, r.in, r.out);
+  // Tiles read by this part replica only (the usual mapping) keep their state in the memo.
+  if (own_tiles_ < 0) {
+    own_tiles_ = 1;
+    std::set<std::pair<int, int>> seen;
+    for (const Layer& l : layers_)
+      for (const Part& q : l.parts)
+        for (const auto& rep : q.replicas)
+          for (const RowGroup& rg : rep)
+            for (int t : rg.tiles)
+              if (!seen.insert({q.chip, t}).second) own_tiles_ = 0;
+  }
+  if (own_tiles_ == 1 && g.tile().enabled()) {
+    std::vector<UnitUse> kept;
+    for (const UnitUse& u : m->uses) {
+      if (!u.tile || !u.tile->spec().gating) {
+        kept.push_back(u);
+        continue;
+      }
+      m->own_tiles.push_back(u.tile);
+      m->own_begin.push_back(u.begin);
+      m->own_end.push_back(u.end);
+      m->own_last.push_back(u.tile->last_end());
+      m->own_wakes.push_back(0);
+      m->own_gate_after_ps = u.tile->spec().gate_after_ps;
+    }
+    m->uses = std::move(kept);
+  }
   // ADC banks and routers: the first off interval recorded since the read began ends at a
   // unit's first use (the watch copy gates at once), its last use ends at last_end().
   if (g.adc_bank().enabled()) {

@@ -166,6 +166,9 @@ class Controller : public sc_core::sc_module {
   /// memo_parts: credits the components the busy time of the replays so far (before their busy
   /// times are read: at the start of decode and at the end of the run).
   void settle_memos();
+  /// memo_parts with power gating: writes the off intervals of the tiles whose gating a memo
+  /// kept to those tiles (once, after the last replay, before their gating is read).
+  void settle_gating();
   /// Tile reads replayed from a memo (memo_parts), not in the tiles' own read counts.
   double memo_reads() const { return memo_reads_; }
   /// Bits x links crossed over the chip-to-chip links, by phase.
@@ -274,6 +277,16 @@ class Controller : public sc_core::sc_module {
     // every one of them is off (its latency with all of them woken, less the warm latency).
     std::vector<UnitUse> uses;
     arch::Ps cold_extra = 0;
+    // Tiles no other memo uses: their gating state is kept here, contiguous (when each use
+    // begins and ends after the read's start, when it last ended, how often it woke), and their
+    // off intervals are written to the tiles at the end of the run (settle_gating), from the
+    // replays' starts and wake-up delays, exactly as each replay would have written them.
+    std::vector<arch::ScTile*> own_tiles;
+    std::vector<arch::Ps> own_begin, own_end, own_last;
+    std::vector<size_t> own_wakes;
+    std::vector<std::pair<arch::Ps, arch::Ps>> replays;  // (start, delay)
+    arch::Ps own_gate_after_ps = 0;
+    size_t units() const { return uses.size() + own_tiles.size(); }
   };
   struct Pending {
     arch::Ps ready;
@@ -368,7 +381,7 @@ class Controller : public sc_core::sc_module {
   void record_uses(const Part& p, int replica, Chip& scratch, arch::Ps at, size_t routers_before,
                    const std::vector<size_t>& banks_before, PartMemo* m);
   // Applies a replay starting at `start` to its units' gating state; returns its wake-up delay.
-  arch::Ps replay_gating(const PartMemo& m, arch::Ps start);
+  arch::Ps replay_gating(PartMemo& m, arch::Ps start);
   Calibration& calibration(int chip, Scratch kind);
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();
@@ -483,6 +496,7 @@ class Controller : public sc_core::sc_module {
   void launch_pass(int layer, int home, double bits, arch::Ps at);
   arch::Ps matvec(int home, int dpu, arch::Ps in, double macs, const WeightPass& pass);
   std::vector<PartMemo> memos_;
+  int own_tiles_ = -1;  // 1: every tile on a memo's chip is read by one part replica only
   std::map<std::string, Calibration> calibrations_;
   std::vector<Calibration*> calibration_of_;  // per chip
   std::vector<Calibration*> cold_of_;         // per chip: null without power gating

@@ -108,6 +108,7 @@ void elaborate_and_run(Run* run) {
   attach_trace(run);
   const auto w0 = std::chrono::steady_clock::now();
   sc_core::sc_start();
+  run->ctl->settle_gating();
   const auto w1 = std::chrono::steady_clock::now();
   run->ctl->settle_memos();
   run->cpu_end_s = process_cpu_s();
