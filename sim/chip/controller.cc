@@ -17,6 +17,18 @@
 namespace aimc::sim {
 namespace {
 
+// A slot of a pool (joins, jobs, fans): the last one freed, or a new one at the end.
+template <typename Pool>
+int take_slot(Pool& pool, std::vector<int>& free) {
+  if (free.empty()) {
+    pool.emplace_back();
+    return static_cast<int>(pool.size()) - 1;
+  }
+  const int k = free.back();
+  free.pop_back();
+  return k;
+}
+
 using arch::Ps;
 
 }  // namespace
@@ -536,14 +548,7 @@ void Controller::wake() {
 }
 
 int Controller::open_join(int token, int step) {
-  int j;
-  if (free_joins_.empty()) {
-    j = static_cast<int>(joins_.size());
-    joins_.emplace_back();
-  } else {
-    j = free_joins_.back();
-    free_joins_.pop_back();
-  }
+  const int j = take_slot(joins_, free_joins_);
   joins_[j] = Join{token, step, 1, 0};
   return j;
 }
@@ -598,14 +603,7 @@ Ps Controller::at(Ps when, Then fn) {
 
 Ps Controller::at_partial(Ps when, Job job) {
   if (when <= now_) return job.fn ? job.fn(when) : send_partial(job, when);
-  int k;
-  if (free_jobs_.empty()) {
-    k = static_cast<int>(jobs_.size());
-    jobs_.emplace_back();
-  } else {
-    k = free_jobs_.back();
-    free_jobs_.pop_back();
-  }
+  const int k = take_slot(jobs_, free_jobs_);
   job.join = cur_join_;
   jobs_[k] = std::move(job);
   ++joins_[cur_join_].pending;
@@ -615,14 +613,7 @@ Ps Controller::at_partial(Ps when, Job job) {
 }
 
 int Controller::open_fan(Then then, int uses) {
-  int f;
-  if (free_fans_.empty()) {
-    f = static_cast<int>(fans_.size());
-    fans_.emplace_back();
-  } else {
-    f = free_fans_.back();
-    free_fans_.pop_back();
-  }
+  const int f = take_slot(fans_, free_fans_);
   fans_[f].then = std::move(then);
   fans_[f].left = uses;
   return f;
