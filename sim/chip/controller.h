@@ -38,6 +38,7 @@
 #include "proto/mapping_plan.pb.h"
 #include "sim/chip/chip_top.h"
 #include "sim/chip/event_heap.h"
+#include "sim/chip/part_memo.h"
 #include "workloads/model_config.h"
 
 namespace aimc::sim {
@@ -254,40 +255,6 @@ class Controller : public sc_core::sc_module {
     std::vector<Part> parts;
     int ledger = 0;
   };
-  // A power-gated unit a memo's read uses (memo_parts with power gating): a tile, or one unit
-  // of an ADC bank's or the mesh routers' group, from `begin` to `end` after the read starts.
-  struct UnitUse {
-    arch::ScTile* tile = nullptr;
-    arch::GatedUnits* units = nullptr;
-    int unit = 0;
-    arch::Ps begin = 0, end = 0;
-  };
-  // A layer part's first read, replayed (memo_parts): from its input's arrival to the last
-  // partial output at its DPU, the tiles' steady interval, its counts and busy time.
-  struct PartMemo {
-    bool valid = false;
-    arch::Ps latency = 0, interval = 0, free = 0;
-    arch::Ps in_span = 0, first_out = 0;  // last input at a tile; first output at the DPU
-    arch::Ps out_occ = 0;                 // the partial outputs' flits through the DPU's port
-    arch::ActionCounts counts;
-    std::vector<std::pair<arch::ScComponent*, double>> busy;
-    double reads = 0;
-    long long pending = 0;  // replays whose busy time is not credited yet
-    // Power gating: the gated units the read uses, and how much longer the read takes when
-    // every one of them is off (its latency with all of them woken, less the warm latency).
-    std::vector<UnitUse> uses;
-    arch::Ps cold_extra = 0;
-    // Tiles no other memo uses: their gating state is kept here, contiguous (when each use
-    // begins and ends after the read's start, when it last ended, how often it woke), and their
-    // off intervals are written to the tiles at the end of the run (settle_gating), from the
-    // replays' starts and wake-up delays, exactly as each replay would have written them.
-    std::vector<arch::ScTile*> own_tiles;
-    std::vector<arch::Ps> own_begin, own_end, own_last;
-    std::vector<size_t> own_wakes;
-    std::vector<std::pair<arch::Ps, arch::Ps>> replays;  // (start, delay)
-    arch::Ps own_gate_after_ps = 0;
-    size_t units() const { return uses.size() + own_tiles.size(); }
-  };
   struct Pending {
     arch::Ps ready;
     long long seq;
@@ -321,6 +288,8 @@ class Controller : public sc_core::sc_module {
   void place_layers(const proto::MappingPlan& plan);
   void group_blocks(int chip, const proto::MappingPlan& plan);
   void finish_parts();
+  // memo_parts: marks the memos of part replicas that share a tile with another (read in full).
+  void mark_shared_tiles();
   void name_ledgers();
   void size_kv_cache();
   void make_sequences();
@@ -380,8 +349,6 @@ class Controller : public sc_core::sc_module {
   // The gated units `m`'s read (just simulated on the scratch chip `scratch`) used.
   void record_uses(const Part& p, int replica, Chip& scratch, arch::Ps at, size_t routers_before,
                    const std::vector<size_t>& banks_before, PartMemo* m);
-  // Applies a replay starting at `start` to its units' gating state; returns its wake-up delay.
-  arch::Ps replay_gating(PartMemo& m, arch::Ps start);
   Calibration& calibration(int chip, Scratch kind);
   // Partial outputs summed in the network or on DPUs near the tiles (sim/chip/reduction.cc).
   void build_slices();

@@ -89,7 +89,8 @@ struct SimOptions {
   /// load are not modelled; DPUs, memories and links are simulated as always. Power gating: each
   /// replay's use of the gated units (tiles, ADC banks, routers) feeds their gating state, and
   /// its wake-ups delay it by the share found off of the cold read's extra latency. Off: every
-  /// read is simulated (the default; the golden numbers).
+  /// read is simulated (the default; the golden numbers). A part replica sharing a tile with
+  /// another (mapping.allow_tile_sharing) is read in full every time.
   bool memo_parts = false;
 
   // ---- Host link -------------------------------------------------------------------------------

@@ -8,13 +8,18 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "arch/chip_costs.h"
 #include "arch/chip_links.h"
+#include "mapping/mapper.h"
 #include "mapping/system_mapper.h"
 #include "proto/chip_config_io.h"
 #include "proto/system_config_io.h"
@@ -462,6 +467,48 @@ TEST(SystemRun, MemoOfLayerPartsFollowsPowerGating) {
       const proto::SimReport full = run(system, o);
       o.memo_parts = true;
       expect_gated_memo_close(full, run(system, o));
+    }
+  }
+}
+
+// The memo replays each part replica as a pipeline of its own: a tile read by two part replicas
+// (mapping.allow_tile_sharing packs several layers' blocks on one tile) would lose their
+// contention. Such parts are read in full: with every tile shared, the memo run is the detailed
+// run, bit for bit, gated or not (the memo alone would overlap reads that queue at the tiles).
+TEST(SystemRun, MemoOfLayerPartsReadsPartsOnSharedTilesInFull) {
+  proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  chip.mutable_tile()->set_rows(512);
+  chip.mutable_tile()->set_cols(512);
+  chip.mutable_tile()->mutable_adc()->set_adcs_per_tile(512);
+  chip.mutable_mapping()->set_allow_tile_sharing(true);
+  const workloads::ModelConfig& m = weights().config;
+  const proto::MappingPlan plan = mapping::make_plan(m, chip, "dense");
+  // Every tile used holds blocks of at least two layers.
+  std::map<uint32_t, std::set<uint32_t>> layers_of;
+  for (const proto::BlockPlacement& b : plan.blocks()) layers_of[b.tile()].insert(b.layer_index());
+  ASSERT_GT(layers_of.size(), 1u);
+  for (const auto& [tile, layers] : layers_of) ASSERT_GE(layers.size(), 2u) << "tile " << tile;
+  for (bool gated : {false, true}) {
+    SCOPED_TRACE(gated ? "gated" : "not gated");
+    if (gated) gate_all(&chip);
+    sim::SimOptions o = tokens(8, 8, 8);
+    const proto::SimReport full = sim::simulate(chip, m, plan, o);
+    o.memo_parts = true;
+    const proto::SimReport memo = sim::simulate(chip, m, plan, o);
+    proto::SimReport a = full, b = memo;
+    for (proto::SimReport* r : {&a, &b}) {
+      r->clear_wall_s();
+      r->clear_wall_s_per_decode_token();
+      r->clear_tile_reads_per_wall_s();
+      r->clear_cpu_s_per_decode_token();
+    }
+    std::string diff;
+    google::protobuf::util::MessageDifferencer d;
+    d.ReportDifferencesToString(&diff);
+    EXPECT_TRUE(d.Compare(a, b)) << diff;
+    EXPECT_GT(a.tile_reads(), 0);
+    if (gated) {
+      EXPECT_GT(stat_sum(a, "tile", "wake_ups"), 0);
     }
   }
 }

@@ -1,0 +1,118 @@
+// Digital layers (not on tiles, e.g. a streamed lm_head): their weights stream from DRAM in
+// passes that serve every token waiting for them.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/chip/controller.h"
+
+namespace aimc::sim {
+
+using arch::Ps;
+
+// Sequence `seq` starts: its lm_head steps (its last prompt token's and each decode token's).
+void Controller::start_heads(int seq) {
+  if (heads_left_.empty()) heads_left_.assign(sequences(), 0);
+  heads_left_[seq] = seq_len_[seq] - seq_prompt_[seq] + 1;
+  ++seqs_with_heads_;
+}
+
+// Digital layer: every DPU of the home chip computes a slice of the outputs, streaming its
+// weights from that chip's DRAM. A pass streams the whole layer once, every DPU's slice at the
+// same time (the DRAM's bandwidth shared by the slices), and serves every token whose input
+// reached the DPUs before it began streaming (a batched matrix-vector product); a token arriving
+// later starts the next pass, which (dpu.weight_pass_wait_fraction) first waits, bounded, for the
+// next token of every other sequence in flight. A token's products on a DPU are computed from when
+// its input is there and its pass has begun streaming, so a token waiting for a later pass does not
+// hold the DPU while its weights are not coming in.
+Ps Controller::run_digital(int token, const Layer& l, int src_dpu, Ps ready) {
+  Chip& chip = *layout_.chips[l.home];
+  const int src_node = chip.dpu_node(src_dpu);
+  const int n = chip.dpu_count();
+  const int seq = tok_seq_[token];
+  if (l.role == "lm_head" && --heads_left_[seq] == 0) --seqs_with_heads_;
+  const Ps wait =
+      static_cast<Ps>(std::floor(chip.config().dpu().weight_pass_wait_fraction() *
+                                 static_cast<double>(chip.dram().transfer_ps(
+                                     static_cast<double>(l.in) * l.out * weight_bits_))));
+  Ps done = ready;
+  for (int d = 0; d < n; ++d) {
+    const long long outs = l.out / n + (d < l.out % n ? 1 : 0);
+    if (outs == 0) continue;
+    const Ps in = chip.noc().unicast(ready, src_node, chip.dpu_node(d),
+                                     static_cast<double>(l.in) * act_bits_, counts(l.home));
+    const int home = l.home, ledger = l.ledger;
+    const double bits = static_cast<double>(l.in) * l.out * weight_bits_;
+    const double macs = static_cast<double>(outs) * l.in;
+    done = std::max(
+        done, at(in, [this, token, home, ledger, d, bits, macs, wait](Ps in) {
+          WeightPass& pass = weight_passes_[ledger];
+          auto wait_for_pass = [&] {
+            pass.waiters.push_back({cur_join_, d, in, macs});
+            ++joins_[cur_join_].pending;
+            if (std::find(pass.arrived.begin(), pass.arrived.end(), token) == pass.arrived.end())
+              pass.arrived.push_back(token);
+            if (static_cast<int>(pass.arrived.size()) >= pass.need)
+              launch_pass(ledger, home, bits, in);
+            return in;
+          };
+          if (pass.open) return wait_for_pass();
+          // The token's input reached this DPU after the pass began, and the pass does
+          // not serve it (its input reached another DPU in time): the next pass.
+          if (pass.begin < in &&
+              std::find(pass.arrived.begin(), pass.arrived.end(), token) == pass.arrived.end()) {
+            const int others = seqs_with_heads_ - (heads_left_[tok_seq_[token]] > 0 ? 1 : 0);
+            if (wait > 0 && others > 0) {
+              // Other sequences have a token coming: assemble the pass, launched
+              // when each has arrived or `wait` after this one.
+              pass.open = true;
+              pass.need = 1 + others;
+              pass.arrived.clear();
+              const long long gen = ++pass.generation;
+              at(in + wait, [this, ledger, home, bits, gen, in](Ps t) {
+                WeightPass& p = weight_passes_[ledger];
+                if (p.open && p.generation == gen) launch_pass(ledger, home, bits, t);
+                return in;
+              });
+              return wait_for_pass();
+            }
+            arch::ScMemory& dram = layout_.chips[home]->dram();
+            pass.end = dram.access(in, bits, counts(home), "weights");
+            pass.begin = pass.end - dram.spec().latency_ps - dram.transfer_ps(bits);
+            pass.arrived.assign(1, token);
+          }
+          return matvec(home, d, in, macs, pass);
+        }));
+  }
+  return done;
+}
+
+// A token's products on DPU `dpu`: from when its input is there and its pass streams; the token
+// has them when both the products and the pass's last weights are in.
+Ps Controller::matvec(int home, int dpu, Ps in, double macs, const WeightPass& pass) {
+  const Ps w = pass.end;
+  return dpu_at(home, dpu, std::max(in, pass.begin), arch::DpuWork::macs(macs), "matvec",
+                [w](Ps comp) { return std::max(w, comp); });
+}
+
+void Controller::launch_pass(int layer, int home, double bits, Ps at) {
+  WeightPass& pass = weight_passes_[layer];
+  arch::ScMemory& dram = layout_.chips[home]->dram();
+  pass.end = dram.access(at, bits, counts(home), "weights");
+  pass.begin = pass.end - dram.spec().latency_ps - dram.transfer_ps(bits);
+  pass.open = false;  // `arrived` stays: the tokens it serves
+  flush_counts();     // the stream is counted to the step that launches it
+  const int join = cur_join_;
+  const Join here = joins_[join];
+  std::vector<PassWaiter> waiters;
+  waiters.swap(pass.waiters);
+  for (const PassWaiter& w : waiters) {
+    cur_join_ = w.join;
+    set_context(joins_[w.join].token, joins_[w.join].step);
+    const Ps done = matvec(home, w.dpu, w.in, w.macs, pass);
+    flush_counts();
+    finish(w.join, done);
+  }
+  cur_join_ = join;
+  set_context(here.token, here.step);
+}
+}  // namespace aimc::sim
