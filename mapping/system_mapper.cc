@@ -281,11 +281,13 @@ std::string stage_name(const Stage& st, size_t s) {
          (st.chips > 1 ? "-" + std::to_string(st.first_chip + st.chips - 1) : "") + ")";
 }
 
-// The estimate: per stage latency, the busiest link, the DRAM stream of a digital lm_head; the
-// slowest of them bounds the pipeline's tokens per second.
+// The estimate: per stage latency, the busiest link, the DRAM stream of a digital lm_head, the
+// host link's outgoing direction (one 32-bit id per generated token); the slowest of them
+// bounds the pipeline's tokens per second.
 void set_estimate(const std::vector<Stage>& stages, const LinkTraffic& traffic,
-                  const arch::ChipLinks& links, double link_gbps, double dram_ns, int head_chip,
-                  proto::SystemPlanEstimate* est) {
+                  const arch::ChipLinks& links, const proto::SystemConfig& system, double dram_ns,
+                  int head_chip, proto::SystemPlanEstimate* est) {
+  const double link_gbps = system.links().bandwidth_gbps();
   double slowest = 0, token = 0;
   std::string bottleneck;
   for (size_t s = 0; s < stages.size(); ++s) {
@@ -314,6 +316,13 @@ void set_estimate(const std::vector<Stage>& stages, const LinkTraffic& traffic,
   if (dram_ns > slowest) {
     slowest = dram_ns;
     bottleneck = "DRAM of chip " + std::to_string(head_chip) + " (lm_head weights streamed)";
+  }
+  // Bytes over GB/s is ns.
+  const double host_ns = system.host().enabled() ? 4.0 / system.host().bandwidth_gbps() : 0;
+  est->set_host_link_ns_per_token(host_ns);
+  if (host_ns > slowest) {
+    slowest = host_ns;
+    bottleneck = "host link chip 0 -> host";
   }
   est->set_token_latency_ns(token + traffic.inter_stage_ns + dram_ns);
   est->set_pipeline_tokens_per_s(slowest > 0 ? 1e9 / slowest : 0);
@@ -363,8 +372,7 @@ proto::SystemPlan make_system_plan(const workloads::ModelConfig& model,
   sum->set_link_bytes_per_token(traffic.payload);
   sum->set_link_byte_hops_per_token(traffic.byte_hops);
   sum->set_lm_head(m.lm_on_tiles() ? "tiles" : "dram");
-  set_estimate(stages, traffic, m.links(), system.links().bandwidth_gbps(), dram_ns, head_chip,
-               plan.mutable_estimate());
+  set_estimate(stages, traffic, m.links(), system, dram_ns, head_chip, plan.mutable_estimate());
   return plan;
 }
 
@@ -455,6 +463,10 @@ std::string format_system_plan_summary(const proto::SystemPlan& plan) {
   out << "  token latency (batch 1): " << fixed(e.token_latency_ns() / 1000, 2)
       << " us; pipeline throughput: " << sci(e.pipeline_tokens_per_s()) << " tokens/s, bottleneck "
       << e.bottleneck() << "\n";
+  if (e.host_link_ns_per_token() > 0)
+    out << "  host link: " << fixed(e.host_link_ns_per_token(), 3)
+        << " ns per token out (a 32-bit id each; at most " << sci(1e9 / e.host_link_ns_per_token())
+        << " tokens/s)\n";
   return out.str();
 }
 

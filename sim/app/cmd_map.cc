@@ -36,15 +36,24 @@ po::options_description map_flags() {
   return options;
 }
 
-// One chip: the strategies side by side (--compare), or one plan's summary (and file).
+// One chip: the strategies side by side (--compare), or one plan's summary (and file), with
+// the host link's bound when a one-chip system file has one.
 void map_on_chip(const po::variables_map& vm, const workloads::ModelConfig& model,
-                 const proto::ChipConfig& chip, std::ostream& out) {
+                 const proto::ChipConfig& chip, const proto::HostLinkConfig& host,
+                 std::ostream& out) {
   if (vm["compare"].as<bool>()) {
     out << mapping::compare_strategies_table(model, chip);
     return;
   }
   const proto::MappingPlan plan = mapping::make_plan(model, chip, vm["mapping"].as<std::string>());
   out << format_plan_summary(plan);
+  if (host.enabled()) {
+    // Bytes over GB/s is ns; one 32-bit id per prompt token in and per generated token out.
+    const double ns = 4.0 / host.bandwidth_gbps();
+    out << "host link: " << std::setprecision(4) << ns << " ns per token id each way (at most "
+        << 1e9 / ns << " tokens/s in or out), plus " << host.latency_ns()
+        << " ns latency per transfer\n";
+  }
   if (vm.count("out")) {
     mapping::write_plan(plan, vm["out"].as<std::string>());
     out << "plan written to " << vm["out"].as<std::string>() << "\n";
@@ -91,7 +100,7 @@ int cmd_map(const std::vector<std::string>& args, std::ostream& out) {
   const proto::SystemConfig system = system_from_flags(vm);
   const workloads::ModelConfig model = workloads::resolve_model(model_from_flags(vm));
   if (proto::is_single_chip(system) && !vm.count("chips")) {
-    map_on_chip(vm, model, proto::chip_config(system, 0), out);
+    map_on_chip(vm, model, proto::chip_config(system, 0), system.host(), out);
   } else {
     map_across_chips(vm, model, system, out);
   }

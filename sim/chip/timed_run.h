@@ -41,6 +41,8 @@ struct Run {
   // Busy time of every component (per chip) and link when the batch's decode phase starts.
   std::vector<std::vector<double>> chip_busy_at_decode;
   std::vector<double> link_busy_at_decode;
+  // Busy time of the host link's directions (in, out) when the batch's decode phase starts.
+  double host_busy_at_decode[2] = {0, 0};
   double wall_s = 0, decode_wall_s = 0, cpu_end_s = 0;
 
   bool multi() const { return chips.size() > 1; }
@@ -74,8 +76,8 @@ PeakResult peak_here(const proto::ChipConfig& config, int reads);
 
 /// The report of a finished run.
 proto::SimReport make_report(Run& run);
-/// The component or link whose busy time grew most since the decode phase started (batch) or
-/// since the start, over `window_ps`; its busy fraction.
+/// The component, chip link or host link direction whose busy time grew most since the decode
+/// phase started (batch) or since the start, over `window_ps`; its busy fraction.
 std::pair<std::string, double> busiest(const Run& run, double window_ps, bool since_decode);
 /// Leakage of one chip of the run (its unused tiles gated).
 arch::LeakageSpec chip_leakage(const Run& run, int chip);

@@ -104,6 +104,10 @@ void elaborate_and_run(Run* run) {
       if (run->links)
         for (int l = 0; l < run->links->link_count(); ++l)
           run->link_busy_at_decode.push_back(run->links->link_busy_ps(l));
+      if (run->ctl->host_in()) {
+        run->host_busy_at_decode[0] = run->ctl->host_in()->busy_ps();
+        run->host_busy_at_decode[1] = run->ctl->host_out()->busy_ps();
+      }
     };
   attach_trace(run);
   const auto w0 = std::chrono::steady_clock::now();

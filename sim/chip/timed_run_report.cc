@@ -63,8 +63,8 @@ std::string chip_label(const Run& run, int chip) {
 
 }  // namespace
 
-// The component or link whose busy time grew most since the decode phase started (batch) or
-// since the start, over `window_ps`; its busy fraction.
+// The component, chip link or host link direction whose busy time grew most since the decode
+// phase started (batch) or since the start, over `window_ps`; its busy fraction.
 std::pair<std::string, double> busiest(const Run& run, double window_ps, bool since_decode) {
   std::pair<std::string, double> top{"none", 0};
   for (size_t c = 0; c < run.chips.size(); ++c) {
@@ -81,6 +81,15 @@ std::pair<std::string, double> busiest(const Run& run, double window_ps, bool si
       const double u = (run.links->link_busy_ps(l) - before) / window_ps;
       if (u > top.second) top = {"link " + run.links->link_name(l), u};
     }
+  }
+  // The host link's directions, as the chip links: serialization time over the window.
+  const arch::LinkChannel* host[2] = {run.ctl->host_in(), run.ctl->host_out()};
+  static const char* const kHostName[2] = {"host link host -> chip 0", "host link chip 0 -> host"};
+  for (int d = 0; d < 2 && window_ps > 0; ++d) {
+    if (!host[d]) continue;
+    const double before = since_decode ? run.host_busy_at_decode[d] : 0;
+    const double u = (host[d]->busy_ps() - before) / window_ps;
+    if (u > top.second) top = {kHostName[d], u};
   }
   return top;
 }

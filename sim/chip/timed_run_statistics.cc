@@ -159,7 +159,9 @@ void report_requests(const Run& run, const Phases& ph, proto::SimReport* r) {
     in_system += delta;
   }
   rr->set_mean_in_system(makespan > 0 ? area / makespan : 0);
-  rr->set_arrival_rate_per_s(makespan > 0 ? n / (makespan * 1e-9) : 0);
+  rr->set_completed_requests_per_s(makespan > 0 ? n / (makespan * 1e-9) : 0);
+  const double arrivals_ns = options.requests.back().arrival_ns - first_arrival;
+  rr->set_offered_requests_per_s(arrivals_ns > 0 ? (n - 1) / (arrivals_ns * 1e-9) : 0);
   rr->set_nj_per_output_token(outputs > 0 ? run_energy_pj(run, ph) * 1e-3 / outputs : 0);
   const auto top = busiest(run, static_cast<double>(ph.total), false);
   rr->set_bottleneck(top.first);

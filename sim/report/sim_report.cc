@@ -79,6 +79,9 @@ void requests(std::string* out, const proto::RequestReport& q) {
   *out += std::to_string(q.requests()) + " requests, " + q.policy() + ", at most " +
           std::to_string(q.max_batch()) + " in flight (figures above are request 0's)\n";
   line(out, "makespan", fmt("%.4g us", q.makespan_ns() * 1e-3));
+  line(out, "offered / completed requests",
+       fmt("%.4g", q.offered_requests_per_s()) + " / " +
+           fmt("%.4g requests/s", q.completed_requests_per_s()));
   line(out, "output throughput", fmt("%.4g tokens/s", q.output_tokens_per_s()));
   percentiles(out, "TTFT p50 / p90 / p99", q.ttft_p50_ns(), q.ttft_p90_ns(), q.ttft_p99_ns());
   percentiles(out, "TPOT p50 / p90 / p99", q.tpot_p50_ns(), q.tpot_p90_ns(), q.tpot_p99_ns());

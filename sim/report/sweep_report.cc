@@ -58,8 +58,9 @@ const std::vector<std::string>& column_fields() {
                                                   "tpot_p90_us",
                                                   "tpot_p99_us",
                                                   "nj_per_output_token",
-                                                  "arrival_rate_per_s",
                                                   "request_rate_per_s",
+                                                  "offered_requests_per_s",
+                                                  "completed_requests_per_s",
                                                   "sequences",
                                                   "wall_s",
                                                   "finished_at",
@@ -114,7 +115,8 @@ void fill_row_results(const proto::SimReport& report, proto::SweepRow* row) {
     row->set_tpot_p90_us(q.tpot_p90_ns() * 1e-3);
     row->set_tpot_p99_us(q.tpot_p99_ns() * 1e-3);
     row->set_nj_per_output_token(q.nj_per_output_token());
-    row->set_arrival_rate_per_s(q.arrival_rate_per_s());
+    row->set_offered_requests_per_s(q.offered_requests_per_s());
+    row->set_completed_requests_per_s(q.completed_requests_per_s());
   } else if (report.has_batch()) {
     const proto::BatchReport& b = report.batch();
     row->set_sequences(b.batch());

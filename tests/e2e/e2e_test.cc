@@ -362,11 +362,12 @@ TEST(Sweep, ArrivalSeedRowEqualsTheSeparateRun) {
   ASSERT_EQ(run_aimcsim(common + " --out " + dir + "/without").status, 0);
   const auto with = parse_json<proto::SimReport>(dir + "/with/report.json");
   const auto without = parse_json<proto::SimReport>(dir + "/without/report.json");
-  EXPECT_EQ(row.arrival_rate_per_s(), with.requests().arrival_rate_per_s());
+  EXPECT_EQ(row.offered_requests_per_s(), with.requests().offered_requests_per_s());
+  EXPECT_EQ(row.completed_requests_per_s(), with.requests().completed_requests_per_s());
   EXPECT_EQ(row.output_tokens_per_s(), with.requests().output_tokens_per_s());
   EXPECT_EQ(row.ttft_p99_us(), with.requests().ttft_p99_ns() * 1e-3);
   EXPECT_EQ(row.nj_per_output_token(), with.requests().nj_per_output_token());
-  EXPECT_NE(row.arrival_rate_per_s(), without.requests().arrival_rate_per_s());
+  EXPECT_NE(row.offered_requests_per_s(), without.requests().offered_requests_per_s());
   fs::remove_all(dir);
 }
 

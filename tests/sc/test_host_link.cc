@@ -167,5 +167,48 @@ TEST(HostLink, SystemOfTwoChipsSendsTokensOutThroughChipZero) {
   EXPECT_DOUBLE_EQ(energy(b.decode(), "host_link") * D, D * 32 * 7 * 1e-3);
 }
 
+// A host link far slower than the chips (1 MB/s: a 32-bit id out every 4 us) bounds the
+// generated tokens: the batch's decode throughput is bandwidth / 4 bytes = 250,000 tokens/s, the
+// host link's outgoing direction is named the bottleneck, busy the whole decode phase; the map
+// estimate of the same system gives that closed form and names it too. A fast host link (the
+// presets' 64 GB/s) leaves both as they were without one.
+TEST(HostLink, ASlowHostLinkIsTheNamedBottleneckInTheRunAndTheMap) {
+  const int P = 4, D = 16, B = 32;
+  proto::SystemConfig sys =
+      proto::load_system_config(kRoot + "/tests/fixtures/systems/two-small.pbtxt");
+  const proto::SystemPlan none = mapping::make_system_plan(model(), sys, {});
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model(), sys, none, "dense");
+  const proto::SimReport a = sim::simulate(sys, model(), none, chips, tokens(P, D, B));
+  EXPECT_EQ(none.estimate().host_link_ns_per_token(), 0);
+  ASSERT_GT(a.batch().decode_tokens_per_s(), 4 * 250'000.0);  // the chips alone are faster
+  EXPECT_EQ(a.batch().bottleneck().rfind("host link", 0), std::string::npos);
+
+  sys.mutable_host()->set_enabled(true);
+  sys.mutable_host()->set_bandwidth_gbps(64);
+  sys.mutable_host()->set_latency_ns(1000);
+  const proto::SystemPlan fast = mapping::make_system_plan(model(), sys, {});
+  EXPECT_DOUBLE_EQ(fast.estimate().host_link_ns_per_token(), 4 / 64.0);
+  EXPECT_EQ(fast.estimate().bottleneck(), none.estimate().bottleneck());
+  EXPECT_EQ(fast.estimate().pipeline_tokens_per_s(), none.estimate().pipeline_tokens_per_s());
+  const proto::SimReport f = sim::simulate(sys, model(), fast, chips, tokens(P, D, B));
+  EXPECT_EQ(f.batch().bottleneck(), a.batch().bottleneck());
+  EXPECT_NEAR(f.batch().decode_tokens_per_s(), a.batch().decode_tokens_per_s(),
+              1e-3 * a.batch().decode_tokens_per_s());
+
+  sys.mutable_host()->set_bandwidth_gbps(0.001);
+  const double closed_form = 0.001e9 / 4;  // bytes per second over bytes per token
+  const proto::SystemPlan slow = mapping::make_system_plan(model(), sys, {});
+  EXPECT_DOUBLE_EQ(slow.estimate().host_link_ns_per_token(), 4000);
+  EXPECT_DOUBLE_EQ(slow.estimate().pipeline_tokens_per_s(), closed_form);
+  EXPECT_EQ(slow.estimate().bottleneck(), "host link chip 0 -> host");
+  const proto::SimReport r = sim::simulate(sys, model(), slow, chips, tokens(P, D, B));
+  EXPECT_NEAR(r.batch().decode_tokens_per_s(), closed_form, 0.01 * closed_form);
+  EXPECT_EQ(r.batch().bottleneck(), "host link chip 0 -> host");
+  EXPECT_GT(r.batch().bottleneck_utilization(), 0.99);
+  EXPECT_LE(r.batch().bottleneck_utilization(), 1 + 1e-9);
+  EXPECT_EQ(r.system().bottleneck(), "host link chip 0 -> host");
+  EXPECT_DOUBLE_EQ(r.host_link().bytes_out(), 4.0 * B * (D + 1));
+}
+
 }  // namespace
 }  // namespace aimc

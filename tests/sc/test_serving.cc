@@ -40,13 +40,38 @@ TEST(Serving, LittlesLawHoldsOnALongSeededRun) {
   const proto::SimReport r = serve(sim::poisson_arrivals(rate, 1000, 16, 16, 7), 16);
   const proto::RequestReport& q = r.requests();
   ASSERT_EQ(q.requests(), 1000u);
-  // The seeded arrivals have the configured rate ...
-  EXPECT_NEAR(q.arrival_rate_per_s(), rate, 0.05 * rate);
+  // The seeded arrivals have the configured rate; below saturation the chip completes them at
+  // that rate too ...
+  EXPECT_NEAR(q.offered_requests_per_s(), rate, 0.05 * rate);
+  EXPECT_NEAR(q.completed_requests_per_s(), rate, 0.05 * rate);
   // ... and the mean number in the system is the arrival rate times the mean latency.
   const double little = rate * q.latency_mean_ns() * 1e-9;
   EXPECT_NEAR(q.mean_in_system(), little, 0.05 * little);
   std::printf("L = %.4g, lambda W = %.4g, throughput %.4g tokens/s, TTFT p99 %.4g us\n",
               q.mean_in_system(), little, q.output_tokens_per_s(), q.ttft_p99_ns() * 1e-3);
+}
+
+// Far above what the chip sustains (about 6.6e5 output tokens/s, i.e. 3.9e4 requests/s of 17
+// output tokens each), the offered load is still the configured rate, measured on the arrivals,
+// while the completed requests per second are what the chip sustains: the output throughput
+// over the output tokens of a request, and Little's law holds with this rate, not the offered.
+TEST(Serving, OfferedRateAndCompletedRequestsPartAtSaturation) {
+  const double rate = 160000;
+  const int requests = 400, prompt = 16, decode = 16;
+  const proto::SimReport r = serve(sim::poisson_arrivals(rate, requests, prompt, decode, 3), 16);
+  const proto::RequestReport& q = r.requests();
+  ASSERT_EQ(q.requests(), static_cast<uint32_t>(requests));
+  const auto& t = q.timings();
+  const double span_s = (t[requests - 1].arrival_ns() - t[0].arrival_ns()) * 1e-9;
+  EXPECT_DOUBLE_EQ(q.offered_requests_per_s(), (requests - 1) / span_s);
+  EXPECT_NEAR(q.offered_requests_per_s(), rate, 0.1 * rate);
+  EXPECT_DOUBLE_EQ(q.completed_requests_per_s(), requests / (q.makespan_ns() * 1e-9));
+  EXPECT_LT(q.completed_requests_per_s(), 0.5 * q.offered_requests_per_s());
+  EXPECT_NEAR(q.completed_requests_per_s() * (decode + 1), q.output_tokens_per_s(),
+              1e-9 * q.output_tokens_per_s());
+  const double little = q.completed_requests_per_s() * q.latency_mean_ns() * 1e-9;
+  EXPECT_NEAR(q.mean_in_system(), little, 1e-6 * little);
+  EXPECT_GT(q.offered_requests_per_s() * q.latency_mean_ns() * 1e-9, 2 * q.mean_in_system());
 }
 
 TEST(Serving, ContinuousBatchingAdmitsInOrderUpToTheMaximum) {
