@@ -2,6 +2,7 @@
 #include "arch/power_gating.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace aimc::arch {
 
@@ -13,29 +14,48 @@ void GatedUnits::close(Ps end) {
   for (size_t u = 0; u < last_end_.size(); ++u) {
     Ps& last = last_end_[u];
     if (end - last > spec_.gate_after_ps)
-      intervals_.push_back({last + spec_.gate_after_ps, end, false, static_cast<int>(u)});
+      record({last + spec_.gate_after_ps, end, false, static_cast<int>(u)});
     last = std::max(last, end);
   }
 }
 
 double GatedUnits::wake_ups() const {
+  if (streaming_) return wakes_;
   double n = 0;
   for (const GatedInterval& g : intervals_) n += g.woke ? 1 : 0;
   return n;
 }
 
 double GatedUnits::off_ps() const {
+  if (streaming_) return off_sum_ps_;
   double s = 0;
   for (const GatedInterval& g : intervals_) s += static_cast<double>(g.end - g.begin);
   return s;
 }
 
-void split_gated(const std::vector<GatedInterval>& intervals, Ps at, GatedTime out[2]) {
-  for (const GatedInterval& g : intervals) {
-    out[0].off_s += static_cast<double>(std::max<Ps>(0, std::min(g.end, at) - g.begin)) * 1e-12;
-    out[1].off_s += static_cast<double>(std::max<Ps>(0, g.end - std::max(g.begin, at))) * 1e-12;
-    if (g.woke) out[g.end <= at ? 0 : 1].wake_ups += 1;
+void GatedUnits::stream_from(Ps at) {
+  if (streaming_) throw std::logic_error("power gating: the phase split is given twice");
+  streaming_ = true;
+  split_at_ = at;
+  for (const GatedInterval& g : intervals_) fold(g);
+  std::vector<GatedInterval>().swap(intervals_);
+}
+
+void GatedUnits::split(Ps at, GatedTime out[2]) const {
+  if (!streaming_) {
+    split_gated(intervals_, at, out);
+    return;
   }
+  if (at != split_at_)
+    throw std::logic_error("power gating: off intervals were summed for another phase split");
+  for (int p = 0; p < 2; ++p) {
+    out[p].off_s += phase_[p].off_s;
+    out[p].wake_ups += phase_[p].wake_ups;
+  }
+}
+
+void split_gated(const std::vector<GatedInterval>& intervals, Ps at, GatedTime out[2]) {
+  for (const GatedInterval& g : intervals) add_split(g, at, out);
 }
 
 }  // namespace aimc::arch

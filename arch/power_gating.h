@@ -4,6 +4,7 @@
 // wake-up energy spent.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "arch/sc_common.h"
@@ -32,9 +33,21 @@ struct GatedTime {
   double wake_ups = 0;
 };
 
+/// Adds one off interval to the two phases split at `at` (split_gated's terms, one interval).
+inline void add_split(const GatedInterval& g, Ps at, GatedTime out[2]) {
+  out[0].off_s += static_cast<double>(std::max<Ps>(0, std::min(g.end, at) - g.begin)) * 1e-12;
+  out[1].off_s += static_cast<double>(std::max<Ps>(0, g.end - std::max(g.begin, at))) * 1e-12;
+  if (g.woke) out[g.end <= at ? 0 : 1].wake_ups += 1;
+}
+
 /// Gating state of `units` units, each on at time 0. Uses are told in issue order; a use that
 /// starts before the unit's last use ended (a later-issued request filling an earlier gap) never
 /// gates it.
+///
+/// The off intervals are kept until the phase split is known (stream_from); from then on each
+/// is added to the sums the report reads as it is recorded, in the same order, and none is kept:
+/// the same sums, bit for bit, without the memory (tens of millions of router intervals on a
+/// large gated system).
 class GatedUnits {
  public:
   GatedUnits() = default;
@@ -44,7 +57,7 @@ class GatedUnits {
   /// the threshold, records its off interval and returns begin + the wake-up latency; else begin.
   Ps wake(int u, Ps begin) {
     if (!spec_.enabled || begin - last_end_[u] <= spec_.gate_after_ps) return begin;
-    intervals_.push_back({last_end_[u] + spec_.gate_after_ps, begin, true, u});
+    record({last_end_[u] + spec_.gate_after_ps, begin, true, u});
     return begin + spec_.wake_up_ps;
   }
   /// Whether a use of unit `u` that could start at `begin` finds it off.
@@ -67,16 +80,44 @@ class GatedUnits {
 
   const GatingSpec& spec() const { return spec_; }
   int units() const { return static_cast<int>(last_end_.size()); }
-  /// Every off interval so far, of all units, in the order they were recorded.
+  /// Every off interval so far, of all units, in the order they were recorded (before
+  /// stream_from only: then none is kept).
   const std::vector<GatedInterval>& intervals() const { return intervals_; }
-  /// Wake-ups and time off (ps) so far, summed over the units.
+  /// Wake-ups and time off (ps) so far, summed over the units in the order recorded.
   double wake_ups() const;
   double off_ps() const;
 
+  /// The phase split is `at`: the intervals kept so far, then every later one as it is
+  /// recorded, are added to the sums split() returns, and no longer kept. Call once.
+  void stream_from(Ps at);
+  bool streaming() const { return streaming_; }
+  /// Adds the off time and wake-ups split at `at` to `out` (split_gated over every interval, in
+  /// the order recorded). Streaming: `at` must be the split given to stream_from, and `out`
+  /// zero for the same bits as split_gated (the group's sums are added as a whole).
+  void split(Ps at, GatedTime out[2]) const;
+
  private:
+  void record(const GatedInterval& g) {
+    if (streaming_) {
+      fold(g);
+    } else {
+      intervals_.push_back(g);
+    }
+  }
+  void fold(const GatedInterval& g) {
+    off_sum_ps_ += static_cast<double>(g.end - g.begin);
+    wakes_ += g.woke ? 1 : 0;
+    add_split(g, split_at_, phase_);
+  }
+
   GatingSpec spec_;
   std::vector<Ps> last_end_;
   std::vector<GatedInterval> intervals_;
+  // Streaming: the split, and the sums of the intervals recorded so far.
+  bool streaming_ = false;
+  Ps split_at_ = 0;
+  double off_sum_ps_ = 0, wakes_ = 0;
+  GatedTime phase_[2];
 };
 
 /// Splits off intervals at `at`: phase 0 gets the time before it, phase 1 the time after; a

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace aimc::arch {
 
@@ -22,11 +24,23 @@ const ComponentTraits& ScTile::traits() {
 
 std::vector<double> ScTile::stat_values() const {
   double wakes = 0, off_ps = 0;
-  for (const GatedInterval& g : gated_) {
+  visit_gated([&](const GatedInterval& g) {
     wakes += g.woke ? 1 : 0;
     off_ps += static_cast<double>(g.end - g.begin);
-  }
+  });
   return {reads_, busy_ps_, wakes, off_ps};
+}
+
+void ScTile::split_gated(Ps at, GatedTime out[2]) const {
+  visit_gated([&](const GatedInterval& g) { add_split(g, at, out); });
+}
+
+void ScTile::replay_schedule(const std::vector<std::pair<Ps, Ps>>* replays, Ps begin, Ps end,
+                             Ps last_end) {
+  if (schedule_) throw std::logic_error(std::string(name()) + ": a second replayed schedule");
+  replayed_ = true;
+  schedule_ = std::make_unique<Schedule>(Schedule{replays, begin, end, last_end_, gated_.size()});
+  last_end_ = std::max(last_end_, last_end);
 }
 
 void ScTile::prefetch(bool bank) const {

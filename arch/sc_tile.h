@@ -3,7 +3,10 @@
 // its output buffer. Digital tiles (W4A8, FP) instead run a MAC array.
 #pragma once
 
+#include <algorithm>
+#include <memory>
 #include <systemc>
+#include <utility>
 #include <vector>
 
 #include "arch/action_counts.h"
@@ -72,8 +75,21 @@ class ScTile : public ScComponent {
   /// Closes the run at `end`: a tile idle since its last read for longer than the gating
   /// threshold stays off until `end` (no wake-up). Call once, after the last read.
   void close(Ps end);
-  /// The intervals the tile spent off (power gating), in time order.
+  /// The intervals the tile spent off (power gating) that it stores, in time order: all of them
+  /// unless uses were replayed from a schedule (replay_schedule; visit_gated visits all).
   const std::vector<GatedInterval>& gated() const { return gated_; }
+  /// Visits every off interval in time order: the stored ones and those of a replayed schedule.
+  template <typename F>
+  void visit_gated(F&& f) const;
+  /// Adds the off time and wake-ups split at `at` to `out` (split_gated over visit_gated).
+  void split_gated(Ps at, GatedTime out[2]) const;
+  /// Uses replayed from a schedule kept elsewhere (memo_parts): for each (start, delay) of
+  /// `*replays`, a use from start + `begin` to start + `end` + delay, applied after the uses so
+  /// far as replay_use() would apply them one by one, `last_end` being when the last ends. Their
+  /// off intervals are not stored but computed from the schedule when visited, so `*replays`
+  /// must stay unchanged while the tile is read. Once per tile.
+  void replay_schedule(const std::vector<std::pair<Ps, Ps>>* replays, Ps begin, Ps end,
+                       Ps last_end);
   /// A read replayed from a memo (not simulated here) that uses the tile from `begin` to `end`:
   /// applies its gating as read() would (an off interval and a wake-up when the tile has been
   /// idle longer than the threshold) and returns whether it woke the tile. The read's timing is
@@ -111,9 +127,33 @@ class ScTile : public ScComponent {
   Ps last_end_ = 0;  // when the last read's outputs were delivered (the tile is on from 0)
   std::vector<GatedInterval> gated_;
   bool replayed_ = false;
+  // A replayed schedule (replay_schedule): its uses follow the first `at` stored intervals.
+  struct Schedule {
+    const std::vector<std::pair<Ps, Ps>>* replays = nullptr;
+    Ps begin = 0, end = 0;
+    Ps last_end = 0;  // the tile's last use ended here before the schedule
+    size_t at = 0;
+  };
+  std::unique_ptr<Schedule> schedule_;
   // Applies gating to a read that could start at `begin`: records the off interval and returns
   // when the read really starts.
   Ps wake(Ps begin);
 };
+
+template <typename F>
+void ScTile::visit_gated(F&& f) const {
+  const size_t at = schedule_ ? schedule_->at : gated_.size();
+  for (size_t i = 0; i < at; ++i) f(gated_[i]);
+  if (schedule_) {
+    Ps last = schedule_->last_end;
+    for (const auto& [start, delay] : *schedule_->replays) {
+      const Ps begin = start + schedule_->begin;
+      if (spec_.gating && begin - last > spec_.gate_after_ps)
+        f(GatedInterval{last + spec_.gate_after_ps, begin, true});
+      last = std::max(last, start + schedule_->end + delay);
+    }
+  }
+  for (size_t i = at; i < gated_.size(); ++i) f(gated_[i]);
+}
 
 }  // namespace aimc::arch

@@ -59,7 +59,7 @@ void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
     // energy.p_tile_gated_leak_fraction
     if (tile.reads() == 0 && !tile.replayed()) continue;
     tile.close(end);
-    arch::split_gated(tile.gated(), split, t);
+    tile.split_gated(split, t);
   }
   for (arch::ScComponent* c : components("adc_bank")) {
     auto* bank = static_cast<arch::ScAdcBank*>(c);
@@ -67,7 +67,7 @@ void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
     arch::split_gated(bank->gated(), split, a);
   }
   noc().close(end);
-  arch::split_gated(noc().gated(), split, r);
+  noc().routers().split(split, r);
   for (int p = 0; p < 2; ++p) {
     out[p].tile_off_s = t[p].off_s;
     out[p].tile_wake_ups = t[p].wake_ups;

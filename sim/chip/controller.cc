@@ -220,6 +220,7 @@ void Controller::complete(int token, int step, Ps done) {
       // The first decode tokens of the batch start together, once every prefill is done.
       prefill_end_ = std::max(prefill_end_, done);
       if (++prefills_done_ == opt_.batch) {
+        stream_gating();
         settle_memos();
         if (on_decode_start) on_decode_start(prefill_end_);
         for (int q = 0; q < opt_.batch; ++q)
@@ -238,6 +239,20 @@ void Controller::complete(int token, int step, Ps done) {
   if (sink_ && step + 1 == static_cast<int>(st.size()))
     sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
                 rec.end);
+}
+
+// The end of the prefill phase is known (the report's split of a static batch: the latest end of
+// a last prompt token; 0 in request mode): the routers' off intervals are summed per phase from
+// now on instead of kept.
+void Controller::stream_gating() {
+  Ps split = 0;
+  if (!request_mode())
+    for (int q = 0; q < opt_.batch; ++q)
+      split = std::max(split, tokens_[seq_first_[q] + opt_.prompt_tokens - 1].end);
+  for (Chip* chip : layout_.chips) {
+    arch::GatedUnits& routers = chip->noc().routers();
+    if (routers.spec().enabled && !routers.streaming()) routers.stream_from(split);
+  }
 }
 
 // The generated token (its id, 32 bits) of `token` travels from lm_head's chip to the

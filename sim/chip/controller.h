@@ -167,8 +167,8 @@ class Controller : public sc_core::sc_module {
   /// memo_parts: credits the components the busy time of the replays so far (before their busy
   /// times are read: at the start of decode and at the end of the run).
   void settle_memos();
-  /// memo_parts with power gating: writes the off intervals of the tiles whose gating a memo
-  /// kept to those tiles (once, after the last replay, before their gating is read).
+  /// memo_parts with power gating: hands the tiles whose gating a memo kept the replays that
+  /// used them (once, after the last replay, before their gating is read).
   void settle_gating();
   /// Tile reads replayed from a memo (memo_parts), not in the tiles' own read counts.
   double memo_reads() const { return memo_reads_; }
@@ -362,6 +362,7 @@ class Controller : public sc_core::sc_module {
   // links.route_via_ports over each chip's mesh between the DPU and the port.
   arch::Ps between_chips(arch::Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
                          double bits);
+  void stream_gating();
   arch::Ps feedback(int token, arch::Ps ready);
   // Host link: a sequence's prompt in (returns its arrival at chip 0); a generated token out.
   arch::Ps prompt_in(int seq, arch::Ps ready);

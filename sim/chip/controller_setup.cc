@@ -291,6 +291,7 @@ void Controller::init_token_state() {
 // The first ready steps: admitted requests, or every prompt token of the static batch.
 void Controller::seed_queue() {
   if (request_mode()) {
+    stream_gating();  // no phase split: every off interval counts to decode
     admitted_.assign(sequences(), -1);
     finished_.assign(sequences(), -1);
     while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)

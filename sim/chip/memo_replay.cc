@@ -104,10 +104,7 @@ Ps PartMemo::replay_gating(Ps start) {
   }
   const size_t own = own_tiles.size();
   for (size_t i = 0; i < own; ++i) {
-    if (start + own_begin[i] - own_last[i] > own_gate_after_ps) {
-      ++asleep;
-      ++own_wakes[i];
-    }
+    if (start + own_begin[i] - own_last[i] > own_gate_after_ps) ++asleep;
   }
   const Ps delay =
       asleep == 0 ? 0
@@ -132,14 +129,9 @@ Ps PartMemo::replay_gating(Ps start) {
 }
 
 void PartMemo::settle_gating() {
-  for (size_t i = 0; i < own_tiles.size(); ++i) {
-    arch::ScTile* tile = own_tiles[i];
-    tile->reserve_gated(own_wakes[i] + 1);
-    for (const auto& [start, delay] : replays)
-      tile->replay_use(start + own_begin[i], start + own_end[i] + delay);
-  }
-  replays.clear();
-  std::fill(own_wakes.begin(), own_wakes.end(), 0);
+  if (replays.empty()) return;
+  for (size_t i = 0; i < own_tiles.size(); ++i)
+    own_tiles[i]->replay_schedule(&replays, own_begin[i], own_end[i], own_last[i]);
 }
 
 void Controller::settle_gating() {
@@ -189,7 +181,6 @@ void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
       m->own_begin.push_back(u.begin);
       m->own_end.push_back(u.end);
       m->own_last.push_back(u.tile->last_end());
-      m->own_wakes.push_back(0);
       m->own_gate_after_ps = u.tile->spec().gate_after_ps;
     }
     m->uses = std::move(kept);

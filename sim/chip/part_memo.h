@@ -42,19 +42,18 @@ struct PartMemo {
   std::vector<UnitUse> uses;
   arch::Ps cold_extra = 0;
   // Tiles no other memo uses: their gating state is kept here, contiguous (when each use
-  // begins and ends after the read's start, when it last ended, how often it woke), and their
-  // off intervals are written to the tiles at the end of the run (settle_gating), from the
-  // replays' starts and wake-up delays, exactly as each replay would have written them.
+  // begins and ends after the read's start, when it last ended), and the replays' starts and
+  // wake-up delays are handed to the tiles at the end of the run (settle_gating), which compute
+  // their off intervals from them when asked, exactly as each replay would have written them.
   std::vector<arch::ScTile*> own_tiles;
   std::vector<arch::Ps> own_begin, own_end, own_last;
-  std::vector<size_t> own_wakes;
-  std::vector<std::pair<arch::Ps, arch::Ps>> replays;  // (start, delay)
+  std::vector<std::pair<arch::Ps, arch::Ps>> replays;  // (start, delay); kept to the end
   arch::Ps own_gate_after_ps = 0;
   size_t units() const { return uses.size() + own_tiles.size(); }
 
   // Applies a replay starting at `start` to its units' gating state; returns its wake-up delay.
   arch::Ps replay_gating(arch::Ps start);
-  // Writes the off intervals of the own tiles (once, after the last replay).
+  // Hands the replays to the own tiles (once, after the last replay).
   void settle_gating();
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <sstream>
@@ -134,6 +135,54 @@ TEST(ScTile, PowerGatingOffIntervalAndOneWakeUp) {
     return e == r2 + L && tile.gated().empty() ? 1.0 : 0.0;
   });
   EXPECT_EQ(plain, 1.0);
+}
+
+// Uses replayed from a schedule (memo_parts keeps the replays' starts and wake-up delays, not
+// the intervals): the tile visits, counts and splits the same off intervals as when each use is
+// replayed one by one, bit for bit, after a read of its own and before the run's close.
+TEST(ScTile, ReplayedScheduleGivesTheIntervalsOfItsUsesOneByOne) {
+  arch::TileSpec ts = hermes_tile(1);
+  ts.gating = true;
+  ts.gate_after_ps = 1000000;
+  ts.wake_up_ps = 20000;
+  std::vector<std::pair<Ps, Ps>> replays;  // (start, delay): gaps above and below the threshold
+  Ps start = 2000000;
+  for (int i = 0; i < 40; ++i) {
+    replays.push_back({start, (i % 3) * 7000});
+    start += (i % 4 == 0 ? 300000 : 2500000) + 1234 * i;
+  }
+  const Ps begin = 15000, end = 180000, split = 40000000, close = start + 4000000;
+  const double result = isolated([&] {
+    arch::ScAdcBank bank_a("bank_a", hermes_bank()), bank_b("bank_b", hermes_bank());
+    arch::ScTile one("one", ts, &bank_a), sched("sched", ts, &bank_b);
+    one.read(0, 256, 256, nullptr);
+    sched.read(0, 256, 256, nullptr);
+    Ps last = one.last_end();
+    for (const auto& [s0, delay] : replays) {
+      one.replay_use(s0 + begin, s0 + end + delay);
+      last = std::max(last, s0 + end + delay);
+    }
+    sched.replay_schedule(&replays, begin, end, last);
+    if (one.last_end() != sched.last_end() || !sched.replayed()) return 0.0;
+    one.close(close);
+    sched.close(close);
+    std::vector<arch::GatedInterval> seen;
+    sched.visit_gated([&](const arch::GatedInterval& g) { seen.push_back(g); });
+    const std::vector<arch::GatedInterval>& want = one.gated();
+    if (seen.size() != want.size() || want.size() < 20 || sched.gated().size() != 1) return 0.0;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (seen[i].begin != want[i].begin || seen[i].end != want[i].end ||
+          seen[i].woke != want[i].woke)
+        return 0.0;
+    arch::GatedTime a[2], b[2];
+    arch::split_gated(want, split, a);
+    sched.split_gated(split, b);
+    for (int p = 0; p < 2; ++p)
+      if (std::memcmp(&a[p], &b[p], sizeof a[p]) != 0 || a[p].wake_ups == 0) return 0.0;
+    const std::vector<double> x = one.stat_values(), y = sched.stat_values();
+    return std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0 ? 1.0 : 0.0;
+  });
+  EXPECT_EQ(result, 1.0);
 }
 
 TEST(ScAdcBank, SharedBankQueuesConversions) {
