@@ -96,6 +96,37 @@ Ps ChipLinks::transfer(Ps ready, int src, int dst, double bits) {
   return start + static_cast<Ps>(links.size()) * latency_ps_ + occupy;
 }
 
+Ps ChipLinks::transfer_link(Ps ready, int link, double bits) {
+  const Ps occupy = serialize_ps(bits);
+  const Ps start = std::max(ready, free_[link]);
+  free_[link] = start + occupy;
+  bits_[link] += bits;
+  busy_ps_[link] += static_cast<double>(occupy);
+  bit_links_ += bits;
+  return start + latency_ps_ + occupy;
+}
+
+int ChipLinks::link_end(int link) const {
+  const int chip = link / directions_, dir = link % directions_;
+  const int n = spec_.chips;
+  switch (spec_.topology) {
+    case Topology::kRing:
+      return dir == 0 ? (chip + 1) % n : (chip + n - 1) % n;
+    case Topology::kSwitch:
+      return dir == 0 ? -1 : chip;
+    default: {
+      const int w = spec_.mesh_x, h = spec_.mesh_y;
+      int x = chip % w, y = chip / w;
+      // A mesh's routes never leave it, so only a torus wraps.
+      if (dir == 0) x = (x + 1) % w;
+      if (dir == 1) x = (x + w - 1) % w;
+      if (dir == 2) y = (y + 1) % h;
+      if (dir == 3) y = (y + h - 1) % h;
+      return y * w + x;
+    }
+  }
+}
+
 int ChipLinks::entry_direction(int link) const {
   const int dir = direction_of(link);
   if (spec_.topology == Topology::kSwitch) return dir;  // one port: up- and downlink

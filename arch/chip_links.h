@@ -7,7 +7,8 @@
 // ready and every link of the route is free for it in turn (link k is reached k latencies after
 // the start); each link is occupied for bits / bandwidth from then; the tail arrives
 // h * latency + bits / bandwidth after the start. One idle link: latency + bits / bandwidth;
-// two transfers over one direction of one link serialize.
+// two transfers over one direction of one link serialize. transfer_link() sends over one link,
+// for routes crossed link by link (the timed run with on-chip paths through each chip).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +57,15 @@ class ChipLinks {
   /// Sends `bits` from `src` to `dst`, ready at `ready`; returns the arrival of the tail and
   /// counts the bits on every link crossed. src == dst costs nothing and returns `ready`.
   Ps transfer(Ps ready, int src, int dst, double bits);
+
+  /// Sends `bits` over the one directed link `link`, ready at `ready` (as transfer() over a
+  /// route of that link alone); returns the arrival of the tail. A route crossed link by link
+  /// (ready at each link when the previous one delivered) is store-and-forward at every chip
+  /// on the way, where transfer() is cut-through.
+  Ps transfer_link(Ps ready, int link, double bits);
+  /// The chip directed link `link` reaches; -1 for a switch chip's uplink (it reaches the
+  /// switch, not a chip).
+  int link_end(int link) const;
 
   /// Closed form of one transfer over `hops` idle links, in ps.
   Ps unloaded_ps(int hops, double bits) const;

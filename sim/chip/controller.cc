@@ -302,7 +302,22 @@ Ps Controller::between_chips(Ps ready, int from_chip, int from_dpu, int to_chip,
   Chip& b = *layout_.chips[to_chip];
   Ps t = a.noc().unicast(ready, a.dpu_node(from_dpu), port(from_chip, links.direction_of(route[0])),
                          bits, counts(from_chip));
-  t = link(t, from_chip, to_chip, bits);
+  if (route.size() == 1 || links.spec().topology == arch::Topology::kSwitch) {
+    t = link(t, from_chip, to_chip, bits);
+  } else {
+    // Through a chip on the way: link by link, each chip between crossed on its mesh from the
+    // port the data enters by to the port it leaves by (a chip the plan leaves unused is not
+    // simulated: the data goes from port to port there).
+    link_bit_hops_[cur_phase_] += bits * static_cast<double>(route.size());
+    for (size_t k = 0; k < route.size(); ++k) {
+      t = layout_.links->transfer_link(t, route[k], bits);
+      const int via = k + 1 < route.size() ? links.link_end(route[k]) : -1;
+      if (via < 0 || via >= static_cast<int>(layout_.chips.size())) continue;
+      t = layout_.chips[via]->noc().unicast(t, port(via, links.entry_direction(route[k])),
+                                            port(via, links.direction_of(route[k + 1])), bits,
+                                            counts(via));
+    }
+  }
   return b.noc().unicast(t, port(to_chip, links.entry_direction(route.back())), b.dpu_node(to_dpu),
                          bits, counts(to_chip));
 }

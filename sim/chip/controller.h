@@ -359,7 +359,8 @@ class Controller : public sc_core::sc_module {
                 arch::Ps ready);
   arch::Ps link(arch::Ps ready, int from_chip, int to_chip, double bits);
   // `bits` from DPU `from_dpu` of one chip to DPU `to_dpu` of another: over the links, and with
-  // links.route_via_ports over each chip's mesh between the DPU and the port.
+  // links.route_via_ports over each chip's mesh between the DPU and the port, and over the mesh
+  // of every chip it passes through (ring, mesh, torus) from port to port.
   arch::Ps between_chips(arch::Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
                          double bits);
   void stream_gating();

@@ -2,6 +2,8 @@
 // over one link serialize, opposite directions do not, routes per topology.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "arch/chip_links.h"
 
 namespace aimc::arch {
@@ -107,6 +109,41 @@ TEST(ChipLinks, TransfersLeavingByOnePortSerializeOthersDoNot) {
   EXPECT_EQ(port_node(Topology::kMesh2d, 2, 8, 4), 28);
   EXPECT_EQ(port_node(Topology::kMesh2d, 3, 8, 4), 4);
   EXPECT_EQ(port_node(Topology::kSwitch, 1, 8, 4), 23);  // one port
+}
+
+// Every link of every route reaches the next chip of the route (the last one the destination;
+// a switch's uplink the switch), and a link sent on alone takes latency + serialization, waits
+// for that link only and counts as transfer() does.
+TEST(ChipLinks, LinkEndsFollowTheRoutesAndOneLinkTransfersLikeARouteOfOne) {
+  for (const ChipLinkSpec& s : {spec(5, Topology::kRing), spec(6, Topology::kMesh2d, 3, 2),
+                                spec(12, Topology::kTorus2d, 4, 3), spec(4, Topology::kSwitch)}) {
+    const ChipLinks links(s);
+    for (int a = 0; a < s.chips; ++a)
+      for (int b = 0; b < s.chips; ++b) {
+        const std::vector<int> r = links.route(a, b);
+        for (size_t k = 0; k < r.size(); ++k) {
+          const int end = links.link_end(r[k]);
+          if (s.topology == Topology::kSwitch && k == 0) {
+            EXPECT_EQ(end, -1);
+          } else if (k + 1 == r.size()) {
+            EXPECT_EQ(end, b) << a << " -> " << b;
+          } else {
+            ASSERT_GE(end, 0);
+            // The next link leaves from where this one ends.
+            EXPECT_EQ(links.route(end, b), std::vector<int>(r.begin() + k + 1, r.end()));
+          }
+        }
+      }
+  }
+  ChipLinks links(spec(4, Topology::kRing));
+  const double bits = 8.0 * 1000;
+  const int l01 = links.route(0, 1)[0], l12 = links.route(1, 2)[0];
+  EXPECT_EQ(links.transfer_link(0, l01, bits), 140'000);
+  EXPECT_EQ(links.transfer_link(0, l01, bits), 40'000 + 140'000);  // waits for the link
+  EXPECT_EQ(links.transfer_link(0, l12, bits), 140'000);           // another link does not
+  EXPECT_DOUBLE_EQ(links.link_bits(l01), 2 * bits);
+  EXPECT_DOUBLE_EQ(links.link_busy_ps(l01), 80'000);
+  EXPECT_DOUBLE_EQ(links.bit_links(), 3 * bits);
 }
 
 TEST(LinkChannel, LatencyPlusBytesOverBandwidthAndTransfersSerialize) {

@@ -684,5 +684,73 @@ TEST(SystemRun, RouteViaPortsAddsTheOnChipPathsToAndFromThePorts) {
   EXPECT_DOUBLE_EQ(noc_bit_hops(b) - noc_bit_hops(a), D * extra_bit_hops);
 }
 
+// Through-traffic with links.route_via_ports: three chips of 20 tiles (two blocks each) hold the
+// bundled model, lm_head alone on chip 2. In a ring of three the generated id goes 2 -> 0 over
+// one link (east port of chip 2, west port of chip 0); in a 3 x 1 mesh it goes back through
+// chip 1 (west port of chip 2, across chip 1's mesh from its east port to its west port, east
+// port of chip 0), link by link. Everything else is the same in both (hidden states leave by
+// the east port, +x in the mesh, next chip in the ring), so at batch 1 each decode token's
+// latency differs by exactly the id's paths: mesh crossings (hops x hop cycles + flits) and
+// two links against one; the mesh carries exactly the paths' bit-hops more, the links 32 bits
+// more per decode token, and chip 1's mesh carries the crossing.
+TEST(SystemRun, ThroughTrafficCrossesTheMeshOfTheChipItPasses) {
+  proto::SystemConfig ring = two_chips();
+  ring.mutable_chips(0)->set_count(3);
+  ring.mutable_chips(0)->mutable_config()->mutable_tile()->set_count(20);
+  ring.mutable_links()->set_route_via_ports(true);
+  proto::SystemConfig mesh = ring;
+  mesh.mutable_links()->set_topology(proto::MESH_2D);
+  mesh.mutable_links()->set_mesh_x(3);
+  mesh.mutable_links()->set_mesh_y(1);
+  const workloads::ModelConfig& model = weights().config;
+  const proto::SystemPlan plan = mapping::make_system_plan(model, ring);
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, ring, plan, "dense");
+  ASSERT_EQ(plan.summary().chips_used(), 3u);
+  ASSERT_EQ(chips.head_chip, 2);
+  ASSERT_EQ(chips.block_chip.front(), 0);
+  const int P = 4, D = 6;
+  const proto::SimReport a = sim::simulate(ring, model, plan, chips, tokens(P, D));
+  const proto::SimReport b = sim::simulate(mesh, model, plan, chips, tokens(P, D));
+  auto dpu_node = [&](int chip, const std::string& layer) {
+    for (const auto& l : chips.chips[chip].layers())
+      if (l.name() == layer) return static_cast<int>(l.dpu_node());
+    ADD_FAILURE() << layer << " not on chip " << chip;
+    return 0;
+  };
+  const proto::ChipConfig& c = proto::chip_config(ring, 0);
+  const int mx = static_cast<int>(c.noc().mesh_x()), my = static_cast<int>(c.noc().mesh_y());
+  const int east = arch::port_node(arch::Topology::kRing, 0, mx, my);
+  const int west = arch::port_node(arch::Topology::kRing, 1, mx, my);
+  ASSERT_EQ(east, arch::port_node(arch::Topology::kMesh2d, 0, mx, my));
+  ASSERT_EQ(west, arch::port_node(arch::Topology::kMesh2d, 1, mx, my));
+  const double width = c.noc().link_width_bits(), hop = c.noc().hop_latency_cycles();
+  ASSERT_EQ(c.clock_ghz(), 1.0);  // one cycle = 1 ns
+  auto hops = [&](int x, int y) { return std::abs(x % mx - y % mx) + std::abs(x / mx - y / mx); };
+  auto path_ns = [&](int from, int to) {
+    const int h = hops(from, to);
+    return h == 0 ? 0.0 : h * hop + std::ceil(32 / width);
+  };
+  const int head = dpu_node(2, "lm_head"), embed = dpu_node(0, "model.layers.0.self_attn.q_proj");
+  const arch::ChipLinks links(mapping::link_spec(ring));
+  const double link_ns = links.unloaded_ps(1, 32) * 1e-3;
+  const double ring_ns = path_ns(head, east) + link_ns + path_ns(west, embed);
+  const double mesh_ns =
+      path_ns(head, west) + link_ns + path_ns(east, west) + link_ns + path_ns(east, embed);
+  ASSERT_EQ(hops(east, west), mx - 1);
+  for (int k = 0; k < D; ++k)
+    EXPECT_NEAR(b.decode_token_latency_ns(k) - a.decode_token_latency_ns(k), mesh_ns - ring_ns,
+                1e-6)
+        << "decode token " << k;
+  EXPECT_EQ(b.system().decode_link_bit_hops(), a.system().decode_link_bit_hops() + D * 32);
+  auto noc_bit_hops = [](const proto::SimReport& r) {
+    for (const auto& x : r.actions())
+      if (x.name() == "noc_bit_hops") return x.decode();
+    return -1.0;
+  };
+  const double extra_hops = hops(head, west) + hops(east, west) + hops(east, embed) -
+                            hops(head, east) - hops(west, embed);
+  EXPECT_DOUBLE_EQ(noc_bit_hops(b) - noc_bit_hops(a), D * 32 * extra_hops);
+}
+
 }  // namespace
 }  // namespace aimc
