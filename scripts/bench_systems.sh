@@ -1,7 +1,7 @@
 #!/bin/sh
 # Speed of the timed run of systems of chips (docs/performance.md): Llama-3.1-8B on its 32-chip
-# preset at batch 32, and the Llama-3.1-70B card on its 320-chip preset (map, then 128 decode
-# tokens at batch 8), time and energy only. Prints per run the wall time of the whole command,
+# presets at batch 32 (without and with power gating), and the Llama-3.1-70B card on its
+# 320-chip preset (map, then 128 decode tokens at batch 8), time and energy only. Prints per run the wall time of the whole command,
 # the simulation's wall time per decode step of the batch and per simulated decode token, and
 # the peak resident memory.
 # Usage: scripts/bench_systems.sh [AIMCSIM] [more run flags, e.g. --memo-parts]
@@ -28,6 +28,9 @@ bench() {
 }
 bench "llama-3.1-8b, 32 chips, batch 32, 4 + 8 tokens" 32 \
   --chip "$SRC/configs/systems/llama3-8b-hermes32.pbtxt" --model llama-3.1-8b \
+  --prompt-tokens 4 --decode-tokens 8 "$@"
+bench "llama-3.1-8b, 32 power-gated chips, batch 32, 4 + 8 tokens" 32 \
+  --chip "$SRC/configs/systems/llama3-8b-hermes32-gated.pbtxt" --model llama-3.1-8b \
   --prompt-tokens 4 --decode-tokens 8 "$@"
 bench "llama-3.1-70b, 320 chips, batch 8, 1 + 128 tokens" 8 \
   --chip "$SRC/configs/systems/llama3-70b-hermes320.pbtxt" --model llama-3.1-70b \
