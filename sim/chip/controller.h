@@ -455,11 +455,13 @@ class Controller : public sc_core::sc_module {
     std::vector<PassWaiter> waiters;
   };
   std::vector<WeightPass> weight_passes_;  // per layer
-  // Per sequence, its lm_head steps not issued yet; sequences started (seeded or admitted) that
-  // have some left.
-  std::vector<int> heads_left_;
-  int seqs_with_heads_ = 0;
+  // Per sequence, its lm_head tokens that have not reached the pass logic yet (a token counts
+  // until the first of its DPU slices arrives there, not when its step is issued), and the last
+  // one that did.
+  std::vector<int> heads_left_, last_head_token_;
   void start_heads(int seq);
+  void head_arrived(int token, int seq);
+  int sequences_to_wait_for(int seq, arch::Ps when) const;
   // Digital layer `layer`'s pass: starts streaming `bits` from the DRAM of chip `home` at `at`,
   // and each waiting slice computes its products.
   void launch_pass(int layer, int home, double bits, arch::Ps at);

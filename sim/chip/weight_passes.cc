@@ -11,9 +11,28 @@ using arch::Ps;
 
 // Sequence `seq` starts: its lm_head steps (its last prompt token's and each decode token's).
 void Controller::start_heads(int seq) {
-  if (heads_left_.empty()) heads_left_.assign(sequences(), 0);
+  if (heads_left_.empty()) {
+    heads_left_.assign(sequences(), 0);
+    last_head_token_.assign(sequences(), -1);
+  }
   heads_left_[seq] = seq_len_[seq] - seq_prompt_[seq] + 1;
-  ++seqs_with_heads_;
+}
+
+// Token `token` of sequence `seq` reached a digital lm_head's pass logic: one lm_head token
+// fewer to come for its sequence (counted once, by the first of its DPU slices to arrive).
+void Controller::head_arrived(int token, int seq) {
+  if (last_head_token_[seq] == token) return;
+  last_head_token_[seq] = token;
+  --heads_left_[seq];
+}
+
+// The other sequences a pass opened at `when` by a token of `seq` waits for: those in flight
+// (static batch: all; request mode: admitted by `when`) with an lm_head token still to reach it.
+int Controller::sequences_to_wait_for(int seq, Ps when) const {
+  int n = 0;
+  for (int q = 0; q < static_cast<int>(heads_left_.size()); ++q)
+    n += q != seq && heads_left_[q] > 0 && (!request_mode() || admitted_[q] <= when);
+  return n;
 }
 
 // Digital layer: every DPU of the home chip computes a slice of the outputs, streaming its
@@ -21,15 +40,15 @@ void Controller::start_heads(int seq) {
 // same time (the DRAM's bandwidth shared by the slices), and serves every token whose input
 // reached the DPUs before it began streaming (a batched matrix-vector product); a token arriving
 // later starts the next pass, which (dpu.weight_pass_wait_fraction) first waits, bounded, for the
-// next token of every other sequence in flight. A token's products on a DPU are computed from when
+// next lm_head token of every other sequence in flight, whichever step it is at (iteration-level
+// batching, docs/timing-energy.md). A token's products on a DPU are computed from when
 // its input is there and its pass has begun streaming, so a token waiting for a later pass does not
 // hold the DPU while its weights are not coming in.
 Ps Controller::run_digital(int token, const Layer& l, int src_dpu, Ps ready) {
   Chip& chip = *layout_.chips[l.home];
   const int src_node = chip.dpu_node(src_dpu);
   const int n = chip.dpu_count();
-  const int seq = tok_seq_[token];
-  if (l.role == "lm_head" && --heads_left_[seq] == 0) --seqs_with_heads_;
+  const bool head = l.role == "lm_head";
   const Ps wait =
       static_cast<Ps>(std::floor(chip.config().dpu().weight_pass_wait_fraction() *
                                  static_cast<double>(chip.dram().transfer_ps(
@@ -44,7 +63,9 @@ Ps Controller::run_digital(int token, const Layer& l, int src_dpu, Ps ready) {
     const double bits = static_cast<double>(l.in) * l.out * weight_bits_;
     const double macs = static_cast<double>(outs) * l.in;
     done = std::max(
-        done, at(in, [this, token, home, ledger, d, bits, macs, wait](Ps in) {
+        done, at(in, [this, token, home, ledger, d, bits, macs, wait, head](Ps in) {
+          const int seq = tok_seq_[token];
+          if (head) head_arrived(token, seq);
           WeightPass& pass = weight_passes_[ledger];
           auto wait_for_pass = [&] {
             pass.waiters.push_back({cur_join_, d, in, macs});
@@ -60,7 +81,7 @@ Ps Controller::run_digital(int token, const Layer& l, int src_dpu, Ps ready) {
           // not serve it (its input reached another DPU in time): the next pass.
           if (pass.begin < in &&
               std::find(pass.arrived.begin(), pass.arrived.end(), token) == pass.arrived.end()) {
-            const int others = seqs_with_heads_ - (heads_left_[tok_seq_[token]] > 0 ? 1 : 0);
+            const int others = sequences_to_wait_for(seq, in);
             if (wait > 0 && others > 0) {
               // Other sequences have a token coming: assemble the pass, launched
               // when each has arrived or `wait` after this one.

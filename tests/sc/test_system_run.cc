@@ -602,6 +602,36 @@ TEST(SystemRun, WeightPassWaitsForTheBatchsOtherTokens) {
   EXPECT_EQ(decode_action(one_wait, "dram_bits"), D * (weight_bits + embed_bits));
 }
 
+// The wait counts the sequences in flight: in request mode a request counts from its admission,
+// not before. A request arriving after the first one's prefill reached lm_head is not waited
+// for: the first request's first token comes exactly when it comes alone; a second request
+// there from the start is waited for (one pass serves both first tokens, so the first comes
+// later than alone).
+TEST(SystemRun, WeightPassWaitsOnlyForRequestsAlreadyAdmitted) {
+  proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  chip.mutable_mapping()->set_lm_head_on_tiles(false);
+  chip.mutable_memory()->set_dram_bandwidth_gbps(0.5);  // a pass of lm_head: 64 us
+  const workloads::ModelConfig& m = weights().config;
+  auto serve = [&](std::vector<sim::SimOptions::Request> requests) {
+    sim::SimOptions o;
+    o.requests = std::move(requests);
+    o.max_batch = 2;
+    return sim::simulate(chip, m, "dense", o);
+  };
+  const proto::SimReport alone = serve({{0, 4, 4}});
+  const double first = alone.requests().timings(0).first_token_ns();
+  // The first token is lm_head's pass after the prefill: the prefill reached lm_head well
+  // before 40 us.
+  ASSERT_GT(first, 64'000);
+  ASSERT_LT(first - 64'000, 40'000);
+  const proto::SimReport later = serve({{0, 4, 4}, {40'000, 4, 4}});
+  EXPECT_EQ(later.requests().timings(0).first_token_ns(), first);
+  const proto::SimReport together = serve({{0, 4, 4}, {0, 4, 4}});
+  EXPECT_GT(together.requests().timings(0).first_token_ns(), first);
+  EXPECT_EQ(together.requests().timings(0).first_token_ns(),
+            together.requests().timings(1).first_token_ns());
+}
+
 TEST(SystemRun, KvCapacityOfEachChipBoundsTheBatch) {
   proto::SystemConfig system = two_chips();
   // 1 MiB of KV SRAM per chip; 1 MiB of DRAM beside each, less the weights it streams.
