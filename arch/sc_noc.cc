@@ -100,14 +100,16 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
     int link = src * 2 + (dx > x ? 0 : 1);
     const int xstride = dx > x ? 2 : -2;
     for (int k = std::abs(dx - x); k > 0; --k, link += xstride) {
-      const Ps start = std::max(head, free[link]);
+      const Ps f = free[link];
+      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
       free[link] = start + occ;
       head = start + hop_ps_;
     }
     link = 2 * nodes_ + (dx * spec_.mesh_y + y) * 2 + (dy > y ? 0 : 1);
     const int ystride = dy > y ? 2 : -2;
     for (int k = std::abs(dy - y); k > 0; --k, link += ystride) {
-      const Ps start = std::max(head, free[link]);
+      const Ps f = free[link];
+      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
       free[link] = start + occ;
       head = start + hop_ps_;
     }
@@ -137,6 +139,13 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
 }
 
 void ScNoc::build_tree(int src, const int* dsts, int n, McTree* tree) {
+  grow_tree(src, dsts, n, tree);
+  if (shadowing()) register_flow(tree);
+}
+
+void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
+  tree->owner = nullptr;
+  tree->flow = -1;
   tree->src = src;
   tree->mesh_x = spec_.mesh_x;
   tree->mesh_y = spec_.mesh_y;
@@ -194,7 +203,7 @@ void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps
     for (int i = 0; i < n; ++i) arrivals[i] = unicast(ready, src, dsts[i], bits, counts);
     return;
   }
-  build_tree(src, dsts, n, &scratch_tree_);
+  grow_tree(src, dsts, n, &scratch_tree_);
   multicast(ready, scratch_tree_, bits, arrivals, counts);
 }
 
@@ -206,6 +215,29 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
     return;
   }
   const Ps occ = flits_ps(bits);
+  if (tree.owner == this && tree.flow >= 0 && !sink_ && !routers_.spec().enabled) {
+    // A registered tree: only its links that are not shadowed.
+    Flow& f = flows_[tree.flow];
+    Ps* free = link_free_.data();
+    Ps* st = f.start.data();
+    const Flow::Real* r = f.reals.data();
+    const int reals = static_cast<int>(f.reals.size());
+    for (int k = 0; k < reals; ++k) {
+      const Ps head = r[k].parent < 0 ? ready : st[r[k].parent] + r[k].off;
+      const Ps start = std::max(head, free[r[k].link]);
+      free[r[k].link] = start + occ;
+      st[k] = start;
+    }
+    f.last_occ = occ;
+    add_link_busy(occ, static_cast<int>(tree.hops.size()));
+    for (int i = 0; i < n; ++i) {
+      const std::pair<int, Ps>& d = f.dst[i];
+      arrivals[i] = d.first < 0 ? ready : st[d.first] + d.second + occ;
+    }
+    bit_hops_ += bits * f.hops;
+    if (counts) counts->noc_bit_hops += bits * f.hops;
+    return;
+  }
   const size_t slots = tree.hops.size() + 1;
   if (slot_time_.size() < slots) slot_time_.resize(slots);
   Ps* time = slot_time_.data();
@@ -218,7 +250,8 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
     Ps* free = link_free_.data();
     for (int k = 0; k < hops; ++k) {
       const McTree::Hop& h = hop[k];
-      const Ps start = std::max(time[h.slot], free[h.link]);
+      const Ps f = free[h.link];
+      const Ps start = std::max(time[h.slot], f >= 0 ? f : unshadow(h.link));
       free[h.link] = start + occ;
       time[k + 1] = start + hop_ps_;
     }
@@ -351,7 +384,112 @@ const ComponentTraits& ScNoc::traits() {
   return kTraits;
 }
 
+void ScNoc::register_flow(McTree* tree) {
+  const int id = static_cast<int>(flows_.size());
+  flows_.emplace_back();
+  const int hops = static_cast<int>(tree->hops.size());
+  if (link_pred_.empty()) {
+    link_pred_.assign(link_free_.size(), kUnclaimed);
+    link_flows_.resize(link_free_.size());
+  }
+  {
+    Flow& f = flows_.back();
+    f.link.resize(hops);
+    f.slot.resize(hops);
+    for (int k = 0; k < hops; ++k) {
+      f.link[k] = tree->hops[k].link;
+      f.slot[k] = tree->hops[k].slot;
+    }
+    f.dst_slot = tree->dst_slot;
+    f.hops = static_cast<double>(hops);
+  }
+  for (int k = 0; k < hops; ++k) {
+    const McTree::Hop& h = tree->hops[k];
+    const int pred = h.slot == 0 ? -1 : tree->hops[h.slot - 1].link;
+    int& state = link_pred_[h.link];
+    if (state == kUnclaimed) {
+      // A link some other transfer used already, or the first of the tree, stays ordinary.
+      if (pred < 0 || link_free_[h.link] != 0) {
+        state = kOrdinary;
+      } else {
+        state = pred;
+        link_free_[h.link] = -1;
+        link_flows_[h.link].emplace_back(id, k);
+      }
+    } else if (state >= 0) {
+      if (state == pred)
+        link_flows_[h.link].emplace_back(id, k);
+      else
+        unshadow(h.link);
+    }
+  }
+  compile(&flows_[id]);
+  tree->owner = this;
+  tree->flow = id;
+}
+
+void ScNoc::compile(Flow* f) {
+  const int hops = static_cast<int>(f->link.size());
+  // The last start of every link of the flow, from the links it reserved.
+  const bool ran = f->last_occ >= 0;
+  if (ran) {
+    hop_start_.resize(hops);
+    for (int k = 0; k < hops; ++k) hop_start_[k] = f->start[f->gov[k]] + f->gov_off[k];
+  }
+  f->gov.resize(hops);
+  f->gov_off.resize(hops);
+  f->reals.clear();
+  std::vector<Ps> start;
+  for (int k = 0; k < hops; ++k) {
+    const int link = f->link[k], slot = f->slot[k];
+    if (link_pred_[link] >= 0) {
+      // Shadowed: it starts when its head arrives, one hop after the link before it.
+      f->gov[k] = f->gov[slot - 1];
+      f->gov_off[k] = f->gov_off[slot - 1] + hop_ps_;
+      continue;
+    }
+    Flow::Real r;
+    r.link = link;
+    r.parent = slot == 0 ? -1 : f->gov[slot - 1];
+    r.off = slot == 0 ? 0 : f->gov_off[slot - 1] + hop_ps_;
+    f->gov[k] = static_cast<int>(f->reals.size());
+    f->gov_off[k] = 0;
+    f->reals.push_back(r);
+    if (ran) start.push_back(hop_start_[k]);
+  }
+  f->dst.clear();
+  for (int s : f->dst_slot)
+    f->dst.emplace_back(s < 0 ? -2 : f->gov[s - 1], s < 0 ? 0 : f->gov_off[s - 1] + hop_ps_);
+  if (!ran) start.assign(f->reals.size(), 0);
+  f->start.swap(start);
+}
+
+Ps ScNoc::unshadow(int link) {
+  // Every transfer over the link came over the link before it and never waited there: its
+  // free time is the latest start + occupancy of the trees over it (starts only grow along a
+  // link, so a tree's last run over it is the latest of that tree).
+  Ps free = 0;
+  std::vector<std::pair<int, int>> users;
+  users.swap(link_flows_[link]);
+  for (const auto& [id, k] : users) {
+    const Flow& f = flows_[id];
+    if (f.last_occ >= 0) free = std::max(free, f.start[f.gov[k]] + f.gov_off[k] + f.last_occ);
+  }
+  link_pred_[link] = kOrdinary;
+  link_free_[link] = free;
+  for (const auto& [id, k] : users) compile(&flows_[id]);
+  return free;
+}
+
+int ScNoc::shadowed_links() const {
+  return static_cast<int>(
+      std::count_if(link_pred_.begin(), link_pred_.end(), [](int p) { return p >= 0; }));
+}
+
 void ScNoc::set_trace(SpanSink* sink) {
+  // Traced transfers record every link's span: no link stays shadowed.
+  for (int link = 0; link < static_cast<int>(link_pred_.size()); ++link)
+    if (link_pred_[link] >= 0) unshadow(link);
   sink_ = sink;
   link_track_.assign(link_free_.size(), -2);
 }

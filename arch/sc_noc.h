@@ -47,11 +47,30 @@ struct McTree {
   std::vector<int> dst_end;   ///< per destination: hops up to here lead to it
   std::vector<int> dst_slot;  ///< per destination: its tree slot (-1 when it is the source)
   bool forwards = false;      ///< some destination is not the source
+  /// The mesh that registered the tree as a flow of its own (ScNoc::build_tree), and where it
+  /// keeps it; null when not registered (the tree is then replayed link by link).
+  const class ScNoc* owner = nullptr;
+  int flow = -1;
 };
 
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
 /// it crosses is occupied for ceil(bits / link_width) cycles, starting when the head gets there
 /// and the link is free.
+///
+/// Shadowed links (exact, no trace and no router gating): a transfer takes link k at
+/// start_k = max(head_k, free_k), frees it at start_k + occupancy and its head reaches the next
+/// link at start_k + hop. When every transfer that ever crosses a link L came to it over the same
+/// link P just before (P enters the node L leaves), free_L <= free_P + hop holds after each
+/// transfer (it holds at 0; a transfer over both sets free_L = start_P + hop + occ = free_P + hop;
+/// one over P alone only raises free_P), so start_L = start_P + hop: L never delays anything and
+/// needs no state. Multicast trees registered by build_tree are such flows, known before they
+/// run: a tree link whose registered trees all enter it over the same link is shadowed, and a
+/// tree's multicast reserves only its other links (the trunk; the branches down to the tiles
+/// are shadowed), each destination's arrival a fixed offset after the start of the last link
+/// it reserves on its path. Anything else that reaches a shadowed link (a unicast, a reduction,
+/// a tree not registered, a tree entering it over another link) first gives it back its free
+/// time (the latest start + occupancy of the trees over it, from their last starts) and makes
+/// it an ordinary link for good; so are all when a trace is attached.
 class ScNoc : public ScComponent {
  public:
   ScNoc(sc_core::sc_module_name name, const NocSpec& spec);
@@ -63,7 +82,9 @@ class ScNoc : public ScComponent {
   /// tail arrival at dsts[i]. With multicast, each link of the XY tree carries the data once.
   void multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
                  ActionCounts* counts);
-  /// The XY tree of a multicast from `src` to the `n` nodes `dsts` (for multicast(tree)).
+  /// The XY tree of a multicast from `src` to the `n` nodes `dsts` (for multicast(tree)),
+  /// registered as a flow of this mesh (its shadowed links are skipped, see above) unless a
+  /// trace, router gating or unicast-only multicast make that moot.
   void build_tree(int src, const int* dsts, int n, McTree* tree);
   /// multicast() along a tree from build_tree(): the same reservations, in the same order.
   void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts);
@@ -84,6 +105,9 @@ class ScNoc : public ScComponent {
   const NocSpec& spec() const { return spec_; }
   int links() const { return static_cast<int>(link_free_.size()); }
   double bit_hops() const { return bit_hops_; }
+  /// Links shadowed now (see the class comment), and registered trees.
+  int shadowed_links() const;
+  int flows() const { return static_cast<int>(flows_.size()); }
   /// Busy time is counted per link.
   double units() const override { return links(); }
   /// One track per link, named <noc>.link<node>_<east|west|south|north>, asked for lazily.
@@ -113,14 +137,53 @@ class ScNoc : public ScComponent {
   /// Adds the busy time of `links` links each held `occ`.
   void add_link_busy(Ps occ, int links);
   Ps flits_ps(double bits) const;
+  /// Free time of `link`, given back first when it is shadowed.
+  Ps link_free(int link) {
+    const Ps f = link_free_[link];
+    return f >= 0 ? f : unshadow(link);
+  }
   Ps reserve(int link, Ps head, Ps occupancy) {
-    const Ps start = std::max(head, link_free_[link]);
+    const Ps start = std::max(head, link_free(link));
     link_free_[link] = start + occupancy;
     busy_ps_ += static_cast<double>(occupancy);
     if (sink_) trace_link(link, start, start + occupancy);
     return start;
   }
   void trace_link(int link, Ps start, Ps end);
+
+  // ---- Shadowed links (see the class comment) ----
+  /// Fills `tree` (not registered).
+  void grow_tree(int src, const int* dsts, int n, McTree* tree);
+  /// A registered tree: per hop its link and tree slot; per hop the link it is governed by (the
+  /// last link on its path from the source that is not shadowed, an index into `reals`) and
+  /// its start's offset from that link's start; the links reserved (in tree order), each with
+  /// its head's governing link (-1: the source) and offset; per destination the same (-2: the
+  /// source itself); the last start of each reserved link and the last occupancy (-1: never
+  /// run).
+  struct Flow {
+    std::vector<int> link, slot, gov, dst_slot;
+    std::vector<Ps> gov_off;
+    struct Real {
+      int link = 0, parent = -1;
+      Ps off = 0;
+    };
+    std::vector<Real> reals;
+    std::vector<std::pair<int, Ps>> dst;
+    std::vector<Ps> start;
+    Ps last_occ = -1;
+    double hops = 0;
+  };
+  bool shadowing() const { return spec_.multicast && !sink_ && !routers_.spec().enabled; }
+  void register_flow(McTree* tree);
+  /// (Re)builds `f`'s reserved links from the links' states, keeping its last starts.
+  void compile(Flow* f);
+  /// Makes shadowed `link` an ordinary link again (for good); returns its free time.
+  Ps unshadow(int link);
+  std::vector<Flow> flows_;
+  static constexpr int kUnclaimed = -2, kOrdinary = -3;
+  std::vector<int> link_pred_;  // per link: kUnclaimed, kOrdinary or (shadowed) the link before
+  std::vector<std::vector<std::pair<int, int>>> link_flows_;  // shadowed link: (flow, hop)
+  std::vector<Ps> hop_start_;                                 // compile scratch
   /// reduce()'s in-tree: the sources' nodes and every node on their XY routes to dst in
   /// `tree_nodes_`, leaves first, each with the streams merging in its router
   /// (`node_inputs_`, of them `node_local_` its own) and its sources' ready time (`node_time_`).
