@@ -79,6 +79,19 @@ void Controller::wake() {
   const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
   while (!queue_.empty() && queue_.top().ready <= horizon) {
     const Pending p = queue_.top();
+    if (p.burst >= 0) {
+      // The burst's next output takes its place in the queue (one sift instead of two).
+      const Burst& b = bursts_[p.burst];
+      if (b.next + 1 < b.items.size()) {
+        const Burst::Item& n = b.items[b.next + 1];
+        queue_.replace_top(Pending{n.out, n.seq, p.token, p.step, -1, p.burst});
+      } else {
+        queue_.pop();
+      }
+      now_ = p.ready;
+      run_burst(p);
+      continue;
+    }
     queue_.pop();
     now_ = p.ready;
     if (p.job >= 0) {
@@ -141,6 +154,23 @@ void Controller::run_job(const Pending& p) {
     free_jobs_.push_back(p.job);
     done = send_partial(job, p.ready);
   }
+  flush_counts();
+  finish(join, done);
+}
+
+void Controller::run_burst(const Pending& p) {
+  Burst& b = bursts_[p.burst];
+  Job job;
+  job.chip = b.chip;
+  job.out_node = b.out_node;
+  job.fan = b.fan;
+  job.tile = b.items[b.next].tile;
+  job.bits = b.items[b.next].bits;
+  const int join = b.join;
+  if (++b.next == b.items.size()) free_bursts_.push_back(p.burst);
+  cur_join_ = join;
+  set_context(joins_[join].token, joins_[join].step);
+  const Ps done = send_partial(job, p.ready);
   flush_counts();
   finish(join, done);
 }
@@ -500,15 +530,42 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   Ps all_in = ready;
   if (then) {
     if (reads_.empty()) return all_in;
+    // Those read already go now, the others as one burst in the queue; sequence numbers are
+    // taken in the order of reads_, as one job each would.
     Job job;
     job.chip = p.chip;
     job.out_node = out_node;
     job.fan = open_fan(std::move(then), static_cast<int>(reads_.size()));
+    const int join = cur_join_;
+    const int b = take_slot(bursts_, free_bursts_);
+    bursts_[b].items.clear();
     for (const TileRead& r : reads_) {
-      job.tile = r.tile;
-      job.bits = r.bits;
-      all_in = std::max(all_in, at_partial(r.out, job));
+      if (r.out <= now_) {
+        job.tile = r.tile;
+        job.bits = r.bits;
+        all_in = std::max(all_in, send_partial(job, r.out));
+      } else {
+        bursts_[b].items.push_back({r.out, seq_++, r.tile, r.bits});
+        all_in = std::max(all_in, now_);
+      }
     }
+    Burst& burst = bursts_[b];
+    if (burst.items.empty()) {
+      free_bursts_.push_back(b);
+      return all_in;
+    }
+    std::sort(burst.items.begin(), burst.items.end(),
+              [](const Burst::Item& x, const Burst::Item& y) {
+                return x.out != y.out ? x.out < y.out : x.seq < y.seq;
+              });
+    burst.join = join;
+    burst.chip = p.chip;
+    burst.out_node = out_node;
+    burst.fan = job.fan;
+    burst.next = 0;
+    joins_[join].pending += static_cast<int>(burst.items.size());
+    const Join& j = joins_[join];
+    queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
     return all_in;
   }
   std::stable_sort(reads_.begin(), reads_.end(),

@@ -260,7 +260,8 @@ class Controller : public sc_core::sc_module {
     long long seq;
     int token;
     int step;
-    int job = -1;  // >= 0: a deferred job (jobs_), not a step
+    int job = -1;    // >= 0: a deferred job (jobs_), not a step
+    int burst = -1;  // >= 0: the next partial output of a burst (bursts_), not a step
     bool operator>(const Pending& o) const {
       return ready != o.ready ? ready > o.ready : seq > o.seq;
     }
@@ -411,6 +412,24 @@ class Controller : public sc_core::sc_module {
     Then then;
     int left = 0;
   };
+  // The partial outputs of one read of a layer part still to be sent, in the order the queue
+  // takes them ((ready, seq) as if each were a job of its own): the queue holds one entry per
+  // burst, its next output, so it stays about as small as the number of reads in flight.
+  struct Burst {
+    struct Item {
+      arch::Ps out = 0;
+      long long seq = 0;
+      int tile = 0;
+      double bits = 0;
+    };
+    int join = 0, chip = 0, out_node = 0, fan = -1;
+    size_t next = 0;
+    std::vector<Item> items;
+  };
+  std::vector<Burst> bursts_;
+  std::vector<int> free_bursts_;
+  // Sends a burst's next partial output (`p`, just taken from the queue).
+  void run_burst(const Pending& p);
   std::deque<Fan> fans_;  // stable while a fan's `then` runs and others are opened
   std::vector<int> free_fans_;
   int open_fan(Then then, int uses);

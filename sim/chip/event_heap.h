@@ -31,8 +31,16 @@ class QuadHeap {
   void pop() {
     const T x = v_.back();
     v_.pop_back();
+    if (!v_.empty()) sift_down(x);
+  }
+
+  /// pop() then push(x) in one pass (the same heap contents, so the same pop order).
+  void replace_top(const T& x) { sift_down(x); }
+
+ private:
+  // Puts `x` at the root's place and moves it down to where it belongs.
+  void sift_down(const T& x) {
     const size_t n = v_.size();
-    if (n == 0) return;
     size_t i = 0;
     for (;;) {
       const size_t first = 4 * i + 1;
@@ -48,7 +56,6 @@ class QuadHeap {
     v_[i] = x;
   }
 
- private:
   std::vector<T> v_;
   Before before_;
 };

@@ -52,5 +52,44 @@ TEST(QuadHeap, PopsInTheOrderOfAPriorityQueueUnderInterleavedPushes) {
   EXPECT_EQ(mismatches, 0);
 }
 
+TEST(QuadHeap, ReplacingTheTopPopsAsPopThenPush) {
+  // As the controller's bursts: the popped top is often replaced by a later key (its burst's
+  // next output) instead of popped; pops and replacements interleaved with pushes give the
+  // same keys in the same order as std::priority_queue doing pop then push.
+  std::mt19937 rng(5);
+  sim::QuadHeap<Key, Less> heap;
+  std::priority_queue<Key, std::vector<Key>, std::greater<Key>> want;
+  long long seq = 0, popped = 0, replaced = 0, mismatches = 0;
+  for (int round = 0; round < 20000; ++round) {
+    for (int k = static_cast<int>(rng() % 3); k > 0; --k) {
+      const Key key{static_cast<long long>(rng() % 200), seq++};
+      heap.push(key);
+      want.push(key);
+    }
+    if (want.empty()) continue;
+    mismatches += heap.top() != want.top();
+    const Key top = want.top();
+    want.pop();
+    ++popped;
+    if (rng() % 3) {
+      const Key later{top.first + static_cast<long long>(rng() % 30), seq++};
+      heap.replace_top(later);
+      want.push(later);
+      ++replaced;
+    } else {
+      heap.pop();
+    }
+    ASSERT_EQ(heap.size(), want.size());
+  }
+  while (!want.empty()) {
+    mismatches += heap.top() != want.top();
+    heap.pop();
+    want.pop();
+  }
+  EXPECT_TRUE(heap.empty());
+  EXPECT_GT(replaced, 5000);
+  EXPECT_EQ(mismatches, 0);
+}
+
 }  // namespace
 }  // namespace aimc
