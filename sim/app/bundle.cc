@@ -12,9 +12,10 @@
 
 namespace aimc::sim {
 
-void add_chip_model_flags(po::options_description* options, bool with_mapping) {
+void add_chip_model_flags(po::options_description* options, bool with_mapping, bool takes_system) {
   options->add_options()("chip", po::value<std::string>()->default_value(bundled_chip_path()),
-                         "chip config (.pbtxt)")(
+                         takes_system ? "chip config or system config (.pbtxt, docs/systems.md)"
+                                      : "chip config (.pbtxt)")(
       "model", po::value<std::string>()->default_value(bundled_model_path()),
       "shape card name (see aimcsim describe) or Hugging Face model folder");
   if (with_mapping) {
@@ -27,9 +28,9 @@ proto::ChipConfig chip_from_flags(const po::variables_map& vm) {
   const std::string path = vm["chip"].as<std::string>();
   const proto::SystemConfig system = proto::load_system_config(path);
   if (!proto::is_single_chip(system)) {
-    throw UserError("--chip " + path + ": a system of " +
-                    std::to_string(proto::chip_count(system)) +
-                    " chips; this command takes one chip (`aimcsim map` maps across a system)");
+    throw UserError(
+        "--chip " + path + ": a system of " + std::to_string(proto::chip_count(system)) +
+        " chips; this command takes one chip (`aimcsim run`, `map` and `peak` take a system)");
   }
   return proto::chip_config(system, 0);
 }

@@ -13,8 +13,10 @@
 
 namespace aimc::sim {
 
-/// Adds --chip, --model (and --mapping when `with_mapping`) with their bundled defaults.
-void add_chip_model_flags(po::options_description* options, bool with_mapping);
+/// Adds --chip, --model (and --mapping when `with_mapping`) with their bundled defaults; --chip's
+/// help names system configs when the command takes one (`takes_system`).
+void add_chip_model_flags(po::options_description* options, bool with_mapping,
+                          bool takes_system = false);
 
 /// The chip config named by --chip (loaded, resolved and validated); a system config of one
 /// chip gives that chip, one of several chips is a UserError.

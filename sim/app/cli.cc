@@ -27,16 +27,25 @@ void print_usage(std::ostream& out) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {"run", "the main job: map, evaluate accuracy, simulate time and energy, report", cmd_run},
-      {"validate", "check a chip config and print it with every default filled in", cmd_validate},
-      {"peak", "the chip's datasheet: simulated peak TOPS, TOPS/W, TOPS/mm2, power and area",
+      {"run",
+       "the main job: map, evaluate accuracy, simulate time and energy, report (a chip or a "
+       "system of chips)",
+       cmd_run},
+      {"validate", "check a chip or system config and print it with every default filled in",
+       cmd_validate},
+      {"peak",
+       "the chip's (or system's) datasheet: simulated peak TOPS, TOPS/W, TOPS/mm2, power, area",
        cmd_peak},
       {"describe", "list noise models, tile kinds, presets and shape cards with their parameters",
        cmd_describe},
-      {"map", "map a model onto a chip with a placement strategy, or compare strategies", cmd_map},
+      {"map",
+       "map a model onto a chip with a placement strategy, or across a system's chips; "
+       "compare strategies",
+       cmd_map},
       {"eval", "accuracy table: FP32 / W4A8 / analog over chip instances (noise seeds)", cmd_eval},
       {"sweep",
-       "run a grid of points over chip fields, models and mappings in parallel; CSV/JSON/HTML",
+       "run a grid of points over chip or system fields, models, mappings, batch, request rate; "
+       "CSV/JSON/HTML",
        cmd_sweep},
       {"ttc", "test-time compute: accuracy of majority votes over N sampled answers vs energy",
        cmd_ttc},

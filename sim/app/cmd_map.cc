@@ -23,7 +23,7 @@ namespace {
 // The flags of `aimcsim map`.
 po::options_description map_flags() {
   po::options_description options("map flags");
-  add_chip_model_flags(&options, true);
+  add_chip_model_flags(&options, true, true);
   options.add_options()("compare", po::bool_switch(), "compare every strategy side by side")(
       "out", po::value<std::string>(), "write the plan (.pbtxt text, or .json)")(
       "chips", po::value<std::string>(),
@@ -64,7 +64,12 @@ void map_on_chip(const po::variables_map& vm, const workloads::ModelConfig& mode
 void map_across_chips(const po::variables_map& vm, const workloads::ModelConfig& model,
                       proto::SystemConfig system, std::ostream& out) {
   if (vm["compare"].as<bool>()) {
-    throw UserError("--compare compares placement strategies on one chip; leave out --chips");
+    throw UserError(vm.count("chips")
+                        ? "--compare compares placement strategies on one chip; leave out --chips"
+                        : "--compare compares placement strategies on one chip; --chip " +
+                              vm["chip"].as<std::string>() + " is a system of " +
+                              std::to_string(proto::chip_count(system)) +
+                              " chips (give one of its chip configs)");
   }
   mapping::SystemMapOptions options;
   options.split = mapping::parse_split_kind(vm["split"].as<std::string>());

@@ -109,7 +109,7 @@ void add_requests(const po::variables_map& vm, const proto::MappingPlan& plan, i
 // The flags of `aimcsim run`.
 po::options_description run_flags() {
   po::options_description options("run flags");
-  add_chip_model_flags(&options, true);
+  add_chip_model_flags(&options, true, true);
   add_eval_flags(&options);
   options.add_options()("prompt-tokens", po::value<int>()->default_value(32),
                         "prompt tokens (prefill) of the timed run")(

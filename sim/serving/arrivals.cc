@@ -1,8 +1,11 @@
 // Seeded Poisson arrivals and CSV request traces.
 #include "sim/serving/arrivals.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -11,11 +14,21 @@
 
 namespace aimc::sim {
 
+namespace {
+// `v` as printf's %g writes it (0, 1e+06, 0.5), not std::to_string's six decimals.
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
 std::vector<SimOptions::Request> poisson_arrivals(double rate_per_s, int count, int prompt_tokens,
                                                   int decode_tokens, uint64_t seed) {
   if (!(rate_per_s > 0) || !std::isfinite(rate_per_s))
-    throw UserError("request rate: must be positive, got " + std::to_string(rate_per_s));
-  if (count < 1) throw UserError("requests: must be at least 1, got " + std::to_string(count));
+    throw UserError("--rate: must be a positive number of requests per second, got " +
+                    number_text(rate_per_s));
+  if (count < 1) throw UserError("--requests: must be at least 1, got " + std::to_string(count));
   if (prompt_tokens < 1 || decode_tokens < 0)
     throw UserError("requests need at least 1 prompt token and no negative decode tokens");
   std::mt19937_64 rng(seed);
@@ -33,7 +46,10 @@ std::vector<SimOptions::Request> poisson_arrivals(double rate_per_s, int count, 
 
 std::vector<SimOptions::Request> read_request_trace(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw UserError("cannot open request trace '" + path + "'");
+  if (!in) {
+    throw UserError("--arrivals: cannot open the request trace '" + path +
+                    "': " + std::strerror(errno));
+  }
   std::string line;
   int number = 0;
   std::vector<SimOptions::Request> out;
