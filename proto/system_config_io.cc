@@ -79,6 +79,14 @@ void topology_shape(const ChipLinkConfig& links, int chips, int* mesh_x, int* me
 
 std::vector<ConfigIssue> validate_system_config(const SystemConfig& s) {
   std::vector<ConfigIssue> issues;
+  // A group that names no chip, after the other issues (they are about the fields written).
+  auto with_unnamed = [&]() {
+    for (int i = 0; i < s.chips_size(); ++i)
+      if (s.chips(i).chip_case() == ChipGroup::CHIP_NOT_SET)
+        issues.push_back({{step(s, "chips", i)},
+                          "names no chip: give config_path: \"CHIP.pbtxt\" or config { ... }"});
+    return issues;
+  };
   // Ranges of the system's own fields, then each chip as a chip config.
   SystemConfig shallow = s;
   for (ChipGroup& g : *shallow.mutable_chips()) g.clear_config();
@@ -101,7 +109,7 @@ std::vector<ConfigIssue> validate_system_config(const SystemConfig& s) {
     issues.push_back({{step(s, "chips")},
                       "must hold at most " + std::to_string(kMaxChips) + " chips in all, got " +
                           std::to_string(chips)});
-    return issues;
+    return with_unnamed();
   }
   const ChipLinkConfig& links = s.links();
   if (links.topology() == MESH_2D || links.topology() == TORUS_2D) {
@@ -117,7 +125,7 @@ std::vector<ConfigIssue> validate_system_config(const SystemConfig& s) {
   }
   // One tile geometry and numerics for all chips.
   const ChipGroup& first = s.chips(0);
-  if (!first.has_config()) return issues;
+  if (!first.has_config()) return with_unnamed();
   for (int i = 1; i < s.chips_size(); ++i) {
     const ChipGroup& g = s.chips(i);
     if (!g.has_config()) continue;
@@ -141,7 +149,7 @@ std::vector<ConfigIssue> validate_system_config(const SystemConfig& s) {
                                   "numerics (a layer is cut into the same blocks on every chip)"});
     }
   }
-  return issues;
+  return with_unnamed();
 }
 
 bool looks_like_system_config(const std::string& text) {

@@ -176,6 +176,9 @@ TEST(SystemConfig, BrokenSystemsNameFileLineAndField) {
       {"unknown.pbtxt", "schema_version: 1\nchips { count: 2 }\nlinks { speed: 3 }\n",
        ":3:14: Message type \"aimc.proto.ChipLinkConfig\" has no field named \"speed\""},
       {"no_version.pbtxt", "chips { count: 2 }\n", ": schema_version: missing"},
+      {"no_chip.pbtxt",
+       "schema_version: 1\nchips { config_path: \"c256.pbtxt\" }\nchips {\n  count: 2\n}\n",
+       ":3: chips[1]: names no chip: give config_path: \"CHIP.pbtxt\" or config { ... }"},
   };
   for (const BadCase& c : cases) {
     const std::string path = scratch.write(c.name, c.text);
