@@ -47,7 +47,8 @@ inline void add_split(const GatedInterval& g, Ps at, GatedTime out[2]) {
 /// The off intervals are kept until the phase split is known (stream_from); from then on each
 /// is added to the sums the report reads as it is recorded, in the same order, and none is kept:
 /// the same sums, bit for bit, without the memory (tens of millions of router intervals on a
-/// large gated system).
+/// large gated system). Before that, fold_until adds those that surely end before the split (in
+/// the order recorded, a prefix of them) to the sums already.
 class GatedUnits {
  public:
   GatedUnits() = default;
@@ -80,9 +81,11 @@ class GatedUnits {
 
   const GatingSpec& spec() const { return spec_; }
   int units() const { return static_cast<int>(last_end_.size()); }
-  /// Every off interval so far, of all units, in the order they were recorded (before
-  /// stream_from only: then none is kept).
+  /// Every off interval so far, of all units, in the order they were recorded (complete only
+  /// while none was summed: before fold_until and stream_from).
   const std::vector<GatedInterval>& intervals() const { return intervals_; }
+  /// Off intervals kept, not summed yet.
+  size_t kept() const { return intervals_.size() - first_; }
   /// Wake-ups and time off (ps) so far, summed over the units in the order recorded.
   double wake_ups() const;
   double off_ps() const;
@@ -91,31 +94,41 @@ class GatedUnits {
   /// recorded, are added to the sums split() returns, and no longer kept. Call once.
   void stream_from(Ps at);
   bool streaming() const { return streaming_; }
+  /// The phase split will be no earlier than `bound`: the kept intervals, from the oldest, that
+  /// end by then are added to the sums (wholly before the split) and dropped, up to the first
+  /// that ends later. stream_from and split check that their split is not earlier.
+  void fold_until(Ps bound);
   /// Adds the off time and wake-ups split at `at` to `out` (split_gated over every interval, in
-  /// the order recorded). Streaming: `at` must be the split given to stream_from, and `out`
-  /// zero for the same bits as split_gated (the group's sums are added as a whole).
+  /// the order recorded). Once some were summed (stream_from, fold_until): `at` must be the
+  /// split given to stream_from, or not earlier than the intervals folded, and `out` zero for
+  /// the same bits as split_gated (the group's sums are added as a whole).
   void split(Ps at, GatedTime out[2]) const;
 
  private:
   void record(const GatedInterval& g) {
     if (streaming_) {
-      fold(g);
+      fold(g, split_at_);
     } else {
       intervals_.push_back(g);
     }
   }
-  void fold(const GatedInterval& g) {
+  void fold(const GatedInterval& g, Ps at) {
     off_sum_ps_ += static_cast<double>(g.end - g.begin);
     wakes_ += g.woke ? 1 : 0;
-    add_split(g, split_at_, phase_);
+    add_split(g, at, phase_);
   }
+  void check_split(Ps at) const;
 
   GatingSpec spec_;
   std::vector<Ps> last_end_;
+  // The intervals not summed yet: intervals_[first_] onwards.
   std::vector<GatedInterval> intervals_;
-  // Streaming: the split, and the sums of the intervals recorded so far.
+  size_t first_ = 0;
+  // Streaming: the split; the sums of the intervals summed so far, and the latest end of those
+  // summed before the split was known (fold_until).
   bool streaming_ = false;
   Ps split_at_ = 0;
+  Ps folded_end_ = -1;
   double off_sum_ps_ = 0, wakes_ = 0;
   GatedTime phase_[2];
 };

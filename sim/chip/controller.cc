@@ -75,6 +75,11 @@ void Controller::push(int token, int step, Ps ready) {
 
 void Controller::wake() {
   ++activations_;
+  // Every step and job still to come, the prefill's last ones included, is ready no earlier
+  // than the first in the queue: the routers' off intervals that end by then are wholly before
+  // the phase split.
+  if (fold_routers_ && !queue_.empty())
+    for (Chip* chip : layout_.chips) chip->noc().routers().fold_until(queue_.top().ready);
   const Ps now = static_cast<Ps>(sc_core::sc_time_stamp().value());  // resolution 1 ps
   const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
   while (!queue_.empty() && queue_.top().ready <= horizon) {
@@ -283,6 +288,7 @@ void Controller::stream_gating() {
     arch::GatedUnits& routers = chip->noc().routers();
     if (routers.spec().enabled && !routers.streaming()) routers.stream_from(split);
   }
+  fold_routers_ = false;
 }
 
 // The generated token (its id, 32 bits) of `token` travels from lm_head's chip to the

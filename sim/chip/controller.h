@@ -365,6 +365,9 @@ class Controller : public sc_core::sc_module {
   arch::Ps between_chips(arch::Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
                          double bits);
   void stream_gating();
+  // Static batch with decode tokens and gated routers: their off intervals are summed while
+  // the prefill runs (GatedUnits::fold_until), until stream_gating.
+  bool fold_routers_ = false;
   arch::Ps feedback(int token, arch::Ps ready);
   // Host link: a sequence's prompt in (returns its arrival at chip 0); a generated token out.
   arch::Ps prompt_in(int seq, arch::Ps ready);

@@ -290,6 +290,8 @@ void Controller::init_token_state() {
 
 // The first ready steps: admitted requests, or every prompt token of the static batch.
 void Controller::seed_queue() {
+  for (Chip* chip : layout_.chips)
+    if (chip->noc().routers().spec().enabled && opt_.decode_tokens > 0) fold_routers_ = true;
   if (request_mode()) {
     stream_gating();  // no phase split: every off interval counts to decode
     admitted_.assign(sequences(), -1);
