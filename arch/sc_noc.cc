@@ -218,22 +218,21 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   if (tree.owner == this && tree.flow >= 0 && !sink_ && !routers_.spec().enabled) {
     // A registered tree: only its links that are not shadowed.
     Flow& f = flows_[tree.flow];
+    if (f.stale) compile(&f);
     Ps* free = link_free_.data();
-    Ps* st = f.start.data();
-    const Flow::Real* r = f.reals.data();
-    const int reals = static_cast<int>(f.reals.size());
+    Flow::Step* r = f.plan.data();
+    const int reals = f.reals;
     for (int k = 0; k < reals; ++k) {
-      const Ps head = r[k].parent < 0 ? ready : st[r[k].parent] + r[k].off;
+      const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].off;
       const Ps start = std::max(head, free[r[k].link]);
       free[r[k].link] = start + occ;
-      st[k] = start;
+      r[k].start = start;
     }
     f.last_occ = occ;
     add_link_busy(occ, static_cast<int>(tree.hops.size()));
-    for (int i = 0; i < n; ++i) {
-      const std::pair<int, Ps>& d = f.dst[i];
-      arrivals[i] = d.first < 0 ? ready : st[d.first] + d.second + occ;
-    }
+    const Flow::Step* d = r + reals;
+    for (int i = 0; i < n; ++i)
+      arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].off + occ;
     bit_hops_ += bits * f.hops;
     if (counts) counts->noc_bit_hops += bits * f.hops;
     return;
@@ -434,12 +433,11 @@ void ScNoc::compile(Flow* f) {
   const bool ran = f->last_occ >= 0;
   if (ran) {
     hop_start_.resize(hops);
-    for (int k = 0; k < hops; ++k) hop_start_[k] = f->start[f->gov[k]] + f->gov_off[k];
+    for (int k = 0; k < hops; ++k) hop_start_[k] = f->plan[f->gov[k]].start + f->gov_off[k];
   }
   f->gov.resize(hops);
   f->gov_off.resize(hops);
-  f->reals.clear();
-  std::vector<Ps> start;
+  f->plan.clear();
   for (int k = 0; k < hops; ++k) {
     const int link = f->link[k], slot = f->slot[k];
     if (link_pred_[link] >= 0) {
@@ -448,36 +446,41 @@ void ScNoc::compile(Flow* f) {
       f->gov_off[k] = f->gov_off[slot - 1] + hop_ps_;
       continue;
     }
-    Flow::Real r;
+    Flow::Step r;
     r.link = link;
     r.parent = slot == 0 ? -1 : f->gov[slot - 1];
     r.off = slot == 0 ? 0 : f->gov_off[slot - 1] + hop_ps_;
-    f->gov[k] = static_cast<int>(f->reals.size());
+    r.start = ran ? hop_start_[k] : 0;
+    f->gov[k] = static_cast<int>(f->plan.size());
     f->gov_off[k] = 0;
-    f->reals.push_back(r);
-    if (ran) start.push_back(hop_start_[k]);
+    f->plan.push_back(r);
   }
-  f->dst.clear();
-  for (int s : f->dst_slot)
-    f->dst.emplace_back(s < 0 ? -2 : f->gov[s - 1], s < 0 ? 0 : f->gov_off[s - 1] + hop_ps_);
-  if (!ran) start.assign(f->reals.size(), 0);
-  f->start.swap(start);
+  f->reals = static_cast<int>(f->plan.size());
+  for (int s : f->dst_slot) {
+    Flow::Step d;
+    d.parent = s < 0 ? -1 : f->gov[s - 1];
+    d.off = s < 0 ? 0 : f->gov_off[s - 1] + hop_ps_;
+    f->plan.push_back(d);
+  }
+  f->plan.shrink_to_fit();
+  f->stale = false;
 }
 
 Ps ScNoc::unshadow(int link) {
   // Every transfer over the link came over the link before it and never waited there: its
   // free time is the latest start + occupancy of the trees over it (starts only grow along a
-  // link, so a tree's last run over it is the latest of that tree).
+  // link, so a tree's last run over it is the latest of that tree). The trees' plans are
+  // rebuilt before their next run.
   Ps free = 0;
   std::vector<std::pair<int, int>> users;
   users.swap(link_flows_[link]);
   for (const auto& [id, k] : users) {
-    const Flow& f = flows_[id];
-    if (f.last_occ >= 0) free = std::max(free, f.start[f.gov[k]] + f.gov_off[k] + f.last_occ);
+    Flow& f = flows_[id];
+    if (f.last_occ >= 0) free = std::max(free, f.plan[f.gov[k]].start + f.gov_off[k] + f.last_occ);
+    f.stale = true;
   }
   link_pred_[link] = kOrdinary;
   link_free_[link] = free;
-  for (const auto& [id, k] : users) compile(&flows_[id]);
   return free;
 }
 

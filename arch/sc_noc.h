@@ -155,27 +155,28 @@ class ScNoc : public ScComponent {
   /// Fills `tree` (not registered).
   void grow_tree(int src, const int* dsts, int n, McTree* tree);
   /// A registered tree: per hop its link and tree slot; per hop the link it is governed by (the
-  /// last link on its path from the source that is not shadowed, an index into `reals`) and
-  /// its start's offset from that link's start; the links reserved (in tree order), each with
-  /// its head's governing link (-1: the source) and offset; per destination the same (-2: the
-  /// source itself); the last start of each reserved link and the last occupancy (-1: never
-  /// run).
+  /// last link on its path from the source that is not shadowed, an index into `plan`) and its
+  /// start's offset from that link's start; `plan`, what a multicast reads (one array): first
+  /// the `reals` links reserved (in tree order), each with its head's governing link (-1: the
+  /// source) and offset, and its last start; then per destination its governing link (-1: the
+  /// source itself) and offset. The last occupancy (-1: never run). `stale`: a link of the tree
+  /// became ordinary since `plan` was built (the plan still describes its runs so far).
   struct Flow {
     std::vector<int> link, slot, gov, dst_slot;
     std::vector<Ps> gov_off;
-    struct Real {
+    struct Step {
       int link = 0, parent = -1;
-      Ps off = 0;
+      Ps off = 0, start = 0;
     };
-    std::vector<Real> reals;
-    std::vector<std::pair<int, Ps>> dst;
-    std::vector<Ps> start;
+    std::vector<Step> plan;
+    int reals = 0;
+    bool stale = false;
     Ps last_occ = -1;
     double hops = 0;
   };
   bool shadowing() const { return spec_.multicast && !sink_ && !routers_.spec().enabled; }
   void register_flow(McTree* tree);
-  /// (Re)builds `f`'s reserved links from the links' states, keeping its last starts.
+  /// (Re)builds `f`'s plan from the links' states, keeping its last starts.
   void compile(Flow* f);
   /// Makes shadowed `link` an ordinary link again (for good); returns its free time.
   Ps unshadow(int link);

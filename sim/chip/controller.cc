@@ -36,6 +36,35 @@ using arch::Ps;
 
 }  // namespace
 
+// By (out, seq): the order the queue takes them. The seq grows with the index, so the keys
+// (out from the earliest, index) packed in 64 bits sort alike, faster; else by the pair.
+void Controller::sort_burst(std::vector<Burst::Item>* items) {
+  std::vector<Burst::Item>& it = *items;
+  const size_t n = it.size();
+  if (n < 2) return;
+  Ps lo = it[0].out, hi = it[0].out;
+  for (const Burst::Item& x : it) {
+    lo = std::min(lo, x.out);
+    hi = std::max(hi, x.out);
+  }
+  int bits = 1;
+  while ((size_t{1} << bits) < n) ++bits;
+  if (static_cast<unsigned long long>(hi - lo) >= (1ULL << (62 - bits))) {
+    std::sort(it.begin(), it.end(), [](const Burst::Item& x, const Burst::Item& y) {
+      return x.out != y.out ? x.out < y.out : x.seq < y.seq;
+    });
+    return;
+  }
+  burst_keys_.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    burst_keys_[i] = (static_cast<unsigned long long>(it[i].out - lo) << bits) | i;
+  std::sort(burst_keys_.begin(), burst_keys_.end());
+  burst_sorted_.resize(n);
+  const unsigned long long mask = (1ULL << bits) - 1;
+  for (size_t i = 0; i < n; ++i) burst_sorted_[i] = it[burst_keys_[i] & mask];
+  it.swap(burst_sorted_);
+}
+
 double process_cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -143,39 +172,24 @@ void Controller::run_job(const Pending& p) {
   const int join = slot.join;
   cur_join_ = join;
   set_context(joins_[join].token, joins_[join].step);
-  Ps done;
-  if (slot.fn) {
-    const Then fn = std::move(slot.fn);
-    slot.fn = nullptr;
-    free_jobs_.push_back(p.job);
-    done = fn(p.ready);
-  } else {
-    Job job;
-    job.chip = slot.chip;
-    job.tile = slot.tile;
-    job.out_node = slot.out_node;
-    job.fan = slot.fan;
-    job.bits = slot.bits;
-    free_jobs_.push_back(p.job);
-    done = send_partial(job, p.ready);
-  }
+  const Then fn = std::move(slot.fn);
+  slot.fn = nullptr;
+  free_jobs_.push_back(p.job);
+  const Ps done = fn(p.ready);
   flush_counts();
   finish(join, done);
 }
 
 void Controller::run_burst(const Pending& p) {
   Burst& b = bursts_[p.burst];
-  Job job;
-  job.chip = b.chip;
-  job.out_node = b.out_node;
-  job.fan = b.fan;
-  job.tile = b.items[b.next].tile;
-  job.bits = b.items[b.next].bits;
-  const int join = b.join;
-  if (++b.next == b.items.size()) free_bursts_.push_back(p.burst);
+  const Burst::Item& item = b.items[b.next];
+  const int tile = item.tile, join = b.join;
+  const double bits = item.bits;
+  const bool last = ++b.next == b.items.size();
   cur_join_ = join;
   set_context(joins_[join].token, joins_[join].step);
-  const Ps done = send_partial(job, p.ready);
+  const Ps done = send_partial(p.burst, tile, bits, p.ready);
+  if (last) free_bursts_.push_back(p.burst);
   flush_counts();
   finish(join, done);
 }
@@ -188,7 +202,7 @@ Ps Controller::at(Ps when, Then fn) {
 }
 
 Ps Controller::at_partial(Ps when, Job job) {
-  if (when <= now_) return job.fn ? job.fn(when) : send_partial(job, when);
+  if (when <= now_) return job.fn(when);
   const int k = take_slot(jobs_, free_jobs_);
   job.join = cur_join_;
   jobs_[k] = std::move(job);
@@ -198,23 +212,30 @@ Ps Controller::at_partial(Ps when, Job job) {
   return now_;
 }
 
-int Controller::open_fan(Then then, int uses) {
-  const int f = take_slot(fans_, free_fans_);
-  fans_[f].then = std::move(then);
-  fans_[f].left = uses;
-  return f;
-}
-
-Ps Controller::send_partial(const Job& job, Ps out) {
-  const Ps arrived = layout_.chips[job.chip]->noc().unicast(out, job.tile, job.out_node, job.bits,
-                                                            counts(job.chip));
-  Fan& fan = fans_[job.fan];
-  const Ps done = fan.then(arrived);
-  if (--fan.left == 0) {
-    fan.then = nullptr;
-    free_fans_.push_back(job.fan);
+Ps Controller::send_partial(int b, int tile, double bits, Ps out) {
+  Burst& burst = bursts_[b];
+  const int chip = burst.chip;
+  arch::ScNoc& noc = layout_.chips[chip]->noc();
+  if (multi_ && burst.left > 1 && touched_.empty()) {
+    // Not the last, and nothing counted yet since the last flush (a job of its own): only the
+    // bit-hops are counted, straight into the step's ledger and the chip's totals, as
+    // flush_counts() would add them (every other field adds 0).
+    const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, nullptr);
+    if (tile != burst.out_node && bits > 0) {
+      const double bit_hops = bits * noc.hops(tile, burst.out_node);
+      cur_ledger_->noc_bit_hops += bit_hops;
+      chip_counts_[cur_phase_][chip].noc_bit_hops += bit_hops;
+    }
+    burst.all = std::max(burst.all, arrived);
+    --burst.left;
+    return arrived;
   }
-  return done;
+  const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, counts(chip));
+  burst.all = std::max(burst.all, arrived);
+  if (--burst.left > 0) return arrived;
+  const Then last = std::move(burst.last);
+  burst.last = nullptr;
+  return last(burst.all);
 }
 
 Ps Controller::dpu_at(int chip, int dpu, Ps ready, const arch::DpuWork& w, const char* what,
@@ -487,14 +508,11 @@ Ps Controller::run_part(int token, const Part& p, int src_node, Ps ready, int ou
                        });
   // The partial outputs leave each tile when it has been read; the reduction starts when the
   // last has arrived.
-  auto parts = std::make_shared<Gather>();
-  parts->all = ready;
-  for (const RowGroup& g : p.replicas[replica]) parts->left += static_cast<int>(g.tiles.size());
   const int chip = p.chip, dpu = p.dpu;
-  parts->then = [this, chip, dpu, w, then = std::move(then)](Ps all_in) {
-    return dpu_at(chip, dpu, all_in, w, "reduce", then);
-  };
-  return read_part(p, replica, src_node, ready, out_node, c, nullptr, gather(parts));
+  return read_part(p, replica, src_node, ready, out_node, c, nullptr,
+                   [this, chip, dpu, w, then = std::move(then)](Ps all_in) {
+                     return dpu_at(chip, dpu, all_in, w, "reduce", then);
+                   });
 }
 
 const arch::McTree& Controller::tree_of(const RowGroup& g, int src_node, arch::ScNoc& noc) {
@@ -509,7 +527,7 @@ const arch::McTree& Controller::tree_of(const RowGroup& g, int src_node, arch::S
 // Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
 // sent to `out_node`; returns when the last has arrived.
 Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
-                         arch::ActionCounts* c, ReadSpans* spans, Then then) {
+                         arch::ActionCounts* c, ReadSpans* spans, Then last) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ScNoc& noc = chip.noc();
   reads_.clear();
@@ -534,22 +552,26 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   // Each partial output leaves its tile when the tile has been read: in a job of its own in a
   // run, in the order the tiles end in a calibration (one read alone).
   Ps all_in = ready;
-  if (then) {
+  if (last) {
     if (reads_.empty()) return all_in;
     // Those read already go now, the others as one burst in the queue; sequence numbers are
     // taken in the order of reads_, as one job each would.
-    Job job;
-    job.chip = p.chip;
-    job.out_node = out_node;
-    job.fan = open_fan(std::move(then), static_cast<int>(reads_.size()));
     const int join = cur_join_;
     const int b = take_slot(bursts_, free_bursts_);
-    bursts_[b].items.clear();
+    {
+      Burst& burst = bursts_[b];
+      burst.items.clear();
+      burst.join = join;
+      burst.chip = p.chip;
+      burst.out_node = out_node;
+      burst.next = 0;
+      burst.all = ready;
+      burst.left = static_cast<int>(reads_.size());
+      burst.last = std::move(last);
+    }
     for (const TileRead& r : reads_) {
       if (r.out <= now_) {
-        job.tile = r.tile;
-        job.bits = r.bits;
-        all_in = std::max(all_in, send_partial(job, r.out));
+        all_in = std::max(all_in, send_partial(b, r.tile, r.bits, r.out));
       } else {
         bursts_[b].items.push_back({r.out, seq_++, r.tile, r.bits});
         all_in = std::max(all_in, now_);
@@ -560,15 +582,7 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
       free_bursts_.push_back(b);
       return all_in;
     }
-    std::sort(burst.items.begin(), burst.items.end(),
-              [](const Burst::Item& x, const Burst::Item& y) {
-                return x.out != y.out ? x.out < y.out : x.seq < y.seq;
-              });
-    burst.join = join;
-    burst.chip = p.chip;
-    burst.out_node = out_node;
-    burst.fan = job.fan;
-    burst.next = 0;
+    sort_burst(&burst.items);
     joins_[join].pending += static_cast<int>(burst.items.size());
     const Join& j = joins_[join];
     queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});

@@ -330,10 +330,10 @@ class Controller : public sc_core::sc_module {
     arch::Ps first_in = std::numeric_limits<arch::Ps>::max(), last_in = 0;
     arch::Ps first_out = std::numeric_limits<arch::Ps>::max(), last_out = 0;
   };
-  // With `then`: each partial output leaves its tile in a job of its own when the tile has been
-  // read, and `then` runs on each arrival.
+  // With `last`: each partial output leaves its tile when the tile has been read (in the queue's
+  // time order), and `last` runs once on the latest arrival (or `ready`) when all have arrived.
   arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
-                     arch::ActionCounts* c, ReadSpans* spans, Then then = nullptr);
+                     arch::ActionCounts* c, ReadSpans* spans, Then last = nullptr);
   arch::Ps replay_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                        arch::ActionCounts* c, Then then);
   // A scratch copy of a chip on which memo_parts simulates each part's read once.
@@ -402,22 +402,16 @@ class Controller : public sc_core::sc_module {
     int token = 0, step = 0, pending = 0;
     arch::Ps done = 0;
   };
-  // A job runs `fn`, or (fn empty) sends a tile's partial outputs to their DPU and hands their
-  // arrival to a fan's `then`.
+  // A job runs `fn` when the kernel reaches its time.
   struct Job {
     int join = 0;
     Then fn;
-    int chip = 0, tile = 0, out_node = 0, fan = -1;
-    double bits = 0;
   };
-  // A `then` shared by the partial outputs of one read of a layer part, until the last.
-  struct Fan {
-    Then then;
-    int left = 0;
-  };
-  // The partial outputs of one read of a layer part still to be sent, in the order the queue
-  // takes them ((ready, seq) as if each were a job of its own): the queue holds one entry per
-  // burst, its next output, so it stays about as small as the number of reads in flight.
+  // One read of a layer part's partial outputs, each sent to the part's DPU when its tile has
+  // been read: those not yet sent, in the order the queue takes them ((ready, seq) as if each
+  // were a job of its own; the queue holds one entry per burst, its next output, so it stays
+  // about as small as the number of reads in flight); the latest arrival so far (from the
+  // read's start) and the outputs not yet arrived; `last` runs on the latest once all have.
   struct Burst {
     struct Item {
       arch::Ps out = 0;
@@ -425,20 +419,25 @@ class Controller : public sc_core::sc_module {
       int tile = 0;
       double bits = 0;
     };
-    int join = 0, chip = 0, out_node = 0, fan = -1;
+    int join = 0, chip = 0, out_node = 0;
     size_t next = 0;
     std::vector<Item> items;
+    arch::Ps all = 0;
+    int left = 0;
+    Then last;
   };
   std::vector<Burst> bursts_;
   std::vector<int> free_bursts_;
   // Sends a burst's next partial output (`p`, just taken from the queue).
   void run_burst(const Pending& p);
-  std::deque<Fan> fans_;  // stable while a fan's `then` runs and others are opened
-  std::vector<int> free_fans_;
-  int open_fan(Then then, int uses);
-  // Sends a tile's partial outputs (a job without fn) and hands their arrival to its fan.
-  arch::Ps send_partial(const Job& job, arch::Ps out);
-  // at() for a job (a fan's partial outputs, or fn).
+  // Sorts a burst's outputs into the queue's order.
+  void sort_burst(std::vector<Burst::Item>* items);
+  std::vector<unsigned long long> burst_keys_;  // sort_burst scratch
+  std::vector<Burst::Item> burst_sorted_;
+  // Sends one partial output of burst `b` (from `tile`, `bits`, ready at `out`); returns its
+  // arrival, or for the last to arrive what the burst's `last` returns.
+  arch::Ps send_partial(int b, int tile, double bits, arch::Ps out);
+  // at() for a job.
   arch::Ps at_partial(arch::Ps when, Job job);
   std::vector<Join> joins_;
   std::vector<Job> jobs_;
