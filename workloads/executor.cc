@@ -208,14 +208,14 @@ Matrix Executor::embed(const int32_t* tokens, int count, int start) const {
                     " is beyond its max_position_embeddings (" + std::to_string(c.max_positions) +
                     ")");
   }
+  const arch::Matrix& embedding = weights_->embedding();
   for (int t = 0; t < count; ++t) {
     const int id = tokens[t];
-    if (id < 0 || id >= weights_->token_embedding.rows()) {
+    if (id < 0 || id >= embedding.rows()) {
       throw UserError("model " + c.name + ": token id " + std::to_string(id) +
-                      " is outside the vocabulary (size " +
-                      std::to_string(weights_->token_embedding.rows()) + ")");
+                      " is outside the vocabulary (size " + std::to_string(embedding.rows()) + ")");
     }
-    hidden.row(t) = weights_->token_embedding.row(id);
+    hidden.row(t) = embedding.row(id);
     if (learned) hidden.row(t) += weights_->position_embedding.row(start + t);
   }
   return hidden;

@@ -147,8 +147,10 @@ TransformerWeights load_transformer(const std::string& folder) {
   if (c.tie_word_embeddings) {
     // Tied: the head is the embedding, whatever a stored lm_head.weight says (as in HF).
     load.check_if_present("lm_head.weight", c.vocab_size, c.hidden_size);
+    // One matrix for both (1 GB at the vocabulary and width of 1 B-class models): the
+    // embedding moves into the head and is read through embedding().
     w.lm_head.shape = head;
-    w.lm_head.weight = w.token_embedding;
+    w.lm_head.weight.swap(w.token_embedding);
     w.lm_head.input_range = load.input_range("lm_head.input_range");
   } else {
     w.lm_head = load.linear(head);
@@ -210,7 +212,7 @@ TransformerWeights synthetic_transformer(const ModelConfig& config, uint64_t see
   const LinearShape& head = layers.back();
   if (c.tie_word_embeddings) {
     w.lm_head.shape = head;
-    w.lm_head.weight = w.token_embedding;
+    w.lm_head.weight.swap(w.token_embedding);  // one matrix for both, as load_transformer
   } else {
     w.lm_head = linear(head);
   }

@@ -29,11 +29,18 @@ struct BlockWeights {
 
 struct TransformerWeights {
   ModelConfig config;
-  arch::Matrix token_embedding;     ///< (vocab x hidden)
+  /// (vocab x hidden); empty when the lm_head is tied (config.tie_word_embeddings): the one copy
+  /// is then lm_head.weight. Read the embedding with embedding().
+  arch::Matrix token_embedding;
   arch::Matrix position_embedding;  ///< (max_positions x hidden) for learned positions, else empty
   std::vector<BlockWeights> blocks;
   arch::Vector final_norm_weight, final_norm_bias;
-  LinearWeights lm_head;  ///< a copy of token_embedding when tied
+  LinearWeights lm_head;  ///< when tied, its weight is the token embedding (the only copy)
+
+  /// The token embedding (vocab x hidden): lm_head.weight when tied, else token_embedding.
+  const arch::Matrix& embedding() const {
+    return config.tie_word_embeddings ? lm_head.weight : token_embedding;
+  }
 };
 
 /// Loads a Hugging Face model folder (config.json + model.safetensors, or shards listed in
@@ -43,7 +50,7 @@ TransformerWeights load_transformer(const std::string& folder);
 /// Seeded synthetic weights of the right shapes for any config (e.g. a shape card), so that the
 /// speed and memory of the numerics at full scale can be measured without a download: linear
 /// weights N(0, 1 / in), embeddings N(0, 1 / hidden), learned positions and biases N(0, 0.02^2),
-/// norm weights 1 and LayerNorm biases 0; a tied lm_head is a copy of the embedding. Tensor k
+/// norm weights 1 and LayerNorm biases 0; a tied lm_head is the embedding. Tensor k
 /// (in a fixed order) draws from arch::derive_seed(seed, k): the same seed gives the same bits.
 /// Their accuracy means nothing: the tokens such a model predicts are noise.
 TransformerWeights synthetic_transformer(const ModelConfig& config, uint64_t seed);

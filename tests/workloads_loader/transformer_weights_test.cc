@@ -36,8 +36,8 @@ arch::Matrix stored_matrix(const StoredTensor& t, bool transpose = false) {
 /// follow linear_layers().
 void expect_consistent(const TransformerWeights& w) {
   const ModelConfig& c = w.config;
-  EXPECT_EQ(w.token_embedding.rows(), c.vocab_size);
-  EXPECT_EQ(w.token_embedding.cols(), c.hidden_size);
+  EXPECT_EQ(w.embedding().rows(), c.vocab_size);
+  EXPECT_EQ(w.embedding().cols(), c.hidden_size);
   if (c.positions == PositionKind::kLearned) {
     EXPECT_EQ(w.position_embedding.rows(), c.max_positions);
     EXPECT_EQ(w.position_embedding.cols(), c.hidden_size);
@@ -69,8 +69,11 @@ void expect_consistent(const TransformerWeights& w) {
   EXPECT_EQ(w.lm_head.shape.role, LinearRole::kLmHead);
   EXPECT_EQ(w.lm_head.weight.rows(), c.vocab_size);
   EXPECT_EQ(w.lm_head.weight.cols(), c.hidden_size);
-  if (c.tie_word_embeddings) {
-    EXPECT_EQ(w.lm_head.weight, w.token_embedding);
+  if (c.tie_word_embeddings) {  // one matrix for both
+    EXPECT_EQ(&w.embedding(), &w.lm_head.weight);
+    EXPECT_EQ(w.token_embedding.size(), 0);
+  } else {
+    EXPECT_EQ(&w.embedding(), &w.token_embedding);
   }
 }
 
@@ -136,7 +139,8 @@ TEST(LoadTransformer, TransposesGpt2Conv1DWithOrWithoutPrefix) {
     EXPECT_EQ(w.blocks[0].linears[2].bias(5), m.tensors[p + "h.0.mlp.c_fc.bias"].values[5]);
     EXPECT_EQ(w.position_embedding, stored_matrix(m.tensors[p + "wpe.weight"]));
     EXPECT_EQ(w.final_norm_bias(1), m.tensors[p + "ln_f.bias"].values[1]);
-    EXPECT_EQ(w.lm_head.weight, w.token_embedding);
+    EXPECT_EQ(w.embedding(), stored_matrix(m.tensors[p + "wte.weight"]));
+    EXPECT_EQ(&w.lm_head.weight, &w.embedding());
   }
 }
 
@@ -253,7 +257,7 @@ TEST(LoadTransformerFixtures, Llama) {
 TEST(LoadTransformerFixtures, Qwen2IsBf16AndTied) {
   TransformerWeights w = load_fixture("qwen2", Family::kQwen2);
   EXPECT_TRUE(w.config.tie_word_embeddings);
-  EXPECT_EQ(w.lm_head.weight, w.token_embedding);
+  EXPECT_EQ(&w.lm_head.weight, &w.embedding());
   EXPECT_EQ(stored_dtype("qwen2", "model.embed_tokens.weight"), "BF16");
   EXPECT_GT(w.blocks[0].linears[0].bias.size(), 0);
 }
