@@ -402,6 +402,36 @@ TEST(Cli, MapAcrossChipsPicksTheFewest) {
 // `run --chips N|auto` runs a chip config as a system of that many such chips (auto: the fewest
 // that hold the model, as `map --chips auto`): its report is that of the same system written as
 // a system file, but for the host's times.
+// `map` prints the host link's bound: on a system in the estimate (32-bit ids out at 0.001 GB/s:
+// 4000 ns each, 2.5e5 tokens/s, the bottleneck), on a one-chip system file with a host block below
+// the chip's plan (each way).
+TEST(Cli, MapPrintsTheHostLinksBound) {
+  const std::string pid = std::to_string(::getpid());
+  const std::string dir = ::testing::TempDir() + "aimc_map_host_" + pid;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string chip = kSource + "/tests/fixtures/systems/small32.pbtxt";
+  const std::string host = "host { bandwidth_gbps: 0.001 latency_ns: 500 }\n";
+  std::ofstream(dir + "/two.pbtxt")
+      << "schema_version: 1\nchips { config_path: \"" + chip + "\" count: 2 }\n" + host;
+  std::ofstream(dir + "/one.pbtxt") << "schema_version: 1\nchips { config_path: \"" + kSource +
+                                           "/configs/default.pbtxt\" }\n" + host;
+  const ProgramResult two = run_aimcsim("map --chip " + dir + "/two.pbtxt");
+  ASSERT_EQ(two.status, 0) << two.err;
+  EXPECT_NE(
+      two.out.find("pipeline throughput: 2.5e+05 tokens/s, bottleneck host link chip 0 -> host"),
+      std::string::npos)
+      << two.out;
+  EXPECT_NE(two.out.find("host link: 4000.000 ns per token out"), std::string::npos) << two.out;
+  const ProgramResult one = run_aimcsim("map --chip " + dir + "/one.pbtxt");
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_NE(one.out.find("host link: 4000 ns per token id each way (at most 2.5e+05 tokens/s in or "
+                         "out), plus 500 ns latency per transfer"),
+            std::string::npos)
+      << one.out;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, RunChipsAutoIsTheSystemOfThatManyChips) {
   const std::string pid = std::to_string(::getpid());
   const std::string dir = ::testing::TempDir() + "aimc_run_chips_" + pid;
