@@ -389,7 +389,7 @@ void ScNoc::register_flow(McTree* tree) {
   const int hops = static_cast<int>(tree->hops.size());
   if (link_pred_.empty()) {
     link_pred_.assign(link_free_.size(), kUnclaimed);
-    link_flows_.resize(link_free_.size());
+    link_users_.assign(link_free_.size(), -1);
   }
   {
     Flow& f = flows_.back();
@@ -413,13 +413,16 @@ void ScNoc::register_flow(McTree* tree) {
       } else {
         state = pred;
         link_free_[h.link] = -1;
-        link_flows_[h.link].emplace_back(id, k);
+        users_.push_back({id, k, link_users_[h.link]});
+        link_users_[h.link] = static_cast<int>(users_.size()) - 1;
       }
     } else if (state >= 0) {
-      if (state == pred)
-        link_flows_[h.link].emplace_back(id, k);
-      else
+      if (state == pred) {
+        users_.push_back({id, k, link_users_[h.link]});
+        link_users_[h.link] = static_cast<int>(users_.size()) - 1;
+      } else {
         unshadow(h.link);
+      }
     }
   }
   compile(&flows_[id]);
@@ -472,13 +475,13 @@ Ps ScNoc::unshadow(int link) {
   // link, so a tree's last run over it is the latest of that tree). The trees' plans are
   // rebuilt before their next run.
   Ps free = 0;
-  std::vector<std::pair<int, int>> users;
-  users.swap(link_flows_[link]);
-  for (const auto& [id, k] : users) {
-    Flow& f = flows_[id];
+  for (int u = link_users_[link]; u >= 0; u = users_[u].next) {
+    Flow& f = flows_[users_[u].flow];
+    const int k = users_[u].hop;
     if (f.last_occ >= 0) free = std::max(free, f.plan[f.gov[k]].start + f.gov_off[k] + f.last_occ);
     f.stale = true;
   }
+  link_users_[link] = -1;
   link_pred_[link] = kOrdinary;
   link_free_[link] = free;
   return free;

@@ -183,8 +183,14 @@ class ScNoc : public ScComponent {
   std::vector<Flow> flows_;
   static constexpr int kUnclaimed = -2, kOrdinary = -3;
   std::vector<int> link_pred_;  // per link: kUnclaimed, kOrdinary or (shadowed) the link before
-  std::vector<std::vector<std::pair<int, int>>> link_flows_;  // shadowed link: (flow, hop)
-  std::vector<Ps> hop_start_;                                 // compile scratch
+  // The trees over each shadowed link: a list per link (its first entry, -1: none) in one pool
+  // (entries of links made ordinary are not reused).
+  struct User {
+    int flow = 0, hop = 0, next = -1;
+  };
+  std::vector<int> link_users_;
+  std::vector<User> users_;
+  std::vector<Ps> hop_start_;  // compile scratch
   /// reduce()'s in-tree: the sources' nodes and every node on their XY routes to dst in
   /// `tree_nodes_`, leaves first, each with the streams merging in its router
   /// (`node_inputs_`, of them `node_local_` its own) and its sources' ready time (`node_time_`).
