@@ -196,16 +196,9 @@ void Controller::run_burst(const Pending& p) {
 
 Ps Controller::at(Ps when, Then fn) {
   if (when <= now_) return fn(when);
-  Job job;
-  job.fn = std::move(fn);
-  return at_partial(when, std::move(job));
-}
-
-Ps Controller::at_partial(Ps when, Job job) {
-  if (when <= now_) return job.fn(when);
   const int k = take_slot(jobs_, free_jobs_);
-  job.join = cur_join_;
-  jobs_[k] = std::move(job);
+  jobs_[k].join = cur_join_;
+  jobs_[k].fn = std::move(fn);
   ++joins_[cur_join_].pending;
   const Join& j = joins_[cur_join_];
   queue_.push(Pending{when, seq_++, j.token, j.step, k});

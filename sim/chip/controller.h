@@ -437,8 +437,6 @@ class Controller : public sc_core::sc_module {
   // Sends one partial output of burst `b` (from `tile`, `bits`, ready at `out`); returns its
   // arrival, or for the last to arrive what the burst's `last` returns.
   arch::Ps send_partial(int b, int tile, double bits, arch::Ps out);
-  // at() for a job.
-  arch::Ps at_partial(arch::Ps when, Job job);
   std::vector<Join> joins_;
   std::vector<Job> jobs_;
   std::vector<int> free_joins_, free_jobs_;
