@@ -486,7 +486,9 @@ class Controller : public sc_core::sc_module {
   void launch_pass(int layer, int home, double bits, arch::Ps at);
   arch::Ps matvec(int home, int dpu, arch::Ps in, double macs, const WeightPass& pass);
   std::vector<PartMemo> memos_;
-  int own_tiles_ = -1;  // 1: every tile on a memo's chip is read by one part replica only
+  // memo_parts: every tile is read once per read of the model (by one part replica, once),
+  // found by mark_shared_tiles.
+  bool tiles_read_once_ = true;
   std::map<std::string, Calibration> calibrations_;
   std::vector<Calibration*> calibration_of_;  // per chip
   std::vector<Calibration*> cold_of_;         // per chip: null without power gating

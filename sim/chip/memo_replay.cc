@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
 #include <string>
 
 #include "sim/chip/chip_specs.h"
@@ -16,7 +15,8 @@ using arch::Ps;
 // The memo replays each part replica as a pipeline of its own, so it holds only when no other
 // part replica reads its tiles (every plan without mapping.allow_tile_sharing). A part replica
 // that shares a tile with another is read in full every time, as without the memo: their reads
-// then queue at the tile as in the detailed run.
+// then queue at the tile as in the detailed run. Also finds whether any tile is read twice at all
+// (tiles_read_once_: then the memos keep their tiles' gating state themselves).
 void Controller::mark_shared_tiles() {
   std::vector<size_t> first(layout_.chips.size() + 1, 0);  // per chip, its first tile's slot
   for (size_t c = 0; c < layout_.chips.size(); ++c)
@@ -29,6 +29,7 @@ void Controller::mark_shared_tiles() {
         for (const RowGroup& g : p.replicas[r])
           for (int t : g.tiles) {
             int& seen = reader[first[p.chip] + static_cast<size_t>(t)];
+            if (seen >= 0) tiles_read_once_ = false;
             if (seen >= 0 && seen != memo) {
               memos_[seen].shared_tiles = true;
               memos_[memo].shared_tiles = true;
@@ -160,17 +161,7 @@ void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
   if (g.tile().enabled())
     for (const TileRead& r : reads_) use(&real.tile(r.tile), nullptr, 0, r.in, r.out);
   // Tiles read by this part replica only (the usual mapping) keep their state in the memo.
-  if (own_tiles_ < 0) {
-    own_tiles_ = 1;
-    std::set<std::pair<int, int>> seen;
-    for (const Layer& l : layers_)
-      for (const Part& q : l.parts)
-        for (const auto& rep : q.replicas)
-          for (const RowGroup& rg : rep)
-            for (int t : rg.tiles)
-              if (!seen.insert({q.chip, t}).second) own_tiles_ = 0;
-  }
-  if (own_tiles_ == 1 && g.tile().enabled()) {
+  if (tiles_read_once_ && g.tile().enabled()) {
     std::vector<UnitUse> kept;
     for (const UnitUse& u : m->uses) {
       if (!u.tile || !u.tile->spec().gating) {
