@@ -78,6 +78,23 @@ void GatedUnits::split(Ps at, GatedTime out[2]) const {
   for (size_t i = first_; i < intervals_.size(); ++i) add_split(intervals_[i], at, out);
 }
 
+void GatedLog::throw_disordered() {
+  throw std::logic_error("power gating: an off interval that is empty or not after the last");
+}
+
+void GatedLog::stream_from(Ps at) {
+  if (streaming_) throw std::logic_error("power gating: the phase split is given twice");
+  streaming_ = true;
+  split_at_ = at;
+}
+
+std::vector<GatedInterval> GatedLog::intervals() const {
+  std::vector<GatedInterval> all;
+  all.reserve(count_);
+  visit([&](const GatedInterval& g) { all.push_back(g); });
+  return all;
+}
+
 void split_gated(const std::vector<GatedInterval>& intervals, Ps at, GatedTime out[2]) {
   for (const GatedInterval& g : intervals) add_split(g, at, out);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "arch/sc_common.h"
@@ -136,5 +137,94 @@ class GatedUnits {
 /// Splits off intervals at `at`: phase 0 gets the time before it, phase 1 the time after; a
 /// wake-up belongs to the phase in which its interval ends.
 void split_gated(const std::vector<GatedInterval>& intervals, Ps at, GatedTime out[2]);
+
+/// The off intervals of one unit (a tile), in time order, in a few bytes each instead of a
+/// GatedInterval's 24: each as two LEB128 varints, its distance from the previous one's end and
+/// its length. Once the phase split is known (stream_from), an interval that begins after it
+/// keeps its length only, all that the phase sums (add_split at the split) and the unit's
+/// statistics read: it is visited as beginning at the split. Only the last interval may end
+/// without a wake-up (the run's close).
+class GatedLog {
+ public:
+  /// Records [begin, end): begin no earlier than the previous interval's end, end later than
+  /// begin (else throws std::logic_error).
+  void add(Ps begin, Ps end, bool woke) {
+    if (end <= begin || begin < prev_end_) throw_disordered();
+    if (streaming_ && begin >= split_at_) {
+      put(static_cast<uint64_t>(end - begin));
+    } else {
+      put(static_cast<uint64_t>(begin - prev_end_));
+      put(static_cast<uint64_t>(end - begin));
+      raw_bytes_ = bytes_.size();
+    }
+    prev_end_ = end;
+    ++count_;
+    last_woke_ = woke;
+  }
+  /// Intervals recorded.
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  /// Bytes held for them.
+  size_t bytes() const { return bytes_.size(); }
+  /// The phase split is `at`: every later interval that begins at or after it keeps only its
+  /// length. Call once.
+  void stream_from(Ps at);
+  bool streaming() const { return streaming_; }
+  Ps split_at() const { return split_at_; }
+  /// Visits every interval in the order recorded, as f(const GatedInterval&); one that keeps
+  /// its length only begins at the split.
+  template <typename F>
+  void visit(F&& f) const;
+  /// Every interval (visit's), as a vector.
+  std::vector<GatedInterval> intervals() const;
+  /// Cache hint (no effect on results): where the next interval will be written.
+  void prefetch_tail() const {
+    if (bytes_.size() < bytes_.capacity()) __builtin_prefetch(bytes_.data() + bytes_.size(), 1);
+  }
+
+ private:
+  [[noreturn]] static void throw_disordered();
+  void put(uint64_t v) {
+    while (v >= 0x80) {
+      bytes_.push_back(static_cast<uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    bytes_.push_back(static_cast<uint8_t>(v));
+  }
+  static uint64_t get(const uint8_t** p) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t b = *(*p)++;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) return v;
+    }
+  }
+
+  std::vector<uint8_t> bytes_;
+  size_t raw_bytes_ = 0;  // the intervals before here keep their distance and length
+  size_t count_ = 0;
+  Ps prev_end_ = 0;
+  Ps split_at_ = 0;
+  bool streaming_ = false;
+  bool last_woke_ = true;
+};
+
+template <typename F>
+void GatedLog::visit(F&& f) const {
+  const uint8_t* p = bytes_.data();
+  const uint8_t* const raw_end = p + raw_bytes_;
+  const uint8_t* const end = p + bytes_.size();
+  size_t left = count_;
+  Ps prev = 0;
+  while (p < raw_end) {
+    const Ps begin = prev + static_cast<Ps>(get(&p));
+    prev = begin + static_cast<Ps>(get(&p));
+    f(GatedInterval{begin, prev, --left > 0 || last_woke_, 0});
+  }
+  while (p < end) {
+    const Ps length = static_cast<Ps>(get(&p));
+    f(GatedInterval{split_at_, split_at_ + length, --left > 0 || last_woke_, 0});
+  }
+}
 
 }  // namespace aimc::arch

@@ -32,6 +32,9 @@ std::vector<double> ScTile::stat_values() const {
 }
 
 void ScTile::split_gated(Ps at, GatedTime out[2]) const {
+  if (gated_.streaming() && at != gated_.split_at())
+    throw std::logic_error(std::string(name()) +
+                           ": off intervals were kept for another phase split");
   visit_gated([&](const GatedInterval& g) { add_split(g, at, out); });
 }
 
@@ -56,13 +59,13 @@ void ScTile::prefetch(bool bank) const {
 
 Ps ScTile::wake(Ps begin) {
   if (!spec_.gating || begin - last_end_ <= spec_.gate_after_ps) return begin;
-  gated_.push_back({last_end_ + spec_.gate_after_ps, begin, true});
+  gated_.add(last_end_ + spec_.gate_after_ps, begin, true);
   return begin + spec_.wake_up_ps;
 }
 
 void ScTile::close(Ps end) {
   if (spec_.gating && end - last_end_ > spec_.gate_after_ps)
-    gated_.push_back({last_end_ + spec_.gate_after_ps, end, false});
+    gated_.add(last_end_ + spec_.gate_after_ps, end, false);
   last_end_ = std::max(last_end_, end);
 }
 

@@ -77,10 +77,20 @@ class ScTile : public ScComponent {
   void close(Ps end);
   /// The intervals the tile spent off (power gating) that it stores, in time order: all of them
   /// unless uses were replayed from a schedule (replay_schedule; visit_gated visits all).
-  const std::vector<GatedInterval>& gated() const { return gated_; }
+  /// Once the phase split is known (stream_gating), one that begins after it begins at the split
+  /// (GatedLog).
+  std::vector<GatedInterval> gated() const { return gated_.intervals(); }
+  /// Off intervals stored, and the bytes they take.
+  size_t gated_count() const { return gated_.size(); }
+  size_t gated_bytes() const { return gated_.bytes(); }
   /// Visits every off interval in time order: the stored ones and those of a replayed schedule.
   template <typename F>
   void visit_gated(F&& f) const;
+  /// The phase split is `at`: later off intervals that begin after it keep their length only
+  /// (split_gated then takes no other split).
+  void stream_gating(Ps at) {
+    if (spec_.gating && !gated_.streaming()) gated_.stream_from(at);
+  }
   /// Adds the off time and wake-ups split at `at` to `out` (split_gated over visit_gated).
   void split_gated(Ps at, GatedTime out[2]) const;
   /// Uses replayed from a schedule kept elsewhere (memo_parts): for each (start, delay) of
@@ -99,8 +109,6 @@ class ScTile : public ScComponent {
   bool asleep(Ps begin) const { return spec_.gating && begin - last_end_ > spec_.gate_after_ps; }
   /// When the tile's last read or replayed use so far ended (0: never used).
   Ps last_end() const { return last_end_; }
-  /// Room for `more` off intervals (a hint; no effect on results).
-  void reserve_gated(size_t more) { gated_.reserve(gated_.size() + more); }
   /// Whether replay_use() was called.
   bool replayed() const { return replayed_; }
   /// Cache hints for a replayed use (no effect on results): the gating state, and with
@@ -108,8 +116,8 @@ class ScTile : public ScComponent {
   void prefetch_gating(bool interval) const {
     if (!interval) {
       __builtin_prefetch(&last_end_, 1);
-    } else if (gated_.size() < gated_.capacity()) {
-      __builtin_prefetch(gated_.data() + gated_.size(), 1);
+    } else {
+      gated_.prefetch_tail();
     }
   }
 
@@ -125,7 +133,7 @@ class ScTile : public ScComponent {
   int next_slot_ = 0;
   double reads_ = 0;
   Ps last_end_ = 0;  // when the last read's outputs were delivered (the tile is on from 0)
-  std::vector<GatedInterval> gated_;
+  GatedLog gated_;
   bool replayed_ = false;
   // A replayed schedule (replay_schedule): its uses follow the first `at` stored intervals.
   struct Schedule {
@@ -142,9 +150,11 @@ class ScTile : public ScComponent {
 
 template <typename F>
 void ScTile::visit_gated(F&& f) const {
-  const size_t at = schedule_ ? schedule_->at : gated_.size();
-  for (size_t i = 0; i < at; ++i) f(gated_[i]);
-  if (schedule_) {
+  if (!schedule_) {
+    gated_.visit(f);
+    return;
+  }
+  auto replayed = [&] {
     Ps last = schedule_->last_end;
     for (const auto& [start, delay] : *schedule_->replays) {
       const Ps begin = start + schedule_->begin;
@@ -152,8 +162,15 @@ void ScTile::visit_gated(F&& f) const {
         f(GatedInterval{last + spec_.gate_after_ps, begin, true});
       last = std::max(last, start + schedule_->end + delay);
     }
-  }
-  for (size_t i = at; i < gated_.size(); ++i) f(gated_[i]);
+  };
+  // The schedule's uses follow the first `at` stored intervals.
+  const size_t at = schedule_->at;
+  size_t i = 0;
+  gated_.visit([&](const GatedInterval& g) {
+    if (i++ == at) replayed();
+    f(g);
+  });
+  if (i <= at) replayed();
 }
 
 }  // namespace aimc::arch

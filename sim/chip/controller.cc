@@ -292,7 +292,7 @@ void Controller::complete(int token, int step, Ps done) {
 
 // The end of the prefill phase is known (the report's split of a static batch: the latest end of
 // a last prompt token; 0 in request mode): the routers' off intervals are summed per phase from
-// now on instead of kept.
+// now on instead of kept, and the tiles keep only the length of those that begin after it.
 void Controller::stream_gating() {
   Ps split = 0;
   if (!request_mode())
@@ -301,6 +301,7 @@ void Controller::stream_gating() {
   for (Chip* chip : layout_.chips) {
     arch::GatedUnits& routers = chip->noc().routers();
     if (routers.spec().enabled && !routers.streaming()) routers.stream_from(split);
+    for (int t = 0; t < chip->tile_count(); ++t) chip->tile(t).stream_gating(split);
   }
   fold_routers_ = false;
 }

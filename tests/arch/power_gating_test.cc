@@ -104,5 +104,63 @@ TEST(GatedUnits, StreamedSumsAreTheKeptIntervalsSumsBitForBit) {
   }
 }
 
+// Seeded random off intervals of one unit (gaps from 0 and lengths from 1 to beyond 2^35 ps, so
+// that every varint width occurs): the compact log visits them exactly as recorded, and once told
+// the split (before any, after some, or after all), gives the same phase sums and statistics as
+// split_gated over the intervals kept whole, bit for bit; those that begin after the split it
+// visits from the split.
+TEST(GatedLog, CompactIntervalsGiveTheKeptIntervalsSumsBitForBit) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int> bits(0, 36);
+  auto draw = [&] {
+    const int b = bits(rng);
+    return b == 0 ? Ps{0} : static_cast<Ps>(rng() >> (64 - b));
+  };
+  std::vector<GatedInterval> all;
+  Ps t = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const Ps begin = t + draw(), end = begin + 1 + draw();
+    all.push_back({begin, end, i + 1 < 5000, 0});
+    t = end;
+  }
+  const Ps split = all[2500].begin + 1;  // inside interval 2500 (when it is not empty)
+  for (size_t when : {size_t{0}, size_t{1200}, size_t{2501}, all.size()}) {
+    SCOPED_TRACE(when);
+    GatedLog log;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (i == when) log.stream_from(split);
+      log.add(all[i].begin, all[i].end, all[i].woke);
+    }
+    if (when == all.size()) log.stream_from(split);
+    ASSERT_EQ(log.size(), all.size());
+    EXPECT_LT(log.bytes(), 14 * all.size());  // against 24 bytes of a GatedInterval
+    const std::vector<GatedInterval> seen = log.intervals();
+    ASSERT_EQ(seen.size(), all.size());
+    size_t whole = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      const bool length_only = i >= when && all[i].begin >= split;
+      EXPECT_EQ(seen[i].begin, length_only ? split : all[i].begin) << i;
+      EXPECT_EQ(seen[i].end - seen[i].begin, all[i].end - all[i].begin) << i;
+      EXPECT_EQ(seen[i].woke, all[i].woke) << i;
+      whole += length_only ? 0 : 1;
+    }
+    EXPECT_EQ(whole, std::min<size_t>(std::max<size_t>(when, 2501), all.size()));
+    GatedTime a[2], b[2];
+    split_gated(all, split, a);
+    split_gated(seen, split, b);
+    for (int p = 0; p < 2; ++p) {
+      EXPECT_TRUE(same_bits(a[p].off_s, b[p].off_s)) << a[p].off_s << " " << b[p].off_s;
+      EXPECT_EQ(a[p].wake_ups, b[p].wake_ups);
+      EXPECT_GT(a[p].off_s, 0);
+    }
+  }
+  GatedLog twice;
+  twice.stream_from(1);
+  EXPECT_THROW(twice.stream_from(1), std::logic_error);
+  twice.add(5, 7, true);
+  EXPECT_THROW(twice.add(8, 8, true), std::logic_error);  // empty
+  EXPECT_THROW(twice.add(6, 9, true), std::logic_error);  // begins before the last ended
+}
+
 }  // namespace
 }  // namespace aimc::arch
