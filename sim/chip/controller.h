@@ -23,6 +23,7 @@
 // generated token travels from the chip of lm_head back to chip 0 (embedding).
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -432,7 +433,7 @@ class Controller : public sc_core::sc_module {
   void run_burst(const Pending& p);
   // Sorts a burst's outputs into the queue's order.
   void sort_burst(std::vector<Burst::Item>* items);
-  std::vector<unsigned long long> burst_keys_;  // sort_burst scratch
+  std::vector<uint64_t> burst_keys_, burst_radix_;  // sort_burst scratch
   std::vector<Burst::Item> burst_sorted_;
   // Sends one partial output of burst `b` (from `tile`, `bits`, ready at `out`); returns its
   // arrival, or for the last to arrive what the burst's `last` returns.
