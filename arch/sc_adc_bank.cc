@@ -5,11 +5,15 @@
 
 namespace aimc::arch {
 
-ScAdcBank::ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec)
+ScAdcBank::ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec, AdcBankState* slot)
     : ScComponent(name),
       spec_(spec),
-      group_free_(std::max(1, spec.groups), 0),
-      gate_(spec.gating, 1) {}
+      own_(slot ? nullptr : std::make_unique<AdcBankState>()),
+      state_(slot ? slot : own_.get()),
+      more_free_(std::max(0, spec.groups - 1), 0),
+      gate_(spec.gating, 1) {
+  state_->more_free = more_free_.data();
+}
 
 const ComponentTraits& ScAdcBank::traits() {
   static const ComponentTraits kTraits{
@@ -20,16 +24,13 @@ const ComponentTraits& ScAdcBank::traits() {
 }
 
 Ps ScAdcBank::convert(Ps ready, int columns, ActionCounts* counts, Ps* start) {
-  auto it = std::min_element(group_free_.begin(), group_free_.end());
-  const Ps begin = gate_.wake(0, std::max(ready, *it));
-  const int per = std::max(1, spec_.adcs_per_group);
-  const Ps rounds = (columns + per - 1) / per;
-  const Ps end = begin + rounds * spec_.t_conversion_ps;
-  *it = end;
-  gate_.busy_until(0, end);
-  busy_ps_ += static_cast<double>(columns) * static_cast<double>(spec_.t_conversion_ps);
-  conversions_ += columns;
-  if (counts) counts->adc_conversions += columns;
+  struct Gate {
+    GatedUnits& units;
+    Ps wake(Ps begin) { return units.wake(0, begin); }
+    void busy_until(Ps end) { units.busy_until(0, end); }
+  };
+  Ps begin = 0;
+  const Ps end = convert_on(spec_, *state_, ready, columns, counts, &begin, Gate{gate_});
   if (start) *start = begin;
   span("convert", begin, end);
   return end;

@@ -2,6 +2,8 @@
 // ADCs are busy (first come, first served).
 #pragma once
 
+#include <algorithm>
+#include <memory>
 #include <systemc>
 #include <vector>
 
@@ -23,10 +25,43 @@ struct AdcBankSpec {
   GatingSpec gating;
 };
 
+/// What conversions change in a bank, apart from its gating: kept with the other banks of its
+/// chip in one array (arch/tile_array.h), half a cache line each, or in the bank's own slot.
+struct alignas(32) AdcBankState {
+  Ps group_free = 0;   ///< when group 0 has converted its last request
+  double busy_ps = 0;  ///< ADC-picoseconds spent converting
+  double conversions = 0;
+  Ps* more_free = nullptr;  ///< groups 1 .. groups - 1 (a bank shared by several tiles)
+};
+
+/// The arithmetic of one conversion request (ScAdcBank::convert) on `spec` and `state`; `gate`
+/// applies the bank's power gating: gate.wake(begin) returns when the group really starts,
+/// gate.busy_until(end) marks the bank busy until then.
+template <class Gate>
+inline Ps convert_on(const AdcBankSpec& spec, AdcBankState& state, Ps ready, int columns,
+                     ActionCounts* counts, Ps* start, Gate&& gate) {
+  // The group that frees first (the first of them on a tie).
+  Ps* free = &state.group_free;
+  for (int g = 1; g < spec.groups; ++g)
+    if (state.more_free[g - 1] < *free) free = &state.more_free[g - 1];
+  const Ps begin = gate.wake(std::max(ready, *free));
+  const int per = std::max(1, spec.adcs_per_group);
+  const Ps rounds = (columns + per - 1) / per;
+  const Ps end = begin + rounds * spec.t_conversion_ps;
+  *free = end;
+  gate.busy_until(end);
+  state.busy_ps += static_cast<double>(columns) * static_cast<double>(spec.t_conversion_ps);
+  state.conversions += columns;
+  if (counts) counts->adc_conversions += columns;
+  if (start) *start = begin;
+  return end;
+}
+
 /// A bank of `groups` x `adcs_per_group` ADCs.
 class ScAdcBank : public ScComponent {
  public:
-  ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec);
+  /// A bank whose state lives in `slot` (nullptr: a slot of its own).
+  ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec, AdcBankState* slot = nullptr);
 
   /// Converts `columns` column samples that are ready at `ready`: the earliest-free group does
   /// ceil(columns / adcs_per_group) rounds of one conversion each. Returns when the last
@@ -35,17 +70,14 @@ class ScAdcBank : public ScComponent {
 
   const AdcBankSpec& spec() const { return spec_; }
   /// Asks the CPU to bring the state a conversion touches into its cache (a hint).
-  void prefetch() const {
-    __builtin_prefetch(&busy_ps_, 1);
-    __builtin_prefetch(&spec_);
-    __builtin_prefetch(group_free_.data(), 1);
-    __builtin_prefetch(&conversions_, 1);
-  }
+  void prefetch() const { __builtin_prefetch(state_, 1); }
   /// Number of ADCs in the bank.
   int adcs() const { return spec_.adcs_per_group * spec_.groups; }
-  double conversions() const { return conversions_; }
+  double conversions() const { return state_->conversions; }
   /// Busy time is ADC-picoseconds spent converting (summed over the bank's ADCs).
   double units() const override { return adcs(); }
+  double busy_ps() const override { return state_->busy_ps; }
+  void add_busy(double ps) override { state_->busy_ps += ps; }
 
   /// Closes the run at `end` (power gating: an idle bank stays off until then).
   void close(Ps end) { gate_.close(end); }
@@ -57,13 +89,14 @@ class ScAdcBank : public ScComponent {
   /// Statistics: conversions, wake-ups, time off (ns).
   static const ComponentTraits& traits();
   std::vector<double> stat_values() const override {
-    return {conversions_, gate_.wake_ups(), gate_.off_ps()};
+    return {state_->conversions, gate_.wake_ups(), gate_.off_ps()};
   }
 
  private:
   AdcBankSpec spec_;
-  std::vector<Ps> group_free_;
-  double conversions_ = 0;
+  std::unique_ptr<AdcBankState> own_;  // when built without a slot
+  AdcBankState* state_;
+  std::vector<Ps> more_free_;  // state_->more_free
   GatedUnits gate_;
 };
 

@@ -38,11 +38,11 @@ class ScComponent : public sc_core::sc_module {
   /// after it, kept when the sink wants it; a component with several tracks overrides this.
   virtual void set_trace(SpanSink* sink);
   /// Busy time summed over the component's units (unit-ps), and the number of units.
-  double busy_ps() const { return busy_ps_; }
+  virtual double busy_ps() const { return busy_ps_; }
   virtual double units() const { return 1; }
   /// Adds busy time measured elsewhere: the controller's memo of a layer part's reads
   /// (SimOptions::memo_parts) credits each component the busy time its first read took.
-  void add_busy(double ps) { busy_ps_ += ps; }
+  virtual void add_busy(double ps) { busy_ps_ += ps; }
   /// Raw values of the kind's statistics (ComponentTraits::stats), in that order.
   virtual std::vector<double> stat_values() const = 0;
 
@@ -52,7 +52,7 @@ class ScComponent : public sc_core::sc_module {
     if (sink_) sink_->span(track_, what, start, end);
   }
 
-  double busy_ps_ = 0;
+  double busy_ps_ = 0;        ///< unless busy_ps() is overridden (state kept elsewhere)
   SpanSink* sink_ = nullptr;  ///< set only while this component's track is traced
   int track_ = -1;
 };

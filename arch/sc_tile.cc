@@ -8,8 +8,12 @@
 
 namespace aimc::arch {
 
-ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank)
-    : ScComponent(name), spec_(spec), bank_(bank) {}
+ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank, TileState* slot)
+    : ScComponent(name),
+      spec_(spec),
+      bank_(bank),
+      own_(slot ? nullptr : std::make_unique<TileState>()),
+      state_(slot ? slot : own_.get()) {}
 
 const ComponentTraits& ScTile::traits() {
   static const ComponentTraits kTraits{
@@ -28,7 +32,7 @@ std::vector<double> ScTile::stat_values() const {
     wakes += g.woke ? 1 : 0;
     off_ps += static_cast<double>(g.end - g.begin);
   });
-  return {reads_, busy_ps_, wakes, off_ps};
+  return {state_->reads, state_->busy_ps, wakes, off_ps};
 }
 
 void ScTile::split_gated(Ps at, GatedTime out[2]) const {
@@ -42,8 +46,9 @@ void ScTile::replay_schedule(const std::vector<std::pair<Ps, Ps>>* replays, Ps b
                              Ps last_end) {
   if (schedule_) throw std::logic_error(std::string(name()) + ": a second replayed schedule");
   replayed_ = true;
-  schedule_ = std::make_unique<Schedule>(Schedule{replays, begin, end, last_end_, gated_.size()});
-  last_end_ = std::max(last_end_, last_end);
+  schedule_ =
+      std::make_unique<Schedule>(Schedule{replays, begin, end, state_->last_end, gated_.size()});
+  state_->last_end = std::max(state_->last_end, last_end);
 }
 
 void ScTile::prefetch(bool bank) const {
@@ -51,22 +56,22 @@ void ScTile::prefetch(bool bank) const {
     if (bank_) bank_->prefetch();
     return;
   }
-  __builtin_prefetch(&busy_ps_, 1);
   __builtin_prefetch(&spec_);
-  __builtin_prefetch(&integrator_free_, 1);
-  __builtin_prefetch(&last_end_, 1);
+  __builtin_prefetch(state_, 1);
 }
 
 Ps ScTile::wake(Ps begin) {
-  if (!spec_.gating || begin - last_end_ <= spec_.gate_after_ps) return begin;
-  gated_.add(last_end_ + spec_.gate_after_ps, begin, true);
+  const Ps last_end = state_->last_end;
+  if (!spec_.gating || begin - last_end <= spec_.gate_after_ps) return begin;
+  gated_.add(last_end + spec_.gate_after_ps, begin, true);
   return begin + spec_.wake_up_ps;
 }
 
 void ScTile::close(Ps end) {
-  if (spec_.gating && end - last_end_ > spec_.gate_after_ps)
-    gated_.add(last_end_ + spec_.gate_after_ps, end, false);
-  last_end_ = std::max(last_end_, end);
+  const Ps last_end = state_->last_end;
+  if (spec_.gating && end - last_end > spec_.gate_after_ps)
+    gated_.add(last_end + spec_.gate_after_ps, end, false);
+  state_->last_end = std::max(last_end, end);
 }
 
 bool ScTile::replay_use(Ps begin, Ps end) {
@@ -74,60 +79,16 @@ bool ScTile::replay_use(Ps begin, Ps end) {
   const size_t before = gated_.size();
   wake(begin);
   const bool woke = gated_.size() != before;
-  last_end_ = std::max(last_end_, end);
+  state_->last_end = std::max(state_->last_end, end);
   return woke;
 }
 
 Ps ScTile::read(Ps ready, int rows, int cols, ActionCounts* counts) {
-  reads_ += 1;
-  if (counts) {
-    // The input codes are written into and read out of the input buffer; the partial outputs
-    // likewise through the output buffer.
-    counts->sram_bits += 2.0 * rows * spec_.dac_bits + 2.0 * cols * spec_.out_bits;
-  }
-  if (!spec_.analog) {
-    const Ps begin = wake(std::max(ready, integrator_free_));
-    const double macs = static_cast<double>(rows) * cols;
-    const Ps compute = cycles_to_ps(std::ceil(macs / spec_.macs_per_cycle), spec_.cycle_ps);
-    integrator_free_ = begin + compute;
-    busy_ps_ += static_cast<double>(compute);
-    if (counts) counts->digital_tile_macs += macs;
-    const Ps end = begin + compute + spec_.t_pipeline_ps;
-    last_end_ = std::max(last_end_, end);
-    span("mac", begin, end);
-    return end;
-  }
-  const int n = spec_.integrations;
-  Ps t = wake(std::max(ready, integrator_free_));
-  const Ps begin = t;
-  t += spec_.t_overhead_ps;
-  Ps last_conv_end = 0;
-  for (int i = 0; i < n; ++i) {
-    int& s = next_slot_;
-    const Ps int_start = std::max(t, slot_free_[s]);
-    const Ps int_end = int_start + spec_.t_integration_ps;
-    Ps conv_start = 0;
-    const Ps conv_end = bank_->convert(int_end, cols, counts, &conv_start);
-    slot_free_[s] = conv_end;
-    if (spec_.double_buffered) {
-      s ^= 1;
-      t = int_end;  // the next integration fills the other slot
-    } else {
-      t = conv_end;  // one slot: wait until the sample has been converted
-    }
-    last_conv_end = conv_end;
-  }
-  integrator_free_ = t;
-  busy_ps_ += static_cast<double>(t - begin);
-  if (counts) {
-    counts->dac_drives += static_cast<double>(rows) * n;
-    counts->cell_reads += static_cast<double>(rows) * cols * n;
-    counts->tile_post_ops += cols;
-    if (spec_.shift_add) counts->shift_adds += static_cast<double>(cols) * n;
-  }
-  const Ps end = last_conv_end + spec_.t_post_ps;
-  last_end_ = std::max(last_end_, end);
-  span("read", begin, end);
+  Ps begin = 0;
+  const Ps end = read_on(
+      spec_, *state_, ready, rows, cols, counts, &begin, [this](Ps b) { return wake(b); },
+      [this](Ps r, int c, ActionCounts* k, Ps* s) { return bank_->convert(r, c, k, s); });
+  span(spec_.analog ? "read" : "mac", begin, end);
   return end;
 }
 

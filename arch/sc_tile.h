@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <systemc>
 #include <utility>
@@ -45,12 +46,84 @@ struct TileSpec {
   Ps wake_up_ps = 0;
 };
 
+/// What reads change in a tile, apart from its off intervals: kept with the other tiles of its
+/// chip in one array (arch/tile_array.h), one cache line each, or in the tile's own slot.
+struct alignas(64) TileState {
+  Ps integrator_free = 0;
+  Ps slot_free[2] = {0, 0};  ///< when each sample-and-hold slot's sample has been converted
+  Ps last_end = 0;  ///< when the last read's outputs were delivered (the tile is on from 0)
+  double reads = 0;
+  double busy_ps = 0;  ///< the integrator's or MAC array's busy time
+  int next_slot = 0;
+};
+
+/// The arithmetic of one read (ScTile::read) on `spec` and `state`: `wake(begin)` applies the
+/// tile's power gating (returns when the read really starts), `convert(ready, cols, counts,
+/// &start)` converts one integration's samples (ScAdcBank::convert). Returns when the outputs
+/// are in the output buffer; `*begin` receives when the read began.
+template <class Wake, class Convert>
+inline Ps read_on(const TileSpec& spec, TileState& state, Ps ready, int rows, int cols,
+                  ActionCounts* counts, Ps* begin, Wake&& wake, Convert&& convert) {
+  state.reads += 1;
+  if (counts) {
+    // The input codes are written into and read out of the input buffer; the partial outputs
+    // likewise through the output buffer.
+    counts->sram_bits += 2.0 * rows * spec.dac_bits + 2.0 * cols * spec.out_bits;
+  }
+  if (!spec.analog) {
+    const Ps start = wake(std::max(ready, state.integrator_free));
+    const double macs = static_cast<double>(rows) * cols;
+    const Ps compute = cycles_to_ps(std::ceil(macs / spec.macs_per_cycle), spec.cycle_ps);
+    state.integrator_free = start + compute;
+    state.busy_ps += static_cast<double>(compute);
+    if (counts) counts->digital_tile_macs += macs;
+    const Ps end = start + compute + spec.t_pipeline_ps;
+    state.last_end = std::max(state.last_end, end);
+    *begin = start;
+    return end;
+  }
+  const int n = spec.integrations;
+  Ps t = wake(std::max(ready, state.integrator_free));
+  const Ps start = t;
+  t += spec.t_overhead_ps;
+  Ps last_conv_end = 0;
+  for (int i = 0; i < n; ++i) {
+    int& s = state.next_slot;
+    const Ps int_start = std::max(t, state.slot_free[s]);
+    const Ps int_end = int_start + spec.t_integration_ps;
+    Ps conv_start = 0;
+    const Ps conv_end = convert(int_end, cols, counts, &conv_start);
+    state.slot_free[s] = conv_end;
+    if (spec.double_buffered) {
+      s ^= 1;
+      t = int_end;  // the next integration fills the other slot
+    } else {
+      t = conv_end;  // one slot: wait until the sample has been converted
+    }
+    last_conv_end = conv_end;
+  }
+  state.integrator_free = t;
+  state.busy_ps += static_cast<double>(t - start);
+  if (counts) {
+    counts->dac_drives += static_cast<double>(rows) * n;
+    counts->cell_reads += static_cast<double>(rows) * cols * n;
+    counts->tile_post_ops += cols;
+    if (spec.shift_add) counts->shift_adds += static_cast<double>(cols) * n;
+  }
+  const Ps end = last_conv_end + spec.t_post_ps;
+  state.last_end = std::max(state.last_end, end);
+  *begin = start;
+  return end;
+}
+
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in
 /// the input buffer and the integrator (and a sample-and-hold slot) is free.
 class ScTile : public ScComponent {
  public:
-  /// A tile converting on `bank` (nullptr: bound later with bind()).
-  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank = nullptr);
+  /// A tile converting on `bank` (nullptr: bound later with bind()), its state in `slot`
+  /// (nullptr: a slot of its own).
+  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank = nullptr,
+         TileState* slot = nullptr);
   /// Wires the tile's columns to the ADC bank that converts them.
   void bind(ScAdcBank* bank) { bank_ = bank; }
 
@@ -70,7 +143,9 @@ class ScTile : public ScComponent {
   /// Asks the CPU to bring the state a read touches into its cache (a hint; no effect on
   /// results): the tile's own, and with `bank` its ADC bank's.
   void prefetch(bool bank) const;
-  double reads() const { return reads_; }
+  double reads() const { return state_->reads; }
+  double busy_ps() const override { return state_->busy_ps; }
+  void add_busy(double ps) override { state_->busy_ps += ps; }
 
   /// Closes the run at `end`: a tile idle since its last read for longer than the gating
   /// threshold stays off until `end` (no wake-up). Call once, after the last read.
@@ -106,16 +181,18 @@ class ScTile : public ScComponent {
   /// the memo's; the tile then counts as holding weights though reads() stays 0.
   bool replay_use(Ps begin, Ps end);
   /// Whether a read that could start at `begin` finds the tile off.
-  bool asleep(Ps begin) const { return spec_.gating && begin - last_end_ > spec_.gate_after_ps; }
+  bool asleep(Ps begin) const {
+    return spec_.gating && begin - state_->last_end > spec_.gate_after_ps;
+  }
   /// When the tile's last read or replayed use so far ended (0: never used).
-  Ps last_end() const { return last_end_; }
+  Ps last_end() const { return state_->last_end; }
   /// Whether replay_use() was called.
   bool replayed() const { return replayed_; }
   /// Cache hints for a replayed use (no effect on results): the gating state, and with
   /// `interval` where the next off interval will be stored.
   void prefetch_gating(bool interval) const {
     if (!interval) {
-      __builtin_prefetch(&last_end_, 1);
+      __builtin_prefetch(state_, 1);
     } else {
       gated_.prefetch_tail();
     }
@@ -126,13 +203,12 @@ class ScTile : public ScComponent {
   std::vector<double> stat_values() const override;
 
  private:
+  friend class TileArray;  // reads tiles through their state, waking them with wake()
+
   TileSpec spec_;
   ScAdcBank* bank_;
-  Ps integrator_free_ = 0;
-  Ps slot_free_[2] = {0, 0};  // when each sample-and-hold slot's sample has been converted
-  int next_slot_ = 0;
-  double reads_ = 0;
-  Ps last_end_ = 0;  // when the last read's outputs were delivered (the tile is on from 0)
+  std::unique_ptr<TileState> own_;  // when built without a slot
+  TileState* state_;
   GatedLog gated_;
   bool replayed_ = false;
   // A replayed schedule (replay_schedule): its uses follow the first `at` stored intervals.

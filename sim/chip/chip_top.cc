@@ -47,6 +47,7 @@ const std::vector<arch::ScComponent*>& Chip::components(const std::string& kind)
 }
 
 void Chip::set_trace(arch::SpanSink* sink) {
+  tile_array_.set_traced(sink != nullptr);
   for (const auto& list : by_kind_)
     for (arch::ScComponent* c : list) c->set_trace(sink);
 }

@@ -14,6 +14,7 @@
 #include "arch/sc_memory.h"
 #include "arch/sc_noc.h"
 #include "arch/sc_tile.h"
+#include "arch/sc_tile_array.h"
 #include "proto/chip_config.pb.h"
 
 namespace aimc::sim {
@@ -50,6 +51,9 @@ class Chip : public sc_core::sc_module {
   // Typed access for the controller (which decides what each component does when).
   int tile_count() const { return static_cast<int>(tiles_->size()); }
   arch::ScTile& tile(int i) { return static_cast<arch::ScTile&>(*(*tiles_)[i]); }
+  /// The state of the tiles and ADC banks (the kinds "tile" and "adc_bank" keep it there);
+  /// tile_array().read(i, ...) is tile(i).read(...) while tile_array().direct().
+  arch::TileArray& tile_array() { return tile_array_; }
   int dpu_count() const { return static_cast<int>(dpus_->size()); }
   arch::ScDpu& dpu(int i) { return static_cast<arch::ScDpu&>(*(*dpus_)[i]); }
   const std::vector<int>& dpu_nodes() const { return dpu_nodes_; }
@@ -92,6 +96,7 @@ class Chip : public sc_core::sc_module {
 
   proto::ChipConfig config_;
   std::vector<int> dpu_nodes_;
+  arch::TileArray tile_array_;  // before the components: their state lives in it
   std::vector<std::unique_ptr<arch::ScComponent>> owned_;
   std::vector<std::vector<arch::ScComponent*>> by_kind_;  // indexed like component_kinds()
   const std::vector<arch::ScComponent*>* tiles_;

@@ -537,18 +537,25 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
                          arch::ActionCounts* c, ReadSpans* spans, Then last) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ScNoc& noc = chip.noc();
+  arch::TileArray& array = chip.tile_array();
+  const bool direct = array.direct();
   reads_.clear();
   for (const RowGroup& g : p.replicas[replica]) {
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
-    // The tiles' and ADC banks' state (scattered over memory) is fetched while the input
-    // travels (cache hints only).
-    for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
+    // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
+    if (direct) {
+      for (int i = 0; i < n; ++i) array.prefetch(g.tiles[i]);
+    } else {
+      for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
+    }
     noc.multicast(ready, tree_of(g, src_node, noc), static_cast<double>(g.rows) * dac_bits_,
                   arrivals_.data(), c);
-    for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
+    if (!direct)
+      for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
     for (int i = 0; i < n; ++i) {
-      const Ps out = chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
+      const Ps out = direct ? array.read(g.tiles[i], arrivals_[i], g.rows, g.cols_phys[i], c)
+                            : chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
       reads_.push_back({out, arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_});
       if (spans) {
         spans->first_in = std::min(spans->first_in, arrivals_[i]);

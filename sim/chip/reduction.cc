@@ -66,8 +66,11 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
     noc.multicast(ready, tree_of(rg, src_node, noc), static_cast<double>(rg.rows) * dac_bits_,
                   arrivals_.data(), c);
     part_done_[g].resize(n);
+    arch::TileArray& array = chip.tile_array();
     for (int i = 0; i < n; ++i)
-      part_done_[g][i] = chip.tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
+      part_done_[g][i] =
+          array.direct() ? array.read(rg.tiles[i], arrivals_[i], rg.rows, rg.cols_phys[i], c)
+                         : chip.tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
   }
   const bool near = reduction_[p.chip] == proto::REDUCE_NEAR_TILE_DPUS;
   // Near-tile DPUs: the part is done once every slice's outputs have reached the layer's DPU

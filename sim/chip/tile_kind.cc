@@ -1,5 +1,5 @@
 // Component kind "tile" (sim/chip/component_registry.h). The crossbar tiles: tile.count of them,
-// tile i at mesh node i.
+// tile i at mesh node i, its state in the chip's tile array.
 #include <memory>
 
 #include "arch/sc_tile.h"
@@ -12,8 +12,13 @@ namespace {
 
 void build(const proto::ChipConfig& config, Chip* chip) {
   const arch::TileSpec spec = tile_spec(config);
-  for (uint32_t i = 0; i < config.tile().count(); ++i)
-    chip->add("tile", std::make_unique<arch::ScTile>(instance_name("tile", i).c_str(), spec));
+  const int tiles = static_cast<int>(config.tile().count());
+  arch::TileArray& array = chip->tile_array();
+  array.init_tiles(spec, tiles);
+  for (int i = 0; i < tiles; ++i)
+    array.set_tile(
+        i, chip->add("tile", std::make_unique<arch::ScTile>(instance_name("tile", i).c_str(), spec,
+                                                            nullptr, array.tile_slot(i))));
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+// The tiles and ADC banks of one chip, their state in two contiguous arrays indexed by tile and
+// bank. A tile read touches its tile's line and its bank's half line, at addresses computed from
+// the tile's index (no pointer to follow): the controller prefetches both while the read's input
+// crosses the mesh, and a chip's state (384 KiB for 4096 tiles) stays far smaller than its
+// components (SystemC modules, scattered over the heap). ScTile and ScAdcBank keep their state in
+// these arrays; read() is ScTile::read without its trace spans.
+#pragma once
+
+#include <vector>
+
+#include "arch/action_counts.h"
+#include "arch/sc_adc_bank.h"
+#include "arch/sc_common.h"
+#include "arch/sc_tile.h"
+
+namespace aimc::arch {
+
+class TileArray {
+ public:
+  /// Room for `tiles` tiles of `spec`, tile i's state in tile_slot(i). Call once, first.
+  void init_tiles(const TileSpec& spec, int tiles);
+  /// Room for `banks` banks of `spec`, bank b converting for tiles b x tiles_per_bank onwards
+  /// (tiles_per_bank of them), its state in bank_slot(b). Call once, after init_tiles.
+  void init_banks(const AdcBankSpec& spec, int banks, int tiles_per_bank);
+  TileState* tile_slot(int tile) { return &tiles_[tile]; }
+  AdcBankState* bank_slot(int bank) { return &banks_[bank]; }
+  /// The components whose state is in slot `tile` and `bank` (every slot must have one before
+  /// read()).
+  void set_tile(int tile, ScTile* t) { tile_of_[tile] = t; }
+  void set_bank(int bank, ScAdcBank* b) { bank_of_[bank] = b; }
+
+  /// Whether read() may stand for the tiles' own read(): the arrays are complete and no span is
+  /// recorded (set_traced).
+  bool direct() const {
+    return !traced_ && !tiles_.empty() && banks_.size() * per_ >= tiles_.size();
+  }
+  /// A span sink is attached to the chip's components: their reads go through them.
+  void set_traced(bool traced) { traced_ = traced; }
+
+  /// Cache hints (no effect on results): the state a read of `tile` touches.
+  void prefetch(int tile) const {
+    __builtin_prefetch(&tiles_[tile], 1);
+    __builtin_prefetch(&banks_[bank_index(tile)], 1);
+  }
+  /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
+  Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
+    const int b = bank_index(tile);
+    Ps begin = 0;
+    return read_on(
+        tile_spec_, tiles_[tile], ready, rows, cols, counts, &begin,
+        [this, tile](Ps at) { return tile_spec_.gating ? tile_of_[tile]->wake(at) : at; },
+        [this, b](Ps r, int c, ActionCounts* k, Ps* s) {
+          return convert_on(bank_spec_, banks_[b], r, c, k, s, Gate{this, b});
+        });
+  }
+
+ private:
+  // The power gating of bank `bank` (none when the banks are not gated).
+  struct Gate {
+    TileArray* array;
+    int bank;
+    Ps wake(Ps begin) {
+      return array->bank_spec_.gating.enabled ? array->bank_of_[bank]->gate().wake(0, begin)
+                                              : begin;
+    }
+    void busy_until(Ps end) {
+      if (array->bank_spec_.gating.enabled) array->bank_of_[bank]->gate().busy_until(0, end);
+    }
+  };
+  int bank_index(int tile) const { return per_ == 1 ? tile : tile / per_; }
+
+  TileSpec tile_spec_;
+  AdcBankSpec bank_spec_;
+  size_t per_ = 1;
+  bool traced_ = false;
+  std::vector<TileState> tiles_;
+  std::vector<AdcBankState> banks_;
+  std::vector<ScTile*> tile_of_;
+  std::vector<ScAdcBank*> bank_of_;
+};
+
+}  // namespace aimc::arch
