@@ -13,6 +13,7 @@
 #include "arch/sc_memory.h"
 #include "arch/sc_noc.h"
 #include "arch/sc_tile.h"
+#include "arch/sc_tile_array.h"
 #include "sim/chip/timing_run.h"
 
 namespace aimc {
@@ -252,6 +253,91 @@ TEST(ScAdcBank, SharedBankQueuesConversions) {
     return static_cast<double>(t1.read(0, 256, 256, nullptr));
   });
   EXPECT_EQ(second, 133000 + 2 * 2 * 38400 + 4000);
+}
+
+TEST(TileArray, ReadsAsTheTilesAndBanksThemselves) {
+  // A chip's tiles and banks keep their state in a TileArray (as the kinds "tile" and "adc_bank"
+  // build them); its read() must change and return what the tiles' own read() does. Seeded
+  // random reads, some with gaps that gate tiles and banks off, on tiles with and without shared
+  // banks, PWM and bit-serial, double- and single-buffered, and digital tiles; a fifth of the
+  // array's reads go through the tile object instead (the two paths share the state). Against
+  // tiles and banks built alone: every end, the counts, each tile's and bank's statistics and
+  // off intervals, bit for bit.
+  const std::string got = sim::run_isolated([&] {
+    std::mt19937_64 rng(23);
+    int cases = 0, mismatches = 0;
+    long long wakes = 0;
+    for (int kind = 0; kind < 4; ++kind) {
+      for (int per : {1, 3}) {
+        arch::TileSpec ts = hermes_tile(kind == 1 ? 4 : 1);
+        if (kind == 1) ts.double_buffered = false;
+        if (kind == 2) ts.integrations = 8, ts.shift_add = true, ts.t_integration_ps = 1000;
+        if (kind == 3) ts.analog = false;
+        ts.gating = true;
+        ts.gate_after_ps = 1000000;
+        ts.wake_up_ps = 10000;
+        arch::AdcBankSpec bs = hermes_bank();
+        bs.groups = per;
+        bs.adcs_per_group = 128;
+        bs.gating = {per == 1, 2000000, 20000};
+        const int tiles = 12, banks = tiles / per;
+        const std::string tag = std::to_string(kind) + "_" + std::to_string(per) + "_";
+        arch::TileArray array;
+        array.init_tiles(ts, tiles);
+        array.init_banks(bs, banks, per);
+        std::vector<std::unique_ptr<arch::ScTile>> a_tiles, r_tiles;
+        std::vector<std::unique_ptr<arch::ScAdcBank>> a_banks, r_banks;
+        for (int b = 0; b < banks; ++b) {
+          a_banks.push_back(std::make_unique<arch::ScAdcBank>(
+              (tag + "ab" + std::to_string(b)).c_str(), bs, array.bank_slot(b)));
+          array.set_bank(b, a_banks.back().get());
+          r_banks.push_back(
+              std::make_unique<arch::ScAdcBank>((tag + "rb" + std::to_string(b)).c_str(), bs));
+        }
+        for (int t = 0; t < tiles; ++t) {
+          a_tiles.push_back(std::make_unique<arch::ScTile>((tag + "at" + std::to_string(t)).c_str(),
+                                                           ts, a_banks[t / per].get(),
+                                                           array.tile_slot(t)));
+          array.set_tile(t, a_tiles.back().get());
+          r_tiles.push_back(std::make_unique<arch::ScTile>((tag + "rt" + std::to_string(t)).c_str(),
+                                                           ts, r_banks[t / per].get()));
+        }
+        if (!array.direct()) return std::string("not direct");
+        arch::ActionCounts ca, cr;
+        Ps now = 0;
+        for (int k = 0; k < 3000; ++k) {
+          now += rng() % 8 == 0 ? static_cast<Ps>(rng() % 4000000) : static_cast<Ps>(rng() % 60000);
+          const int t = static_cast<int>(rng() % tiles);
+          const int rows = 1 + static_cast<int>(rng() % 256),
+                    cols = 1 + static_cast<int>(rng() % 256);
+          const Ps ready = now - static_cast<Ps>(rng() % 30000);
+          const Ps a = rng() % 5 == 0 ? a_tiles[t]->read(ready, rows, cols, &ca)
+                                      : array.read(t, ready, rows, cols, &ca);
+          const Ps r = r_tiles[t]->read(ready, rows, cols, &cr);
+          mismatches += a != r;
+        }
+        for (int t = 0; t < tiles; ++t) {
+          a_tiles[t]->close(now + 5000000);
+          r_tiles[t]->close(now + 5000000);
+          mismatches += a_tiles[t]->stat_values() != r_tiles[t]->stat_values();
+          mismatches += a_tiles[t]->busy_ps() != r_tiles[t]->busy_ps();
+          mismatches += a_tiles[t]->last_end() != r_tiles[t]->last_end();
+          wakes += static_cast<long long>(r_tiles[t]->stat_values()[2]);
+        }
+        for (int b = 0; b < banks; ++b) {
+          mismatches += a_banks[b]->stat_values() != r_banks[b]->stat_values();
+          mismatches += a_banks[b]->busy_ps() != r_banks[b]->busy_ps();
+          wakes += static_cast<long long>(r_banks[b]->stat_values()[1]);
+        }
+        mismatches += std::memcmp(&ca, &cr, sizeof ca) != 0;
+        ++cases;
+      }
+    }
+    std::ostringstream o;
+    o << cases << " " << mismatches << " " << (wakes > 1000);
+    return o.str();
+  });
+  EXPECT_EQ(got, "8 0 1");
 }
 
 arch::NocSpec mesh8() {
