@@ -114,6 +114,35 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
       head = start + hop_ps_;
     }
     add_link_busy(occ, h);
+  } else if (!sink_) {
+    // Gated routers, no trace: the same reservations, wake-ups and busy times as the per-hop
+    // calls below, in the same order, with the links found by stepping.
+    Ps* free = link_free_.data();
+    head = routers_.wake(src, ready);
+    int node = src;
+    const int xdir = dx > x ? 0 : 1, xstep = dx > x ? 1 : -1, xlink = link_step(xdir);
+    int link = link_index(node, xdir);
+    for (int k = std::abs(dx - x); k > 0; --k, link += xlink) {
+      const Ps f = free[link];
+      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
+      free[link] = start + occ;
+      routers_.busy_until(node, start + occ);
+      node += xstep;
+      head = routers_.wake(node, start + hop_ps_);
+    }
+    const int ydir = dy > y ? 2 : 3, ystep = dy > y ? spec_.mesh_x : -spec_.mesh_x;
+    const int ylink = link_step(ydir);
+    link = link_index(node, ydir);
+    for (int k = std::abs(dy - y); k > 0; --k, link += ylink) {
+      const Ps f = free[link];
+      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
+      free[link] = start + occ;
+      routers_.busy_until(node, start + occ);
+      node += ystep;
+      head = routers_.wake(node, start + hop_ps_);
+    }
+    routers_.busy_until(dst, head + occ);
+    add_link_busy(occ, h);
   } else {
     head = routers_.wake(src, ready);
     int node = src;
@@ -195,6 +224,66 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
     tree->dst_end.push_back(static_cast<int>(tree->hops.size()));
     tree->dst_slot.push_back(dst == src ? -1 : node_slot_[dst]);
   }
+  tree->runs.clear();
+  if (routers_.spec().enabled) find_runs(tree);
+}
+
+void ScNoc::find_runs(McTree* tree) const {
+  const int hops = static_cast<int>(tree->hops.size());
+  int dst = 0;
+  for (int k = 0; k < hops; ++k) {
+    const McTree::Hop& h = tree->hops[k];
+    const int step = h.to - h.from;
+    const int dir = step == 1 ? 0 : step == -1 ? 1 : step > 0 ? 2 : 3;
+    while (tree->dst_end[dst] <= k) ++dst;  // hop k leads to destination `dst`
+    // A hop goes on the run before when it leaves the node the hop before reached, in the
+    // same direction, toward the same destination.
+    if (!tree->runs.empty()) {
+      McTree::Run& r = tree->runs.back();
+      if (h.slot == k && r.node_step == step && r.first + r.len == k &&
+          r.first >= (dst > 0 ? tree->dst_end[dst - 1] : 0) &&
+          h.link == r.link + r.len * r.link_step) {
+        ++r.len;
+        continue;
+      }
+    }
+    tree->runs.push_back({k, 1, h.slot, h.link, link_step(dir), h.from, step});
+  }
+}
+
+void ScNoc::multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals) {
+  const int n = static_cast<int>(tree.dsts.size());
+  const size_t slots = tree.hops.size() + 1;
+  if (slot_time_.size() < slots) slot_time_.resize(slots);
+  Ps* time = slot_time_.data();
+  Ps* free = link_free_.data();
+  time[0] = tree.forwards ? routers_.wake(tree.src, ready) : ready;
+  const McTree::Run* run = tree.runs.data();
+  const McTree::Run* const runs_end = run + tree.runs.size();
+  for (int i = 0; i < n; ++i) {
+    for (const int end = tree.dst_end[i]; run != runs_end && run->first < end; ++run) {
+      Ps head = time[run->slot];
+      int link = run->link, node = run->from;
+      Ps* t = time + run->first + 1;
+      for (int j = 0; j < run->len; ++j, link += run->link_step) {
+        const Ps f = free[link];
+        const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
+        free[link] = start + occ;
+        routers_.busy_until(node, start + occ);
+        node += run->node_step;
+        head = routers_.wake(node, start + hop_ps_);
+        t[j] = head;
+      }
+    }
+    const int slot = tree.dst_slot[i];
+    if (slot < 0) {
+      arrivals[i] = ready;
+    } else {
+      arrivals[i] = time[slot] + occ;
+      routers_.busy_until(tree.dsts[i], arrivals[i]);
+    }
+  }
+  add_link_busy(occ, static_cast<int>(tree.hops.size()));
 }
 
 void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
@@ -235,6 +324,13 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
       arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].off + occ;
     bit_hops_ += bits * f.hops;
     if (counts) counts->noc_bit_hops += bits * f.hops;
+    return;
+  }
+  if (!sink_ && routers_.spec().enabled && tree.runs.size() + tree.hops.empty() > 0) {
+    multicast_gated(ready, tree, occ, arrivals);
+    const double links_used = static_cast<double>(tree.hops.size());
+    bit_hops_ += bits * links_used;
+    if (counts) counts->noc_bit_hops += bits * links_used;
     return;
   }
   const size_t slots = tree.hops.size() + 1;

@@ -47,6 +47,16 @@ struct McTree {
   std::vector<int> dst_end;   ///< per destination: hops up to here lead to it
   std::vector<int> dst_slot;  ///< per destination: its tree slot (-1 when it is the source)
   bool forwards = false;      ///< some destination is not the source
+  /// The hops as straight runs, for the walk of a mesh with gated routers (filled by
+  /// build_tree when they are): hops `first` to first + len - 1, one destination's, each along
+  /// the same direction from the node the one before reached: hop first + j leaves node
+  /// from + j * node_step over link link + j * link_step; the first leaves tree slot `slot`.
+  struct Run {
+    int first = 0, len = 0, slot = 0;
+    int link = 0, link_step = 0;
+    int from = 0, node_step = 0;
+  };
+  std::vector<Run> runs;
   /// The mesh that registered the tree as a flow of its own (ScNoc::build_tree), and where it
   /// keeps it; null when not registered (the tree is then replayed link by link).
   const class ScNoc* owner = nullptr;
@@ -154,6 +164,13 @@ class ScNoc : public ScComponent {
   // ---- Shadowed links (see the class comment) ----
   /// Fills `tree` (not registered).
   void grow_tree(int src, const int* dsts, int n, McTree* tree);
+  /// Fills tree->runs from its hops.
+  void find_runs(McTree* tree) const;
+  /// The step of link_index between a link and the next one in direction `dir` (a straight run).
+  int link_step(int dir) const { return dir % 2 == 0 ? 2 : -2; }
+  /// Gated routers, no trace: multicast() along `tree`'s runs, the same reservations, wake-ups
+  /// and busy times in the same order as hop by hop.
+  void multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals);
   /// A registered tree: per hop its link and tree slot; per hop the link it is governed by (the
   /// last link on its path from the source that is not shadowed, an index into `plan`) and its
   /// start's offset from that link's start; `plan`, what a multicast reads (one array): first

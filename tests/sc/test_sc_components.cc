@@ -665,6 +665,95 @@ TEST(ScNoc, ShadowedLinksGiveTheTimesOfEveryLinkReserved) {
   EXPECT_EQ(got, "1 0 0 1 1 11");
 }
 
+// A span sink that records nothing: attached to a mesh, it sends every transfer through the
+// per-hop calls (the path a traced run takes).
+struct NoSpans : arch::SpanSink {
+  bool wants(const std::string&) const override { return false; }
+  void span(int, const char*, Ps, Ps) override {}
+  int track(const std::string&) override { return 0; }
+};
+
+TEST(ScNoc, GatedRoutersGiveTheSameTimesAndOffIntervalsOnEveryPath) {
+  // Routers gated (off after 1 us idle, 20 ns wake-up) on a 9 x 7 mesh; seeded random unicasts,
+  // multicasts (trees built once and reused, and destination lists, with repeats and the
+  // source) and reductions, at gaps below and above the threshold. The mesh's gated path
+  // without a trace (straight runs of links found by stepping) gives the same arrivals, link
+  // busy time and bit-hops, and records the same off intervals in the same order, as the
+  // per-hop calls of a traced mesh (thousands of off intervals).
+  arch::NocSpec n = mesh8();
+  n.mesh_x = 9;
+  n.mesh_y = 7;
+  n.router_gating = {true, 1000000, 20000};
+  const int nodes = 63;
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc fast("fast", n), traced("traced", n);
+    NoSpans sink;
+    traced.set_trace(&sink);
+    std::mt19937 rng(5);
+    std::vector<arch::McTree> trees(10), traced_trees(10);
+    std::vector<std::vector<int>> lists;
+    for (int t = 0; t < 10; ++t) {
+      std::vector<int> d;
+      const int src = static_cast<int>(rng() % nodes);
+      for (int k = 1 + static_cast<int>(rng() % 14); k > 0; --k) d.push_back(rng() % nodes);
+      if (t % 3 == 0) d.push_back(src);
+      d.push_back(d.front());
+      lists.push_back(d);
+      fast.build_tree(src, d.data(), static_cast<int>(d.size()), &trees[t]);
+      traced.build_tree(src, d.data(), static_cast<int>(d.size()), &traced_trees[t]);
+    }
+    long long mismatches = 0, checks = 0;
+    Ps clock = 0;
+    for (int i = 0; i < 4000; ++i) {
+      clock += static_cast<Ps>(rng() % 4) == 0 ? 1500000 + rng() % 1000000 : rng() % 3000;
+      const double bits = 64.0 * (1 + rng() % 40);
+      const int what = static_cast<int>(rng() % 8);
+      if (what < 3) {
+        const int src = rng() % nodes, dst = rng() % nodes;
+        mismatches += fast.unicast(clock, src, dst, bits, nullptr) !=
+                      traced.unicast(clock, src, dst, bits, nullptr);
+      } else if (what == 3) {
+        std::vector<int> srcs;
+        std::vector<Ps> ready;
+        for (int k = 1 + static_cast<int>(rng() % 5); k > 0; --k) {
+          srcs.push_back(rng() % nodes);
+          ready.push_back(clock + static_cast<Ps>(rng() % 4000));
+        }
+        const int dst = rng() % nodes, m = static_cast<int>(srcs.size());
+        mismatches += fast.reduce(ready.data(), srcs.data(), m, dst, bits, 8, nullptr) !=
+                      traced.reduce(ready.data(), srcs.data(), m, dst, bits, 8, nullptr);
+      } else {
+        const int t = static_cast<int>(rng() % trees.size());
+        const std::vector<int>& d = lists[t];
+        const int m = static_cast<int>(d.size());
+        std::vector<Ps> a(d.size()), b(d.size());
+        if (what == 4) {
+          fast.multicast(clock, trees[t].src, d.data(), m, bits, a.data(), nullptr);
+          traced.multicast(clock, trees[t].src, d.data(), m, bits, b.data(), nullptr);
+        } else {
+          fast.multicast(clock, trees[t], bits, a.data(), nullptr);
+          traced.multicast(clock, traced_trees[t], bits, b.data(), nullptr);
+        }
+        mismatches += a != b;
+      }
+      ++checks;
+    }
+    const std::vector<arch::GatedInterval>& a = fast.gated();
+    const std::vector<arch::GatedInterval>& b = traced.gated();
+    bool same = a.size() == b.size();
+    for (size_t k = 0; same && k < a.size(); ++k)
+      same = a[k].begin == b[k].begin && a[k].end == b[k].end && a[k].unit == b[k].unit &&
+             a[k].woke == b[k].woke;
+    const std::vector<double> x = fast.stat_values(), y = traced.stat_values();
+    std::ostringstream o;
+    o << checks << " " << mismatches << " " << same << (a.size() > 3000) << " "
+      << (std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0) << " "
+      << (trees[0].runs.size() > 1) << (traced_trees[0].runs.size() > 1);
+    return o.str();
+  });
+  EXPECT_EQ(got, "4000 0 11 1 11");
+}
+
 TEST(ScAdcBank, PowerGatingOffIntervalAndWakeUp) {
   // One conversion round at 0 (38.4 ns), the next at 5 us: the bank is off from 1 us after the
   // first until 5 us, and the second round starts 20 ns late; closing at 8 us adds an off
