@@ -23,6 +23,15 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
     node_x_[node] = node % spec.mesh_x;
     node_y_[node] = node / spec.mesh_x;
   }
+  const int mx = spec.mesh_x;
+  if (mx > 1) {
+    link_step_[0] = link_index(1, 0) - link_index(0, 0);
+    link_step_[1] = link_index(0, 1) - link_index(1, 1);
+  }
+  if (spec.mesh_y > 1) {
+    link_step_[2] = link_index(mx, 2) - link_index(0, 2);
+    link_step_[3] = link_index(0, 3) - link_index(mx, 3);
+  }
 }
 
 int ScNoc::hops(int src, int dst) const {

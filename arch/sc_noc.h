@@ -166,8 +166,10 @@ class ScNoc : public ScComponent {
   void grow_tree(int src, const int* dsts, int n, McTree* tree);
   /// Fills tree->runs from its hops.
   void find_runs(McTree* tree) const;
-  /// The step of link_index between a link and the next one in direction `dir` (a straight run).
-  int link_step(int dir) const { return dir % 2 == 0 ? 2 : -2; }
+  /// The step of link_index between a link and the next one in direction `dir` (a straight run;
+  /// the same for every node, found once from link_index).
+  int link_step(int dir) const { return link_step_[dir]; }
+  int link_step_[4] = {0, 0, 0, 0};
   /// Gated routers, no trace: multicast() along `tree`'s runs, the same reservations, wake-ups
   /// and busy times in the same order as hop by hop.
   void multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals);
