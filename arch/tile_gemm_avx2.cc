@@ -38,11 +38,8 @@ struct Simd {
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V abs(V a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
   static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-  /// Whether lanes [0, n) of m are all set.
-  static bool all(M m, int n) {
-    const int want = (1 << n) - 1;
-    return (_mm256_movemask_ps(m) & want) == want;
-  }
+  /// The lanes of m as bits (lane l: bit l).
+  static int bits(M m) { return _mm256_movemask_ps(m); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
 };
 

@@ -35,8 +35,8 @@ struct Simd {
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V abs(V a) { return _mm512_abs_ps(a); }
   static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
-  /// Whether lanes [0, n) of m are all set.
-  static bool all(M m, int n) { return (m & mask(n)) == mask(n); }
+  /// The lanes of m as bits (lane l: bit l).
+  static int bits(M m) { return static_cast<int>(m); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
 };
 
