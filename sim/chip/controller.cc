@@ -200,11 +200,17 @@ void Controller::run_burst(const Pending& p) {
   const double bits = item.bits;
   const bool last = ++b.next == b.items.size();
   cur_join_ = join;
-  set_context(joins_[join].token, joins_[join].step);
+  cur_phase_ = b.phase;
+  cur_ledger_ = b.ledger;
   const Ps done = send_partial(p.burst, tile, bits, p.ready);
-  if (last) free_bursts_.push_back(p.burst);
   flush_counts();
-  finish(join, done);
+  // The step's part ends with the burst's latest (finish() once: its join waits for the burst
+  // as one part, and only the latest of their ends counts).
+  Burst& after = bursts_[p.burst];
+  after.done = std::max(after.done, done);
+  if (!last) return;
+  free_bursts_.push_back(p.burst);
+  finish(join, after.done);
 }
 
 Ps Controller::at(Ps when, Then fn) {
@@ -531,16 +537,25 @@ const arch::McTree& Controller::tree_of(const RowGroup& g, int src_node, arch::S
   return g.trees.back();
 }
 
-// Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
-// sent to `out_node`; returns when the last has arrived.
-Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
-                         arch::ActionCounts* c, ReadSpans* spans, Then last) {
+// Every row group's input multicast from `src_node` and its tiles' reads; `out(ready, in, tile,
+// bits)` takes each read's partial outputs (ready, input arrived, tile, bits) in read order.
+template <typename Out>
+void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
+                             arch::ActionCounts* c, Out&& out) {
   Chip& chip = *layout_.chips[p.chip];
   arch::ScNoc& noc = chip.noc();
   arch::TileArray& array = chip.tile_array();
   const bool direct = array.direct();
-  reads_.clear();
-  for (const RowGroup& g : p.replicas[replica]) {
+  const std::vector<RowGroup>& groups = p.replicas[replica];
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const RowGroup& g = groups[k];
+    if (k + 1 < groups.size()) {
+      // The next row group's tiles (cache hints only).
+      const RowGroup& next = groups[k + 1];
+      __builtin_prefetch(next.tiles.data());
+      __builtin_prefetch(next.cols_phys.data());
+      __builtin_prefetch(next.outs.data());
+    }
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
     // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
@@ -554,64 +569,88 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     if (!direct)
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
     for (int i = 0; i < n; ++i) {
-      const Ps out = direct ? array.read(g.tiles[i], arrivals_[i], g.rows, g.cols_phys[i], c)
-                            : chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
-      reads_.push_back({out, arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_});
-      if (spans) {
-        spans->first_in = std::min(spans->first_in, arrivals_[i]);
-        spans->last_in = std::max(spans->last_in, arrivals_[i]);
-      }
+      const Ps done = direct ? array.read(g.tiles[i], arrivals_[i], g.rows, g.cols_phys[i], c)
+                             : chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
+      out(done, arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
     }
   }
-  // Each partial output leaves its tile when the tile has been read: in a job of its own in a
-  // run, in the order the tiles end in a calibration (one read alone).
-  Ps all_in = ready;
-  if (last) {
-    if (reads_.empty()) return all_in;
-    // Those read already go now, the others as one burst in the queue; sequence numbers are
-    // taken in the order of reads_, as one job each would.
-    const int join = cur_join_;
-    const int b = take_slot(bursts_, free_bursts_);
-    {
-      Burst& burst = bursts_[b];
-      burst.items.clear();
-      burst.join = join;
-      burst.chip = p.chip;
-      burst.out_node = out_node;
-      burst.next = 0;
-      burst.all = ready;
-      burst.left = static_cast<int>(reads_.size());
-      burst.last = std::move(last);
-    }
+}
+
+// Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
+// sent to `out_node`; returns when the last has arrived.
+Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
+                         arch::ActionCounts* c, ReadSpans* spans, Then last) {
+  // Each partial output leaves its tile when the tile has been read: in the queue's time order
+  // in a run, in the order the tiles end in a calibration (one read alone).
+  if (!last) {
+    reads_.clear();
+    read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {
+      reads_.push_back({out, in, tile, bits});
+      if (spans) {
+        spans->first_in = std::min(spans->first_in, in);
+        spans->last_in = std::max(spans->last_in, in);
+      }
+    });
+    std::stable_sort(reads_.begin(), reads_.end(),
+                     [](const TileRead& a, const TileRead& b) { return a.out < b.out; });
+    arch::ScNoc& noc = layout_.chips[p.chip]->noc();
+    Ps all_in = ready;
     for (const TileRead& r : reads_) {
-      if (r.out <= now_) {
-        all_in = std::max(all_in, send_partial(b, r.tile, r.bits, r.out));
-      } else {
-        bursts_[b].items.push_back({r.out, seq_++, r.tile, r.bits});
-        all_in = std::max(all_in, now_);
+      const Ps back = noc.unicast(r.out, r.tile, out_node, r.bits, c);
+      all_in = std::max(all_in, back);
+      if (spans) {
+        spans->first_out = std::min(spans->first_out, back);
+        spans->last_out = std::max(spans->last_out, back);
       }
     }
-    Burst& burst = bursts_[b];
-    if (burst.items.empty()) {
-      free_bursts_.push_back(b);
-      return all_in;
-    }
-    sort_burst(&burst.items);
-    joins_[join].pending += static_cast<int>(burst.items.size());
-    const Join& j = joins_[join];
-    queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
     return all_in;
   }
-  std::stable_sort(reads_.begin(), reads_.end(),
-                   [](const TileRead& a, const TileRead& b) { return a.out < b.out; });
-  for (const TileRead& r : reads_) {
-    const Ps back = noc.unicast(r.out, r.tile, out_node, r.bits, c);
-    all_in = std::max(all_in, back);
-    if (spans) {
-      spans->first_out = std::min(spans->first_out, back);
-      spans->last_out = std::max(spans->last_out, back);
-    }
+  size_t tiles = 0;
+  for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
+  if (tiles == 0) return ready;
+  // Those read already go now (once every tile has been read), the others as one burst in the
+  // queue; sequence numbers are taken in read order, as one job each would.
+  const int join = cur_join_;
+  const int b = take_slot(bursts_, free_bursts_);
+  {
+    Burst& burst = bursts_[b];
+    burst.items.clear();
+    burst.join = join;
+    burst.chip = p.chip;
+    burst.out_node = out_node;
+    burst.next = 0;
+    burst.all = ready;
+    burst.left = static_cast<int>(tiles);
+    burst.last = std::move(last);
+    burst.done = 0;
+    // The context each of its outputs is sent in (set_context of its step).
+    const Join& j = joins_[join];
+    burst.phase = tokens_[j.token].decode ? 1 : 0;
+    burst.ledger = &ledgers_[burst.phase][steps_of(j.token)[j.step].ledger];
   }
+  sent_now_.clear();
+  std::vector<Burst::Item>& items = bursts_[b].items;
+  read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {
+    if (out <= now_) {
+      sent_now_.push_back({out, in, tile, bits});
+    } else {
+      items.push_back({out, seq_++, tile, bits});
+    }
+  });
+  Ps all_in = ready;
+  for (const TileRead& r : sent_now_)
+    all_in = std::max(all_in, send_partial(b, r.tile, r.bits, r.out));
+  Burst& burst = bursts_[b];
+  if (burst.items.empty()) {
+    free_bursts_.push_back(b);
+    return all_in;
+  }
+  all_in = std::max(all_in, now_);
+  sort_burst(&burst.items);
+  // The burst is one part of its step: it finishes with its last output (run_burst).
+  ++joins_[join].pending;
+  const Join& j = joins_[join];
+  queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
   return all_in;
 }
 

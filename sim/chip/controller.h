@@ -335,6 +335,9 @@ class Controller : public sc_core::sc_module {
   // time order), and `last` runs once on the latest arrival (or `ready`) when all have arrived.
   arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                      arch::ActionCounts* c, ReadSpans* spans, Then last = nullptr);
+  template <typename Out>
+  void read_groups(const Part& p, int replica, int src_node, arch::Ps ready, arch::ActionCounts* c,
+                   Out&& out);
   arch::Ps replay_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                        arch::ActionCounts* c, Then then);
   // A scratch copy of a chip on which memo_parts simulates each part's read once.
@@ -426,6 +429,10 @@ class Controller : public sc_core::sc_module {
     arch::Ps all = 0;
     int left = 0;
     Then last;
+    arch::Ps done = 0;  // the latest end of its outputs sent from the queue so far
+    // The context its outputs are sent in (set_context of its step).
+    int phase = 0;
+    arch::ActionCounts* ledger = nullptr;
   };
   std::vector<Burst> bursts_;
   std::vector<int> free_bursts_;
@@ -504,6 +511,7 @@ class Controller : public sc_core::sc_module {
     double bits = 0;  // its partial outputs
   };
   std::vector<TileRead> reads_;                   // scratch: one part's tile reads
+  std::vector<TileRead> sent_now_;                // scratch: those read before the burst
   std::vector<int> reduction_;                    // per chip: proto::PartialSumReduction
   std::vector<std::vector<arch::Ps>> part_done_;  // scratch: [row group][tile] outputs ready
   std::vector<arch::Ps> part_ready_;              // scratch: one slice's partials
