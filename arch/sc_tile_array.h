@@ -42,13 +42,30 @@ class TileArray {
     __builtin_prefetch(&tiles_[tile], 1);
     __builtin_prefetch(&banks_[bank_index(tile)], 1);
   }
+  /// Cache hints for a read of `tile` when tiles are gated (no effect on results): with `tail`
+  /// false the tile's record of off intervals, with `tail` true (once that is in the cache)
+  /// where its next one goes.
+  void prefetch_gating(int tile, bool tail) const {
+    if (!tile_spec_.gating) return;
+    const GatedLog& log = tile_of_[tile]->gated_;
+    if (tail)
+      log.prefetch_tail();
+    else
+      __builtin_prefetch(&log, 1);
+  }
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
     const int b = bank_index(tile);
     Ps begin = 0;
     return read_on(
         tile_spec_, tiles_[tile], ready, rows, cols, counts, &begin,
-        [this, tile](Ps at) { return tile_spec_.gating ? tile_of_[tile]->wake(at) : at; },
+        [this, tile](Ps at) {
+          // ScTile::wake with the chip's tile spec: the tile's own record only when it is off.
+          const Ps last_end = tiles_[tile].last_end;
+          if (!tile_spec_.gating || at - last_end <= tile_spec_.gate_after_ps) return at;
+          tile_of_[tile]->gated_.add(last_end + tile_spec_.gate_after_ps, at, true);
+          return at + tile_spec_.wake_up_ps;
+        },
         [this, b](Ps r, int c, ActionCounts* k, Ps* s) {
           return convert_on(bank_spec_, banks_[b], r, c, k, s, Gate{this, b});
         });

@@ -559,15 +559,20 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
     // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
+    // With gated tiles, each tile's record of off intervals too, and then where the next goes.
     if (direct) {
       for (int i = 0; i < n; ++i) array.prefetch(g.tiles[i]);
+      for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], false);
     } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
     }
     noc.multicast(ready, tree_of(g, src_node, noc), static_cast<double>(g.rows) * dac_bits_,
                   arrivals_.data(), c);
-    if (!direct)
+    if (direct) {
+      for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
+    } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
+    }
     for (int i = 0; i < n; ++i) {
       const Ps done = direct ? array.read(g.tiles[i], arrivals_[i], g.rows, g.cols_phys[i], c)
                              : chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
