@@ -15,14 +15,12 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
       node_time_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
       node_stamp_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
       routers_(spec.router_gating, spec.mesh_x * spec.mesh_y) {
-  const int nodes = spec.mesh_x * spec.mesh_y;
-  nodes_ = nodes;
-  node_x_.resize(nodes);
-  node_y_.resize(nodes);
-  for (int node = 0; node < nodes; ++node) {
-    node_x_[node] = node % spec.mesh_x;
-    node_y_[node] = node / spec.mesh_x;
-  }
+  nodes_ = spec.mesh_x * spec.mesh_y;
+  // ceil(2^40 / mesh_x): for node < 2^24 and mesh_x <= 2^12 (the configs' limits) the product's
+  // top bits are node / mesh_x exactly (the rounding adds under node / 2^40 < 2^-16 < 1 / mesh_x).
+  row_magic_ = ((uint64_t{1} << 40) + static_cast<uint64_t>(spec.mesh_x) - 1) /
+               static_cast<uint64_t>(spec.mesh_x);
+  if (static_cast<int64_t>(nodes_) >= (int64_t{1} << 24) || spec.mesh_x > 4096) row_magic_ = 0;
   const int mx = spec.mesh_x;
   if (mx > 1) {
     link_step_[0] = link_index(1, 0) - link_index(0, 0);
@@ -34,42 +32,34 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
   }
 }
 
-int ScNoc::hops(int src, int dst) const {
-  return std::abs(src % spec_.mesh_x - dst % spec_.mesh_x) +
-         std::abs(src / spec_.mesh_x - dst / spec_.mesh_x);
-}
-
-Ps ScNoc::flits_ps(double bits) const {
-  return cycles_to_ps(std::ceil(bits / spec_.link_width_bits), spec_.cycle_ps);
-}
-
 int ScNoc::next_link(int node, int dst, int* next) const {
-  const int x = node_x_[node], dx = node_x_[dst];
+  const int y = row_of(node), x = node - y * spec_.mesh_x;
+  const int dy = row_of(dst), dx = dst - dy * spec_.mesh_x;
   if (x != dx) {
     const int dir = dx > x ? 0 : 1;
     *next = node + (dx > x ? 1 : -1);
     return link_index(node, dir);
   }
-  const int y = node_y_[node], dy = node_y_[dst];
   const int dir = dy > y ? 2 : 3;
   *next = node + (dy > y ? spec_.mesh_x : -spec_.mesh_x);
   return link_index(node, dir);
 }
 
 int ScNoc::link_index(int node, int dir) const {
-  if (dir < 2) return node * 2 + dir;
-  return 2 * nodes_ + (node_x_[node] * spec_.mesh_y + node_y_[node]) * 2 + (dir - 2);
+  if (dir < 2) return dir * nodes_ + node;
+  const int y = row_of(node), x = node - y * spec_.mesh_x;
+  return dir * nodes_ + x * spec_.mesh_y + y;
 }
 
 void ScNoc::link_of(int link, int* node, int* dir) const {
-  if (link < 2 * nodes_) {
-    *node = link / 2;
-    *dir = link % 2;
+  *dir = link / nodes_;
+  const int r = link % nodes_;
+  if (*dir < 2) {
+    *node = r;
     return;
   }
-  const int r = link - 2 * nodes_, col = r / 2 / spec_.mesh_y, row = r / 2 % spec_.mesh_y;
+  const int col = r / spec_.mesh_y, row = r % spec_.mesh_y;
   *node = row * spec_.mesh_x + col;
-  *dir = 2 + r % 2;
 }
 
 void ScNoc::add_link_busy(Ps occ, int links) {
@@ -98,24 +88,26 @@ void ScNoc::trace_link(int link, Ps start, Ps end) {
 Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
   if (src == dst || bits <= 0) return ready;
   const Ps occ = flits_ps(bits);
-  const int x = node_x_[src], dx = node_x_[dst], y = node_y_[src], dy = node_y_[dst];
+  const int y = row_of(src), x = src - y * spec_.mesh_x;
+  const int dy = row_of(dst), dx = dst - dy * spec_.mesh_x;
   const int h = std::abs(dx - x) + std::abs(dy - y);
   Ps head;
   if (!sink_ && !routers_.spec().enabled) {
     // No trace, no gating: each link only delays the head and is held by the flits. XY: along
-    // the row first (x links of a row are adjacent), then along the column (so are y links).
+    // the row first (a row's links of one direction are adjacent), then along the column (so
+    // are a column's).
     Ps* free = link_free_.data();
     head = ready;
-    int link = src * 2 + (dx > x ? 0 : 1);
-    const int xstride = dx > x ? 2 : -2;
+    int link = (dx > x ? 0 : nodes_) + src;
+    const int xstride = dx > x ? 1 : -1;
     for (int k = std::abs(dx - x); k > 0; --k, link += xstride) {
       const Ps f = free[link];
       const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
       free[link] = start + occ;
       head = start + hop_ps_;
     }
-    link = 2 * nodes_ + (dx * spec_.mesh_y + y) * 2 + (dy > y ? 0 : 1);
-    const int ystride = dy > y ? 2 : -2;
+    link = (dy > y ? 2 : 3) * nodes_ + dx * spec_.mesh_y + y;
+    const int ystride = dy > y ? 1 : -1;
     for (int k = std::abs(dy - y); k > 0; --k, link += ystride) {
       const Ps f = free[link];
       const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
@@ -200,7 +192,7 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
   if (node_slot_.size() != node_stamp_.size()) node_slot_.assign(node_stamp_.size(), 0);
   node_stamp_[src] = stamp_;
   node_slot_[src] = 0;
-  const int sx = node_x_[src], sy = node_y_[src];
+  const int sy = row_of(src), sx = src - sy * spec_.mesh_x;
   for (int i = 0; i < n; ++i) {
     const int dst = dsts[i];
     if (dst != src) tree->forwards = true;
@@ -210,7 +202,7 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
     int node = dst;
     while (node_stamp_[node] != stamp_) {
       path_.push_back(node);
-      const int x = node_x_[node], y = node_y_[node];
+      const int y = row_of(node), x = node - y * spec_.mesh_x;
       if (y != sy)
         node += y > sy ? -spec_.mesh_x : spec_.mesh_x;
       else

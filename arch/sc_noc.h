@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <systemc>
@@ -109,8 +110,27 @@ class ScNoc : public ScComponent {
   Ps reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
             ActionCounts* counts);
 
+  /// Hints the caches at the link state that unicast(src, dst) will read (no other effect).
+  void prefetch_route(int src, int dst) const {
+    const int y = row_of(src), x = src - y * spec_.mesh_x;
+    const int dy = row_of(dst), dx = dst - dy * spec_.mesh_x;
+    const Ps* free = link_free_.data();
+    auto lines = [](const Ps* a, const Ps* b) {
+      if (b < a) std::swap(a, b);
+      for (; a <= b; a += 8) __builtin_prefetch(a);
+      __builtin_prefetch(b);
+    };
+    if (dx > x) lines(free + src, free + src + (dx - x - 1));
+    if (dx < x) lines(free + nodes_ + src - (x - dx - 1), free + nodes_ + src);
+    const Ps* col = free + dx * spec_.mesh_y;
+    if (dy > y) lines(col + 2 * nodes_ + y, col + 2 * nodes_ + dy - 1);
+    if (dy < y) lines(col + 3 * nodes_ + dy + 1, col + 3 * nodes_ + y);
+  }
   /// XY hop count between two nodes.
-  int hops(int src, int dst) const;
+  int hops(int src, int dst) const {
+    const int sy = row_of(src), dy = row_of(dst);
+    return std::abs(src - sy * spec_.mesh_x - (dst - dy * spec_.mesh_x)) + std::abs(sy - dy);
+  }
 
   const NocSpec& spec() const { return spec_; }
   int links() const { return static_cast<int>(link_free_.size()); }
@@ -139,14 +159,29 @@ class ScNoc : public ScComponent {
   }
 
  private:
+  /// The mesh row of `node` (node / mesh_x, by a multiplication when row_magic_ allows).
+  int row_of(int node) const {
+    return row_magic_ ? static_cast<int>((static_cast<uint64_t>(node) * row_magic_) >> 40)
+                      : node / spec_.mesh_x;
+  }
   int next_link(int node, int dst, int* next_node) const;
-  /// Where the link leaving `node` in direction `dir` keeps its state: the x links of a row
-  /// side by side, then the y links of a column side by side (a route's links are neighbours).
+  /// Where the link leaving `node` in direction `dir` keeps its state, direction by direction:
+  /// the east links of a row side by side (then the west links), the south links of a column
+  /// side by side (then the north links), so that a route's links are neighbours.
   int link_index(int node, int dir) const;
   void link_of(int link, int* node, int* dir) const;
   /// Adds the busy time of `links` links each held `occ`.
   void add_link_busy(Ps occ, int links);
-  Ps flits_ps(double bits) const;
+  /// The occupancy of `bits` on a link, ceil(bits / link_width) cycles (the last one kept).
+  Ps flits_ps(double bits) {
+    if (bits != occ_bits_) {
+      occ_bits_ = bits;
+      occ_ps_ = cycles_to_ps(std::ceil(bits / spec_.link_width_bits), spec_.cycle_ps);
+    }
+    return occ_ps_;
+  }
+  double occ_bits_ = -1;
+  Ps occ_ps_ = 0;
   /// Free time of `link`, given back first when it is shadowed.
   Ps link_free(int link) {
     const Ps f = link_free_[link];
@@ -218,10 +253,10 @@ class ScNoc : public ScComponent {
   NocSpec spec_;
   Ps hop_ps_;
   int nodes_ = 0;
-  std::vector<Ps> link_free_;         // link_index(node, direction (0 +x, 1 -x, 2 +y, 3 -y))
-  std::vector<int> node_x_, node_y_;  // coordinates of each node
-  std::vector<Ps> slot_time_;         // multicast scratch: head time per tree slot
-  std::vector<int> node_slot_;        // build_tree scratch: tree slot of each stamped node
+  std::vector<Ps> link_free_;   // link_index(node, direction (0 +x, 1 -x, 2 +y, 3 -y))
+  uint64_t row_magic_ = 0;      // see row_of()
+  std::vector<Ps> slot_time_;   // multicast scratch: head time per tree slot
+  std::vector<int> node_slot_;  // build_tree scratch: tree slot of each stamped node
   McTree scratch_tree_;
   // Per-multicast scratch: the time the head reached each node in the current tree.
   std::vector<Ps> node_time_;

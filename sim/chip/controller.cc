@@ -199,6 +199,8 @@ void Controller::run_burst(const Pending& p) {
   const int tile = item.tile, join = b.join;
   const double bits = item.bits;
   const bool last = ++b.next == b.items.size();
+  // The next output's route is read at a later pop: fetched while this one is sent.
+  if (!last) layout_.chips[b.chip]->noc().prefetch_route(b.items[b.next].tile, b.out_node);
   cur_join_ = join;
   cur_phase_ = b.phase;
   cur_ledger_ = b.ledger;
