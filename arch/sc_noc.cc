@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <new>
 
 namespace aimc::arch {
 
@@ -307,24 +308,26 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   const Ps occ = flits_ps(bits);
   if (tree.owner == this && tree.flow >= 0 && !sink_ && !routers_.spec().enabled) {
     // A registered tree: only its links that are not shadowed.
-    Flow& f = flows_[tree.flow];
-    if (f.stale) compile(&f);
+    Plan* plan = plans_[tree.flow];
+    if (plan->stale) plan = compile(&flows_[tree.flow]);
     Ps* free = link_free_.data();
-    Flow::Step* r = f.plan.data();
-    const int reals = f.reals;
+    const Ps hop = hop_ps_;
+    Plan::Real* r = plan->real();
+    const int reals = plan->reals;
     for (int k = 0; k < reals; ++k) {
-      const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].off;
+      const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].hops * hop;
       const Ps start = std::max(head, free[r[k].link]);
       free[r[k].link] = start + occ;
       r[k].start = start;
     }
-    f.last_occ = occ;
-    add_link_busy(occ, static_cast<int>(tree.hops.size()));
-    const Flow::Step* d = r + reals;
+    plan->last_occ = occ;
+    add_link_busy(occ, plan->links);
+    const Plan::Dst* d = plan->dst();
     for (int i = 0; i < n; ++i)
-      arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].off + occ;
-    bit_hops_ += bits * f.hops;
-    if (counts) counts->noc_bit_hops += bits * f.hops;
+      arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].hops * hop + occ;
+    const double links = plan->links;
+    bit_hops_ += bits * links;
+    if (counts) counts->noc_bit_hops += bits * links;
     return;
   }
   if (!sink_ && routers_.spec().enabled && tree.runs.size() + tree.hops.empty() > 0) {
@@ -483,6 +486,7 @@ const ComponentTraits& ScNoc::traits() {
 void ScNoc::register_flow(McTree* tree) {
   const int id = static_cast<int>(flows_.size());
   flows_.emplace_back();
+  plans_.push_back(nullptr);
   const int hops = static_cast<int>(tree->hops.size());
   if (link_pred_.empty()) {
     link_pred_.assign(link_free_.size(), kUnclaimed);
@@ -497,7 +501,6 @@ void ScNoc::register_flow(McTree* tree) {
       f.slot[k] = tree->hops[k].slot;
     }
     f.dst_slot = tree->dst_slot;
-    f.hops = static_cast<double>(hops);
   }
   for (int k = 0; k < hops; ++k) {
     const McTree::Hop& h = tree->hops[k];
@@ -523,47 +526,62 @@ void ScNoc::register_flow(McTree* tree) {
     }
   }
   compile(&flows_[id]);
+  plans_[id] = flows_[id].plan.get();
   tree->owner = this;
   tree->flow = id;
 }
 
-void ScNoc::compile(Flow* f) {
+ScNoc::Plan* ScNoc::compile(Flow* f) {
   const int hops = static_cast<int>(f->link.size());
   // The last start of every link of the flow, from the links it reserved.
-  const bool ran = f->last_occ >= 0;
+  const Plan* old = f->plan.get();
+  const bool ran = old && old->last_occ >= 0;
   if (ran) {
     hop_start_.resize(hops);
-    for (int k = 0; k < hops; ++k) hop_start_[k] = f->plan[f->gov[k]].start + f->gov_off[k];
+    Plan* p = f->plan.get();
+    for (int k = 0; k < hops; ++k)
+      hop_start_[k] = p->real()[f->gov[k]].start + f->gov_hops[k] * hop_ps_;
   }
   f->gov.resize(hops);
-  f->gov_off.resize(hops);
-  f->plan.clear();
+  f->gov_hops.resize(hops);
+  int reals = 0;
+  for (int k = 0; k < hops; ++k) reals += link_pred_[f->link[k]] < 0;
+  const int dsts = static_cast<int>(f->dst_slot.size());
+  void* mem = ::operator new(sizeof(Plan) + sizeof(Plan::Real) * reals + sizeof(Plan::Dst) * dsts);
+  Plan* plan = new (mem) Plan;
+  plan->reals = reals;
+  plan->dsts = dsts;
+  plan->links = hops;
+  plan->last_occ = old ? old->last_occ : -1;
+  Plan::Real* r = plan->real();
+  int next = 0;
   for (int k = 0; k < hops; ++k) {
     const int link = f->link[k], slot = f->slot[k];
     if (link_pred_[link] >= 0) {
       // Shadowed: it starts when its head arrives, one hop after the link before it.
       f->gov[k] = f->gov[slot - 1];
-      f->gov_off[k] = f->gov_off[slot - 1] + hop_ps_;
+      f->gov_hops[k] = f->gov_hops[slot - 1] + 1;
       continue;
     }
-    Flow::Step r;
-    r.link = link;
-    r.parent = slot == 0 ? -1 : f->gov[slot - 1];
-    r.off = slot == 0 ? 0 : f->gov_off[slot - 1] + hop_ps_;
-    r.start = ran ? hop_start_[k] : 0;
-    f->gov[k] = static_cast<int>(f->plan.size());
-    f->gov_off[k] = 0;
-    f->plan.push_back(r);
+    Plan::Real* step = new (r + next) Plan::Real;
+    step->link = link;
+    step->parent = slot == 0 ? -1 : f->gov[slot - 1];
+    step->hops = slot == 0 ? 0 : f->gov_hops[slot - 1] + 1;
+    step->start = ran ? hop_start_[k] : 0;
+    f->gov[k] = next++;
+    f->gov_hops[k] = 0;
   }
-  f->reals = static_cast<int>(f->plan.size());
-  for (int s : f->dst_slot) {
-    Flow::Step d;
-    d.parent = s < 0 ? -1 : f->gov[s - 1];
-    d.off = s < 0 ? 0 : f->gov_off[s - 1] + hop_ps_;
-    f->plan.push_back(d);
+  Plan::Dst* d = plan->dst();
+  for (int i = 0; i < dsts; ++i) {
+    const int s = f->dst_slot[i];
+    Plan::Dst* dst = new (d + i) Plan::Dst;
+    dst->parent = s < 0 ? -1 : f->gov[s - 1];
+    dst->hops = s < 0 ? 0 : f->gov_hops[s - 1] + 1;
   }
-  f->plan.shrink_to_fit();
-  f->stale = false;
+  f->plan.reset(plan);
+  const int id = static_cast<int>(f - flows_.data());
+  if (id < static_cast<int>(plans_.size())) plans_[id] = plan;
+  return plan;
 }
 
 Ps ScNoc::unshadow(int link) {
@@ -575,8 +593,10 @@ Ps ScNoc::unshadow(int link) {
   for (int u = link_users_[link]; u >= 0; u = users_[u].next) {
     Flow& f = flows_[users_[u].flow];
     const int k = users_[u].hop;
-    if (f.last_occ >= 0) free = std::max(free, f.plan[f.gov[k]].start + f.gov_off[k] + f.last_occ);
-    f.stale = true;
+    Plan* p = f.plan.get();
+    if (p->last_occ >= 0)
+      free = std::max(free, p->real()[f.gov[k]].start + f.gov_hops[k] * hop_ps_ + p->last_occ);
+    p->stale = true;
   }
   link_users_[link] = -1;
   link_pred_[link] = kOrdinary;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <systemc>
 #include <vector>
@@ -41,6 +42,11 @@ struct McTree {
     int to = 0;    ///< the node it reaches
     int slot = 0;  ///< tree slot of `from` (0 = the source, k + 1 = the node hop k reached)
   };
+  // What a multicast along a registered tree reads first, side by side.
+  /// The mesh that registered the tree as a flow of its own (ScNoc::build_tree), and where it
+  /// keeps it; null when not registered (the tree is then replayed link by link).
+  const class ScNoc* owner = nullptr;
+  int flow = -1;
   int src = -1;
   int mesh_x = 0, mesh_y = 0;
   std::vector<int> dsts;
@@ -58,10 +64,6 @@ struct McTree {
     int from = 0, node_step = 0;
   };
   std::vector<Run> runs;
-  /// The mesh that registered the tree as a flow of its own (ScNoc::build_tree), and where it
-  /// keeps it; null when not registered (the tree is then replayed link by link).
-  const class ScNoc* owner = nullptr;
-  int flow = -1;
 };
 
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
@@ -208,33 +210,44 @@ class ScNoc : public ScComponent {
   /// Gated routers, no trace: multicast() along `tree`'s runs, the same reservations, wake-ups
   /// and busy times in the same order as hop by hop.
   void multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals);
-  /// A registered tree: per hop its link and tree slot; per hop the link it is governed by (the
-  /// last link on its path from the source that is not shadowed, an index into `plan`) and its
-  /// start's offset from that link's start; `plan`, what a multicast reads (one array): first
-  /// the `reals` links reserved (in tree order), each with its head's governing link (-1: the
-  /// source) and offset, and its last start; then per destination its governing link (-1: the
-  /// source itself) and offset. The last occupancy (-1: never run). `stale`: a link of the tree
-  /// became ordinary since `plan` was built (the plan still describes its runs so far).
-  struct Flow {
-    std::vector<int> link, slot, gov, dst_slot;
-    std::vector<Ps> gov_off;
-    struct Step {
-      int link = 0, parent = -1;
-      Ps off = 0, start = 0;
+  /// A registered tree's plan, what a multicast along it reads, in one allocation: this
+  /// header, then the `reals` links it reserves (in tree order), each with the step its head
+  /// comes from (-1: the source) and how many hops after that step's start, and its last start;
+  /// then per destination the step it comes from (-1: it is the source) and how many hops
+  /// after. The last occupancy (-1: never run). `stale`: a link of the tree became ordinary
+  /// since the plan was built (the plan still describes its runs so far).
+  struct Plan {
+    struct Real {
+      Ps start = 0;
+      int link = 0, parent = -1, hops = 0;
     };
-    std::vector<Step> plan;
-    int reals = 0;
+    struct Dst {
+      int parent = -1, hops = 0;
+    };
+    int reals = 0, dsts = 0, links = 0;
     bool stale = false;
     Ps last_occ = -1;
-    double hops = 0;
+    Real* real() { return reinterpret_cast<Real*>(this + 1); }
+    Dst* dst() { return reinterpret_cast<Dst*>(real() + reals); }
+  };
+  struct FreePlan {
+    void operator()(Plan* p) const { ::operator delete(p); }
+  };
+  /// A registered tree: per hop its link and tree slot; per hop the real link it is governed by
+  /// (the last link on its path from the source that is not shadowed, an index into the plan's
+  /// reals) and its start's distance in hops from that link's start; the plan.
+  struct Flow {
+    std::vector<int> link, slot, gov, gov_hops, dst_slot;
+    std::unique_ptr<Plan, FreePlan> plan;
   };
   bool shadowing() const { return spec_.multicast && !sink_ && !routers_.spec().enabled; }
   void register_flow(McTree* tree);
   /// (Re)builds `f`'s plan from the links' states, keeping its last starts.
-  void compile(Flow* f);
+  Plan* compile(Flow* f);
   /// Makes shadowed `link` an ordinary link again (for good); returns its free time.
   Ps unshadow(int link);
   std::vector<Flow> flows_;
+  std::vector<Plan*> plans_;  // per flow, its plan (read first by a multicast)
   static constexpr int kUnclaimed = -2, kOrdinary = -3;
   std::vector<int> link_pred_;  // per link: kUnclaimed, kOrdinary or (shadowed) the link before
   // The trees over each shadowed link: a list per link (its first entry, -1: none) in one pool
