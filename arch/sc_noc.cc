@@ -97,7 +97,9 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
     // No trace, no gating: each link only delays the head and is held by the flits. XY: along
     // the row first (a row's links of one direction are adjacent), then along the column (so
     // are a column's).
+    // (Locals: stores through `free` cannot change them, so they stay in registers.)
     Ps* free = link_free_.data();
+    const Ps hop = hop_ps_;
     head = ready;
     int link = (dx > x ? 0 : nodes_) + src;
     const int xstride = dx > x ? 1 : -1;
@@ -105,7 +107,7 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
       const Ps f = free[link];
       const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
       free[link] = start + occ;
-      head = start + hop_ps_;
+      head = start + hop;
     }
     link = (dy > y ? 2 : 3) * nodes_ + dx * spec_.mesh_y + y;
     const int ystride = dy > y ? 1 : -1;
@@ -113,7 +115,7 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
       const Ps f = free[link];
       const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
       free[link] = start + occ;
-      head = start + hop_ps_;
+      head = start + hop;
     }
     add_link_busy(occ, h);
   } else if (!sink_) {
@@ -526,19 +528,34 @@ void ScNoc::register_flow(McTree* tree) {
     }
   }
   compile(&flows_[id]);
-  plans_[id] = flows_[id].plan.get();
+  plans_[id] = flows_[id].plan;
   tree->owner = this;
   tree->flow = id;
+}
+
+void* ScNoc::plan_room(int reals, int dsts) {
+  size_t bytes = sizeof(Plan) + sizeof(Plan::Real) * reals + sizeof(Plan::Dst) * dsts;
+  bytes = (bytes + 7) / 8 * 8;
+  if (bytes > pool_left_) {
+    const size_t chunk = std::max<size_t>(bytes, size_t{1} << 18);
+    plan_pool_.emplace_back(new unsigned char[chunk]);
+    pool_next_ = plan_pool_.back().get();
+    pool_left_ = chunk;
+  }
+  void* room = pool_next_;
+  pool_next_ += bytes;
+  pool_left_ -= bytes;
+  return room;
 }
 
 ScNoc::Plan* ScNoc::compile(Flow* f) {
   const int hops = static_cast<int>(f->link.size());
   // The last start of every link of the flow, from the links it reserved.
-  const Plan* old = f->plan.get();
+  const Plan* old = f->plan;
   const bool ran = old && old->last_occ >= 0;
   if (ran) {
     hop_start_.resize(hops);
-    Plan* p = f->plan.get();
+    Plan* p = f->plan;
     for (int k = 0; k < hops; ++k)
       hop_start_[k] = p->real()[f->gov[k]].start + f->gov_hops[k] * hop_ps_;
   }
@@ -547,12 +564,19 @@ ScNoc::Plan* ScNoc::compile(Flow* f) {
   int reals = 0;
   for (int k = 0; k < hops; ++k) reals += link_pred_[f->link[k]] < 0;
   const int dsts = static_cast<int>(f->dst_slot.size());
-  void* mem = ::operator new(sizeof(Plan) + sizeof(Plan::Real) * reals + sizeof(Plan::Dst) * dsts);
+  const Ps last_occ = old ? old->last_occ : -1;
+  // The first plan takes the room it needs; a rebuilt one (more reals) room for every hop, once
+  // (its reals only grow), so a flow holds at most two rooms.
+  void* mem = f->plan;
+  if (!old || reals > f->room) {
+    f->room = old ? hops : reals;
+    mem = plan_room(f->room, dsts);
+  }
   Plan* plan = new (mem) Plan;
   plan->reals = reals;
   plan->dsts = dsts;
   plan->links = hops;
-  plan->last_occ = old ? old->last_occ : -1;
+  plan->last_occ = last_occ;
   Plan::Real* r = plan->real();
   int next = 0;
   for (int k = 0; k < hops; ++k) {
@@ -578,7 +602,7 @@ ScNoc::Plan* ScNoc::compile(Flow* f) {
     dst->parent = s < 0 ? -1 : f->gov[s - 1];
     dst->hops = s < 0 ? 0 : f->gov_hops[s - 1] + 1;
   }
-  f->plan.reset(plan);
+  f->plan = plan;
   const int id = static_cast<int>(f - flows_.data());
   if (id < static_cast<int>(plans_.size())) plans_[id] = plan;
   return plan;
@@ -593,7 +617,7 @@ Ps ScNoc::unshadow(int link) {
   for (int u = link_users_[link]; u >= 0; u = users_[u].next) {
     Flow& f = flows_[users_[u].flow];
     const int k = users_[u].hop;
-    Plan* p = f.plan.get();
+    Plan* p = f.plan;
     if (p->last_occ >= 0)
       free = std::max(free, p->real()[f.gov[k]].start + f.gov_hops[k] * hop_ps_ + p->last_occ);
     p->stale = true;

@@ -230,16 +230,20 @@ class ScNoc : public ScComponent {
     Real* real() { return reinterpret_cast<Real*>(this + 1); }
     Dst* dst() { return reinterpret_cast<Dst*>(real() + reals); }
   };
-  struct FreePlan {
-    void operator()(Plan* p) const { ::operator delete(p); }
-  };
   /// A registered tree: per hop its link and tree slot; per hop the real link it is governed by
   /// (the last link on its path from the source that is not shadowed, an index into the plan's
   /// reals) and its start's distance in hops from that link's start; the plan.
   struct Flow {
     std::vector<int> link, slot, gov, gov_hops, dst_slot;
-    std::unique_ptr<Plan, FreePlan> plan;
+    Plan* plan = nullptr;
+    int room = 0;  ///< reals the plan's room holds (a rebuilt plan takes room for all hops)
   };
+  /// Room for a plan of `reals` and `dsts`: the plans of a mesh lie side by side, in the order they
+  /// are built (a part's row groups one after another), apart from everything else on the heap.
+  void* plan_room(int reals, int dsts);
+  std::vector<std::unique_ptr<unsigned char[]>> plan_pool_;
+  size_t pool_left_ = 0;
+  unsigned char* pool_next_ = nullptr;
   bool shadowing() const { return spec_.multicast && !sink_ && !routers_.spec().enabled; }
   void register_flow(McTree* tree);
   /// (Re)builds `f`'s plan from the links' states, keeping its last starts.
