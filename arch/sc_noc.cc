@@ -2,6 +2,7 @@
 #include "arch/sc_noc.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <new>
@@ -16,6 +17,8 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
       node_time_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
       node_stamp_(static_cast<size_t>(spec.mesh_x) * spec.mesh_y, 0),
       routers_(spec.router_gating, spec.mesh_x * spec.mesh_y) {
+  static std::atomic<uint64_t> meshes{0};
+  serial_ = ++meshes;
   nodes_ = spec.mesh_x * spec.mesh_y;
   // ceil(2^40 / mesh_x): for node < 2^24 and mesh_x <= 2^12 (the configs' limits) the product's
   // top bits are node / mesh_x exactly (the rounding adds under node / 2^40 < 2^-16 < 1 / mesh_x).
@@ -309,27 +312,7 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   }
   const Ps occ = flits_ps(bits);
   if (tree.owner == this && tree.flow >= 0 && !sink_ && !routers_.spec().enabled) {
-    // A registered tree: only its links that are not shadowed.
-    Plan* plan = plans_[tree.flow];
-    if (plan->stale) plan = compile(&flows_[tree.flow]);
-    Ps* free = link_free_.data();
-    const Ps hop = hop_ps_;
-    Plan::Real* r = plan->real();
-    const int reals = plan->reals;
-    for (int k = 0; k < reals; ++k) {
-      const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].hops * hop;
-      const Ps start = std::max(head, free[r[k].link]);
-      free[r[k].link] = start + occ;
-      r[k].start = start;
-    }
-    plan->last_occ = occ;
-    add_link_busy(occ, plan->links);
-    const Plan::Dst* d = plan->dst();
-    for (int i = 0; i < n; ++i)
-      arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].hops * hop + occ;
-    const double links = plan->links;
-    bit_hops_ += bits * links;
-    if (counts) counts->noc_bit_hops += bits * links;
+    multicast_flow(ready, tree.flow, bits, arrivals, counts);
     return;
   }
   if (!sink_ && routers_.spec().enabled && tree.runs.size() + tree.hops.empty() > 0) {
@@ -382,6 +365,31 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   const double links_used = static_cast<double>(tree.hops.size());
   bit_hops_ += bits * links_used;
   if (counts) counts->noc_bit_hops += bits * links_used;
+}
+
+void ScNoc::multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts) {
+  // A registered tree: only its links that are not shadowed.
+  const Ps occ = flits_ps(bits);
+  Plan* plan = plans_[flow];
+  if (plan->stale) plan = compile(&flows_[flow]);
+  Ps* free = link_free_.data();
+  const Ps hop = hop_ps_;
+  Plan::Real* r = plan->real();
+  const int reals = plan->reals;
+  for (int k = 0; k < reals; ++k) {
+    const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].hops * hop;
+    const Ps start = std::max(head, free[r[k].link]);
+    free[r[k].link] = start + occ;
+    r[k].start = start;
+  }
+  plan->last_occ = occ;
+  add_link_busy(occ, plan->links);
+  const Plan::Dst* d = plan->dst();
+  for (int i = 0, n = plan->dsts; i < n; ++i)
+    arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].hops * hop + occ;
+  const double links = plan->links;
+  bit_hops_ += bits * links;
+  if (counts) counts->noc_bit_hops += bits * links;
 }
 
 void ScNoc::reduction_tree(const Ps* ready, const int* srcs, int n, int dst) {
@@ -489,6 +497,7 @@ void ScNoc::register_flow(McTree* tree) {
   const int id = static_cast<int>(flows_.size());
   flows_.emplace_back();
   plans_.push_back(nullptr);
+  plan_bytes_.push_back(0);
   const int hops = static_cast<int>(tree->hops.size());
   if (link_pred_.empty()) {
     link_pred_.assign(link_free_.size(), kUnclaimed);
@@ -604,7 +613,9 @@ ScNoc::Plan* ScNoc::compile(Flow* f) {
   }
   f->plan = plan;
   const int id = static_cast<int>(f - flows_.data());
-  if (id < static_cast<int>(plans_.size())) plans_[id] = plan;
+  plans_[id] = plan;
+  plan_bytes_[id] =
+      static_cast<int>(reinterpret_cast<char*>(d + dsts) - reinterpret_cast<char*>(plan));
   return plan;
 }
 

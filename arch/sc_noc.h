@@ -101,6 +101,20 @@ class ScNoc : public ScComponent {
   void build_tree(int src, const int* dsts, int n, McTree* tree);
   /// multicast() along a tree from build_tree(): the same reservations, in the same order.
   void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts);
+  /// Whether a tree registered by this mesh (McTree::owner) is run from its flow now: then
+  /// multicast(ready, tree, ...) is multicast_flow(ready, tree.flow, ...).
+  bool runs_flows() const { return shadowing(); }
+  /// multicast() along the registered tree of flow `flow` (McTree::flow of a tree this mesh
+  /// registered), when runs_flows(): `arrivals` per destination of the tree, in its order.
+  void multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts);
+  /// Hints the caches at what multicast_flow(flow) reads (no other effect).
+  void prefetch_flow(int flow) const {
+    const auto* p = reinterpret_cast<const char*>(plans_[flow]);
+    for (int b = 0, n = plan_bytes_[flow]; b < n; b += 64) __builtin_prefetch(p + b);
+  }
+  /// Distinct for every mesh of the process (a mesh at the address of one destroyed has
+  /// another).
+  uint64_t serial() const { return serial_; }
 
   /// Reduces in the network: node `srcs[i]` holds a vector of `elems` elements (`bits` bits)
   /// ready at `ready[i]`; the vectors travel along their XY routes to `dst`, and where routes
@@ -251,7 +265,9 @@ class ScNoc : public ScComponent {
   /// Makes shadowed `link` an ordinary link again (for good); returns its free time.
   Ps unshadow(int link);
   std::vector<Flow> flows_;
-  std::vector<Plan*> plans_;  // per flow, its plan (read first by a multicast)
+  std::vector<Plan*> plans_;     // per flow, its plan (read first by a multicast)
+  std::vector<int> plan_bytes_;  // per flow, its plan's size
+  uint64_t serial_ = 0;
   static constexpr int kUnclaimed = -2, kOrdinary = -3;
   std::vector<int> link_pred_;  // per link: kUnclaimed, kOrdinary or (shadowed) the link before
   // The trees over each shadowed link: a list per link (its first entry, -1: none) in one pool

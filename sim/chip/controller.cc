@@ -539,6 +539,29 @@ const arch::McTree& Controller::tree_of(const RowGroup& g, int src_node, arch::S
   return g.trees.back();
 }
 
+void Controller::multicast_group(const RowGroup& g, int src_node, arch::ScNoc& noc, Ps ready,
+                                 double bits, Ps* arrivals, arch::ActionCounts* c) {
+  if (g.flow >= 0 && g.flow_src == src_node && g.flow_mesh == noc.serial() && noc.runs_flows()) {
+    noc.multicast_flow(ready, g.flow, bits, arrivals, c);
+    return;
+  }
+  const arch::McTree& t = tree_of(g, src_node, noc);
+  noc.multicast(ready, t, bits, arrivals, c);
+  // tree_of() returns this tree for (src_node, noc) from now on: its flow stands for it.
+  if (t.owner == &noc && t.flow >= 0) {
+    g.flow = t.flow;
+    g.flow_src = src_node;
+    g.flow_mesh = noc.serial();
+  }
+}
+
+void Controller::prefetch_groups(const std::vector<RowGroup>& gs, int src_node,
+                                 const arch::ScNoc& noc) {
+  for (const RowGroup& g : gs)
+    if (g.flow >= 0 && g.flow_src == src_node && g.flow_mesh == noc.serial())
+      noc.prefetch_flow(g.flow);
+}
+
 // Every row group's input multicast from `src_node` and its tiles' reads; `out(ready, in, tile,
 // bits)` takes each read's partial outputs (ready, input arrived, tile, bits) in read order.
 template <typename Out>
@@ -549,6 +572,7 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
   arch::TileArray& array = chip.tile_array();
   const bool direct = array.direct();
   const std::vector<RowGroup>& groups = p.replicas[replica];
+  prefetch_groups(groups, src_node, noc);
   for (size_t k = 0; k < groups.size(); ++k) {
     const RowGroup& g = groups[k];
     if (k + 1 < groups.size()) {
@@ -568,8 +592,8 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
     }
-    noc.multicast(ready, tree_of(g, src_node, noc), static_cast<double>(g.rows) * dac_bits_,
-                  arrivals_.data(), c);
+    multicast_group(g, src_node, noc, ready, static_cast<double>(g.rows) * dac_bits_,
+                    arrivals_.data(), c);
     if (direct) {
       for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
     } else {

@@ -223,6 +223,10 @@ class Controller : public sc_core::sc_module {
     std::vector<int> cols;       // first output column per tile
     // The input's multicast trees to the tiles, one per source node met so far.
     mutable std::vector<arch::McTree> trees;
+    // The flow the last tree used was registered as (-1: none), with its mesh (serial) and
+    // source node: multicast_group() then runs it without reading the tree.
+    mutable int flow = -1, flow_src = -1;
+    mutable uint64_t flow_mesh = 0;
   };
   // The tiles of one replica whose partial outputs are summed together (one column slice over
   // the row groups), for reductions away from the layer's DPU.
@@ -317,6 +321,13 @@ class Controller : public sc_core::sc_module {
   static Then gather(const std::shared_ptr<Gather>& g);
   // The multicast tree of row group `g`'s input from `src_node` over `noc` (built once).
   static const arch::McTree& tree_of(const RowGroup& g, int src_node, arch::ScNoc& noc);
+  // The input multicast of row group `g` from `src_node` along tree_of(g, src_node, noc), or
+  // straight from the flow that tree was registered as.
+  static void multicast_group(const RowGroup& g, int src_node, arch::ScNoc& noc, arch::Ps ready,
+                              double bits, arch::Ps* arrivals, arch::ActionCounts* c);
+  // Hints the caches at what multicast_group() will read for the row groups `gs`.
+  static void prefetch_groups(const std::vector<RowGroup>& gs, int src_node,
+                              const arch::ScNoc& noc);
   int open_join(int token, int step);
   void finish(int join, arch::Ps done);
   void run_job(const Pending& p);
