@@ -48,10 +48,12 @@ class TileArray {
   void prefetch_gating(int tile, bool tail) const {
     if (!tile_spec_.gating) return;
     const GatedLog& log = tile_of_[tile]->gated_;
-    if (tail)
+    if (tail) {
       log.prefetch_tail();
-    else
-      __builtin_prefetch(&log, 1);
+    } else {
+      __builtin_prefetch(&log, 1);  // the record may straddle two lines
+      __builtin_prefetch(reinterpret_cast<const char*>(&log) + sizeof log - 1, 1);
+    }
   }
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
