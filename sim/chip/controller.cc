@@ -585,17 +585,21 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
     // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
-    // With gated tiles, each tile's record of off intervals too, and then where the next goes.
+    // With gated tiles, each tile's record of off intervals too (fetched while the row group
+    // before was read, but for the first), and then where the next interval goes.
     if (direct) {
       for (int i = 0; i < n; ++i) array.prefetch(g.tiles[i]);
-      for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], false);
+      for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], k > 0);
     } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
     }
     multicast_group(g, src_node, noc, ready, static_cast<double>(g.rows) * dac_bits_,
                     arrivals_.data(), c);
     if (direct) {
-      for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
+      if (k == 0)
+        for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
+      if (k + 1 < groups.size())
+        for (int t : groups[k + 1].tiles) array.prefetch_gating(t, false);
     } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
     }
