@@ -151,27 +151,34 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
     routers_.busy_until(dst, head + occ);
     add_link_busy(occ, h);
   } else {
-    head = routers_.wake(src, ready);
-    int node = src;
-    const int xdir = dx > x ? 0 : 1, xstep = dx > x ? 1 : -1;
-    for (int k = std::abs(dx - x); k > 0; --k) {
-      const Ps start = reserve(link_index(node, xdir), head, occ);
-      routers_.busy_until(node, start + occ);
-      node += xstep;
-      head = routers_.wake(node, start + hop_ps_);
-    }
-    const int ydir = dy > y ? 2 : 3, ystep = dy > y ? spec_.mesh_x : -spec_.mesh_x;
-    for (int k = std::abs(dy - y); k > 0; --k) {
-      const Ps start = reserve(link_index(node, ydir), head, occ);
-      routers_.busy_until(node, start + occ);
-      node += ystep;
-      head = routers_.wake(node, start + hop_ps_);
-    }
-    routers_.busy_until(dst, head + occ);
+    head = unicast_per_hop(ready, src, dst, occ);
   }
   bit_hops_ += bits * h;
   if (counts) counts->noc_bit_hops += bits * h;
   return head + occ;
+}
+
+Ps ScNoc::unicast_per_hop(Ps ready, int src, int dst, Ps occ) {
+  const int y = row_of(src), x = src - y * spec_.mesh_x;
+  const int dy = row_of(dst), dx = dst - dy * spec_.mesh_x;
+  Ps head = routers_.wake(src, ready);
+  int node = src;
+  const int xdir = dx > x ? 0 : 1, xstep = dx > x ? 1 : -1;
+  for (int k = std::abs(dx - x); k > 0; --k) {
+    const Ps start = reserve(link_index(node, xdir), head, occ);
+    routers_.busy_until(node, start + occ);
+    node += xstep;
+    head = routers_.wake(node, start + hop_ps_);
+  }
+  const int ydir = dy > y ? 2 : 3, ystep = dy > y ? spec_.mesh_x : -spec_.mesh_x;
+  for (int k = std::abs(dy - y); k > 0; --k) {
+    const Ps start = reserve(link_index(node, ydir), head, occ);
+    routers_.busy_until(node, start + occ);
+    node += ystep;
+    head = routers_.wake(node, start + hop_ps_);
+  }
+  routers_.busy_until(dst, head + occ);
+  return head;
 }
 
 void ScNoc::build_tree(int src, const int* dsts, int n, McTree* tree) {

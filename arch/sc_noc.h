@@ -211,6 +211,9 @@ class ScNoc : public ScComponent {
     return start;
   }
   void trace_link(int link, Ps start, Ps end);
+  /// unicast() link by link through reserve() (the path a traced mesh takes): the head's
+  /// arrival at `dst`, with every router's wake-up and busy time on the way.
+  Ps unicast_per_hop(Ps ready, int src, int dst, Ps occ);
 
   // ---- Shadowed links (see the class comment) ----
   /// Fills `tree` (not registered).
