@@ -289,13 +289,7 @@ void ScNoc::multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals) 
         t[j] = head;
       }
     }
-    const int slot = tree.dst_slot[i];
-    if (slot < 0) {
-      arrivals[i] = ready;
-    } else {
-      arrivals[i] = time[slot] + occ;
-      routers_.busy_until(tree.dsts[i], arrivals[i]);
-    }
+    arrivals[i] = tree_arrival(tree, i, ready, time, occ);
   }
   add_link_busy(occ, static_cast<int>(tree.hops.size()));
 }
@@ -360,13 +354,7 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
         routers_.busy_until(h.from, start + occ);
         time[k + 1] = routers_.wake(h.to, start + hop_ps_);
       }
-      const int slot = tree.dst_slot[i];
-      if (slot < 0) {
-        arrivals[i] = ready;
-      } else {
-        arrivals[i] = time[slot] + occ;
-        routers_.busy_until(tree.dsts[i], arrivals[i]);
-      }
+      arrivals[i] = tree_arrival(tree, i, ready, time, occ);
     }
   }
   const double links_used = static_cast<double>(tree.hops.size());

@@ -227,6 +227,15 @@ class ScNoc : public ScComponent {
   /// Gated routers, no trace: multicast() along `tree`'s runs, the same reservations, wake-ups
   /// and busy times in the same order as hop by hop.
   void multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals);
+  /// Gated routers: when destination `i` of `tree` has the flits (`ready` when it is the source,
+  /// else its tree slot's head time in `time` + occ), its router kept busy until then.
+  Ps tree_arrival(const McTree& tree, int i, Ps ready, const Ps* time, Ps occ) {
+    const int slot = tree.dst_slot[i];
+    if (slot < 0) return ready;
+    const Ps at = time[slot] + occ;
+    routers_.busy_until(tree.dsts[i], at);
+    return at;
+  }
   /// A registered tree's plan, what a multicast along it reads, in one allocation: this
   /// header, then the `reals` links it reserves (in tree order), each with the step its head
   /// comes from (-1: the source) and how many hops after that step's start, and its last start;

@@ -61,10 +61,7 @@ void ScTile::prefetch(bool bank) const {
 }
 
 Ps ScTile::wake(Ps begin) {
-  const Ps last_end = state_->last_end;
-  if (!spec_.gating || begin - last_end <= spec_.gate_after_ps) return begin;
-  gated_.add(last_end + spec_.gate_after_ps, begin, true);
-  return begin + spec_.wake_up_ps;
+  return wake_on(spec_, *state_, begin, [this]() -> GatedLog& { return gated_; });
 }
 
 void ScTile::close(Ps end) {

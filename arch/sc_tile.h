@@ -116,6 +116,18 @@ inline Ps read_on(const TileSpec& spec, TileState& state, Ps ready, int rows, in
   return end;
 }
 
+/// The power gating of a read that could start at `begin` (ScTile::wake): a tile idle for more
+/// than spec.gate_after_ps since its last read was off from then until `begin`; that interval
+/// goes into `log()` (the tile's GatedLog&, fetched only then) and the read starts after the
+/// wake-up. Returns when the read really starts.
+template <class Log>
+inline Ps wake_on(const TileSpec& spec, const TileState& state, Ps begin, Log&& log) {
+  const Ps last_end = state.last_end;
+  if (!spec.gating || begin - last_end <= spec.gate_after_ps) return begin;
+  log().add(last_end + spec.gate_after_ps, begin, true);
+  return begin + spec.wake_up_ps;
+}
+
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in
 /// the input buffer and the integrator (and a sample-and-hold slot) is free.
 class ScTile : public ScComponent {
@@ -203,7 +215,7 @@ class ScTile : public ScComponent {
   std::vector<double> stat_values() const override;
 
  private:
-  friend class TileArray;  // reads tiles through their state, waking them with wake()
+  friend class TileArray;  // reads tiles through their state, recording into gated_
 
   TileSpec spec_;
   ScAdcBank* bank_;

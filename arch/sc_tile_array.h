@@ -63,10 +63,8 @@ class TileArray {
         tile_spec_, tiles_[tile], ready, rows, cols, counts, &begin,
         [this, tile](Ps at) {
           // ScTile::wake with the chip's tile spec: the tile's own record only when it is off.
-          const Ps last_end = tiles_[tile].last_end;
-          if (!tile_spec_.gating || at - last_end <= tile_spec_.gate_after_ps) return at;
-          tile_of_[tile]->gated_.add(last_end + tile_spec_.gate_after_ps, at, true);
-          return at + tile_spec_.wake_up_ps;
+          return wake_on(tile_spec_, tiles_[tile], at,
+                         [this, tile]() -> GatedLog& { return tile_of_[tile]->gated_; });
         },
         [this, b](Ps r, int c, ActionCounts* k, Ps* s) {
           return convert_on(bank_spec_, banks_[b], r, c, k, s, Gate{this, b});
