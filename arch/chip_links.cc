@@ -92,7 +92,6 @@ Ps ChipLinks::transfer(Ps ready, int src, int dst, double bits) {
     bits_[l] += bits;
     busy_ps_[l] += static_cast<double>(occupy);
   }
-  bit_links_ += bits * static_cast<double>(links.size());
   return start + static_cast<Ps>(links.size()) * latency_ps_ + occupy;
 }
 
@@ -102,8 +101,22 @@ Ps ChipLinks::transfer_link(Ps ready, int link, double bits) {
   free_[link] = start + occupy;
   bits_[link] += bits;
   busy_ps_[link] += static_cast<double>(occupy);
-  bit_links_ += bits;
   return start + latency_ps_ + occupy;
+}
+
+Ps ChipLinks::book_link(Ps ready, int link, double bits) {
+  const Ps occupy = serialize_ps(bits);
+  const Ps start = std::max(ready, free_[link]);
+  free_[link] = start + occupy;
+  bits_[link] += bits;
+  busy_ps_[link] += static_cast<double>(occupy);
+  return start;
+}
+
+double ChipLinks::bit_links() const {
+  double sum = 0;
+  for (double b : bits_) sum += b;
+  return sum;
 }
 
 int ChipLinks::link_end(int link) const {

@@ -63,6 +63,17 @@ class ChipLinks {
   /// (ready at each link when the previous one delivered) is store-and-forward at every chip
   /// on the way, where transfer() is cut-through.
   Ps transfer_link(Ps ready, int link, double bits);
+  /// Books directed link `link` for `bits` ready at `ready` (no earlier than the end of the
+  /// previous transfer's serialization) and returns when the transfer starts on it: its head
+  /// reaches the far end latency later, its tail latency + bits / bandwidth later. A route
+  /// booked link by link, each link when the head reaches it, is transfer() over that route
+  /// with each link's wait taken where it is met (the same on idle links).
+  Ps book_link(Ps ready, int link, double bits);
+  /// The chip that books directed link `link` (a parallel run's owner of its state): the chip
+  /// it leaves, or for a switch's downlink the chip it reaches.
+  int link_owner(int link) const { return link / directions_; }
+  Ps latency_ps() const { return latency_ps_; }
+  Ps occupancy_ps(double bits) const { return serialize_ps(bits); }
   /// The chip directed link `link` reaches; -1 for a switch chip's uplink (it reaches the
   /// switch, not a chip).
   int link_end(int link) const;
@@ -78,14 +89,15 @@ class ChipLinks {
 
   /// Directed links in all (busy-until state is kept per directed link).
   int link_count() const { return static_cast<int>(free_.size()); }
-  /// Bits times links crossed, summed over every transfer (what the energy is priced on).
-  double bit_links() const { return bit_links_; }
+  /// Bits times links crossed, summed over every transfer (what the energy is priced on): the
+  /// sum of every link's bits, in link order.
+  double bit_links() const;
   /// Bits carried by directed link `link`.
   double link_bits(int link) const { return bits_[link]; }
   /// Picoseconds directed link `link` was busy.
   double link_busy_ps(int link) const { return busy_ps_[link]; }
   /// Energy of every bit carried so far, in pJ.
-  double energy_pj() const { return bit_links_ * spec_.e_pj_per_bit; }
+  double energy_pj() const { return bit_links() * spec_.e_pj_per_bit; }
   /// A readable name of directed link `link` ("chip 2 -> chip 3", "chip 4 -> switch").
   std::string link_name(int link) const;
   const ChipLinkSpec& spec() const { return spec_; }
@@ -100,7 +112,6 @@ class ChipLinks {
   std::vector<Ps> free_;
   std::vector<double> bits_;
   std::vector<double> busy_ps_;
-  double bit_links_ = 0;
 };
 
 /// One direction of a point-to-point link: a pipe of `latency_ns` whose transfers serialize at

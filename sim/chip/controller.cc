@@ -112,7 +112,23 @@ void Controller::admit(int seq, Ps when) {
 }
 
 void Controller::push(int token, int step, Ps ready) {
-  queue_.push(Pending{ready, seq_++, token, step});
+  queue_.push(Pending{ready, next_seq(cur_chip_), token, step});
+}
+
+void Controller::post(int chip, Ps when, Message fn) {
+  const int k = take_slot(jobs_, free_jobs_);
+  jobs_[k].join = -1;
+  jobs_[k].chip = chip;
+  jobs_[k].msg = std::move(fn);
+  queue_.push(Pending{when, next_seq(cur_chip_), 0, 0, k});
+}
+
+void Controller::post_global(Ps when, Message fn) {
+  const int k = take_slot(jobs_, free_jobs_);
+  jobs_[k].join = -2;
+  jobs_[k].chip = 0;
+  jobs_[k].msg = std::move(fn);
+  queue_.push(Pending{when, -1, 0, 0, k});
 }
 
 void Controller::wake() {
@@ -136,6 +152,7 @@ void Controller::wake() {
         queue_.pop();
       }
       now_ = p.ready;
+      cur_chip_ = b.chip;
       run_burst(p);
       continue;
     }
@@ -146,6 +163,11 @@ void Controller::wake() {
       continue;
     }
     const std::vector<Step>& st = steps_of(p.token);
+    cur_chip_ = st[p.step].chip;
+    if (st[p.step].kind == Kind::kSend) {
+      send_step(p.token, p.step);
+      continue;
+    }
     cur_join_ = open_join(p.token, p.step);
     const int join = cur_join_;
     const Ps done = execute(p.token, st[p.step], p.ready);
@@ -155,6 +177,8 @@ void Controller::wake() {
   if (!queue_.empty()) {
     const Ps next = std::max(queue_.top().ready, now + 1);
     next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
+  } else {
+    merge_ledgers();
   }
 }
 
@@ -177,11 +201,43 @@ void Controller::finish(int join, Ps done) {
 
 void Controller::set_context(int token, int step) {
   cur_phase_ = tokens_[token].decode ? 1 : 0;
-  cur_ledger_ = &ledgers_[cur_phase_][steps_of(token)[step].ledger];
+  const int ledger = steps_of(token)[step].ledger;
+  cur_ledger_ =
+      multi_ ? &chip_ledgers_[cur_phase_][cur_chip_][ledger] : &ledgers_[cur_phase_][ledger];
+}
+
+void Controller::enter(int chip, int phase, int ledger) {
+  cur_chip_ = chip;
+  cur_phase_ = phase;
+  cur_ledger_ = multi_ ? &chip_ledgers_[phase][chip][ledger] : &ledgers_[phase][ledger];
+}
+
+void Controller::merge_ledgers() {
+  if (!multi_) return;
+  for (int phase = 0; phase < 2; ++phase) {
+    std::vector<arch::ActionCounts>& sum = ledgers_[phase];
+    sum.assign(ledger_names_.size(), arch::ActionCounts{});
+    for (size_t chip = 0; chip < chip_ledgers_[phase].size(); ++chip) {
+      for (size_t l = 0; l < sum.size(); ++l) sum[l] += chip_ledgers_[phase][chip][l];
+      if (chip >= layout_.chips.size()) continue;
+      arch::ActionCounts& total = chip_counts_[phase][chip];
+      total = arch::ActionCounts{};
+      for (const arch::ActionCounts& c : chip_ledgers_[phase][chip]) total += c;
+    }
+  }
 }
 
 void Controller::run_job(const Pending& p) {
   Job& slot = jobs_[p.job];
+  cur_chip_ = slot.chip;
+  if (slot.join < 0) {
+    // A message (or an event of every chip): no step waits for it.
+    const Message fn = std::move(slot.msg);
+    slot.msg = nullptr;
+    free_jobs_.push_back(p.job);
+    fn(p.ready);
+    return;
+  }
   const int join = slot.join;
   cur_join_ = join;
   set_context(joins_[join].token, joins_[join].step);
@@ -219,10 +275,11 @@ Ps Controller::at(Ps when, Then fn) {
   if (when <= now_) return fn(when);
   const int k = take_slot(jobs_, free_jobs_);
   jobs_[k].join = cur_join_;
+  jobs_[k].chip = cur_chip_;
   jobs_[k].fn = std::move(fn);
   ++joins_[cur_join_].pending;
   const Join& j = joins_[cur_join_];
-  queue_.push(Pending{when, seq_++, j.token, j.step, k});
+  queue_.push(Pending{when, next_seq(cur_chip_), j.token, j.step, k});
   return now_;
 }
 
@@ -230,20 +287,6 @@ Ps Controller::send_partial(int b, int tile, double bits, Ps out) {
   Burst& burst = bursts_[b];
   const int chip = burst.chip;
   arch::ScNoc& noc = layout_.chips[chip]->noc();
-  if (multi_ && burst.left > 1 && touched_.empty()) {
-    // Not the last, and nothing counted yet since the last flush (a job of its own): only the
-    // bit-hops are counted, straight into the step's ledger and the chip's totals, as
-    // flush_counts() would add them (every other field adds 0).
-    const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, nullptr);
-    if (tile != burst.out_node && bits > 0) {
-      const double bit_hops = bits * noc.hops(tile, burst.out_node);
-      cur_ledger_->noc_bit_hops += bit_hops;
-      chip_counts_[cur_phase_][chip].noc_bit_hops += bit_hops;
-    }
-    burst.all = std::max(burst.all, arrived);
-    --burst.left;
-    return arrived;
-  }
   const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, counts(chip));
   burst.all = std::max(burst.all, arrived);
   if (--burst.left > 0) return arrived;
@@ -267,48 +310,89 @@ Controller::Then Controller::gather(const std::shared_ptr<Gather>& g) {
   };
 }
 
+void Controller::release(int t, int s, Ps when) {
+  ready_at_[t][s] = std::max(ready_at_[t][s], when);
+  if (--remaining_[t][s] == 0) push(t, s, ready_at_[t][s]);
+}
+
 void Controller::complete(int token, int step, Ps done) {
   const std::vector<Step>& st = steps_of(token);
   done_at_[token][step] = done;
   end_time_ = std::max(end_time_, done);
   TokenRecord& rec = tokens_[token];
   rec.end = std::max(rec.end, done);
-  auto release = [&](int t, int s, Ps when) {
-    ready_at_[t][s] = std::max(ready_at_[t][s], when);
-    if (--remaining_[t][s] == 0) push(t, s, ready_at_[t][s]);
-  };
   for (int s : st[step].succ) release(token, s, done);
   const int seq = tok_seq_[token], prompt = seq_prompt_[seq];
   const int next = tok_pos_[token] + 1;  // next position of the same sequence
-  if (host_out_ && step == head_step_ && &st == &with_head_) token_out(token, done);
+  const bool head = step == head_step_ && &st == &with_head_;
+  if (host_out_ && head) token_out(token, done);
   if (st[step].kind == Kind::kAttention && next < seq_len_[seq])
     release(token + 1, attention_step_[st[step].block], done);
-  if (step == head_step_ && &st == &with_head_ && next < seq_len_[seq] && next >= prompt) {
+  if (head && next < seq_len_[seq] && next >= prompt) {
     if (next > prompt || request_mode()) {
-      release(token + 1, embed_step_, feedback(token, done));
+      // With the host link and lm_head off chip 0, the id goes on from chip 0 (at_chip0).
+      if (!host_out_ || layout_.head_chip == 0) feedback(token, done);
     } else {
-      // The first decode tokens of the batch start together, once every prefill is done.
+      // The first decode tokens of the batch start together, once every prefill is done; on a
+      // system, from an event of every chip one link latency after this one (the earliest it
+      // can reach another chip).
       prefill_end_ = std::max(prefill_end_, done);
       if (++prefills_done_ == opt_.batch) {
-        stream_gating();
-        settle_memos();
-        if (on_decode_start) on_decode_start(prefill_end_);
-        for (int q = 0; q < opt_.batch; ++q)
-          release(seq_first_[q] + opt_.prompt_tokens, embed_step_,
-                  feedback(seq_first_[q] + opt_.prompt_tokens - 1, prefill_end_));
+        if (multi_) {
+          fold_routers_ = false;  // the split may come before the decode's start (phase_split)
+          post_global(now_ + layout_.links->latency_ps(), [this](Ps at) { start_decode(at); });
+        } else {
+          start_decode(0);
+        }
       }
     }
   }
-  // Request mode: a finished sequence frees its slot for the next request.
-  if (--steps_left_[token] == 0 && request_mode() && next == seq_len_[seq]) {
-    finished_[seq] = rec.end;
-    --in_flight_;
-    while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
-      admit(next_admit_, std::max(opt_.requests[next_admit_].arrival, rec.end));
-  }
+  token_step_ended(token);
   if (sink_ && step + 1 == static_cast<int>(st.size()))
     sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
                 rec.end);
+}
+
+// Request mode: a finished sequence (its last token's steps all ended, and its id at the host
+// with a host link) frees its slot for the next request.
+void Controller::token_step_ended(int token) {
+  const int seq = tok_seq_[token];
+  if (--steps_left_[token] != 0 || !request_mode() || tok_pos_[token] + 1 != seq_len_[seq]) return;
+  finished_[seq] = tokens_[token].end;
+  --in_flight_;
+  while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
+    admit(next_admit_, std::max(opt_.requests[next_admit_].arrival, tokens_[token].end));
+}
+
+// Every prefill of the static batch is done; on a system this is an event of every chip at
+// `floor` (no first decode token starts before it).
+void Controller::start_decode(Ps floor) {
+  // The phase split needs every prefill's end: with the host link and lm_head off chip 0 the
+  // last ids may still be on their way to the host (at_chip0 then splits).
+  if (prefill_ids_left_ == 0) {
+    phase_split();
+  } else {
+    split_deferred_ = true;
+  }
+  // The ids leave lm_head's chip as from the event that found every prefill done (one link
+  // latency before `floor`): they reach another chip no earlier than `floor`.
+  const Ps now = now_;
+  if (multi_) now_ = floor - layout_.links->latency_ps();
+  for (int q = 0; q < opt_.batch; ++q) {
+    const int last = seq_first_[q] + opt_.prompt_tokens - 1;
+    if (host_out_ && layout_.head_chip != 0 && at_chip0_[last] < 0) {
+      barrier_[last] = 1;  // its id is still on its way to chip 0: at_chip0 goes on
+      continue;
+    }
+    feedback(last, prefill_end_, floor);
+  }
+  now_ = now;
+}
+
+void Controller::phase_split() {
+  stream_gating();
+  settle_memos();
+  if (on_decode_start) on_decode_start(prefill_end_);
 }
 
 // The end of the prefill phase is known (the report's split of a static batch: the latest end of
@@ -328,13 +412,22 @@ void Controller::stream_gating() {
 }
 
 // The generated token (its id, 32 bits) of `token` travels from lm_head's chip to the
-// embedding's. With a host link it went to chip 0 when it was made (token_out).
-Ps Controller::feedback(int token, Ps ready) {
-  cur_phase_ = 1;
+// embedding's, and releases the next position there. With a host link it went to chip 0 when
+// it was made (token_out), and goes on from there.
+void Controller::feedback(int token, Ps ready, Ps floor) {
   const int embed_chip = with_head_[embed_step_].chip;
-  if (host_out_) return link(std::max(ready, at_chip0_[token]), 0, embed_chip, 32);
-  return between_chips(ready, layout_.head_chip, with_head_[head_step_].dpu, embed_chip,
-                       with_head_[embed_step_].dpu, 32);
+  const int head_dpu = with_head_[head_step_].dpu, embed_dpu = with_head_[embed_step_].dpu;
+  const int ledger = with_head_[head_step_].ledger;
+  Message arrive = [this, token, floor](Ps t) {
+    release(token + 1, embed_step_, std::max(t, floor));
+  };
+  if (host_out_) {
+    send_chips(std::max(ready, at_chip0_[token]), 0, embed_dpu, embed_chip, embed_dpu, 32, 1,
+               ledger, false, std::move(arrive));
+    return;
+  }
+  send_chips(ready, layout_.head_chip, head_dpu, embed_chip, embed_dpu, 32, 1, ledger,
+             multi_ && layout_.links->spec().route_via_ports, std::move(arrive));
 }
 
 // Host link: sequence `seq`'s prompt ids (32 bits each) from the host to chip 0, sent at `ready`.
@@ -348,78 +441,145 @@ Ps Controller::prompt_in(int seq, Ps ready) {
 // Host link: the id `token` generated (ready at lm_head's chip at `done`) crosses to chip 0, then
 // to the host; the token ends when it arrives there.
 void Controller::token_out(int token, Ps done) {
-  if (at_chip0_.empty()) at_chip0_.assign(tokens_.size(), 0);
-  cur_phase_ = tokens_[token].decode ? 1 : 0;
-  const Ps at0 = between_chips(done, layout_.head_chip, with_head_[head_step_].dpu, 0,
-                               with_head_[embed_step_].dpu, 32);
+  if (at_chip0_.empty()) {
+    at_chip0_.assign(tokens_.size(), -1);
+    barrier_.assign(tokens_.size(), 0);
+  }
+  if (layout_.head_chip == 0) {
+    host_out(token, done);
+    return;
+  }
+  ++steps_left_[token];  // it ends when its id reaches the host
+  const int phase = tokens_[token].decode ? 1 : 0;
+  send_chips(done, layout_.head_chip, with_head_[head_step_].dpu, 0, with_head_[embed_step_].dpu,
+             32, phase, with_head_[head_step_].ledger, layout_.links->spec().route_via_ports,
+             [this, token, done](Ps t) { at_chip0(token, done, t); });
+}
+
+void Controller::host_out(int token, Ps at0) {
   at_chip0_[token] = at0;
+  const int phase = tokens_[token].decode ? 1 : 0;
   const Ps out = host_out_->transfer(at0, 32);
-  host_bits_[cur_phase_] += 32;
+  host_bits_[phase] += 32;
   tokens_[token].end = std::max(tokens_[token].end, out);
   end_time_ = std::max(end_time_, out);
 }
 
-Ps Controller::between_chips(Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
-                             double bits) {
-  if (from_chip == to_chip || !layout_.links->spec().route_via_ports)
-    return link(ready, from_chip, to_chip, bits);
-  const arch::ChipLinks& links = *layout_.links;
-  const std::vector<int> route = links.route(from_chip, to_chip);
-  auto port = [&](int chip, int direction) {
-    const proto::InterconnectConfig& noc = layout_.chips[chip]->config().noc();
-    return arch::port_node(links.spec().topology, direction, static_cast<int>(noc.mesh_x()),
-                           static_cast<int>(noc.mesh_y()));
-  };
-  Chip& a = *layout_.chips[from_chip];
-  Chip& b = *layout_.chips[to_chip];
-  Ps t = a.noc().unicast(ready, a.dpu_node(from_dpu), port(from_chip, links.direction_of(route[0])),
-                         bits, counts(from_chip));
-  if (route.size() == 1 || links.spec().topology == arch::Topology::kSwitch) {
-    t = link(t, from_chip, to_chip, bits);
-  } else {
-    // Through a chip on the way: link by link, each chip between crossed on its mesh from the
-    // port the data enters by to the port it leaves by (a chip the plan leaves unused is not
-    // simulated: the data goes from port to port there).
-    link_bit_hops_[cur_phase_] += bits * static_cast<double>(route.size());
-    for (size_t k = 0; k < route.size(); ++k) {
-      t = layout_.links->transfer_link(t, route[k], bits);
-      const int via = k + 1 < route.size() ? links.link_end(route[k]) : -1;
-      if (via < 0 || via >= static_cast<int>(layout_.chips.size())) continue;
-      t = layout_.chips[via]->noc().unicast(t, port(via, links.entry_direction(route[k])),
-                                            port(via, links.direction_of(route[k + 1])), bits,
-                                            counts(via));
+// lm_head off chip 0, host link: `token`'s id reached chip 0 at `at0`; it goes to the host, and
+// to the embedding's chip for the next position (the static batch's first decode position once
+// the decode phase has started).
+void Controller::at_chip0(int token, Ps done, Ps at0) {
+  host_out(token, at0);
+  const int seq = tok_seq_[token], prompt = seq_prompt_[seq];
+  const int next = tok_pos_[token] + 1;
+  if (!request_mode() && next == prompt && next < seq_len_[seq] && --prefill_ids_left_ == 0 &&
+      split_deferred_)
+    post_global(now_ + layout_.links->latency_ps(), [this](Ps) { phase_split(); });
+  if (next < seq_len_[seq] && next >= prompt) {
+    if (next > prompt || request_mode()) {
+      feedback(token, done);
+    } else if (barrier_[token]) {
+      feedback(token, prefill_end_);
     }
   }
-  return b.noc().unicast(t, port(to_chip, links.entry_direction(route.back())), b.dpu_node(to_dpu),
-                         bits, counts(to_chip));
+  token_step_ended(token);
 }
 
-Ps Controller::link(Ps ready, int from_chip, int to_chip, double bits) {
-  if (from_chip == to_chip) return ready;
-  link_bit_hops_[cur_phase_] += bits * layout_.links->hops(from_chip, to_chip);
-  return layout_.links->transfer(ready, from_chip, to_chip, bits);
+int Controller::port_of(int chip, int direction) const {
+  const proto::InterconnectConfig& noc = layout_.chips[chip]->config().noc();
+  return arch::port_node(layout_.links->spec().topology, direction, static_cast<int>(noc.mesh_x()),
+                         static_cast<int>(noc.mesh_y()));
 }
 
-arch::ActionCounts* Controller::counts(int chip) {
-  if (!multi_) return cur_ledger_;
-  if (std::find(touched_.begin(), touched_.end(), chip) == touched_.end()) touched_.push_back(chip);
-  return &scratch_[chip];
-}
-
-// A system's step counted into per-chip scratch ledgers: add them to the step's ledger and to
-// each chip's totals.
-void Controller::flush_counts() {
-  for (int chip : touched_) {
-    *cur_ledger_ += scratch_[chip];
-    chip_counts_[cur_phase_][chip] += scratch_[chip];
-    scratch_[chip] = arch::ActionCounts{};
+void Controller::send_chips(Ps ready, int from, int from_dpu, int to, int to_dpu, double bits,
+                            int phase, int ledger, bool ports, Message arrive) {
+  if (from == to) {
+    arrive(ready);
+    return;
   }
-  touched_.clear();
+  auto f = std::make_shared<Flight>();
+  f->route = layout_.links->route(from, to);
+  f->bits = bits;
+  f->from_dpu = from_dpu;
+  f->to = to;
+  f->to_dpu = to_dpu;
+  f->phase = phase;
+  f->ledger = ledger;
+  f->ports = ports;
+  f->arrive = std::move(arrive);
+  // The first link is booked now (it is this chip's); the event's counting context stays.
+  const int saved_phase = cur_phase_;
+  arch::ActionCounts* saved_ledger = cur_ledger_;
+  hop(f, 0, std::max(ready, now_));
+  cur_phase_ = saved_phase;
+  cur_ledger_ = saved_ledger;
 }
+
+// Link k of a flight's route, booked by the chip it leaves (a switch's downlink: the chip it
+// reaches) when the data is there: cut-through (the next link is taken when the head arrives)
+// but with `ports` on a ring, mesh or torus, where each chip on the way stores the data while
+// crossing its mesh from port to port.
+void Controller::hop(const std::shared_ptr<Flight>& f, size_t k, Ps ready) {
+  arch::ChipLinks& links = *layout_.links;
+  const int link = f->route[k];
+  const int chip = links.link_owner(link);
+  enter(chip, f->phase, f->ledger);
+  const bool sw = links.spec().topology == arch::Topology::kSwitch;
+  Ps t = ready;
+  // A chip the plan leaves unused is not simulated: the data goes from port to port there.
+  if (f->ports && !(sw && k > 0) && chip < static_cast<int>(layout_.chips.size())) {
+    Chip& c = *layout_.chips[chip];
+    const int src =
+        k == 0 ? c.dpu_node(f->from_dpu) : port_of(chip, links.entry_direction(f->route[k - 1]));
+    t = c.noc().unicast(t, src, port_of(chip, links.direction_of(link)), f->bits, counts(chip));
+  }
+  const Ps start = links.book_link(t, link, f->bits);
+  link_bit_hops_[f->phase] += f->bits;
+  const Ps head = start + links.latency_ps();
+  const Ps tail = head + links.occupancy_ps(f->bits);
+  if (k + 1 < f->route.size()) {
+    post(links.link_owner(f->route[k + 1]), f->ports && !sw ? tail : head,
+         [this, f, k](Ps at) { hop(f, k + 1, at); });
+    return;
+  }
+  post(f->to, tail, [this, f](Ps at) {
+    enter(f->to, f->phase, f->ledger);
+    if (f->ports) {
+      Chip& b = *layout_.chips[f->to];
+      const int entry = port_of(f->to, layout_.links->entry_direction(f->route.back()));
+      at = b.noc().unicast(at, entry, b.dpu_node(f->to_dpu), f->bits, counts(f->to));
+    }
+    f->arrive(at);
+  });
+}
+
+// A step carrying data to another chip: it ends where the data arrives.
+void Controller::send_step(int token, int step) {
+  const std::vector<Step>& st = steps_of(token);
+  const Step& s = st[step];
+  Ps in = now_;
+  for (int d : s.deps) in = std::max(in, done_at_[token][d]);
+  // The data leaves from where its step left it (a send's data from the DPU it reached).
+  const Step& from = st[s.deps[0]];
+  const int from_dpu = from.kind == Kind::kSend ? from.peer_dpu : from.dpu;
+  enter(s.chip, tokens_[token].decode ? 1 : 0, s.ledger);
+  send_chips(in, s.chip, from_dpu, s.peer, s.peer_dpu, static_cast<double>(s.out_elems) * act_bits_,
+             cur_phase_, s.ledger, layout_.links->spec().route_via_ports,
+             [this, token, step](Ps t) { complete(token, step, t); });
+}
+
+// Every event counts on its own chip only, to that chip's copy of its ledger (a system's), or
+// to the ledger (one chip).
+arch::ActionCounts* Controller::counts(int chip) {
+  (void)chip;
+  return cur_ledger_;
+}
+
+void Controller::flush_counts() {}
 
 Ps Controller::move(int from_chip, int from, int to_chip, int to, long long elems, Ps ready) {
   const double bits = static_cast<double>(elems) * act_bits_;
-  if (from_chip != to_chip) return between_chips(ready, from_chip, from, to_chip, to, bits);
+  if (from_chip != to_chip) throw std::logic_error("controller: a move across chips is a send");
   if (from == to) return ready;
   Chip& chip = *layout_.chips[from_chip];
   return chip.noc().unicast(ready, chip.dpu_node(from), chip.dpu_node(to), bits, counts(from_chip));
@@ -427,22 +587,12 @@ Ps Controller::move(int from_chip, int from, int to_chip, int to, long long elem
 
 Ps Controller::execute(int token, const Step& s, Ps ready) {
   const int phase = tokens_[token].decode ? 1 : 0;
-  cur_phase_ = phase;
-  cur_ledger_ = &ledgers_[phase][s.ledger];
+  enter(s.chip, phase, s.ledger);
   const std::vector<Step>& st = steps_of(token);
-  if (s.kind == Kind::kSend) {
-    Ps in = ready;
-    for (int d : s.deps) in = std::max(in, done_at_[token][d]);
-    // The data leaves from where its step left it (a send's data from the DPU it reached).
-    const Step& from = st[s.deps[0]];
-    const int from_dpu = from.kind == Kind::kSend ? from.peer_dpu : from.dpu;
-    return between_chips(in, s.chip, from_dpu, s.peer, s.peer_dpu,
-                         static_cast<double>(s.out_elems) * act_bits_);
-  }
   // Inputs produced on other DPUs travel there first (linear layers take theirs straight to
   // the tiles).
   Ps t = ready;
-  if (s.kind != Kind::kLinear) {
+  if (s.kind != Kind::kLinear && s.kind != Kind::kPart) {
     for (int d : s.deps) {
       const int from_chip = st[d].kind == Kind::kSend ? st[d].peer : st[d].chip;
       t = std::max(t,
@@ -500,10 +650,31 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
       ops_[phase] += 2 * macs;
       return run_linear(token, l, src, in_ready);
     }
+    case Kind::kPart:
+    case Kind::kGather:
+      return run_split(token, s, ready, t);
     case Kind::kSend:
       break;
   }
   return t;
+}
+
+// A split layer's part on another chip than its home (its input has arrived at its DPU), or its
+// gather step on the home chip (`t`: every part's result there); by input, the home DPU adds the
+// parts' partial sums.
+Ps Controller::run_split(int token, const Step& s, Ps ready, Ps t) {
+  const Layer& l = layers_[s.layer];
+  if (s.kind == Kind::kPart) {
+    Chip& chip = *layout_.chips[s.chip];
+    Ps in = ready;
+    for (int d : s.deps) in = std::max(in, done_at_[token][d]);
+    return run_part(token, l.parts[s.part], chip.dpu_node(s.dpu), in, chip.dpu_node(s.dpu),
+                    l.bias && !l.by_input);
+  }
+  if (!l.by_input) return t;
+  const arch::DpuWork w =
+      arch::DpuWork::reduce_partials(l.out, static_cast<int>(l.parts.size()), l.bias);
+  return dpu_at(s.chip, s.dpu, t, w, "reduce");
 }
 
 // The tiles of one part: each row group's input multicast from `src_node`, every tile read,
@@ -661,7 +832,9 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     // The context each of its outputs is sent in (set_context of its step).
     const Join& j = joins_[join];
     burst.phase = tokens_[j.token].decode ? 1 : 0;
-    burst.ledger = &ledgers_[burst.phase][steps_of(j.token)[j.step].ledger];
+    const int ledger = steps_of(j.token)[j.step].ledger;
+    burst.ledger =
+        multi_ ? &chip_ledgers_[burst.phase][p.chip][ledger] : &ledgers_[burst.phase][ledger];
   }
   sent_now_.clear();
   std::vector<Burst::Item>& items = bursts_[b].items;
@@ -669,7 +842,7 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     if (out <= now_) {
       sent_now_.push_back({out, in, tile, bits});
     } else {
-      items.push_back({out, seq_++, tile, bits});
+      items.push_back({out, next_seq(cur_chip_), tile, bits});
     }
   });
   Ps all_in = ready;
@@ -692,44 +865,13 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
 Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready) {
   if (!l.on_tiles) return run_digital(token, l, src_dpu, ready);
   Chip& home = *layout_.chips[l.home];
-  // One part on the home chip: its tiles' outputs go to the layer's DPU, reduced there.
-  if (l.parts.size() == 1 && l.parts[0].chip == l.home)
-    return run_part(token, l.parts[0], home.dpu_node(src_dpu), ready, home.dpu_node(l.dpu), l.bias);
-  // Split over chips: each part reduces its row groups on its own chip; an output slice or a
-  // partial sum comes back to the home chip; partial sums are added there.
+  // Its part on the home chip: its tiles' outputs go to the part's DPU, reduced there (a split
+  // layer's other parts are steps of their own, joined by a gather step).
   const bool part_bias = l.bias && !l.by_input;
-  Then sum;  // by input: the home DPU adds the parts' partial sums once all have arrived
-  if (l.by_input) {
-    auto g = std::make_shared<Gather>();
-    g->left = static_cast<int>(l.parts.size());
-    g->all = ready;
-    const int home_chip = l.home, dpu = l.dpu;
-    const arch::DpuWork w =
-        arch::DpuWork::reduce_partials(l.out, static_cast<int>(l.parts.size()), l.bias);
-    g->then = [this, home_chip, dpu, w](Ps all) {
-      return dpu_at(home_chip, dpu, all, w, "reduce");
-    };
-    sum = gather(g);
-  }
-  Ps all = ready;
-  for (const Part& p : l.parts) {
-    if (p.chip == l.home) {
-      all = std::max(all, run_part(token, p, home.dpu_node(src_dpu), ready, home.dpu_node(p.dpu),
-                                   part_bias, sum));
-      continue;
-    }
-    Chip& chip = *layout_.chips[p.chip];
-    const Ps in = done_at_[token][p.send];
-    const int from = p.chip, from_dpu = p.dpu, to = l.home, to_dpu = l.dpu;
-    const long long elems = p.out;
-    Then back = [this, from, from_dpu, to, to_dpu, elems, sum](Ps done) {
-      const Ps arrived = move(from, from_dpu, to, to_dpu, elems, done);
-      return sum ? sum(arrived) : arrived;
-    };
-    all = std::max(all, run_part(token, p, chip.dpu_node(p.dpu), in, chip.dpu_node(p.dpu),
-                                 part_bias, std::move(back)));
-  }
-  return all;
+  for (const Part& p : l.parts)
+    if (p.chip == l.home)
+      return run_part(token, p, home.dpu_node(src_dpu), ready, home.dpu_node(p.dpu), part_bias);
+  return ready;
 }
 
 Ps Controller::run_attention(int token, const Step& s, Ps ready) {

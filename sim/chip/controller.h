@@ -200,7 +200,9 @@ class Controller : public sc_core::sc_module {
     kActivation,
     kResidual,
     kFinal,
-    kSend  // the input of a layer part, from the home chip to the part's chip
+    kSend,    // data crossing the links to another chip (an input or a part's result)
+    kPart,    // a layer part on a chip other than the layer's home chip
+    kGather,  // joins a split layer's parts on its home chip (adds partial sums by input)
   };
   struct Step {
     Kind kind;
@@ -210,6 +212,7 @@ class Controller : public sc_core::sc_module {
     int chip = 0;      // chip of `dpu`
     int peer = -1;     // kSend: destination chip
     int peer_dpu = 0;  // kSend: the DPU on `peer` that takes the data
+    int part = -1;     // kPart: index into its layer's parts
     long long out_elems = 0;
     int ledger = 0;
     std::vector<int> deps;  // steps of the same token
@@ -303,6 +306,38 @@ class Controller : public sc_core::sc_module {
   void seed_queue();
   void wake();
   void push(int token, int step, arch::Ps ready);
+  // The next sequence number of an entry pushed by an event of chip `chip`: the chip in the top
+  // bits, a count per chip below, so that (ready, seq) orders the queue by (ready, chip of the
+  // pushing event, its count), whatever the order in which chips' events interleave.
+  long long next_seq(int chip) { return seqs_[chip]++; }
+  // Systems of chips: every effect on another chip is a message, an event at that chip at least
+  // one link latency after the event sending it. post() queues `fn(when)` as an event of chip
+  // `chip` (not part of any step).
+  using Message = std::function<void(arch::Ps)>;
+  void post(int chip, arch::Ps when, Message fn);
+  // `bits` from DPU `from_dpu` of chip `from` to DPU `to_dpu` of chip `to`, ready at `ready`, over
+  // the links, each link booked by the chip that owns it when the data reaches that chip;
+  // `arrive(t)` runs as an event of `to` when the data has arrived there. Counted to ledger
+  // `ledger` of phase `phase`. `ports`: through each chip's mesh between the DPUs and the ports
+  // (links.route_via_ports; a mesh between two ports is crossed store-and-forward).
+  struct Flight {
+    std::vector<int> route;
+    double bits = 0;
+    int from_dpu = 0, to = 0, to_dpu = 0, phase = 0, ledger = 0;
+    bool ports = false;
+    Message arrive;
+  };
+  void send_chips(arch::Ps ready, int from, int from_dpu, int to, int to_dpu, double bits,
+                  int phase, int ledger, bool ports, Message arrive);
+  void hop(const std::shared_ptr<Flight>& f, size_t k, arch::Ps ready);
+  int port_of(int chip, int direction) const;
+  // Sets the context of an event of chip `chip` counting to `ledger` of `phase`.
+  void enter(int chip, int phase, int ledger);
+  // An event of every chip at once (`when`, before every other event then): the decode phase's
+  // start of a static batch on a system. Run when every chip has reached it.
+  void post_global(arch::Ps when, Message fn);
+  // The per-chip ledgers of a system summed in chip order, and each chip's totals.
+  void merge_ledgers();
   // Deferred work: `fn(at)` runs when the kernel reaches `at` (now when `at` is not later than
   // the time of the step or job being issued); it returns when its work ends. The step being
   // issued completes when it and every job it deferred (directly or not) have ended.
@@ -332,8 +367,10 @@ class Controller : public sc_core::sc_module {
   void finish(int join, arch::Ps done);
   void run_job(const Pending& p);
   void set_context(int token, int step);
+  void send_step(int token, int step);
   arch::Ps execute(int token, const Step& s, arch::Ps ready);
   arch::Ps run_linear(int token, const Layer& l, int src_dpu, arch::Ps ready);
+  arch::Ps run_split(int token, const Step& s, arch::Ps ready, arch::Ps t);
   arch::Ps run_digital(int token, const Layer& l, int src_dpu, arch::Ps ready);
   arch::Ps run_part(int token, const Part& p, int src_node, arch::Ps ready, int out_node, bool bias,
                     Then then = nullptr);
@@ -373,20 +410,28 @@ class Controller : public sc_core::sc_module {
   arch::Ps run_attention(int token, const Step& s, arch::Ps ready);
   arch::Ps move(int from_chip, int from_dpu, int to_chip, int to_dpu, long long elems,
                 arch::Ps ready);
-  arch::Ps link(arch::Ps ready, int from_chip, int to_chip, double bits);
-  // `bits` from DPU `from_dpu` of one chip to DPU `to_dpu` of another: over the links, and with
-  // links.route_via_ports over each chip's mesh between the DPU and the port, and over the mesh
-  // of every chip it passes through (ring, mesh, torus) from port to port.
-  arch::Ps between_chips(arch::Ps ready, int from_chip, int from_dpu, int to_chip, int to_dpu,
-                         double bits);
   void stream_gating();
   // Static batch with decode tokens and gated routers: their off intervals are summed while
   // the prefill runs (GatedUnits::fold_until), until stream_gating.
   bool fold_routers_ = false;
-  arch::Ps feedback(int token, arch::Ps ready);
+  // The generated id of `token` (lm_head's, ready at `ready`) goes to the embedding's chip,
+  // where it releases the next position's embedding.
+  void feedback(int token, arch::Ps ready, arch::Ps floor = 0);
+  void release(int token, int step, arch::Ps when);
+  // The static batch's first decode tokens, once every prefill is done (none before `floor`).
+  void start_decode(arch::Ps floor);
+  // The phase split (every prefill's end known): gating bookkeeping, memos, on_decode_start.
+  void phase_split();
+  // Request mode: a token's step (or its id's arrival at the host) ended.
+  void token_step_ended(int token);
+  // Host link with lm_head on a chip other than chip 0: `token`'s id arrived at chip 0 at `at0`
+  // (lm_head made it at `done`).
+  void at_chip0(int token, arch::Ps done, arch::Ps at0);
+  void release_first_decode(int token);
   // Host link: a sequence's prompt in (returns its arrival at chip 0); a generated token out.
   arch::Ps prompt_in(int seq, arch::Ps ready);
   void token_out(int token, arch::Ps done);
+  void host_out(int token, arch::Ps at0);
   arch::ActionCounts* counts(int chip);
   void flush_counts();
   const std::vector<Step>& steps_of(int token) const;
@@ -411,7 +456,18 @@ class Controller : public sc_core::sc_module {
   std::vector<std::vector<int>> remaining_;
   std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
   QuadHeap<Pending, Earlier> queue_;
-  long long seq_ = 0;
+  std::vector<long long> seqs_;  // per chip (next_seq)
+  int cur_chip_ = 0;             // chip of the event being issued
+  // A system's action counts: per chip, phase and ledger (each chip's events count to its own),
+  // summed by merge_ledgers().
+  std::vector<std::vector<arch::ActionCounts>> chip_ledgers_[2];
+  // Host link with lm_head off chip 0: per token, the static batch's first decode may start
+  // (barrier_) and its id is at chip 0 (at_chip0_ >= 0).
+  std::vector<char> barrier_;
+  // Static batch on a system with the host link and lm_head off chip 0: last prompt ids not yet
+  // at the host, and whether the phase split waits for them.
+  int prefill_ids_left_ = 0;
+  bool split_deferred_ = false;
   // Deferred jobs and the joins of the steps waiting for them (slots reused through free lists).
   struct Join {
     int token = 0, step = 0, pending = 0;
@@ -419,8 +475,10 @@ class Controller : public sc_core::sc_module {
   };
   // A job runs `fn` when the kernel reaches its time.
   struct Job {
-    int join = 0;
+    int join = 0;  // -1: a message (post), -2: an event of every chip (post_global)
+    int chip = 0;
     Then fn;
+    Message msg;
   };
   // One read of a layer part's partial outputs, each sent to the part's DPU when its tile has
   // been read: those not yet sent, in the order the queue takes them ((ready, seq) as if each
@@ -466,8 +524,6 @@ class Controller : public sc_core::sc_module {
   // Counting: the ledger of the step being executed; per-chip scratch counts of a system.
   int cur_phase_ = 0;
   arch::ActionCounts* cur_ledger_ = nullptr;
-  std::vector<arch::ActionCounts> scratch_;
-  std::vector<int> touched_;
   std::vector<arch::ActionCounts> chip_counts_[2];
   std::vector<int> ledger_chip_;
   double link_bit_hops_[2] = {0, 0};

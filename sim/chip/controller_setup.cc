@@ -205,10 +205,16 @@ void Controller::name_ledgers() {
   ledger_names_.push_back("final");
   ledger_chip_.push_back(0);
   ledger_chip_.push_back(layout_.head_chip);
-  scratch_.assign(layout_.chips.size(), arch::ActionCounts{});
-  for (auto& per_chip : chip_counts_) per_chip.assign(layout_.chips.size(), arch::ActionCounts{});
+  const size_t chips = layout_.chips.size();
+  for (auto& per_chip : chip_counts_) per_chip.assign(chips, arch::ActionCounts{});
   ledgers_[0].assign(ledger_names_.size(), arch::ActionCounts{});
   ledgers_[1].assign(ledger_names_.size(), arch::ActionCounts{});
+  // Every chip of the links has events (the data crossing a chip the plan leaves unused).
+  const size_t nodes = multi_ ? std::max<size_t>(chips, layout_.links->spec().chips) : chips;
+  for (auto& per_chip : chip_ledgers_)
+    per_chip.assign(multi_ ? nodes : 0,
+                    std::vector<arch::ActionCounts>(ledger_names_.size(), arch::ActionCounts{}));
+  for (size_t chip = 0; chip < nodes; ++chip) seqs_.push_back(static_cast<long long>(chip) << 48);
 }
 
 void Controller::size_kv_cache() {
@@ -299,6 +305,8 @@ void Controller::seed_queue() {
     while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
       admit(next_admit_, opt_.requests[next_admit_].arrival);
   } else {
+    if (multi_ && opt_.host.enabled && layout_.head_chip != 0 && opt_.decode_tokens > 0)
+      prefill_ids_left_ = opt_.batch;
     for (int q = 0; q < opt_.batch; ++q) {
       start_heads(q);
       const Ps in = prompt_in(q, 0);
@@ -380,8 +388,12 @@ int Controller::add_linear(std::vector<Step>* st, SentInputs* sent, int block,
   const int li = layer_of(block, role);
   if (li < 0) return -1;
   Layer& l = layers_[li];
-  std::vector<int> all = deps;
-  for (Part& p : l.parts) {
+  // The home chip's part; each other part is a step of its own on its chip, issued when its
+  // input has arrived there; a gather step on the home chip takes their results.
+  const int home = add_step(st, Kind::kLinear, block, l.dpu, l.out, l.ledger, deps, li);
+  std::vector<int> all = {home};
+  for (size_t i = 0; i < l.parts.size(); ++i) {
+    Part& p = l.parts[i];
     if (p.chip == l.home) continue;
     const auto key = std::make_tuple(deps.empty() ? -1 : deps[0], p.chip, p.row_begin, p.in);
     auto it = sent->find(key);
@@ -392,9 +404,21 @@ int Controller::add_linear(std::vector<Step>* st, SentInputs* sent, int block,
       it = sent->emplace(key, send).first;
     }
     p.send = it->second;
-    all.push_back(p.send);
+    Step s;
+    s.kind = Kind::kPart;
+    s.layer = li;
+    s.block = block;
+    s.dpu = p.dpu;
+    s.chip = p.chip;
+    s.part = static_cast<int>(i);
+    s.out_elems = p.out;
+    s.ledger = l.ledger;
+    s.deps = {p.send};
+    st->push_back(s);
+    all.push_back(static_cast<int>(st->size()) - 1);
   }
-  return add_step(st, Kind::kLinear, block, l.dpu, l.out, l.ledger, std::move(all), li);
+  if (all.size() == 1) return home;
+  return add_step(st, Kind::kGather, block, l.dpu, l.out, l.ledger, std::move(all), li);
 }
 
 int Controller::block_dpu(int block) const {
