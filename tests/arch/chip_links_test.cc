@@ -33,6 +33,30 @@ TEST(ChipLinks, OneTransferIsLatencyPlusBytesOverBandwidth) {
   EXPECT_DOUBLE_EQ(links.bit_links(), bits);
 }
 
+// Link by link (as the timed run books a route, each link when the head reaches it): one idle
+// link is latency + bits / bandwidth; two transfers over one link serialize; a two-hop route on
+// idle links is transfer()'s cut-through closed form, 2 x latency + bits / bandwidth.
+TEST(ChipLinks, BookedLinkByLinkTheClosedFormsHold) {
+  ChipLinks links(spec(4, Topology::kRing));
+  const double bits = 8.0 * 1000;  // 40 ns at 25 GB/s
+  const std::vector<int> one = links.route(0, 1);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(links.link_owner(one[0]), 0);
+  const Ps start = links.book_link(0, one[0], bits);
+  EXPECT_EQ(start + links.latency_ps() + links.occupancy_ps(bits), 140'000);
+  const Ps second = links.book_link(0, one[0], bits);
+  EXPECT_EQ(second, 40'000);  // waits for the first's serialization
+  EXPECT_EQ(second + links.latency_ps() + links.occupancy_ps(bits), 180'000);
+  const std::vector<int> two = links.route(1, 3);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(links.link_owner(two[0]), 1);
+  EXPECT_EQ(links.link_owner(two[1]), 2);
+  const Ps s0 = links.book_link(1000, two[0], bits);
+  const Ps s1 = links.book_link(s0 + links.latency_ps(), two[1], bits);
+  EXPECT_EQ(s1 + links.latency_ps() + links.occupancy_ps(bits) - 1000, links.unloaded_ps(2, bits));
+  EXPECT_DOUBLE_EQ(links.bit_links(), 4 * bits);
+}
+
 TEST(ChipLinks, TwoTransfersOverOneLinkSerialize) {
   ChipLinks links(spec(4, Topology::kRing));
   const double bits = 8.0 * 1000;
