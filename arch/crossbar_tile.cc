@@ -313,7 +313,7 @@ const float* NoiseCursor::take(size_t m) {
     const size_t g = std::min(blocks, left_);
     if (buf_.size() < avail + g) buf_.resize(avail + g);
     std::copy(buf_.begin() + begin_, buf_.begin() + end_, buf_.begin());
-    rng_->fill_normal(buf_.data() + avail, g);
+    rng_->fill_normal_icdf(buf_.data() + avail, g);
     begin_ = 0;
     end_ = avail + g;
     left_ -= g;

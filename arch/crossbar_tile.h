@@ -35,7 +35,7 @@ double program_tile(const TileNumerics& numerics, const Eigen::Ref<const Matrix>
                     uint64_t tile_seed, Eigen::Ref<Matrix> programmed, Vector* wmax);
 
 /// The output-noise draws of one tile read, handed out in consecutive pieces of any size: the
-/// pieces together are exactly the draws of one Rng::fill_normal of the read's total (the
+/// pieces together are exactly the draws of one Rng::fill_normal_icdf of the read's total (the
 /// generator is called with multiples of Rng::kFillBlock, then the read's remainder), so a read
 /// may consume its noise channel block by channel block. Scratch for one read at a time.
 class NoiseCursor {

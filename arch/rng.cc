@@ -2,6 +2,8 @@
 // the same seed gives the same bits with any libm (see rng.h).
 #include "arch/rng.h"
 
+#include "arch/normal_icdf.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -234,6 +236,10 @@ void Rng::fill_normal(float* out, size_t n) {
   }
 #endif
   fill_normal_base(lane_, out, n);
+}
+
+void Rng::fill_normal_icdf(float* out, size_t n) {
+  detail::fill_normal_icdf(lane_, out, n);
 }
 
 namespace {

@@ -166,11 +166,20 @@ void BM_OpenBlasSgemm(benchmark::State& state) {
 // The output-noise draws of a read on their own (fill_normal in chunks of 4096, as a read of
 // 16-channel blocks at 256 tokens takes them), ns per draw: one draw per token, channel and
 // input tile is the part of the read's cost that no product has.
+// Normal draws: method (0: Box-Muller, Rng::fill_normal, the programming noise; 1: inverse CDF,
+// Rng::fill_normal_icdf, the output noise) at a SIMD level (0 baseline, 1 AVX2, 2 AVX-512; capped
+// at what the CPU has, see the label).
 void BM_NormalDraws(benchmark::State& state) {
+  const aimc::arch::SimdLevel saved = aimc::arch::simd_level();
+  aimc::arch::set_simd_limit(static_cast<aimc::arch::SimdLevel>(state.range(1)));
   aimc::arch::Rng rng(7);
   std::vector<float> buf(4096);
   for (auto _ : state) {
-    rng.fill_normal(buf.data(), buf.size());
+    if (state.range(0) == 1) {
+      rng.fill_normal_icdf(buf.data(), buf.size());
+    } else {
+      rng.fill_normal(buf.data(), buf.size());
+    }
     benchmark::DoNotOptimize(buf.data());
     benchmark::ClobberMemory();
   }
@@ -178,6 +187,7 @@ void BM_NormalDraws(benchmark::State& state) {
       benchmark::Counter(1e-9 * buf.size(), benchmark::Counter::kIsIterationInvariantRate |
                                                 benchmark::Counter::kInvert);
   state.SetLabel(aimc::arch::simd_level_name(aimc::arch::simd_level()));
+  aimc::arch::set_simd_limit(saved);
 }
 
 // (out, in): a square projection, an up projection (2048 -> 8192), a down projection.
@@ -194,7 +204,7 @@ BENCHMARK(BM_OpenBlasSgemm)->Apply(shapes);
 BENCHMARK(BM_PackedProduct)->Apply(shapes);
 BENCHMARK(BM_EigenGemm)->Apply(shapes);
 BENCHMARK(BM_AnalogRead)->Apply(shapes);
-BENCHMARK(BM_NormalDraws);
+BENCHMARK(BM_NormalDraws)->ArgsProduct({{0, 1}, {0, 1, 2}})->ArgNames({"icdf", "level"});
 BENCHMARK(BM_ProgramLayer)
     ->Args({2048, 2048})
     ->ArgNames({"out", "in"})

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Medians and ratios of bench_analog_linear: analog read over each FP32 reference, per shape,
 whether the goal against the strictest reference (our packed product: 1.5x at batch 1, 1.25x
-above) is met, the normal draws' cost (BM_NormalDraws) and the programming time per weight
+above) is met, the normal draws' cost (BM_NormalDraws: Box-Muller and inverse CDF per SIMD level) and the programming time per weight
 (BM_ProgramLayer).
 
 Usage: bench_analog_linear --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
@@ -16,7 +16,7 @@ def main():
     path = sys.argv[1]
     key = "real_time" if "--wall" in sys.argv else "cpu_time"
     runs = json.load(open(path))["benchmarks"]
-    med, label, program, draws = {}, {}, {}, None
+    med, label, program, draws = {}, {}, {}, {}
     for r in runs:
         if r.get("aggregate_name") != "median":
             continue
@@ -25,7 +25,7 @@ def main():
             program[args] = r.get("ns/weight", 0)
             continue
         if name == "BM_NormalDraws":
-            draws = r.get("ns/draw")
+            draws[args] = (r.get("ns/draw", 0), r.get("label", ""))
             continue
         med[(name, args)] = r[key]
         label[name] = r.get("label", "")
@@ -49,8 +49,9 @@ def main():
                 row.append("-")
         print(" | ".join(row))
     print("labels:", ", ".join("%s=%s" % (k, v) for k, v in label.items() if v))
-    if draws is not None:
-        print("normal draws: %.3f ns per draw (CPU time, median)" % draws)
+    for args, (ns, level) in draws.items():
+        method = "inverse CDF" if args.startswith("icdf:1") else "Box-Muller"
+        print("normal draws, %s, %s: %.3f ns per draw (CPU time, median)" % (method, level, ns))
     for args, ns in program.items():
         print("programming %s: %.2f ns per weight (CPU time, median)" % (args, ns))
 
