@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 namespace aimc::arch {
@@ -34,6 +35,7 @@ ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
     link_step_[2] = link_index(mx, 2) - link_index(0, 2);
     link_step_[3] = link_index(0, 3) - link_index(mx, 3);
   }
+  set_exit_links(true);
 }
 
 int ScNoc::next_link(int node, int dst, int* next) const {
@@ -100,26 +102,14 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
     // No trace, no gating: each link only delays the head and is held by the flits. XY: along
     // the row first (a row's links of one direction are adjacent), then along the column (so
     // are a column's).
-    // (Locals: stores through `free` cannot change them, so they stay in registers.)
-    Ps* free = link_free_.data();
-    const Ps hop = hop_ps_;
     head = ready;
-    int link = (dx > x ? 0 : nodes_) + src;
-    const int xstride = dx > x ? 1 : -1;
-    for (int k = std::abs(dx - x); k > 0; --k, link += xstride) {
-      const Ps f = free[link];
-      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
-      free[link] = start + occ;
-      head = start + hop;
+    if (dx != x) {
+      const int dir = dx > x ? 0 : 1, len = std::abs(dx - x);
+      head = exit_links_ ? row_run(head, src, x, y, dir, len, occ)
+                         : walk(head, dir * nodes_ + src, dx > x ? 1 : -1, len, occ);
     }
-    link = (dy > y ? 2 : 3) * nodes_ + dx * spec_.mesh_y + y;
-    const int ystride = dy > y ? 1 : -1;
-    for (int k = std::abs(dy - y); k > 0; --k, link += ystride) {
-      const Ps f = free[link];
-      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
-      free[link] = start + occ;
-      head = start + hop;
-    }
+    head = walk(head, (dy > y ? 2 : 3) * nodes_ + dx * spec_.mesh_y + y, dy > y ? 1 : -1,
+                std::abs(dy - y), occ);
     add_link_busy(occ, h);
   } else if (!sink_) {
     // Gated routers, no trace: the same reservations, wake-ups and busy times as the per-hop
@@ -156,6 +146,124 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
   bit_hops_ += bits * h;
   if (counts) counts->noc_bit_hops += bits * h;
   return head + occ;
+}
+
+void ScNoc::set_exit_links(bool on) {
+  for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) {
+    settle(seg);
+    exits_[seg] = Exit{};  // a fresh start: the links' state is whole
+  }
+  exit_links_ = on && !sink_ && !routers_.spec().enabled;
+  if (exit_links_ && exits_.empty()) {
+    exits_.assign(static_cast<size_t>(2) * spec_.mesh_y, Exit{});
+    deferred_.assign(exits_.size() * kDeferred, Deferred{});
+    pinned_.assign(static_cast<size_t>(2) * nodes_, 0);
+  }
+}
+
+Ps ScNoc::free_at(int link) {
+  if (link < 2 * nodes_ && !exits_.empty())
+    settle((link >= nodes_) * spec_.mesh_y + row_of(link % nodes_));
+  return link_free_[link];
+}
+
+Ps ScNoc::row_run(Ps head, int src, int x, int y, int dir, int len, Ps occ) {
+  const int stride = dir == 0 ? 1 : -1, link = dir * nodes_ + src;
+  const int seg = dir * spec_.mesh_y + y;
+  Exit& e = exits_[seg];
+  if (e.mode == kLazy) {
+    const int dist = (e.col - x) * stride;                    // links before the exit on this run
+    if (dist < 0) return walk(head, link, stride, len, occ);  // it starts past the exit
+    if (dist < len && head >= 0 && occ <= std::numeric_limits<int32_t>::max()) {
+      // A through run (heads are never negative; a free link is free at 0 or later).
+      const Ps at_exit = head + dist * hop_ps_;
+      if (dist > 0) {
+        ++deferred_runs_;
+        Deferred* d = &deferred_[static_cast<size_t>(seg) * kDeferred];
+        d[e.logged] = {head, static_cast<int32_t>(occ), static_cast<int32_t>(dist)};
+        if (++e.logged == kDeferred) settle(seg);
+      }
+      return walk(at_exit, e.link, stride, len - dist, occ);
+    }
+    // It reserves links before the exit and does not cross it, or cannot be deferred.
+    settle(seg);
+    const Ps out = walk(head, link, stride, len, occ);
+    if (!dominated(seg)) {
+      e.mode = kDirect;
+      e.recheck = kRecheck;
+    }
+    return out;
+  }
+  const Ps out = walk(head, link, stride, len, occ);
+  if (e.mode == kOpen ? len >= 2 : --e.recheck <= 0) {
+    // This run's last link is the segment's exit if the links before it are dominated by it.
+    e.link = link + (len - 1) * stride;
+    e.col = x + (len - 1) * stride;
+    e.mode = dominated(seg) ? kLazy : kDirect;
+    e.recheck = kRecheck;
+  }
+  return out;
+}
+
+void ScNoc::settle(int seg) {
+  // A record reserves the links `dist` to 1 before the exit, in its order. Over the `sorted`
+  // links next to the exit (each free a hop or more after the one before) a head that waits at
+  // a link leaves it when it is free and reaches the next no later than that one is free: each
+  // of them starts at max(the head + its hops from the first of them, its free time), with no
+  // chain from link to link. A record that starts farther out walks link by link up to them;
+  // after it, all its links are sorted (each starts at least a hop after the one before).
+  Exit& e = exits_[seg];
+  const int stride = seg < spec_.mesh_y ? 1 : -1;
+  const Deferred* d = &deferred_[static_cast<size_t>(seg) * kDeferred];
+  Ps* free = link_free_.data();
+  const Ps hop = hop_ps_;
+  for (int i = 0; i < e.logged; ++i) {
+    const int dist = d[i].dist;
+    const Ps occ = d[i].occ;
+    Ps head = d[i].head;
+    int fast = dist;  // its links reserved without the chain
+    if (dist > e.sorted) {
+      head = walk(head, e.link - dist * stride, stride, dist - e.sorted, occ);
+      fast = e.sorted;
+      e.sorted = dist;
+    }
+    for (int link = e.link - fast * stride; link != e.link; link += stride) {
+      free[link] = std::max(head, free[link]) + occ;
+      head += hop;
+    }
+  }
+  e.logged = 0;
+}
+
+bool ScNoc::dominated(int seg) {
+  Exit& e = exits_[seg];
+  const int stride = seg < spec_.mesh_y ? 1 : -1;
+  const Ps exit_free = link_free_[e.link];
+  if (exit_free < 0 || pinned_[e.link]) return false;
+  // The links before the exit: columns e.col - 1 down to 0 (east), e.col + 1 up (west).
+  const int before = stride > 0 ? e.col : spec_.mesh_x - 1 - e.col;
+  e.sorted = 0;
+  for (int d = 1; d <= before; ++d) {
+    const int link = e.link - d * stride;
+    const Ps f = link_free_[link];
+    if (pinned_[link] || f < 0 || (f != 0 && f + d * hop_ps_ > exit_free)) return false;
+    // The links from the exit back to here are sorted while each is free at least a hop
+    // after the one before it.
+    if (e.sorted == d - 1 && (d == 1 || f + hop_ps_ <= link_free_[link + stride])) e.sorted = d;
+  }
+  return true;
+}
+
+void ScNoc::pin(int link) {
+  if (link >= 2 * nodes_ || pinned_[link]) return;
+  pinned_[link] = 1;
+  const int node = link % nodes_, y = row_of(node), x = node - y * spec_.mesh_x;
+  const int seg = (link >= nodes_) * spec_.mesh_y + y;
+  Exit& e = exits_[seg];
+  if (e.mode != kLazy || (seg < spec_.mesh_y ? x > e.col : x < e.col)) return;
+  settle(seg);
+  e.mode = kDirect;
+  e.recheck = kRecheck;
 }
 
 Ps ScNoc::unicast_per_hop(Ps ready, int src, int dst, Ps occ) {
@@ -240,6 +348,7 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
   }
   tree->runs.clear();
   if (routers_.spec().enabled) find_runs(tree);
+  pin_tree(*tree);
 }
 
 void ScNoc::find_runs(McTree* tree) const {
@@ -331,7 +440,9 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   const McTree::Hop* hop = tree.hops.data();
   const int hops = static_cast<int>(tree.hops.size());
   if (!sink_ && !routers_.spec().enabled) {
-    // No trace, no gating: the links in tree order, then each destination's arrival.
+    // No trace, no gating: the links in tree order, then each destination's arrival (a tree
+    // built by another mesh pins its links here first).
+    if (tree.owner != this) pin_tree(tree);
     Ps* free = link_free_.data();
     for (int k = 0; k < hops; ++k) {
       const McTree::Hop& h = hop[k];
@@ -463,6 +574,7 @@ Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, 
     }
     int next;
     const int link = next_link(node, dst, &next);
+    if (exit_links_) pin(link);
     const Ps start = reserve(link, t, occ);
     routers_.busy_until(node, start + occ);
     node_time_[next] = std::max(node_time_[next], start + hop_ps_);
@@ -640,6 +752,7 @@ int ScNoc::shadowed_links() const {
 }
 
 void ScNoc::set_trace(SpanSink* sink) {
+  if (sink) set_exit_links(false);
   // Traced transfers record every link's span: no link stays shadowed.
   for (int link = 0; link < static_cast<int>(link_pred_.size()); ++link)
     if (link_pred_[link] >= 0) unshadow(link);

@@ -84,6 +84,25 @@ struct McTree {
 /// a tree not registered, a tree entering it over another link) first gives it back its free
 /// time (the latest start + occupancy of the trees over it, from their last starts) and makes
 /// it an ordinary link for good; so are all when a trace is attached.
+///
+/// Exit links (exact, no trace and no router gating): the links of a row in one direction
+/// before an exit link E (the links toward the DPUs' column, which every partial output of the
+/// row's tiles crosses) are reserved lazily. A unicast whose row run crosses E from link L on
+/// (a through run) would start on E at max(head + d * hop, free_E), d the links from L to E,
+/// whenever every link J before E is free at 0 or by free_E - d_J * hop (J is then never what
+/// delays the head at E: a later start on J reaches E no earlier than the head; "dominated").
+/// A through run keeps this: each link it crosses is freed at its start + occupancy, and E
+/// starts at least d_J hops later, so free_J + d_J * hop <= free_E. So a through run reserves E
+/// at once and only records (head, occupancy, d) for the links before E. The records are
+/// replayed in their order, giving each link the free time of the link-by-link walk, when 32
+/// have gathered or before anything else reads or reserves a link before E (a unicast that
+/// ends or turns before E); the row then walks link by link until a check finds the links
+/// dominated again. A replay walks a record link by link only up to the links next to E that
+/// are each free a hop or more after the one before ("sorted"): there a head that waits at one
+/// link reaches the next no later than it is free, so each link starts on its own at
+/// max(the record's head + its hops to it, its free time), and a record leaves its links
+/// sorted. Links a multicast tree or a reduction takes (pinned) keep a row's links from being
+/// lazy before E: their paths reserve links directly.
 class ScNoc : public ScComponent {
  public:
   ScNoc(sc_core::sc_module_name name, const NocSpec& spec);
@@ -112,6 +131,15 @@ class ScNoc : public ScComponent {
     const auto* p = reinterpret_cast<const char*>(plans_[flow]);
     for (int b = 0, n = plan_bytes_[flow]; b < n; b += 64) __builtin_prefetch(p + b);
   }
+  /// Exit links (see the class comment): on by default where there is no trace and no router
+  /// gating; off (every deferred reservation made first) reserves every row link as it is
+  /// crossed, for tests and benchmarks.
+  void set_exit_links(bool on);
+  bool exit_links() const { return exit_links_; }
+  /// Through runs whose links before the exit were deferred (a statistic for tests).
+  long long deferred_runs() const { return deferred_runs_; }
+  /// The free time of `link` (deferred reservations on it made first); for tests.
+  Ps free_at(int link);
   /// Distinct for every mesh of the process (a mesh at the address of one destroyed has
   /// another).
   uint64_t serial() const { return serial_; }
@@ -136,8 +164,18 @@ class ScNoc : public ScComponent {
       for (; a <= b; a += 8) __builtin_prefetch(a);
       __builtin_prefetch(b);
     };
-    if (dx > x) lines(free + src, free + src + (dx - x - 1));
-    if (dx < x) lines(free + nodes_ + src - (x - dx - 1), free + nodes_ + src);
+    const int len = std::abs(dx - x), stride = dx > x ? 1 : -1, seg = (dx < x) * spec_.mesh_y + y;
+    const Exit* e = exit_links_ && len > 0 ? &exits_[seg] : nullptr;
+    const int dist = e ? (e->col - x) * stride : -1;
+    if (e && e->mode == kLazy && dist >= 0 && dist < len) {
+      // A through run: its deferred record, then the exit on.
+      __builtin_prefetch(&deferred_[static_cast<size_t>(seg) * kDeferred + e->logged]);
+      lines(free + e->link, free + e->link + (len - dist - 1) * stride);
+    } else if (dx > x) {
+      lines(free + src, free + src + (dx - x - 1));
+    } else if (dx < x) {
+      lines(free + nodes_ + src - (x - dx - 1), free + nodes_ + src);
+    }
     const Ps* col = free + dx * spec_.mesh_y;
     if (dy > y) lines(col + 2 * nodes_ + y, col + 2 * nodes_ + dy - 1);
     if (dy < y) lines(col + 3 * nodes_ + dy + 1, col + 3 * nodes_ + y);
@@ -211,6 +249,59 @@ class ScNoc : public ScComponent {
     return start;
   }
   void trace_link(int link, Ps start, Ps end);
+  /// Reserves the `n` links of a straight run, from `link` on with link index step `stride` (a
+  /// row's or column's links of one direction lie side by side), for a head reaching the first
+  /// at `head` (no trace, no gating); returns the head after the last.
+  Ps walk(Ps head, int link, int stride, int n, Ps occ) {
+    Ps* free = link_free_.data();
+    const Ps hop = hop_ps_;  // (a local: stores through `free` cannot change it)
+    for (; n > 0; --n, link += stride) {
+      const Ps f = free[link];
+      const Ps start = std::max(head, f >= 0 ? f : unshadow(link));
+      free[link] = start + occ;
+      head = start + hop;
+    }
+    return head;
+  }
+
+  // ---- Exit links (see the class comment) ----
+  /// A row's links of one direction (a segment): its exit link and the column of the node it
+  /// leaves; kOpen: no exit yet; kLazy: the links before the exit are dominated by it and
+  /// through runs defer them (`logged` records in deferred_); kDirect: every link reserved as
+  /// crossed, the segment checked again after `recheck` more runs.
+  enum : int { kOpen, kLazy, kDirect };
+  struct Exit {
+    int link = -1, col = 0, mode = kOpen, logged = 0, recheck = 0;
+    int sorted = 0;  ///< links next to the exit each free a hop or more after the one before
+  };
+  /// A through run's reservations of the `dist` links before the exit, for a head at `head`.
+  struct Deferred {
+    Ps head = 0;
+    int32_t occ = 0, dist = 0;
+  };
+  static constexpr int kDeferred = 32;  ///< records per segment before they are replayed
+  static constexpr int kRecheck = 64;   ///< runs a direct segment walks before a check
+  /// unicast()'s run along row `y` from node `src` (column `x`), `len` links in direction
+  /// `dir` (0 east, 1 west): the head after it.
+  Ps row_run(Ps head, int src, int x, int y, int dir, int len, Ps occ);
+  /// Replays segment `seg`'s deferred records.
+  void settle(int seg);
+  /// Whether segment `seg`'s links before its exit are dominated by it (and none is pinned or
+  /// shadowed); finds its sorted links.
+  bool dominated(int seg);
+  /// `link` is reserved by a path that walks links directly (a tree, a reduction): the
+  /// deferred records of its segment are replayed if it lies before the exit, for good.
+  void pin(int link);
+  void pin_tree(const McTree& tree) {
+    if (exit_links_)
+      for (const McTree::Hop& h : tree.hops) pin(h.link);
+  }
+  bool exit_links_ = false;
+  long long deferred_runs_ = 0;
+  std::vector<Exit> exits_;         // per segment: east segments of rows 0.., then west ones
+  std::vector<Deferred> deferred_;  // kDeferred per segment
+  std::vector<uint8_t> pinned_;     // per east or west link
+
   /// unicast() link by link through reserve() (the path a traced mesh takes): the head's
   /// arrival at `dst`, with every router's wake-up and busy time on the way.
   Ps unicast_per_hop(Ps ready, int src, int dst, Ps occ);

@@ -58,8 +58,10 @@ void BM_MulticastTree(benchmark::State& state) {
 BENCHMARK(BM_MulticastTree)->Arg(0)->Arg(1);
 
 void BM_PartialOutputs(benchmark::State& state) {
-  // Every destination above sends 4096 bits back to the source (the DPU).
+  // Every destination above sends 4096 bits back to the source (the DPU); with the mesh's exit
+  // links (1, the default) or every link reserved as crossed (0).
   aimc::arch::ScNoc& noc = mesh();
+  noc.set_exit_links(state.range(0) != 0);
   const std::vector<int> d = destinations();
   const int dpu = kSide * kSide / 2 + kSide / 2;
   long long hops = 0;
@@ -71,8 +73,41 @@ void BM_PartialOutputs(benchmark::State& state) {
     t += 100000;
   }
   state.SetItemsProcessed(state.iterations() * hops);
+  state.SetLabel(state.range(0) ? "exit links" : "link by link");
+  noc.set_exit_links(true);
 }
-BENCHMARK(BM_PartialOutputs);
+BENCHMARK(BM_PartialOutputs)->Arg(0)->Arg(1);
+
+void BM_RowGroupOutputs(benchmark::State& state) {
+  // As on the HERMES-class preset: the DPUs in column 32, one per row; 16 rows of tiles (all 63
+  // of each row but the DPU's node) read at once, each sending 4096 bits to the DPU of its
+  // row, so that each row's links toward column 32 are shared by 32 or 31 transfers at a time.
+  // Per link reserved; exit links (1, the default) or every link reserved as crossed (0).
+  aimc::arch::NocSpec s;
+  s.mesh_x = kSide;
+  s.mesh_y = kSide;
+  static aimc::arch::ScNoc* noc = new aimc::arch::ScNoc("noc_rows", s);
+  noc->set_exit_links(state.range(0) != 0);
+  std::vector<std::pair<int, int>> sends;
+  long long hops = 0;
+  for (int r = 0; r < 16; ++r)
+    for (int x = 0; x < kSide; ++x) {
+      const int dpu = r * kSide + kSide / 2, tile = r * kSide + x;
+      if (tile == dpu) continue;
+      sends.emplace_back(tile, dpu);
+      hops += noc->hops(tile, dpu);
+    }
+  aimc::arch::Ps t = 0;
+  for (auto _ : state) {
+    for (const auto& [tile, dpu] : sends)
+      benchmark::DoNotOptimize(noc->unicast(t, tile, dpu, 4096, nullptr));
+    t += 100000;
+  }
+  state.SetItemsProcessed(state.iterations() * hops);
+  state.SetLabel(state.range(0) ? "exit links" : "link by link");
+  noc->set_exit_links(true);
+}
+BENCHMARK(BM_RowGroupOutputs)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -669,6 +669,135 @@ TEST(ScNoc, ShadowedLinksGiveTheTimesOfEveryLinkReserved) {
   EXPECT_EQ(got, "1 0 0 1 1 11");
 }
 
+TEST(ScNoc, ExitLinksGiveTheTimesOfEveryLinkReservedLinkByLink) {
+  // Partial outputs as on a chip: tiles all over a 20 x 9 mesh unicast to DPUs in column 10, so
+  // that each row's links toward that column are crossed on to it (its exit links) and reserved
+  // lazily; mixed with seeded random unicasts that end or turn before an exit, registered and
+  // unregistered multicasts from the DPUs, trees registered mid-run from anywhere and
+  // reductions (which pin the links they take), heads that go back in time and occupancies of
+  // 1 to 60 flits. Every arrival and reduction, each link's free time at the end, the link busy
+  // time and the bit-hops equal those of a mesh that reserves every link as crossed (and, until
+  // the first reduction, the independent model's), and runs were deferred.
+  arch::NocSpec n = mesh8();
+  n.mesh_x = 20;
+  n.mesh_y = 9;
+  const int nodes = 180;
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc plain("plain", n), lazy("lazy", n);
+    plain.set_exit_links(false);
+    RefMesh ref{20, 9, 2000, 1000, {}, 0, 0};
+    std::mt19937 rng(23);
+    std::vector<arch::McTree> trees;
+    std::vector<std::vector<int>> lists;
+    auto add_tree = [&](int src) {
+      std::vector<int> d;
+      for (int k = 1 + static_cast<int>(rng() % 10); k > 0; --k) d.push_back(rng() % nodes);
+      lists.push_back(d);
+      trees.emplace_back();
+      lazy.build_tree(src, d.data(), static_cast<int>(d.size()), &trees.back());
+    };
+    for (int r = 0; r < 9; r += 2) add_tree(r * 20 + 10);
+    long long mismatches = 0, checks = 0, off_model = 0;
+    bool reduced = false;
+    Ps clock = 0;
+    for (int i = 0; i < 6000; ++i) {
+      clock += static_cast<Ps>(rng() % 1500);
+      const Ps ready = std::max<Ps>(0, clock - static_cast<Ps>(rng() % 4) * 3000);
+      const double bits = 256.0 * (1 + (rng() % 8 == 0 ? rng() % 60 : rng() % 4));
+      // The first 2000 transfers are partial outputs and the DPUs' multicasts only.
+      int what = static_cast<int>(rng() % 40);
+      if (i < 2000 && what >= 29) what = what < 36 ? 0 : 34;
+      if (what < 32) {
+        // A partial output to a DPU (most), or any unicast.
+        const int src = rng() % nodes;
+        const int dst = what < 29 ? static_cast<int>(rng() % 9) * 20 + 10 : rng() % nodes;
+        const Ps want = ref.unicast(ready, src, dst, bits);
+        const Ps a = plain.unicast(ready, src, dst, bits, nullptr);
+        mismatches += lazy.unicast(ready, src, dst, bits, nullptr) != a;
+        off_model += !reduced && a != want;
+        ++checks;
+        continue;
+      }
+      if (what == 32 && rng() % 16 == 0) {
+        add_tree(static_cast<int>(rng() % nodes));
+        continue;
+      }
+      if (what == 33 && rng() % 4 == 0) {
+        std::vector<int> srcs;
+        std::vector<Ps> at;
+        for (int k = 1 + static_cast<int>(rng() % 5); k > 0; --k) {
+          srcs.push_back(rng() % nodes);
+          at.push_back(ready + static_cast<Ps>(rng() % 4000));
+        }
+        const int dst = rng() % nodes, m = static_cast<int>(srcs.size());
+        const Ps a = plain.reduce(at.data(), srcs.data(), m, dst, bits, 8, nullptr);
+        mismatches += lazy.reduce(at.data(), srcs.data(), m, dst, bits, 8, nullptr) != a;
+        ++checks;
+        reduced = true;
+        continue;
+      }
+      const int t = static_cast<int>(rng() % (i < 2000 ? 5 : trees.size()));
+      const std::vector<int>& d = lists[t];
+      const int m = static_cast<int>(d.size());
+      const std::vector<Ps> want = ref.multicast(ready, trees[t].src, d, bits);
+      std::vector<Ps> a(d.size()), b(d.size());
+      plain.multicast(ready, trees[t].src, d.data(), m, bits, a.data(), nullptr);
+      if (i >= 2000 && what % 2)
+        lazy.multicast(ready, trees[t].src, d.data(), m, bits, b.data(), nullptr);
+      else
+        lazy.multicast(ready, trees[t], bits, b.data(), nullptr);
+      mismatches += a != b;
+      off_model += !reduced && a != want;
+      ++checks;
+    }
+    long long links_off = 0;
+    for (int link = 0; link < plain.links(); ++link)
+      links_off += lazy.free_at(link) != plain.free_at(link);
+    std::ostringstream o;
+    o << (checks > 5000) << " " << mismatches << " " << off_model << " " << links_off << " "
+      << (lazy.deferred_runs() > 1500) << (plain.deferred_runs() == 0) << " "
+      << (plain.busy_ps() == lazy.busy_ps()) << (plain.bit_hops() == lazy.bit_hops());
+    return o.str();
+  });
+  EXPECT_EQ(got, "1 0 0 0 11 11");
+}
+
+TEST(ScNoc, ExitLinksReplayARunThatWaitsBeforeTheExitLinkByLink) {
+  // Row 0 of a 12 x 3 mesh, its exit the link from column 5 to 6: a long transfer keeps the exit
+  // busy for 2 ms, a transfer that ends at column 4 occupies columns 2 and 3 from 100 ns on,
+  // and a run from column 0 entering at 99 ns waits at column 2 and so reaches columns 3 and 4
+  // later than its head would undelayed. Its record, replayed, gives every link the free time
+  // of the link-by-link walk, and the arrivals are those of the walk.
+  arch::NocSpec n = mesh8();
+  n.mesh_x = 12;
+  n.mesh_y = 3;
+  const std::string got = sim::run_isolated([&] {
+    arch::ScNoc plain("plain", n), lazy("lazy", n);
+    plain.set_exit_links(false);
+    std::ostringstream o;
+    long long off = 0;
+    auto both = [&](Ps ready, int src, int dst, double bits) {
+      const Ps a = plain.unicast(ready, src, dst, bits, nullptr);
+      off += lazy.unicast(ready, src, dst, bits, nullptr) != a;
+      o << a << " ";
+    };
+    both(0, 1, 18, 256);             // sets the exit
+    both(0, 5, 18, 256.0 * 2000);    // holds it until 2 ms
+    both(100000, 2, 4, 256.0 * 8);   // ends before it
+    both(99000, 0, 6, 256.0 * 8);    // deferred, waits at column 2
+    both(150000, 5, 30, 256.0 * 8);  // the exit alone
+    for (int link = 0; link < plain.links(); ++link)
+      off += lazy.free_at(link) != plain.free_at(link);
+    o << off << " " << lazy.deferred_runs();
+    return o.str();
+  });
+  // Arrivals (2 ns per hop, 1 ns per flit): 6 hops and 1 flit; the exit free at 9 ns, then 2
+  // hops and 2000 flits (the exit free from 2,009 ns); 2 hops and 8 flits; the run from column 0
+  // waits at column 2 until 108 ns and for the exit until 2,009 ns, then 1 hop and 8 flits; the
+  // last waits for the exit until 2,017 ns, then 3 hops and 8 flits.
+  EXPECT_EQ(got, "13000 2013000 112000 2019000 2031000 0 1");
+}
+
 // A span sink that records nothing: attached to a mesh, it sends every transfer through the
 // per-hop calls (the path a traced run takes).
 struct NoSpans : arch::SpanSink {
