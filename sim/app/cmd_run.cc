@@ -9,6 +9,7 @@
 #include <memory>
 #include <ostream>
 #include <sstream>
+#include <thread>
 
 #include "arch/chip_costs.h"
 #include "mapping/mapper.h"
@@ -291,6 +292,13 @@ SimOptions sim_options_from_flags(const po::variables_map& vm, const RunRequest&
   sim_options.decode_tokens = r.decode;
   sim_options.batch = r.batch;
   sim_options.memo_parts = vm["memo-parts"].as<bool>();
+  // A system's timed run on --threads threads when given (0 = all cores; same results on any
+  // number; docs/systems.md section 8), else on one: two gain no time yet on the presets
+  // (docs/performance.md, "Systems of chips").
+  const int threads =
+      vm.count("threads") && !vm["threads"].defaulted() ? vm["threads"].as<int>() : 1;
+  sim_options.threads =
+      threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   sim_options.dram_capacity_bytes =
       static_cast<double>(proto::chip_dram(r.system, 0).capacity_bytes());
   if (vm.count("trace")) sim_options.trace_path = vm["trace"].as<std::string>();

@@ -61,21 +61,48 @@ void Controller::sort_burst(std::vector<Burst::Item>* items) {
     });
     return;
   }
-  burst_keys_.resize(n);
+  ln().burst_keys_.resize(n);
   for (size_t i = 0; i < n; ++i)
-    burst_keys_[i] = (static_cast<uint64_t>(it[i].out - lo) << bits) | i;
+    ln().burst_keys_[i] = (static_cast<uint64_t>(it[i].out - lo) << bits) | i;
   if (n > kRadixFrom) {
     // The indices below `bits` ascend already: only the times are sorted, stably.
     int range = 0;
     while (range < 62 - bits && (static_cast<uint64_t>(hi - lo) >> range) != 0) ++range;
-    radix_sort(&burst_keys_, bits, bits + range, &burst_radix_);
+    radix_sort(&ln().burst_keys_, bits, bits + range, &ln().burst_radix_);
   } else {
-    std::sort(burst_keys_.begin(), burst_keys_.end());
+    std::sort(ln().burst_keys_.begin(), ln().burst_keys_.end());
   }
-  burst_sorted_.resize(n);
+  ln().burst_sorted_.resize(n);
   const unsigned long long mask = (1ULL << bits) - 1;
-  for (size_t i = 0; i < n; ++i) burst_sorted_[i] = it[burst_keys_[i] & mask];
-  it.swap(burst_sorted_);
+  for (size_t i = 0; i < n; ++i) ln().burst_sorted_[i] = it[ln().burst_keys_[i] & mask];
+  it.swap(ln().burst_sorted_);
+}
+
+thread_local Controller::Lane* Controller::lane_now_ = nullptr;
+
+// Sums over the lanes (whole numbers: exact in any order), latest times.
+double Controller::ops(int phase) const {
+  double sum = 0;
+  for (const auto& l : lanes_) sum += l->ops_[phase];
+  return sum;
+}
+
+double Controller::link_bit_hops(int phase) const {
+  double sum = 0;
+  for (const auto& l : lanes_) sum += l->link_bit_hops_[phase];
+  return sum;
+}
+
+Ps Controller::end_time() const {
+  Ps end = 0;
+  for (const auto& l : lanes_) end = std::max(end, l->end_time_);
+  return end;
+}
+
+long long Controller::activations() const {
+  long long sum = 0;
+  for (const auto& l : lanes_) sum += l->activations_;
+  return sum;
 }
 
 double process_cpu_s() {
@@ -112,104 +139,149 @@ void Controller::admit(int seq, Ps when) {
 }
 
 void Controller::push(int token, int step, Ps ready) {
-  queue_.push(Pending{ready, next_seq(cur_chip_), token, step});
+  const Pending p{ready, next_seq(ln().cur_chip_), token, step};
+  const int lane = lane_of_[steps_of(token)[step].chip];
+  if (lanes_[lane].get() != lane_now_) {
+    deliver(lane, p, steps_of(token)[step].chip, nullptr);
+    return;
+  }
+  ln().queue_.push(p);
 }
 
 void Controller::post(int chip, Ps when, Message fn) {
-  const int k = take_slot(jobs_, free_jobs_);
-  jobs_[k].join = -1;
-  jobs_[k].chip = chip;
-  jobs_[k].msg = std::move(fn);
-  queue_.push(Pending{when, next_seq(cur_chip_), 0, 0, k});
+  if (lanes_[lane_of_[chip]].get() != lane_now_) {
+    deliver(lane_of_[chip], Pending{when, next_seq(ln().cur_chip_), 0, 0}, chip, std::move(fn));
+    return;
+  }
+  const int k = take_slot(ln().jobs_, ln().free_jobs_);
+  ln().jobs_[k].join = -1;
+  ln().jobs_[k].chip = chip;
+  ln().jobs_[k].msg = std::move(fn);
+  ln().queue_.push(Pending{when, next_seq(ln().cur_chip_), 0, 0, k});
 }
 
 void Controller::post_global(Ps when, Message fn) {
-  const int k = take_slot(jobs_, free_jobs_);
-  jobs_[k].join = -2;
-  jobs_[k].chip = 0;
-  jobs_[k].msg = std::move(fn);
-  queue_.push(Pending{when, -1, 0, 0, k});
+  if (parallel_) {
+    std::lock_guard<std::mutex> hold(sync_);
+    if (global_at_ >= 0) throw std::logic_error("controller: two events of every chip at once");
+    global_at_ = when;
+    global_ = std::move(fn);
+    global_epoch_.fetch_add(1);
+    ln().stop_ = std::min(ln().stop_, when);  // this lane goes no further either
+    return;
+  }
+  const int k = take_slot(ln().jobs_, ln().free_jobs_);
+  ln().jobs_[k].join = -2;
+  ln().jobs_[k].chip = 0;
+  ln().jobs_[k].msg = std::move(fn);
+  ln().queue_.push(Pending{when, -1, 0, 0, k});
 }
 
 void Controller::wake() {
-  ++activations_;
+  if (!ran_) {
+    ran_ = true;
+    lane_now_ = lanes_[0].get();
+    if (lanes_.size() > 1 && parallel_allowed()) {
+      run_parallel();
+      return;
+    }
+  }
+  lane_now_ = lanes_[0].get();
+  Lane& lane = ln();
+  ++lane.activations_;
   // Every step and job still to come, the prefill's last ones included, is ready no earlier
   // than the first in the queue: the routers' off intervals that end by then are wholly before
   // the phase split.
-  if (fold_routers_ && !queue_.empty())
-    for (Chip* chip : layout_.chips) chip->noc().routers().fold_until(queue_.top().ready);
+  if (fold_routers_ && !lane.queue_.empty())
+    for (Chip* chip : layout_.chips) chip->noc().routers().fold_until(lane.queue_.top().ready);
   const Ps now = static_cast<Ps>(sc_core::sc_time_stamp().value());  // resolution 1 ps
   const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
-  while (!queue_.empty() && queue_.top().ready <= horizon) {
-    const Pending p = queue_.top();
-    if (p.burst >= 0) {
-      // The burst's next output takes its place in the queue (one sift instead of two).
-      const Burst& b = bursts_[p.burst];
-      if (b.next + 1 < b.items.size()) {
-        const Burst::Item& n = b.items[b.next + 1];
-        queue_.replace_top(Pending{n.out, n.seq, p.token, p.step, -1, p.burst});
-      } else {
-        queue_.pop();
-      }
-      now_ = p.ready;
-      cur_chip_ = b.chip;
-      run_burst(p);
-      continue;
-    }
-    queue_.pop();
-    now_ = p.ready;
-    if (p.job >= 0) {
-      run_job(p);
-      continue;
-    }
-    const std::vector<Step>& st = steps_of(p.token);
-    cur_chip_ = st[p.step].chip;
-    if (st[p.step].kind == Kind::kSend) {
-      send_step(p.token, p.step);
-      continue;
-    }
-    cur_join_ = open_join(p.token, p.step);
-    const int join = cur_join_;
-    const Ps done = execute(p.token, st[p.step], p.ready);
-    flush_counts();
-    finish(join, done);
-  }
-  if (!queue_.empty()) {
-    const Ps next = std::max(queue_.top().ready, now + 1);
+  while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon) issue(lane.queue_.top());
+  if (!lane.queue_.empty()) {
+    const Ps next = std::max(lane.queue_.top().ready, now + 1);
     next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
   } else {
-    merge_ledgers();
+    end_run();
   }
 }
 
+// Takes the first event `p` (the top of the calling lane's queue) off the queue and issues it.
+void Controller::issue(const Pending& top) {
+  Lane& lane = ln();
+  const Pending p = top;
+  if (p.burst >= 0) {
+    // The burst's next output takes its place in the queue (one sift instead of two).
+    const Burst& b = lane.bursts_[p.burst];
+    if (b.next + 1 < b.items.size()) {
+      const Burst::Item& n = b.items[b.next + 1];
+      lane.queue_.replace_top(Pending{n.out, n.seq, p.token, p.step, -1, p.burst});
+    } else {
+      lane.queue_.pop();
+    }
+    lane.now_ = p.ready;
+    lane.cur_chip_ = b.chip;
+    run_burst(p);
+    return;
+  }
+  lane.queue_.pop();
+  lane.now_ = p.ready;
+  if (p.job >= 0) {
+    run_job(p);
+    return;
+  }
+  const std::vector<Step>& st = steps_of(p.token);
+  lane.cur_chip_ = st[p.step].chip;
+  if (st[p.step].kind == Kind::kSend) {
+    send_step(p.token, p.step);
+    return;
+  }
+  lane.cur_join_ = open_join(p.token, p.step);
+  const int join = lane.cur_join_;
+  const Ps done = execute(p.token, st[p.step], p.ready);
+  flush_counts();
+  finish(join, done);
+}
+
+// The run has ended: the ledgers summed per chip, each token's end over the lanes.
+void Controller::end_run() {
+  merge_ledgers();
+  for (size_t t = 0; t < tokens_.size(); ++t) tokens_[t].end = token_end(static_cast<int>(t));
+}
+
+Ps Controller::token_end(int token) const {
+  Ps end = 0;
+  for (const auto& l : lanes_) end = std::max(end, l->ends_[token]);
+  return end;
+}
+
 int Controller::open_join(int token, int step) {
-  const int j = take_slot(joins_, free_joins_);
-  joins_[j] = Join{token, step, 1, 0};
+  const int j = take_slot(ln().joins_, ln().free_joins_);
+  ln().joins_[j] = Join{token, step, 1, 0};
   return j;
 }
 
 // One part of a step (its issue or a job it deferred) ended at `done`; the step completes with
 // its last part.
 void Controller::finish(int join, Ps done) {
-  Join& j = joins_[join];
+  Join& j = ln().joins_[join];
   j.done = std::max(j.done, done);
   if (--j.pending > 0) return;
   const Join ended = j;
-  free_joins_.push_back(join);
+  ln().free_joins_.push_back(join);
   complete(ended.token, ended.step, ended.done);
 }
 
 void Controller::set_context(int token, int step) {
-  cur_phase_ = tokens_[token].decode ? 1 : 0;
+  ln().cur_phase_ = tokens_[token].decode ? 1 : 0;
   const int ledger = steps_of(token)[step].ledger;
-  cur_ledger_ =
-      multi_ ? &chip_ledgers_[cur_phase_][cur_chip_][ledger] : &ledgers_[cur_phase_][ledger];
+  ln().cur_ledger_ = multi_ ? &chip_ledgers_[ln().cur_phase_][ln().cur_chip_][ledger]
+                            : &ledgers_[ln().cur_phase_][ledger];
 }
 
 void Controller::enter(int chip, int phase, int ledger) {
-  cur_chip_ = chip;
-  cur_phase_ = phase;
-  cur_ledger_ = multi_ ? &chip_ledgers_[phase][chip][ledger] : &ledgers_[phase][ledger];
+  ln().cur_chip_ = chip;
+  ln().cur_phase_ = phase;
+  ln().cur_ledger_ = multi_ ? &chip_ledgers_[phase][chip][ledger] : &ledgers_[phase][ledger];
 }
 
 void Controller::merge_ledgers() {
@@ -228,63 +300,63 @@ void Controller::merge_ledgers() {
 }
 
 void Controller::run_job(const Pending& p) {
-  Job& slot = jobs_[p.job];
-  cur_chip_ = slot.chip;
+  Job& slot = ln().jobs_[p.job];
+  ln().cur_chip_ = slot.chip;
   if (slot.join < 0) {
     // A message (or an event of every chip): no step waits for it.
     const Message fn = std::move(slot.msg);
     slot.msg = nullptr;
-    free_jobs_.push_back(p.job);
+    ln().free_jobs_.push_back(p.job);
     fn(p.ready);
     return;
   }
   const int join = slot.join;
-  cur_join_ = join;
-  set_context(joins_[join].token, joins_[join].step);
+  ln().cur_join_ = join;
+  set_context(ln().joins_[join].token, ln().joins_[join].step);
   const Then fn = std::move(slot.fn);
   slot.fn = nullptr;
-  free_jobs_.push_back(p.job);
+  ln().free_jobs_.push_back(p.job);
   const Ps done = fn(p.ready);
   flush_counts();
   finish(join, done);
 }
 
 void Controller::run_burst(const Pending& p) {
-  Burst& b = bursts_[p.burst];
+  Burst& b = ln().bursts_[p.burst];
   const Burst::Item& item = b.items[b.next];
   const int tile = item.tile, join = b.join;
   const double bits = item.bits;
   const bool last = ++b.next == b.items.size();
   // The next output's route is read at a later pop: fetched while this one is sent.
   if (!last) layout_.chips[b.chip]->noc().prefetch_route(b.items[b.next].tile, b.out_node);
-  cur_join_ = join;
-  cur_phase_ = b.phase;
-  cur_ledger_ = b.ledger;
+  ln().cur_join_ = join;
+  ln().cur_phase_ = b.phase;
+  ln().cur_ledger_ = b.ledger;
   const Ps done = send_partial(p.burst, tile, bits, p.ready);
   flush_counts();
   // The step's part ends with the burst's latest (finish() once: its join waits for the burst
   // as one part, and only the latest of their ends counts).
-  Burst& after = bursts_[p.burst];
+  Burst& after = ln().bursts_[p.burst];
   after.done = std::max(after.done, done);
   if (!last) return;
-  free_bursts_.push_back(p.burst);
+  ln().free_bursts_.push_back(p.burst);
   finish(join, after.done);
 }
 
 Ps Controller::at(Ps when, Then fn) {
-  if (when <= now_) return fn(when);
-  const int k = take_slot(jobs_, free_jobs_);
-  jobs_[k].join = cur_join_;
-  jobs_[k].chip = cur_chip_;
-  jobs_[k].fn = std::move(fn);
-  ++joins_[cur_join_].pending;
-  const Join& j = joins_[cur_join_];
-  queue_.push(Pending{when, next_seq(cur_chip_), j.token, j.step, k});
-  return now_;
+  if (when <= ln().now_) return fn(when);
+  const int k = take_slot(ln().jobs_, ln().free_jobs_);
+  ln().jobs_[k].join = ln().cur_join_;
+  ln().jobs_[k].chip = ln().cur_chip_;
+  ln().jobs_[k].fn = std::move(fn);
+  ++ln().joins_[ln().cur_join_].pending;
+  const Join& j = ln().joins_[ln().cur_join_];
+  ln().queue_.push(Pending{when, next_seq(ln().cur_chip_), j.token, j.step, k});
+  return ln().now_;
 }
 
 Ps Controller::send_partial(int b, int tile, double bits, Ps out) {
-  Burst& burst = bursts_[b];
+  Burst& burst = ln().bursts_[b];
   const int chip = burst.chip;
   arch::ScNoc& noc = layout_.chips[chip]->noc();
   const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, counts(chip));
@@ -318,9 +390,9 @@ void Controller::release(int t, int s, Ps when) {
 void Controller::complete(int token, int step, Ps done) {
   const std::vector<Step>& st = steps_of(token);
   done_at_[token][step] = done;
-  end_time_ = std::max(end_time_, done);
-  TokenRecord& rec = tokens_[token];
-  rec.end = std::max(rec.end, done);
+  ln().end_time_ = std::max(ln().end_time_, done);
+  Ps& end = ln().ends_[token];
+  end = std::max(end, done);
   for (int s : st[step].succ) release(token, s, done);
   const int seq = tok_seq_[token], prompt = seq_prompt_[seq];
   const int next = tok_pos_[token] + 1;  // next position of the same sequence
@@ -340,7 +412,7 @@ void Controller::complete(int token, int step, Ps done) {
       if (++prefills_done_ == opt_.batch) {
         if (multi_) {
           fold_routers_ = false;  // the split may come before the decode's start (phase_split)
-          post_global(now_ + layout_.links->latency_ps(), [this](Ps at) { start_decode(at); });
+          post_global(ln().now_ + layout_.links->latency_ps(), [this](Ps at) { start_decode(at); });
         } else {
           start_decode(0);
         }
@@ -349,19 +421,20 @@ void Controller::complete(int token, int step, Ps done) {
   }
   token_step_ended(token);
   if (sink_ && step + 1 == static_cast<int>(st.size()))
-    sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token", rec.start,
-                rec.end);
+    sink_->span(trace_track_, tokens_[token].decode ? "decode token" : "prefill token",
+                tokens_[token].start, end);
 }
 
 // Request mode: a finished sequence (its last token's steps all ended, and its id at the host
 // with a host link) frees its slot for the next request.
 void Controller::token_step_ended(int token) {
   const int seq = tok_seq_[token];
-  if (--steps_left_[token] != 0 || !request_mode() || tok_pos_[token] + 1 != seq_len_[seq]) return;
-  finished_[seq] = tokens_[token].end;
+  // (Counted in request mode only: it runs on one lane.)
+  if (!request_mode() || --steps_left_[token] != 0 || tok_pos_[token] + 1 != seq_len_[seq]) return;
+  finished_[seq] = ln().ends_[token];  // request mode runs on one lane
   --in_flight_;
   while (next_admit_ < sequences() && in_flight_ < opt_.max_batch)
-    admit(next_admit_, std::max(opt_.requests[next_admit_].arrival, tokens_[token].end));
+    admit(next_admit_, std::max(opt_.requests[next_admit_].arrival, ln().ends_[token]));
 }
 
 // Every prefill of the static batch is done; on a system this is an event of every chip at
@@ -376,8 +449,8 @@ void Controller::start_decode(Ps floor) {
   }
   // The ids leave lm_head's chip as from the event that found every prefill done (one link
   // latency before `floor`): they reach another chip no earlier than `floor`.
-  const Ps now = now_;
-  if (multi_) now_ = floor - layout_.links->latency_ps();
+  const Ps now = ln().now_;
+  if (multi_) ln().now_ = floor - layout_.links->latency_ps();
   for (int q = 0; q < opt_.batch; ++q) {
     const int last = seq_first_[q] + opt_.prompt_tokens - 1;
     if (host_out_ && layout_.head_chip != 0 && at_chip0_[last] < 0) {
@@ -386,7 +459,7 @@ void Controller::start_decode(Ps floor) {
     }
     feedback(last, prefill_end_, floor);
   }
-  now_ = now;
+  ln().now_ = now;
 }
 
 void Controller::phase_split() {
@@ -402,7 +475,7 @@ void Controller::stream_gating() {
   Ps split = 0;
   if (!request_mode())
     for (int q = 0; q < opt_.batch; ++q)
-      split = std::max(split, tokens_[seq_first_[q] + opt_.prompt_tokens - 1].end);
+      split = std::max(split, token_end(seq_first_[q] + opt_.prompt_tokens - 1));
   for (Chip* chip : layout_.chips) {
     arch::GatedUnits& routers = chip->noc().routers();
     if (routers.spec().enabled && !routers.streaming()) routers.stream_from(split);
@@ -449,7 +522,7 @@ void Controller::token_out(int token, Ps done) {
     host_out(token, done);
     return;
   }
-  ++steps_left_[token];  // it ends when its id reaches the host
+  if (request_mode()) ++steps_left_[token];  // it ends when its id reaches the host
   const int phase = tokens_[token].decode ? 1 : 0;
   send_chips(done, layout_.head_chip, with_head_[head_step_].dpu, 0, with_head_[embed_step_].dpu,
              32, phase, with_head_[head_step_].ledger, layout_.links->spec().route_via_ports,
@@ -461,8 +534,8 @@ void Controller::host_out(int token, Ps at0) {
   const int phase = tokens_[token].decode ? 1 : 0;
   const Ps out = host_out_->transfer(at0, 32);
   host_bits_[phase] += 32;
-  tokens_[token].end = std::max(tokens_[token].end, out);
-  end_time_ = std::max(end_time_, out);
+  ln().ends_[token] = std::max(ln().ends_[token], out);
+  ln().end_time_ = std::max(ln().end_time_, out);
 }
 
 // lm_head off chip 0, host link: `token`'s id reached chip 0 at `at0`; it goes to the host, and
@@ -474,7 +547,7 @@ void Controller::at_chip0(int token, Ps done, Ps at0) {
   const int next = tok_pos_[token] + 1;
   if (!request_mode() && next == prompt && next < seq_len_[seq] && --prefill_ids_left_ == 0 &&
       split_deferred_)
-    post_global(now_ + layout_.links->latency_ps(), [this](Ps) { phase_split(); });
+    post_global(ln().now_ + layout_.links->latency_ps(), [this](Ps) { phase_split(); });
   if (next < seq_len_[seq] && next >= prompt) {
     if (next > prompt || request_mode()) {
       feedback(token, done);
@@ -508,11 +581,11 @@ void Controller::send_chips(Ps ready, int from, int from_dpu, int to, int to_dpu
   f->ports = ports;
   f->arrive = std::move(arrive);
   // The first link is booked now (it is this chip's); the event's counting context stays.
-  const int saved_phase = cur_phase_;
-  arch::ActionCounts* saved_ledger = cur_ledger_;
-  hop(f, 0, std::max(ready, now_));
-  cur_phase_ = saved_phase;
-  cur_ledger_ = saved_ledger;
+  const int saved_phase = ln().cur_phase_;
+  arch::ActionCounts* saved_ledger = ln().cur_ledger_;
+  hop(f, 0, std::max(ready, ln().now_));
+  ln().cur_phase_ = saved_phase;
+  ln().cur_ledger_ = saved_ledger;
 }
 
 // Link k of a flight's route, booked by the chip it leaves (a switch's downlink: the chip it
@@ -534,7 +607,7 @@ void Controller::hop(const std::shared_ptr<Flight>& f, size_t k, Ps ready) {
     t = c.noc().unicast(t, src, port_of(chip, links.direction_of(link)), f->bits, counts(chip));
   }
   const Ps start = links.book_link(t, link, f->bits);
-  link_bit_hops_[f->phase] += f->bits;
+  ln().link_bit_hops_[f->phase] += f->bits;
   const Ps head = start + links.latency_ps();
   const Ps tail = head + links.occupancy_ps(f->bits);
   if (k + 1 < f->route.size()) {
@@ -557,14 +630,14 @@ void Controller::hop(const std::shared_ptr<Flight>& f, size_t k, Ps ready) {
 void Controller::send_step(int token, int step) {
   const std::vector<Step>& st = steps_of(token);
   const Step& s = st[step];
-  Ps in = now_;
+  Ps in = ln().now_;
   for (int d : s.deps) in = std::max(in, done_at_[token][d]);
   // The data leaves from where its step left it (a send's data from the DPU it reached).
   const Step& from = st[s.deps[0]];
   const int from_dpu = from.kind == Kind::kSend ? from.peer_dpu : from.dpu;
   enter(s.chip, tokens_[token].decode ? 1 : 0, s.ledger);
   send_chips(in, s.chip, from_dpu, s.peer, s.peer_dpu, static_cast<double>(s.out_elems) * act_bits_,
-             cur_phase_, s.ledger, layout_.links->spec().route_via_ports,
+             ln().cur_phase_, s.ledger, layout_.links->spec().route_via_ports,
              [this, token, step](Ps t) { complete(token, step, t); });
 }
 
@@ -572,7 +645,7 @@ void Controller::send_step(int token, int step) {
 // to the ledger (one chip).
 arch::ActionCounts* Controller::counts(int chip) {
   (void)chip;
-  return cur_ledger_;
+  return ln().cur_ledger_;
 }
 
 void Controller::flush_counts() {}
@@ -647,7 +720,7 @@ Ps Controller::execute(int token, const Step& s, Ps ready) {
         in_ready = std::max(in_ready, done_at_[token][d]);
       }
       const double macs = static_cast<double>(l.in) * l.out;
-      ops_[phase] += 2 * macs;
+      ln().ops_[phase] += 2 * macs;
       return run_linear(token, l, src, in_ready);
     }
     case Kind::kPart:
@@ -754,7 +827,7 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
       __builtin_prefetch(next.outs.data());
     }
     const int n = static_cast<int>(g.tiles.size());
-    if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
+    if (static_cast<int>(ln().arrivals_.size()) < n) ln().arrivals_.resize(n);
     // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
     // With gated tiles, each tile's record of off intervals too (fetched while the row group
     // before was read, but for the first), and then where the next interval goes.
@@ -765,7 +838,7 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
     }
     multicast_group(g, src_node, noc, ready, static_cast<double>(g.rows) * dac_bits_,
-                    arrivals_.data(), c);
+                    ln().arrivals_.data(), c);
     if (direct) {
       if (k == 0)
         for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
@@ -775,9 +848,10 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
     }
     for (int i = 0; i < n; ++i) {
-      const Ps done = direct ? array.read(g.tiles[i], arrivals_[i], g.rows, g.cols_phys[i], c)
-                             : chip.tile(g.tiles[i]).read(arrivals_[i], g.rows, g.cols_phys[i], c);
-      out(done, arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
+      const Ps done =
+          direct ? array.read(g.tiles[i], ln().arrivals_[i], g.rows, g.cols_phys[i], c)
+                 : chip.tile(g.tiles[i]).read(ln().arrivals_[i], g.rows, g.cols_phys[i], c);
+      out(done, ln().arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
     }
   }
 }
@@ -789,19 +863,19 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   // Each partial output leaves its tile when the tile has been read: in the queue's time order
   // in a run, in the order the tiles end in a calibration (one read alone).
   if (!last) {
-    reads_.clear();
+    ln().reads_.clear();
     read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {
-      reads_.push_back({out, in, tile, bits});
+      ln().reads_.push_back({out, in, tile, bits});
       if (spans) {
         spans->first_in = std::min(spans->first_in, in);
         spans->last_in = std::max(spans->last_in, in);
       }
     });
-    std::stable_sort(reads_.begin(), reads_.end(),
+    std::stable_sort(ln().reads_.begin(), ln().reads_.end(),
                      [](const TileRead& a, const TileRead& b) { return a.out < b.out; });
     arch::ScNoc& noc = layout_.chips[p.chip]->noc();
     Ps all_in = ready;
-    for (const TileRead& r : reads_) {
+    for (const TileRead& r : ln().reads_) {
       const Ps back = noc.unicast(r.out, r.tile, out_node, r.bits, c);
       all_in = std::max(all_in, back);
       if (spans) {
@@ -816,10 +890,10 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   if (tiles == 0) return ready;
   // Those read already go now (once every tile has been read), the others as one burst in the
   // queue; sequence numbers are taken in read order, as one job each would.
-  const int join = cur_join_;
-  const int b = take_slot(bursts_, free_bursts_);
+  const int join = ln().cur_join_;
+  const int b = take_slot(ln().bursts_, ln().free_bursts_);
   {
-    Burst& burst = bursts_[b];
+    Burst& burst = ln().bursts_[b];
     burst.items.clear();
     burst.join = join;
     burst.chip = p.chip;
@@ -830,35 +904,35 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     burst.last = std::move(last);
     burst.done = 0;
     // The context each of its outputs is sent in (set_context of its step).
-    const Join& j = joins_[join];
+    const Join& j = ln().joins_[join];
     burst.phase = tokens_[j.token].decode ? 1 : 0;
     const int ledger = steps_of(j.token)[j.step].ledger;
     burst.ledger =
         multi_ ? &chip_ledgers_[burst.phase][p.chip][ledger] : &ledgers_[burst.phase][ledger];
   }
-  sent_now_.clear();
-  std::vector<Burst::Item>& items = bursts_[b].items;
+  ln().sent_now_.clear();
+  std::vector<Burst::Item>& items = ln().bursts_[b].items;
   read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {
-    if (out <= now_) {
-      sent_now_.push_back({out, in, tile, bits});
+    if (out <= ln().now_) {
+      ln().sent_now_.push_back({out, in, tile, bits});
     } else {
-      items.push_back({out, next_seq(cur_chip_), tile, bits});
+      items.push_back({out, next_seq(ln().cur_chip_), tile, bits});
     }
   });
   Ps all_in = ready;
-  for (const TileRead& r : sent_now_)
+  for (const TileRead& r : ln().sent_now_)
     all_in = std::max(all_in, send_partial(b, r.tile, r.bits, r.out));
-  Burst& burst = bursts_[b];
+  Burst& burst = ln().bursts_[b];
   if (burst.items.empty()) {
-    free_bursts_.push_back(b);
+    ln().free_bursts_.push_back(b);
     return all_in;
   }
-  all_in = std::max(all_in, now_);
+  all_in = std::max(all_in, ln().now_);
   sort_burst(&burst.items);
   // The burst is one part of its step: it finishes with its last output (run_burst).
-  ++joins_[join].pending;
-  const Join& j = joins_[join];
-  queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
+  ++ln().joins_[join].pending;
+  const Join& j = ln().joins_[join];
+  ln().queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
   return all_in;
 }
 
@@ -931,7 +1005,7 @@ Ps Controller::run_attention(int token, const Step& s, Ps ready) {
                       return std::max(back, gather(rope)(t));
                     }));
   }
-  ops_[phase] += 4.0 * heads * ctx * hd;
+  ln().ops_[phase] += 4.0 * heads * ctx * hd;
   return done;
 }
 

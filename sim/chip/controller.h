@@ -23,12 +23,14 @@
 // generated token travels from the chip of lm_head back to chip 0 (embedding).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <systemc>
 #include <tuple>
@@ -72,6 +74,12 @@ struct ControllerOptions {
   /// its tiles, ADCs and mesh paths act as one pipeline with that read's latency and the tiles'
   /// steady read interval; contention with other layers on the mesh is not modelled.
   bool memo_parts = false;
+  /// Threads of a system's run (>= 1): each owns a set of chips (docs/systems.md section 8);
+  /// the results do not depend on it. Runs that cannot share the chips use one.
+  int threads = 1;
+  /// Lane (thread) of each chip, repeated over the chips (empty: consecutive chips balanced by
+  /// their tiles). For tests: any split gives the same results.
+  std::vector<int> lane_of_chip;
   /// The host link of chip 0 (sim::SimOptions::host): each sequence's prompt ids (32 bits each)
   /// go in before its prefill, each generated id goes out once it has reached chip 0; a token
   /// ends when its id reaches the host. Off: prompts start on chip 0, tokens end at lm_head.
@@ -157,7 +165,7 @@ class Controller : public sc_core::sc_module {
   /// Action counts by ledger, for prefill (phase 0) and decode (phase 1).
   const std::vector<arch::ActionCounts>& ledger(int phase) const { return ledgers_[phase]; }
   /// Operations (2 per MAC of linear layers and attention) by phase.
-  double ops(int phase) const { return ops_[phase]; }
+  double ops(int phase) const;
   /// KV-cache placement.
   long long kv_bytes_per_token() const { return kv_bits_per_token_ / 8; }
   /// Chips driven, and the home chip of each ledger (what prices its dynamic energy).
@@ -174,15 +182,15 @@ class Controller : public sc_core::sc_module {
   /// Tile reads replayed from a memo (memo_parts), not in the tiles' own read counts.
   double memo_reads() const { return memo_reads_; }
   /// Bits x links crossed over the chip-to-chip links, by phase.
-  double link_bit_hops(int phase) const { return link_bit_hops_[phase]; }
+  double link_bit_hops(int phase) const;
   /// The host link's directions (null when it is not modelled) and its bits by phase.
   const arch::LinkChannel* host_in() const { return host_in_.get(); }
   const arch::LinkChannel* host_out() const { return host_out_.get(); }
   double host_bits(int phase) const { return host_bits_[phase]; }
   /// Time the last step ended.
-  arch::Ps end_time() const { return end_time_; }
+  arch::Ps end_time() const;
   /// Process activations of the controller's method (a cost measure).
-  long long activations() const { return activations_; }
+  long long activations() const;
   /// Wall-clock second (steady clock) at which the first decode token was issued; 0 when none.
   double decode_wall_start_s() const { return decode_wall_start_s_; }
   /// Process CPU second at which the first decode token was issued; 0 when none.
@@ -450,14 +458,11 @@ class Controller : public sc_core::sc_module {
   int embed_step_ = 0, head_step_ = -1;
   std::vector<std::string> ledger_names_;
   std::vector<arch::ActionCounts> ledgers_[2];
-  double ops_[2] = {0, 0};
   // Per token state.
   std::vector<TokenRecord> tokens_;
   std::vector<std::vector<int>> remaining_;
   std::vector<std::vector<arch::Ps>> ready_at_, done_at_;
-  QuadHeap<Pending, Earlier> queue_;
   std::vector<long long> seqs_;  // per chip (next_seq)
-  int cur_chip_ = 0;             // chip of the event being issued
   // A system's action counts: per chip, phase and ledger (each chip's events count to its own),
   // summed by merge_ledgers().
   std::vector<std::vector<arch::ActionCounts>> chip_ledgers_[2];
@@ -503,30 +508,18 @@ class Controller : public sc_core::sc_module {
     int phase = 0;
     arch::ActionCounts* ledger = nullptr;
   };
-  std::vector<Burst> bursts_;
-  std::vector<int> free_bursts_;
   // Sends a burst's next partial output (`p`, just taken from the queue).
   void run_burst(const Pending& p);
   // Sorts a burst's outputs into the queue's order.
   void sort_burst(std::vector<Burst::Item>* items);
-  std::vector<uint64_t> burst_keys_, burst_radix_;  // sort_burst scratch
-  std::vector<Burst::Item> burst_sorted_;
   // Sends one partial output of burst `b` (from `tile`, `bits`, ready at `out`); returns its
   // arrival, or for the last to arrive what the burst's `last` returns.
   arch::Ps send_partial(int b, int tile, double bits, arch::Ps out);
-  std::vector<Join> joins_;
-  std::vector<Job> jobs_;
-  std::vector<int> free_joins_, free_jobs_;
-  int cur_join_ = -1;
-  arch::Ps now_ = 0;  // ready time of the step or job being issued
   long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0;
   std::vector<long long> kv_capacity_tokens_;  // per chip
   // Counting: the ledger of the step being executed; per-chip scratch counts of a system.
-  int cur_phase_ = 0;
-  arch::ActionCounts* cur_ledger_ = nullptr;
   std::vector<arch::ActionCounts> chip_counts_[2];
   std::vector<int> ledger_chip_;
-  double link_bit_hops_[2] = {0, 0};
   std::unique_ptr<arch::LinkChannel> host_in_, host_out_;
   double host_bits_[2] = {0, 0};
   std::vector<arch::Ps> at_chip0_;  // host link: per token, its generated id reached chip 0
@@ -569,20 +562,12 @@ class Controller : public sc_core::sc_module {
   std::vector<Calibration*> cold_of_;         // per chip: null without power gating
   std::vector<std::vector<arch::Ps>> in_port_free_, out_port_free_;  // per chip, per mesh node
   double memo_reads_ = 0;
-  arch::Ps end_time_ = 0;
-  long long activations_ = 0;
-  std::vector<arch::Ps> arrivals_;  // scratch
   struct TileRead {
     arch::Ps out = 0, in = 0;  // its partial outputs ready; its input arrived
     int tile = 0;
     double bits = 0;  // its partial outputs
   };
-  std::vector<TileRead> reads_;                   // scratch: one part's tile reads
-  std::vector<TileRead> sent_now_;                // scratch: those read before the burst
-  std::vector<int> reduction_;                    // per chip: proto::PartialSumReduction
-  std::vector<std::vector<arch::Ps>> part_done_;  // scratch: [row group][tile] outputs ready
-  std::vector<arch::Ps> part_ready_;              // scratch: one slice's partials
-  std::vector<int> part_nodes_;
+  std::vector<int> reduction_;  // per chip: proto::PartialSumReduction
   arch::SpanSink* sink_ = nullptr;
   int trace_track_ = -1;
   double decode_wall_start_s_ = 0;
@@ -599,6 +584,77 @@ class Controller : public sc_core::sc_module {
   int next_admit_ = 0, in_flight_ = 0;
   void admit(int seq, arch::Ps when);
   bool request_mode() const { return !opt_.requests.empty(); }
+
+  // What one thread of a run owns (one lane in all on one thread): its events, the pools of its
+  // steps' joins, jobs and bursts, the context of the event being issued, scratch space, and its
+  // share of the run's sums. The member functions reach the lane of the calling thread by ln().
+  struct Inbound {  // an event queued by another lane
+    Pending p;
+    int chip = 0;
+    Message msg;  // a message; else a step (p.token, p.step)
+  };
+  struct Lane {
+    QuadHeap<Pending, Earlier> queue_;
+    std::vector<Join> joins_;
+    std::vector<Job> jobs_;
+    std::vector<Burst> bursts_;
+    std::vector<int> free_joins_, free_jobs_, free_bursts_;
+    int cur_join_ = -1;
+    arch::Ps now_ = 0;  // ready time of the step or job being issued
+    int cur_chip_ = 0;  // chip of the event being issued
+    int cur_phase_ = 0;
+    arch::ActionCounts* cur_ledger_ = nullptr;
+    // Scratch.
+    std::vector<uint64_t> burst_keys_, burst_radix_;  // sort_burst
+    std::vector<Burst::Item> burst_sorted_;
+    std::vector<arch::Ps> arrivals_;
+    std::vector<TileRead> reads_;                   // one part's tile reads
+    std::vector<TileRead> sent_now_;                // those read before the burst
+    std::vector<std::vector<arch::Ps>> part_done_;  // [row group][tile] outputs ready
+    std::vector<arch::Ps> part_ready_;              // one slice's partials
+    std::vector<int> part_nodes_;
+    // Sums (exact: whole numbers) and latest times.
+    double ops_[2] = {0, 0};
+    double link_bit_hops_[2] = {0, 0};
+    arch::Ps end_time_ = 0;
+    long long activations_ = 0;
+    long long events_ = 0;
+    std::vector<arch::Ps> ends_;  // per token: the latest end of its steps on this lane's chips
+    // A parallel run: events queued by other lanes (under sync_), and this lane's lower bound
+    // on the time of its next event, as last published.
+    std::vector<Inbound> inbox_;
+    std::atomic<arch::Ps> clock_{0};
+    std::atomic<long long> inbox_count_{0};
+    arch::Ps stop_ = 0;  // an event of every chip this lane posted: it stops there
+  };
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::vector<int> lane_of_;  // per chip of the links (every chip, used or not)
+  static thread_local Lane* lane_now_;
+  static Lane& ln() { return *lane_now_; }
+  // A parallel run (sim/chip/parallel_run.cc).
+  std::mutex sync_;
+  arch::Ps global_at_ = -1;  // a pending event of every chip (post_global), or -1
+  Message global_;
+  bool ran_ = false;
+  void make_lanes();
+  void split_chips();
+  std::atomic<bool> global_waiting_{false};
+  bool global_running_ = false;  // under sync_
+  std::atomic<bool> all_done_{false};
+  std::atomic<long long> global_epoch_{0};  // changes when an event of every chip comes and goes
+  std::vector<long long> seen_epoch_;       // per lane, at its last sync (under sync_)
+  bool parallel_allowed() const;
+  bool parallel_ = false;  // the lanes run on threads of their own
+  void end_run();
+  arch::Ps token_end(int token) const;
+  void issue(const Pending& p);
+  void run_parallel();
+  void run_lane(int lane);
+  void sync_lane(int lane, arch::Ps* bound, bool* done, std::vector<arch::Ps>* seen,
+                 long long* inbox_seen);
+  void deliver(int lane, const Pending& p, int chip, Message msg);
+  void absorb(Lane& l);
+  void run_global();
 };
 
 }  // namespace aimc::sim

@@ -79,6 +79,7 @@ void Controller::init(const proto::MappingPlan& layers) {
   size_kv_cache();
   make_sequences();
   init_token_state();
+  make_lanes();
   seed_queue();
   SC_METHOD(wake);
 }

@@ -159,7 +159,7 @@ void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
   };
   // Tiles: from each read's input to its partial outputs (read_part's record of the read).
   if (g.tile().enabled())
-    for (const TileRead& r : reads_) use(&real.tile(r.tile), nullptr, 0, r.in, r.out);
+    for (const TileRead& r : ln().reads_) use(&real.tile(r.tile), nullptr, 0, r.in, r.out);
   // Tiles read by this part replica only (the usual mapping) keep their state in the memo.
   if (tiles_read_once_ && g.tile().enabled()) {
     std::vector<UnitUse> kept;

@@ -58,19 +58,20 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
   arch::ScNoc& noc = chip.noc();
   const std::vector<RowGroup>& groups = p.replicas[replica];
   // Every row group's input multicast and its tiles' reads, as in the reduction at the DPU.
-  if (part_done_.size() < groups.size()) part_done_.resize(groups.size());
+  if (ln().part_done_.size() < groups.size()) ln().part_done_.resize(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
     const RowGroup& rg = groups[g];
     const int n = static_cast<int>(rg.tiles.size());
-    if (static_cast<int>(arrivals_.size()) < n) arrivals_.resize(n);
+    if (static_cast<int>(ln().arrivals_.size()) < n) ln().arrivals_.resize(n);
     noc.multicast(ready, tree_of(rg, src_node, noc), static_cast<double>(rg.rows) * dac_bits_,
-                  arrivals_.data(), c);
-    part_done_[g].resize(n);
+                  ln().arrivals_.data(), c);
+    ln().part_done_[g].resize(n);
     arch::TileArray& array = chip.tile_array();
     for (int i = 0; i < n; ++i)
-      part_done_[g][i] =
-          array.direct() ? array.read(rg.tiles[i], arrivals_[i], rg.rows, rg.cols_phys[i], c)
-                         : chip.tile(rg.tiles[i]).read(arrivals_[i], rg.rows, rg.cols_phys[i], c);
+      ln().part_done_[g][i] =
+          array.direct()
+              ? array.read(rg.tiles[i], ln().arrivals_[i], rg.rows, rg.cols_phys[i], c)
+              : chip.tile(rg.tiles[i]).read(ln().arrivals_[i], rg.rows, rg.cols_phys[i], c);
   }
   const bool near = reduction_[p.chip] == proto::REDUCE_NEAR_TILE_DPUS;
   // Near-tile DPUs: the part is done once every slice's outputs have reached the layer's DPU
@@ -82,16 +83,16 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
   Ps all_in = ready;
   for (const ColSlice& s : p.slices[replica]) {
     const double bits = static_cast<double>(s.outs) * act_bits_;
-    part_ready_.clear();
-    part_nodes_.clear();
+    ln().part_ready_.clear();
+    ln().part_nodes_.clear();
     for (const auto& [g, i] : s.parts) {
-      part_ready_.push_back(part_done_[g][i]);
-      part_nodes_.push_back(groups[g].tiles[i]);
+      ln().part_ready_.push_back(ln().part_done_[g][i]);
+      ln().part_nodes_.push_back(groups[g].tiles[i]);
     }
-    const int n = static_cast<int>(part_ready_.size());
+    const int n = static_cast<int>(ln().part_ready_.size());
     if (!near) {
-      all_in = std::max(
-          all_in, noc.reduce(part_ready_.data(), part_nodes_.data(), n, dpu_node, bits, s.outs, c));
+      all_in = std::max(all_in, noc.reduce(ln().part_ready_.data(), ln().part_nodes_.data(), n,
+                                           dpu_node, bits, s.outs, c));
       continue;
     }
     // Near-tile DPU: it gathers the slice's partials, sums and scales them (and adds the bias),
@@ -99,7 +100,7 @@ Ps Controller::run_part_reduced(const Part& p, int replica, int src_node, Ps rea
     const int near_node = chip.dpu_node(s.near_dpu);
     Ps in = ready;
     for (int k = 0; k < n; ++k)
-      in = std::max(in, noc.unicast(part_ready_[k], part_nodes_[k], near_node, bits, c));
+      in = std::max(in, noc.unicast(ln().part_ready_[k], ln().part_nodes_[k], near_node, bits, c));
     const int chip_idx = p.chip;
     all_in = std::max(
         all_in, dpu_at(p.chip, s.near_dpu, in, arch::DpuWork::reduce_partials(s.outs, n, bias),

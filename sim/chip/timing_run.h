@@ -92,6 +92,11 @@ struct SimOptions {
   /// read is simulated (the default; the golden numbers). A part replica sharing a tile with
   /// another (mapping.allow_tile_sharing) is read in full every time.
   bool memo_parts = false;
+  /// Threads of a system's timed run (>= 1; sim::ControllerOptions::threads): the same results
+  /// on any number.
+  int threads = 1;
+  /// Lane of each chip (sim::ControllerOptions::lane_of_chip; tests).
+  std::vector<int> lane_of_chip;
 
   // ---- Host link -------------------------------------------------------------------------------
   /// The link between the host and chip 0 (proto::HostLinkConfig): each prompt's token ids

@@ -68,8 +68,8 @@ Ps Controller::run_digital(int token, const Layer& l, int src_dpu, Ps ready) {
           if (head) head_arrived(token, seq);
           WeightPass& pass = weight_passes_[ledger];
           auto wait_for_pass = [&] {
-            pass.waiters.push_back({cur_join_, d, in, macs});
-            ++joins_[cur_join_].pending;
+            pass.waiters.push_back({ln().cur_join_, d, in, macs});
+            ++ln().joins_[ln().cur_join_].pending;
             if (std::find(pass.arrived.begin(), pass.arrived.end(), token) == pass.arrived.end())
               pass.arrived.push_back(token);
             if (static_cast<int>(pass.arrived.size()) >= pass.need)
@@ -122,18 +122,18 @@ void Controller::launch_pass(int layer, int home, double bits, Ps at) {
   pass.begin = pass.end - dram.spec().latency_ps - dram.transfer_ps(bits);
   pass.open = false;  // `arrived` stays: the tokens it serves
   flush_counts();     // the stream is counted to the step that launches it
-  const int join = cur_join_;
-  const Join here = joins_[join];
+  const int join = ln().cur_join_;
+  const Join here = ln().joins_[join];
   std::vector<PassWaiter> waiters;
   waiters.swap(pass.waiters);
   for (const PassWaiter& w : waiters) {
-    cur_join_ = w.join;
-    set_context(joins_[w.join].token, joins_[w.join].step);
+    ln().cur_join_ = w.join;
+    set_context(ln().joins_[w.join].token, ln().joins_[w.join].step);
     const Ps done = matvec(home, w.dpu, w.in, w.macs, pass);
     flush_counts();
     finish(w.join, done);
   }
-  cur_join_ = join;
+  ln().cur_join_ = join;
   set_context(here.token, here.step);
 }
 }  // namespace aimc::sim
