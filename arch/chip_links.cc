@@ -96,12 +96,7 @@ Ps ChipLinks::transfer(Ps ready, int src, int dst, double bits) {
 }
 
 Ps ChipLinks::transfer_link(Ps ready, int link, double bits) {
-  const Ps occupy = serialize_ps(bits);
-  const Ps start = std::max(ready, free_[link]);
-  free_[link] = start + occupy;
-  bits_[link] += bits;
-  busy_ps_[link] += static_cast<double>(occupy);
-  return start + latency_ps_ + occupy;
+  return book_link(ready, link, bits) + latency_ps_ + serialize_ps(bits);
 }
 
 Ps ChipLinks::book_link(Ps ready, int link, double bits) {
