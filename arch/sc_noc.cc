@@ -8,7 +8,96 @@
 #include <limits>
 #include <new>
 
+#include "arch/rng.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AIMC_NOC_X86 1
+#endif
+
 namespace aimc::arch {
+namespace {
+
+// The replay of a deferred record over the `n` links next to the exit (ScNoc::settle): the
+// link d links before the exit (d = 1..n) lies at exit - d * stride and is reached by the head
+// at `at` - d * hop; it starts at max(that, its free time) and is held `occ`. No link's start
+// depends on another's, so the links go lane by lane; every level gives the same values (whole
+// numbers, max and add). [lo, hi) holds the row's links of that direction.
+void fast_links_scalar(Ps* exit, const Ps*, const Ps*, int stride, int n, Ps at, Ps hop, Ps occ) {
+  for (int d = 1; d <= n; ++d) {
+    Ps& f = exit[-d * stride];
+    f = std::max(at - d * hop, f) + occ;
+  }
+}
+
+#ifdef AIMC_NOC_X86
+// Eight links a vector, in blocks at fixed distances from the exit (d = 8k + 1 to 8k + 8), so
+// that each record's loads find the previous record's stores at the same addresses; a block
+// wholly in the row is loaded and stored whole (its links past the record's unchanged).
+__attribute__((target("avx512f"))) void fast_links_avx512(Ps* exit, const Ps* lo, const Ps* hi,
+                                                          int stride, int n, Ps at, Ps hop,
+                                                          Ps occ) {
+  const __m512i hold = _mm512_set1_epi64(occ);
+  // head = at - d * hop: east at - d0 * hop + j * hop, west at - d0 * hop - j * hop.
+  const Ps dh = stride > 0 ? hop : -hop;
+  const __m512i step = _mm512_setr_epi64(0, dh, 2 * dh, 3 * dh, 4 * dh, 5 * dh, 6 * dh, 7 * dh);
+  for (int k = 0; 8 * k < n; ++k) {
+    // East (stride 1): lane j is d = 8k + 8 - j; west: d = 8k + 1 + j.
+    Ps* base = stride > 0 ? exit - 8 * k - 8 : exit + 8 * k + 1;
+    const int d0 = stride > 0 ? 8 * k + 8 : 8 * k + 1;
+    const int live = n - 8 * k < 8 ? n - 8 * k : 8;  // links of this block the record takes
+    const __mmask8 act =
+        static_cast<__mmask8>(stride > 0 ? (0xFFu << (8 - live)) & 0xFFu : (1u << live) - 1);
+    const __m512i head = _mm512_add_epi64(_mm512_set1_epi64(at - d0 * hop), step);
+    if (base >= lo && base + 8 <= hi) {
+      const __m512i f = _mm512_loadu_si512(base);
+      const __m512i later = _mm512_mask_max_epi64(f, act, head, f);
+      _mm512_storeu_si512(base, _mm512_mask_add_epi64(f, act, later, hold));
+    } else {
+      const __m512i f = _mm512_maskz_loadu_epi64(act, base);
+      const __m512i later = _mm512_mask_max_epi64(f, act, head, f);
+      _mm512_mask_storeu_epi64(base, act, _mm512_add_epi64(later, hold));
+    }
+  }
+}
+
+__attribute__((target("avx2"))) void fast_links_avx2(Ps* exit, const Ps* lo, const Ps* hi,
+                                                     int stride, int n, Ps at, Ps hop, Ps occ) {
+  // The links in memory order: east from exit - n up, west from exit + 1 up.
+  Ps* free = stride > 0 ? exit - n : exit + 1;
+  Ps h0 = stride > 0 ? at - n * hop : at - hop;
+  const Ps dh = stride > 0 ? hop : -hop;
+  __m256i head = _mm256_setr_epi64x(h0, h0 + dh, h0 + 2 * dh, h0 + 3 * dh);
+  const __m256i four = _mm256_set1_epi64x(4 * dh);
+  const __m256i hold = _mm256_set1_epi64x(occ);
+  int m = 0;
+  for (; m + 4 <= n; m += 4, head = _mm256_add_epi64(head, four)) {
+    const __m256i f = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(free + m));
+    const __m256i later = _mm256_blendv_epi8(f, head, _mm256_cmpgt_epi64(head, f));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(free + m), _mm256_add_epi64(later, hold));
+  }
+  for (h0 += m * dh; m < n; ++m, h0 += dh) free[m] = std::max(h0, free[m]) + occ;
+  (void)lo;
+  (void)hi;
+}
+#endif
+
+using FastLinks = void (*)(Ps*, const Ps*, const Ps*, int, int, Ps, Ps, Ps);
+FastLinks fast_links() {
+#ifdef AIMC_NOC_X86
+  switch (simd_level()) {
+    case SimdLevel::kAvx512:
+      return fast_links_avx512;
+    case SimdLevel::kAvx2:
+      return fast_links_avx2;
+    default:
+      break;
+  }
+#endif
+  return fast_links_scalar;
+}
+
+}  // namespace
 
 ScNoc::ScNoc(sc_core::sc_module_name name, const NocSpec& spec)
     : ScComponent(name),
@@ -181,7 +270,14 @@ Ps ScNoc::row_run(Ps head, int src, int x, int y, int dir, int len, Ps occ) {
         ++deferred_runs_;
         Deferred* d = &deferred_[static_cast<size_t>(seg) * kDeferred];
         d[e.logged] = {head, static_cast<int32_t>(occ), static_cast<int32_t>(dist)};
-        if (++e.logged == kDeferred) settle(seg);
+        if (++e.logged == kDeferred) {
+          settle(seg);
+        } else if (e.logged == kDeferred - 8) {
+          // The links the replay takes, fetched while the last records gather (cache hints).
+          const Ps* near = link_free_.data() + e.link;
+          for (int k = 0; k < e.sorted; k += 8) __builtin_prefetch(near - stride * (k + 1), 1);
+          if (e.sorted > 0) __builtin_prefetch(near - stride * e.sorted, 1);
+        }
       }
       return walk(at_exit, e.link, stride, len - dist, occ);
     }
@@ -217,6 +313,9 @@ void ScNoc::settle(int seg) {
   const Deferred* d = &deferred_[static_cast<size_t>(seg) * kDeferred];
   Ps* free = link_free_.data();
   const Ps hop = hop_ps_;
+  const FastLinks replay = fast_links();
+  // The row's links of this direction.
+  const Ps* row = free + (stride > 0 ? 0 : nodes_) + (seg % spec_.mesh_y) * spec_.mesh_x;
   for (int i = 0; i < e.logged; ++i) {
     const int dist = d[i].dist;
     const Ps occ = d[i].occ;
@@ -227,10 +326,9 @@ void ScNoc::settle(int seg) {
       fast = e.sorted;
       e.sorted = dist;
     }
-    for (int link = e.link - fast * stride; link != e.link; link += stride) {
-      free[link] = std::max(head, free[link]) + occ;
-      head += hop;
-    }
+    // Links e.link - fast * stride to e.link - stride, the first reached at `head`.
+    if (fast > 0)
+      replay(free + e.link, row, row + spec_.mesh_x, stride, fast, head + fast * hop, hop, occ);
   }
   e.logged = 0;
 }

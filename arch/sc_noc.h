@@ -101,8 +101,10 @@ struct McTree {
 /// are each free a hop or more after the one before ("sorted"): there a head that waits at one
 /// link reaches the next no later than it is free, so each link starts on its own at
 /// max(the record's head + its hops to it, its free time), and a record leaves its links
-/// sorted. Links a multicast tree or a reduction takes (pinned) keep a row's links from being
-/// lazy before E: their paths reserve links directly.
+/// sorted (the replay takes those links in SIMD lanes where the CPU has them: the same sums and
+/// maxima of whole numbers, so the same times at every level). Links a multicast tree or a
+/// reduction takes (pinned) keep a row's links from being lazy before E: their paths reserve links
+/// directly.
 class ScNoc : public ScComponent {
  public:
   ScNoc(sc_core::sc_module_name name, const NocSpec& spec);
