@@ -220,6 +220,13 @@ void Controller::issue(const Pending& top) {
     }
     lane.now_ = p.ready;
     lane.cur_chip_ = b.chip;
+    // The next event's partial output and route are fetched while this one is sent (cache
+    // hints only), when it is a burst's.
+    if (!lane.queue_.empty() && lane.queue_.top().burst >= 0) {
+      const Burst& nb = lane.bursts_[lane.queue_.top().burst];
+      const Burst::Item& n = nb.items[nb.next + (lane.queue_.top().burst == p.burst)];
+      layout_.chips[nb.chip]->noc().prefetch_route(n.tile, nb.out_node);
+    }
     run_burst(p);
     return;
   }
@@ -327,8 +334,6 @@ void Controller::run_burst(const Pending& p) {
   const int tile = item.tile, join = b.join;
   const double bits = item.bits;
   const bool last = ++b.next == b.items.size();
-  // The next output's route is read at a later pop: fetched while this one is sent.
-  if (!last) layout_.chips[b.chip]->noc().prefetch_route(b.items[b.next].tile, b.out_node);
   ln().cur_join_ = join;
   ln().cur_phase_ = b.phase;
   ln().cur_ledger_ = b.ledger;
