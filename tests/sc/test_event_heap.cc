@@ -95,6 +95,28 @@ TEST(QuadHeap, ReplacingTheTopPopsAsPopThenPush) {
   EXPECT_EQ(mismatches, 0);
 }
 
+TEST(QuadHeap, AReplacementThatStaysEarliestAndOneThatDoesNotPopInOrder) {
+  // The earliest key is kept apart from the others: a replacement earlier than every other key
+  // stays on top, a later one gives way to the others' earliest, a push earlier than the top
+  // takes its place; pops then drain in key order.
+  sim::QuadHeap<Key, Less> heap;
+  for (long long t : {50, 20, 90, 70, 30}) heap.push({t, t});
+  EXPECT_EQ(heap.top(), Key(20, 20));
+  heap.replace_top({25, 100});  // still before 30
+  EXPECT_EQ(heap.top(), Key(25, 100));
+  heap.replace_top({60, 101});  // after 30 and 50
+  EXPECT_EQ(heap.top(), Key(30, 30));
+  heap.push({10, 102});
+  EXPECT_EQ(heap.top(), Key(10, 102));
+  std::vector<long long> order;
+  while (!heap.empty()) {
+    order.push_back(heap.top().first);
+    heap.pop();
+  }
+  EXPECT_EQ(order, (std::vector<long long>{10, 30, 50, 60, 70, 90}));
+  EXPECT_EQ(heap.size(), 0u);
+}
+
 TEST(RadixSort, SortsPackedTimesAndIndicesAsStdSort) {
   // As a burst's keys: a time (from the earliest) above the index of each output, many times
   // equal; random sizes and time ranges of 0 to 40 bits (passes skipped where a digit is the
