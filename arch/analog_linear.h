@@ -48,6 +48,11 @@ class AnalogLinear : public LinearLayer {
   /// Weights reads of tile (i, j) see, (tile_cols(j) x tile_rows(i)), weight units (unpacked
   /// from the tile's packed weights).
   Matrix tile_weights(int i, int j) const;
+  /// Tile (i, j)'s weights as the read kernel streams them (pack_weights layout, tile_gemm.h),
+  /// for benchmarks of the product alone.
+  const float* packed_tile(int i, int j) const {
+    return packed_.data() + packed_off_[i * output_tiles() + j];
+  }
   /// All programmed weights, (out x in): the tiles' blocks side by side (a copy).
   Matrix programmed_weights() const;
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/quantize.h"
+#include "arch/tile_gemm.h"
 #include "proto/user_error.h"
 #include "test_util.h"
 
@@ -50,6 +51,17 @@ TEST(AnalogLinear, BalancedTiling) {
   EXPECT_EQ(layer.tile_cols(1), 150);
   EXPECT_EQ(layer.output_offset(1), 150);
   EXPECT_EQ(layer.tile_weights(2, 1), w.block(150, 467, 150, 233));
+  // The packed weights the read kernel streams (and bench_analog_linear's paired product) are
+  // those tiles: unpacked, each equals its block of w.
+  for (int i = 0; i < layer.input_tiles(); ++i) {
+    for (int j = 0; j < layer.output_tiles(); ++j) {
+      Matrix t(layer.tile_cols(j), layer.tile_rows(i));
+      unpack_weights(layer.packed_tile(i, j), t);
+      EXPECT_EQ(t, w.block(layer.output_offset(j), layer.input_offset(i), layer.tile_cols(j),
+                           layer.tile_rows(i)))
+          << i << ", " << j;
+    }
+  }
   EXPECT_THROW(AnalogLinear(n, w, nullptr, ranges_for(700, 512), 1), UserError);
   std::vector<float> bad = ranges_for(700, 256);
   bad[1] = 0;
