@@ -6,6 +6,7 @@
 // these arrays; read() is ScTile::read without its trace spans.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "arch/action_counts.h"
@@ -57,6 +58,7 @@ class TileArray {
   }
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
+    if (plain_) return read_plain(tile, ready, rows, cols, counts);
     const int b = bank_index(tile);
     Ps begin = 0;
     return read_on(
@@ -85,6 +87,58 @@ class TileArray {
     }
   };
   int bank_index(int tile) const { return per_ == 1 ? tile : tile / per_; }
+  /// read() of an analog tile without power gating converting on a bank of one group without
+  /// power gating (the presets' tiles): read_on() and convert_on() with the branches such a
+  /// spec never takes left out and the conversion rounds of `cols` found once per read. The same
+  /// operations in the same order, so the same times, statistics and counts.
+  Ps read_plain(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
+    const TileSpec& spec = tile_spec_;
+    TileState& state = tiles_[tile];
+    AdcBankState& bank = banks_[bank_index(tile)];
+    state.reads += 1;
+    if (counts) counts->sram_bits += 2.0 * rows * spec.dac_bits + 2.0 * cols * spec.out_bits;
+    Ps t = std::max(ready, state.integrator_free);
+    const Ps start = t;
+    t += spec.t_overhead_ps;
+    // convert_on's rounds, (cols + per - 1) / per, without the division when one round holds
+    // them (cols <= per; cols = 0 takes none).
+    const Ps per = bank_per_;
+    const Ps rounds = cols <= per ? (cols > 0 ? 1 : 0) : (cols + per - 1) / per;
+    const Ps conv = rounds * bank_spec_.t_conversion_ps;
+    const double conv_busy =
+        static_cast<double>(cols) * static_cast<double>(bank_spec_.t_conversion_ps);
+    Ps last_conv_end = 0;
+    for (int i = 0; i < spec.integrations; ++i) {
+      int& s = state.next_slot;
+      const Ps int_end = std::max(t, state.slot_free[s]) + spec.t_integration_ps;
+      const Ps conv_end = std::max(int_end, bank.group_free) + conv;
+      bank.group_free = conv_end;
+      bank.busy_ps += conv_busy;
+      bank.conversions += cols;
+      if (counts) counts->adc_conversions += cols;
+      state.slot_free[s] = conv_end;
+      if (spec.double_buffered) {
+        s ^= 1;
+        t = int_end;
+      } else {
+        t = conv_end;
+      }
+      last_conv_end = conv_end;
+    }
+    state.integrator_free = t;
+    state.busy_ps += static_cast<double>(t - start);
+    if (counts) {
+      counts->dac_drives += static_cast<double>(rows) * spec.integrations;
+      counts->cell_reads += static_cast<double>(rows) * cols * spec.integrations;
+      counts->tile_post_ops += cols;
+      if (spec.shift_add) counts->shift_adds += static_cast<double>(cols) * spec.integrations;
+    }
+    const Ps end = last_conv_end + spec.t_post_ps;
+    state.last_end = std::max(state.last_end, end);
+    return end;
+  }
+  bool plain_ = false;  // read() may take read_plain()
+  Ps bank_per_ = 1;     // ADCs per group (at least 1)
 
   TileSpec tile_spec_;
   AdcBankSpec bank_spec_;

@@ -259,8 +259,9 @@ TEST(ScAdcBank, SharedBankQueuesConversions) {
 TEST(TileArray, ReadsAsTheTilesAndBanksThemselves) {
   // A chip's tiles and banks keep their state in a TileArray (as the kinds "tile" and "adc_bank"
   // build them); its read() must change and return what the tiles' own read() does. Seeded
-  // random reads, some with gaps that gate tiles and banks off, on tiles with and without shared
-  // banks, PWM and bit-serial, double- and single-buffered, and digital tiles; a fifth of the
+  // random reads, some with gaps that gate tiles and banks off (and ungated tiles and banks), on
+  // tiles with and without shared banks, PWM and bit-serial, double- and single-buffered, and
+  // digital tiles; a fifth of the
   // array's reads go through the tile object instead (the two paths share the state). Against
   // tiles and banks built alone: every end, the counts, each tile's and bank's statistics and
   // off intervals, bit for bit.
@@ -269,20 +270,25 @@ TEST(TileArray, ReadsAsTheTilesAndBanksThemselves) {
     int cases = 0, mismatches = 0;
     long long wakes = 0;
     for (int kind = 0; kind < 4; ++kind) {
-      for (int per : {1, 3}) {
+      for (int per : {1, 3, 0}) {
+        // per 0: one tile per bank, no gating (the array's read without the branches such
+        // tiles never take, arch::TileArray::read_plain).
+        const bool gated = per != 0;
+        if (per == 0) per = 1;
         arch::TileSpec ts = hermes_tile(kind == 1 ? 4 : 1);
         if (kind == 1) ts.double_buffered = false;
         if (kind == 2) ts.integrations = 8, ts.shift_add = true, ts.t_integration_ps = 1000;
         if (kind == 3) ts.analog = false;
-        ts.gating = true;
+        ts.gating = gated;
         ts.gate_after_ps = 1000000;
         ts.wake_up_ps = 10000;
         arch::AdcBankSpec bs = hermes_bank();
         bs.groups = per;
         bs.adcs_per_group = 128;
-        bs.gating = {per == 1, 2000000, 20000};
+        bs.gating = {gated && per == 1, 2000000, 20000};
         const int tiles = 12, banks = tiles / per;
-        const std::string tag = std::to_string(kind) + "_" + std::to_string(per) + "_";
+        const std::string tag =
+            std::to_string(kind) + "_" + std::to_string(per) + (gated ? "g" : "u") + "_";
         arch::TileArray array;
         array.init_tiles(ts, tiles);
         array.init_banks(bs, banks, per);
@@ -338,7 +344,7 @@ TEST(TileArray, ReadsAsTheTilesAndBanksThemselves) {
     o << cases << " " << mismatches << " " << (wakes > 1000);
     return o.str();
   });
-  EXPECT_EQ(got, "8 0 1");
+  EXPECT_EQ(got, "12 0 1");
 }
 
 arch::NocSpec mesh8() {
