@@ -163,11 +163,12 @@ void Controller::post(int chip, Ps when, Message fn) {
 void Controller::post_global(Ps when, Message fn) {
   if (parallel_) {
     std::lock_guard<std::mutex> hold(sync_);
-    if (global_at_ >= 0) throw std::logic_error("controller: two events of every chip at once");
-    global_at_ = when;
+    if (global_at_.load() >= 0)
+      throw std::logic_error("controller: two events of every chip at once");
     global_ = std::move(fn);
-    global_epoch_.fetch_add(1);
+    global_at_.store(when);
     ln().stop_ = std::min(ln().stop_, when);  // this lane goes no further either
+    wake_all();  // a lane waiting with nothing left before it parks there
     return;
   }
   const int k = take_slot(ln().jobs_, ln().free_jobs_);

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -620,29 +621,57 @@ class Controller : public sc_core::sc_module {
     long long activations_ = 0;
     long long events_ = 0;
     std::vector<arch::Ps> ends_;  // per token: the latest end of its steps on this lane's chips
-    // A parallel run: events queued by other lanes (under sync_), and this lane's lower bound
-    // on the time of its next event, as last published.
-    std::vector<Inbound> inbox_;
-    std::atomic<arch::Ps> clock_{0};
-    std::atomic<long long> inbox_count_{0};
-    arch::Ps stop_ = 0;  // an event of every chip this lane posted: it stops there
+    // A parallel run (sim/chip/parallel_run.cc). Written by the lane's own thread and read by
+    // the others, each on a cache line of its own: its promise to each other lane (no event it
+    // queues there will be earlier), and how many messages it has taken from its inbox.
+    struct alignas(64) Shared {
+      std::atomic<arch::Ps> value{0};
+    };
+    std::unique_ptr<Shared[]> promise_;  // per lane
+    Shared absorbed_;
+    // Written by other lanes: its inbox (under sync_) and how many messages came in all; the
+    // wake-up of a lane waiting for the others.
+    struct alignas(64) Mailbox {
+      std::vector<Inbound> inbox;
+      std::atomic<long long> delivered{0};
+    } mail_;
+    struct alignas(64) Wake {
+      std::atomic<long long> seq{0};
+      std::atomic<bool> sleeping{false};
+      std::atomic<arch::Ps> at{0};  // a sleeping lane can run once a promise to it passes this
+      std::mutex m;
+      std::condition_variable cv;
+    } wake_;
+    // Its own: messages it sent that their lanes have not taken yet (an answer may come back one
+    // link latency after each), how many it has taken, and where its window stops.
+    struct Sent {
+      int lane = 0;
+      long long seq = 0;  // the receiving lane's count of messages once this one is in
+      arch::Ps ready = 0;
+    };
+    std::vector<Sent> sent_;
+    long long taken_ = 0;
+    arch::Ps stop_ = 0;
+    long long waits_ = 0, sleeps_ = 0;
   };
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<int> lane_of_;  // per chip of the links (every chip, used or not)
   static thread_local Lane* lane_now_;
   static Lane& ln() { return *lane_now_; }
-  // A parallel run (sim/chip/parallel_run.cc).
+  // A parallel run (sim/chip/parallel_run.cc): under sync_, the inboxes, the messages not yet
+  // taken, which lanes have nothing to run before a pending event of every chip or at all, and
+  // that event.
   std::mutex sync_;
-  arch::Ps global_at_ = -1;  // a pending event of every chip (post_global), or -1
+  std::atomic<arch::Ps> global_at_{-1};  // a pending event of every chip (post_global), or -1
   Message global_;
   bool ran_ = false;
   void make_lanes();
   void split_chips();
-  std::atomic<bool> global_waiting_{false};
-  bool global_running_ = false;  // under sync_
+  long long messages_in_flight_ = 0;  // under sync_
+  std::vector<int> parked_;           // under sync_: 0 running, 1 at global_at_, 2 empty
+  std::atomic<bool> global_running_{false};
   std::atomic<bool> all_done_{false};
-  std::atomic<long long> global_epoch_{0};  // changes when an event of every chip comes and goes
-  std::vector<long long> seen_epoch_;       // per lane, at its last sync (under sync_)
+  std::atomic<long long> global_epoch_{0};  // changes when an event of every chip has run
   bool parallel_allowed() const;
   bool parallel_ = false;  // the lanes run on threads of their own
   void end_run();
@@ -650,11 +679,19 @@ class Controller : public sc_core::sc_module {
   void issue(const Pending& p);
   void run_parallel();
   void run_lane(int lane);
-  void sync_lane(int lane, arch::Ps* bound, bool* done, std::vector<arch::Ps>* seen,
-                 long long* inbox_seen);
+  // The calling lane's bound from the others' promises and its own messages not yet taken.
+  // (the promises in `in`, the counts of messages taken it saw in `seen`).
+  arch::Ps lane_bound(int lane, std::vector<arch::Ps>* in, std::vector<long long>* seen);
+  // Publishes the calling lane's promises to the others (from its queue, its messages not yet
+  // taken and, with three lanes or more, the promises it has from the others).
+  void publish(int lane, const std::vector<arch::Ps>& in);
+  // Takes the lane's inbox into its queue.
+  bool absorb(int lane);
+  // Nothing to run: parks the lane (under sync_), runs an event of every chip once every lane
+  // has reached it, or ends the run; false when the lane should look again at once.
+  bool park(int lane, bool empty);
+  void wake_all();
   void deliver(int lane, const Pending& p, int chip, Message msg);
-  void absorb(Lane& l);
-  void run_global();
 };
 
 }  // namespace aimc::sim
