@@ -141,21 +141,26 @@ void Controller::admit(int seq, Ps when) {
 void Controller::push(int token, int step, Ps ready) {
   const Pending p{ready, next_seq(ln().cur_chip_), token, step};
   const int lane = lane_of_[steps_of(token)[step].chip];
+  // The lookahead of a parallel run counts on a step being released by an event of its chip.
+  if (parallel_ && steps_of(token)[step].chip != ln().cur_chip_ && !global_running_.load())
+    throw std::logic_error("controller: a step released from another chip");
   if (lanes_[lane].get() != lane_now_) {
-    deliver(lane, p, steps_of(token)[step].chip, nullptr);
+    deliver(lane, p, steps_of(token)[step].chip, nullptr, -1);
     return;
   }
   ln().queue_.push(p);
 }
 
-void Controller::post(int chip, Ps when, Message fn) {
+void Controller::post(int chip, Ps when, Message fn, int cls) {
   if (lanes_[lane_of_[chip]].get() != lane_now_) {
-    deliver(lane_of_[chip], Pending{when, next_seq(ln().cur_chip_), 0, 0}, chip, std::move(fn));
+    deliver(lane_of_[chip], Pending{when, next_seq(ln().cur_chip_), 0, 0}, chip, std::move(fn),
+            cls);
     return;
   }
   const int k = take_slot(ln().jobs_, ln().free_jobs_);
   ln().jobs_[k].join = -1;
   ln().jobs_[k].chip = chip;
+  ln().jobs_[k].cls = cls;
   ln().jobs_[k].msg = std::move(fn);
   ln().queue_.push(Pending{when, next_seq(ln().cur_chip_), 0, 0, k});
 }
@@ -578,6 +583,13 @@ void Controller::send_chips(Ps ready, int from, int from_dpu, int to, int to_dpu
   }
   auto f = std::make_shared<Flight>();
   f->route = layout_.links->route(from, to);
+  if (parallel_) {
+    // The lookahead counts on every flight leaving from the chip of the event that sends it, on
+    // a route it knows.
+    f->pair = pair_of_[static_cast<size_t>(from) * lane_of_.size() + to];
+    if (f->pair < 0 || (from != ln().cur_chip_ && !global_running_.load()))
+      throw std::logic_error("controller: a flight between chips the lookahead does not know");
+  }
   f->bits = bits;
   f->from_dpu = from_dpu;
   f->to = to;
@@ -617,8 +629,10 @@ void Controller::hop(const std::shared_ptr<Flight>& f, size_t k, Ps ready) {
   const Ps head = start + links.latency_ps();
   const Ps tail = head + links.occupancy_ps(f->bits);
   if (k + 1 < f->route.size()) {
-    post(links.link_owner(f->route[k + 1]), f->ports && !sw ? tail : head,
-         [this, f, k](Ps at) { hop(f, k + 1, at); });
+    post(
+        links.link_owner(f->route[k + 1]), f->ports && !sw ? tail : head,
+        [this, f, k](Ps at) { hop(f, k + 1, at); },
+        f->pair < 0 ? -1 : pair_class_[f->pair] + static_cast<int>(k));
     return;
   }
   post(f->to, tail, [this, f](Ps at) {

@@ -81,6 +81,9 @@ struct ControllerOptions {
   /// Lane (thread) of each chip, repeated over the chips (empty: consecutive chips balanced by
   /// their tiles). For tests: any split gives the same results.
   std::vector<int> lane_of_chip;
+  /// For tests: the lanes run in turn on the calling thread, each as far as its bound allows
+  /// before the next (the furthest a lookahead lets a lane run ahead; deterministic).
+  bool lanes_in_turn = false;
   /// The host link of chip 0 (sim::SimOptions::host): each sequence's prompt ids (32 bits each)
   /// go in before its prefill, each generated id goes out once it has reached chip 0; a token
   /// ends when its id reaches the host. Off: prompts start on chip 0, tokens end at lm_head.
@@ -323,7 +326,9 @@ class Controller : public sc_core::sc_module {
   // one link latency after the event sending it. post() queues `fn(when)` as an event of chip
   // `chip` (not part of any step).
   using Message = std::function<void(arch::Ps)>;
-  void post(int chip, arch::Ps when, Message fn);
+  // `cls`: the event's class for the lookahead of a parallel run (a hop of a flight), -1 for an
+  // event of the chip itself.
+  void post(int chip, arch::Ps when, Message fn, int cls = -1);
   // `bits` from DPU `from_dpu` of chip `from` to DPU `to_dpu` of chip `to`, ready at `ready`, over
   // the links, each link booked by the chip that owns it when the data reaches that chip;
   // `arrive(t)` runs as an event of `to` when the data has arrived there. Counted to ledger
@@ -334,6 +339,7 @@ class Controller : public sc_core::sc_module {
     double bits = 0;
     int from_dpu = 0, to = 0, to_dpu = 0, phase = 0, ledger = 0;
     bool ports = false;
+    int pair = -1;  // its (from, to) among the flights a parallel run knows
     Message arrive;
   };
   void send_chips(arch::Ps ready, int from, int from_dpu, int to, int to_dpu, double bits,
@@ -483,6 +489,7 @@ class Controller : public sc_core::sc_module {
   struct Job {
     int join = 0;  // -1: a message (post), -2: an event of every chip (post_global)
     int chip = 0;
+    int cls = -1;  // a message's class (post)
     Then fn;
     Message msg;
   };
@@ -592,6 +599,7 @@ class Controller : public sc_core::sc_module {
   struct Inbound {  // an event queued by another lane
     Pending p;
     int chip = 0;
+    int cls = -1;
     Message msg;  // a message; else a step (p.token, p.step)
   };
   struct Lane {
@@ -638,7 +646,8 @@ class Controller : public sc_core::sc_module {
     struct alignas(64) Wake {
       std::atomic<long long> seq{0};
       std::atomic<bool> sleeping{false};
-      std::atomic<arch::Ps> at{0};  // a sleeping lane can run once a promise to it passes this
+      std::atomic<bool> waiting{false};  // spinning or sleeping
+      std::atomic<arch::Ps> at{0};       // a sleeping lane can run once a promise to it passes this
       std::mutex m;
       std::condition_variable cv;
     } wake_;
@@ -647,12 +656,18 @@ class Controller : public sc_core::sc_module {
     struct Sent {
       int lane = 0;
       long long seq = 0;  // the receiving lane's count of messages once this one is in
-      arch::Ps ready = 0;
+      arch::Ps back = 0;  // the soonest an answer can come back
     };
     std::vector<Sent> sent_;
+    int index_ = 0;
+    arch::Ps last_ready_ = -1;  // the last event it issued
+    long long last_seq_ = 0;
     long long taken_ = 0;
     arch::Ps stop_ = 0;
-    long long waits_ = 0, sleeps_ = 0;
+    long long waits_ = 0, sleeps_ = 0, scans_ = 0, promises_ = 0;
+    std::vector<arch::Ps> scanned_;  // per lane: a promise from the last scan of its queue
+    long long since_scan_ = 0;
+    int lazy_ = 0;
   };
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<int> lane_of_;  // per chip of the links (every chip, used or not)
@@ -679,19 +694,33 @@ class Controller : public sc_core::sc_module {
   void issue(const Pending& p);
   void run_parallel();
   void run_lane(int lane);
+  // One window of lane `lane` (lanes_in_turn): false when it had nothing to run.
+  bool lane_window(int lane, std::vector<arch::Ps>* in, std::vector<long long>* taken);
+  void run_lanes_in_turn();
   // The calling lane's bound from the others' promises and its own messages not yet taken.
   // (the promises in `in`, the counts of messages taken it saw in `seen`).
   arch::Ps lane_bound(int lane, std::vector<arch::Ps>* in, std::vector<long long>* seen);
   // Publishes the calling lane's promises to the others (from its queue, its messages not yet
   // taken and, with three lanes or more, the promises it has from the others).
-  void publish(int lane, const std::vector<arch::Ps>& in);
+  void publish(int lane, const std::vector<arch::Ps>& in, bool force);
   // Takes the lane's inbox into its queue.
   bool absorb(int lane);
   // Nothing to run: parks the lane (under sync_), runs an event of every chip once every lane
   // has reached it, or ends the run; false when the lane should look again at once.
   bool park(int lane, bool empty);
   void wake_all();
-  void deliver(int lane, const Pending& p, int chip, Message msg);
+  void deliver(int lane, const Pending& p, int chip, Message msg, int cls);
+  // The lookahead of a parallel run: the flights the run can make (from, to), and for each class
+  // of events (0..chips-1: a chip's own events; then the hops of each flight after its first,
+  // from pair_class_[pair]) the fewest messages, each one link latency or more after the one
+  // that sent it, from such an event to an event of each lane (dist_[class * lanes + lane]).
+  std::vector<int> pair_of_;  // [from * chips + to]
+  std::vector<int> pair_class_;
+  std::vector<int> dist_;
+  void plan_lookahead();
+  int event_class(const Pending& p) const;
+  // The calling lane's least (time + distance x link latency) to lane `r` over its queue.
+  arch::Ps scan_promise(int lane, int r) const;
 };
 
 }  // namespace aimc::sim

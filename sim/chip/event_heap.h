@@ -19,6 +19,12 @@ class QuadHeap {
   bool empty() const { return !has_top_; }
   size_t size() const { return v_.size() + (has_top_ ? 1 : 0); }
   const T& top() const { return top_; }
+  // Every element, in no particular order.
+  template <typename F>
+  void for_each(F f) const {
+    if (has_top_) f(top_);
+    for (const T& x : v_) f(x);
+  }
 
   void push(const T& x) {
     if (!has_top_) {

@@ -5,23 +5,28 @@
 // that queued it, that chip's count) does not depend on the lanes, so each chip sees its events in
 // the same order on any number of threads and the results are the same, bit for bit.
 //
-// Synchronization (Chandy-Misra-Bryant promises, published after every event): each lane tells
-// each other lane how early its next message there can be, its promise, which it raises as it
-// goes, and runs its events while they are earlier than every promise it has. With two lanes a
-// promise counts the lane's own queue only (its next event + L): what the other lane's own
-// messages cause comes back no earlier than each message + L, and that lane keeps to that itself
-// until it sees the message taken (each lane publishes how many messages it has taken, after the
-// promises that count them). With three lanes or more a promise also counts the promises the lane
-// has from the others (so that it holds for messages relayed through it), as in the classic
-// scheme. A pending event of every chip caps every promise and bound at its time; it runs when
-// every lane has nothing before it and no message is in flight.
+// Synchronization (Chandy-Misra-Bryant promises, published between events): each lane tells
+// each other lane how early its next message there can be, its promise, and runs its events while
+// they are earlier than every promise it has. An event's effect reaches another lane no sooner
+// than its distance there x L: the fewest messages from it to an event of that lane, along the
+// flights the run can make (plan_lookahead: the send steps and the generated ids, each hop of a
+// route an event of the chip owning its link; a hop is a class of its own, not an event of its
+// chip, whose own events may be much further away). With two lanes a promise is the least of
+// (time + distance x L) over the lane's queue (a scan, when the other lane waits for more than
+// the next event + L), and stays true as the lane runs: what an event queues is no nearer by more
+// than it is later. What the other lane's own messages cause is that lane's to keep to: each
+// comes back no sooner than its time + its distance back x L, until the lane sees it taken (each
+// lane publishes how many messages it has taken, after the promises that count them). With three
+// lanes or more a promise also counts the promises the lane has from the others, as in the
+// classic scheme. A pending event of every chip caps every bound at its time; it runs when every
+// lane has nothing before it and no message is in flight. A lane that receives a message earlier
+// than an event it has issued reports it (a logic error): the lookahead was wrong.
+// `lanes_in_turn` (tests) runs the lanes one after another on one thread, each as far as its
+// bound allows.
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <thread>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 
 #include "sim/chip/controller.h"
 
@@ -39,7 +44,9 @@ inline void cpu_relax() {
 #endif
 }
 
-Ps plus(Ps t, Ps d) { return t >= kNever - d ? kNever : t + d; }
+Ps plus(Ps t, Ps d) {
+  return t >= kNever - d ? kNever : t + d;
+}
 
 }  // namespace
 
@@ -50,6 +57,7 @@ void Controller::make_lanes() {
     lanes_.push_back(std::make_unique<Lane>());
     lanes_.back()->ends_.assign(tokens_.size(), 0);
     lanes_.back()->promise_.reset(new Lane::Shared[n]);
+    lanes_.back()->index_ = i;
   }
   lane_now_ = lanes_[0].get();
   lane_of_.assign(seqs_.size(), 0);  // until a parallel run splits the chips
@@ -91,9 +99,93 @@ void Controller::split_chips() {
   }
 }
 
+namespace {
+constexpr int kFar = 1 << 30;  // no path
+}  // namespace
+
+// The flights the run can make: the send steps' (chip, peer), and the generated ids (lm_head's
+// chip to the embedding's, through chip 0 with a host link); each route's hops after its first,
+// each an event of the chip owning its link; the distances, to a fixed point.
+void Controller::plan_lookahead() {
+  const int chips = static_cast<int>(lane_of_.size()), n = static_cast<int>(lanes_.size());
+  pair_of_.assign(static_cast<size_t>(chips) * chips, -1);
+  std::vector<std::pair<int, int>> pairs;
+  auto add = [&](int a, int b) {
+    if (a == b) return;
+    int& k = pair_of_[static_cast<size_t>(a) * chips + b];
+    if (k >= 0) return;
+    k = static_cast<int>(pairs.size());
+    pairs.emplace_back(a, b);
+  };
+  for (const std::vector<Step>* st : {&with_head_, &without_head_})
+    for (const Step& s : *st)
+      if (s.kind == Kind::kSend) add(s.chip, s.peer);
+  const int embed_chip = with_head_[embed_step_].chip;
+  if (host_out_) {
+    add(0, embed_chip);
+    add(layout_.head_chip, 0);
+  } else {
+    add(layout_.head_chip, embed_chip);
+  }
+  const arch::ChipLinks& links = *layout_.links;
+  std::vector<std::vector<int>> owners(pairs.size());  // of the hops after the first
+  pair_class_.assign(pairs.size(), 0);
+  int classes = chips;
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    const std::vector<int> route = links.route(pairs[p].first, pairs[p].second);
+    for (size_t k = 1; k < route.size(); ++k) owners[p].push_back(links.link_owner(route[k]));
+    pair_class_[p] = classes;
+    classes += static_cast<int>(owners[p].size());
+  }
+  dist_.assign(static_cast<size_t>(classes) * n, kFar);
+  for (int c = 0; c < chips; ++c) dist_[static_cast<size_t>(c) * n + lane_of_[c]] = 0;
+  auto step = [](int d) { return std::min(kFar, d + 1); };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t p = 0; p < pairs.size(); ++p) {
+      const int a = pairs[p].first, b = pairs[p].second;
+      for (int r = 0; r < n; ++r) {
+        int d = lane_of_[b] == r ? 0 : dist_[static_cast<size_t>(b) * n + r];  // its arrival
+        for (size_t k = owners[p].size(); k-- > 0;) {
+          d = lane_of_[owners[p][k]] == r ? 0 : step(d);
+          dist_[static_cast<size_t>(pair_class_[p] + k) * n + r] = d;
+        }
+        int& from = dist_[static_cast<size_t>(a) * n + r];
+        if (lane_of_[a] != r && step(d) < from) {
+          from = step(d);
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+int Controller::event_class(const Pending& p) const {
+  const Lane& lane = ln();
+  if (p.burst >= 0) return lane.bursts_[p.burst].chip;
+  if (p.job >= 0) {
+    const Job& j = lane.jobs_[p.job];
+    return j.join == -1 && j.cls >= 0 ? j.cls : j.chip;
+  }
+  return steps_of(p.token)[p.step].chip;
+}
+
+Ps Controller::scan_promise(int index, int r) const {
+  const Lane& lane = *lanes_[index];
+  const int n = static_cast<int>(lanes_.size());
+  const Ps latency = layout_.links->latency_ps();
+  Ps best = kNever;
+  lane.queue_.for_each([&](const Pending& p) {
+    best = std::min(best, p.ready + latency * dist_[static_cast<size_t>(event_class(p)) * n + r]);
+  });
+  return best;
+}
+
 void Controller::run_parallel() {
   parallel_ = true;
   split_chips();
+  plan_lookahead();
+  for (auto& l : lanes_) l->scanned_.assign(lanes_.size(), 0);
   parked_.assign(lanes_.size(), 0);
   // The seeded events (steps: the prompts' embeddings) go to their chips' lanes.
   Lane& first = *lanes_[0];
@@ -108,13 +200,15 @@ void Controller::run_parallel() {
     lanes_[lane_of_[steps_of(p.token)[p.step].chip]]->queue_.push(p);
   }
   // Every promise starts at 0: no lane runs before the others have published theirs.
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < lanes_.size(); ++i)
-    threads.emplace_back([this, i] { run_lane(static_cast<int>(i)); });
-  run_lane(0);
-  for (std::thread& t : threads) t.join();
-  if (getenv("AIMC_LANE_STATS"))
-    for (auto& l : lanes_) fprintf(stderr, "lane events %lld windows %lld waits %lld sleeps %lld\n", l->events_, l->activations_, l->waits_, l->sleeps_);
+  if (opt_.lanes_in_turn) {
+    run_lanes_in_turn();
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < lanes_.size(); ++i)
+      threads.emplace_back([this, i] { run_lane(static_cast<int>(i)); });
+    run_lane(0);
+    for (std::thread& t : threads) t.join();
+  }
   lane_now_ = lanes_[0].get();
   end_run();
 }
@@ -132,40 +226,60 @@ Ps Controller::lane_bound(int index, std::vector<Ps>* in, std::vector<long long>
     (*in)[o] = other.promise_[index].value.load(std::memory_order_acquire);
     b = std::min(b, (*in)[o]);
     if (n == 2 && !lane.sent_.empty())
-      lane.sent_.erase(std::remove_if(lane.sent_.begin(), lane.sent_.end(),
-                                      [&](const Lane::Sent& s) {
-                                        return s.lane == o && s.seq <= taken;
-                                      }),
-                       lane.sent_.end());
+      lane.sent_.erase(
+          std::remove_if(lane.sent_.begin(), lane.sent_.end(),
+                         [&](const Lane::Sent& s) { return s.lane == o && s.seq <= taken; }),
+          lane.sent_.end());
   }
   // With two lanes, what this lane's messages not yet taken may cause comes back one link
   // latency after each (with more, the promises count it).
   const Ps latency = layout_.links->latency_ps();
   if (n == 2)
-    for (const Lane::Sent& s : lane.sent_) b = std::min(b, plus(s.ready, latency));
+    for (const Lane::Sent& s : lane.sent_) b = std::min(b, s.back);
   const Ps g = global_at_.load();
   if (g >= 0) b = std::min(b, g);
   return b;
 }
 
-void Controller::publish(int index, const std::vector<Ps>& in) {
+void Controller::publish(int index, const std::vector<Ps>& in, bool force) {
   Lane& lane = *lanes_[index];
   const int n = static_cast<int>(lanes_.size());
+  // Between events, with two lanes, only when the other waits or every 32 events (a promise
+  // published later is still true: what the queue gains is no nearer).
+  if (!force && n == 2 && !lanes_[1 - index]->wake_.waiting.load(std::memory_order_relaxed) &&
+      ++lane.lazy_ < 32)
+    return;
+  lane.lazy_ = 0;
   Ps base = lane.queue_.empty() ? kNever : lane.queue_.top().ready;
   const Ps g = global_at_.load(std::memory_order_relaxed);
   if (g >= 0) base = std::min(base, g);  // the event of every chip may send from then on
   const Ps latency = layout_.links->latency_ps();
   for (int r = 0; r < n; ++r) {
     if (r == index) continue;
+    Lane& to = *lanes_[r];
     Ps p = base;
     if (n > 2)
       for (int o = 0; o < n; ++o)
         if (o != index) p = std::min(p, in[o]);
     p = plus(p, latency);
+    if (n == 2) {
+      // When the other lane waits for more than this, the queue's distances may give it: every
+      // event's time + its distance to that lane x the link latency, a bound that stays true as
+      // the events run (what an event queues is no nearer by more than it is later).
+      if (to.wake_.waiting.load(std::memory_order_relaxed) &&
+          lane.since_scan_ >= (force ? 1 : 16) &&
+          std::max(p, lane.scanned_[r]) <= to.wake_.at.load(std::memory_order_relaxed)) {
+        lane.scanned_[r] = scan_promise(index, r);
+        lane.since_scan_ = 0;
+        ++lane.scans_;
+      }
+      p = std::max(p, lane.scanned_[r]);
+      if (g >= 0) p = std::min(p, plus(g, latency));
+    }
     Lane::Shared& slot = lane.promise_[r];
     if (slot.value.load(std::memory_order_relaxed) == p) continue;
     slot.value.store(p);
-    Lane& to = *lanes_[r];
+    ++lane.promises_;
     if (to.wake_.sleeping.load() && (n > 2 || p > to.wake_.at.load())) {
       to.wake_.seq.fetch_add(1);
       std::lock_guard<std::mutex> hold(to.wake_.m);
@@ -194,7 +308,17 @@ bool Controller::absorb(int index) {
     parked_[index] = 0;
   }
   lane.taken_ += static_cast<long long>(got.size());
+  const int n = static_cast<int>(lanes_.size());
+  const Ps latency = layout_.links->latency_ps();
   for (Inbound& m : got) {
+    // Every event it has issued is earlier in the queue's order, or the lookahead was wrong.
+    if (m.p.ready < lane.last_ready_ || (m.p.ready == lane.last_ready_ && m.p.seq < lane.last_seq_))
+      throw std::logic_error("controller: a message in a lane's past (the lookahead was wrong)");
+    // What the last scan promised holds for the events queued then; these come on top.
+    const int cls = m.msg && m.cls >= 0 ? m.cls : m.chip;
+    for (int r = 0; r < n; ++r)
+      lane.scanned_[r] =
+          std::min(lane.scanned_[r], m.p.ready + latency * dist_[static_cast<size_t>(cls) * n + r]);
     if (!m.msg) {
       lane.queue_.push(m.p);
       continue;
@@ -209,6 +333,7 @@ bool Controller::absorb(int index) {
     }
     lane.jobs_[k].join = -1;
     lane.jobs_[k].chip = m.chip;
+    lane.jobs_[k].cls = m.cls;
     lane.jobs_[k].msg = std::move(m.msg);
     lane.queue_.push(Pending{m.p.ready, m.p.seq, 0, 0, k});
   }
@@ -244,16 +369,86 @@ bool Controller::park(int index, bool empty) {
   lane.now_ = g;
   lane.cur_chip_ = 0;
   fn(g);
+  // It queued events of any class: its scans start again.
+  std::fill(lane.scanned_.begin(), lane.scanned_.end(), 0);
   hold.lock();
   global_at_.store(-1);
   std::fill(parked_.begin(), parked_.end(), 0);
   hold.unlock();
   // Its own promises count what it queued; the lanes it sent to take their messages first.
-  publish(index, std::vector<Ps>(lanes_.size(), 0));
+  publish(index, std::vector<Ps>(lanes_.size(), 0), true);
   global_running_.store(false);
   global_epoch_.fetch_add(1);
   wake_all();
   return false;
+}
+
+bool Controller::lane_window(int index, std::vector<Ps>* in, std::vector<long long>* taken) {
+  lane_now_ = lanes_[index].get();
+  Lane& lane = *lane_now_;
+  const int n = static_cast<int>(lanes_.size());
+  const Ps bound = lane_bound(index, in, taken);
+  if (absorb(index)) {
+    publish(index, *in, true);
+    lane.absorbed_.value.store(lane.taken_, std::memory_order_release);
+    // Someone waiting for its messages to be taken may go on.
+    for (int o = 0; o < n; ++o)
+      if (o != index && lanes_[o]->wake_.sleeping.load()) {
+        lanes_[o]->wake_.seq.fetch_add(1);
+        std::lock_guard<std::mutex> hold(lanes_[o]->wake_.m);
+        lanes_[o]->wake_.cv.notify_one();
+      }
+  } else {
+    publish(index, *in, true);
+  }
+  lane.stop_ = kNever;
+  if (lane.queue_.empty() || lane.queue_.top().ready >= bound) return false;
+  ++lane.activations_;
+  while (!lane.queue_.empty() && lane.queue_.top().ready < std::min(bound, lane.stop_)) {
+    lane.last_ready_ = lane.queue_.top().ready;
+    lane.last_seq_ = lane.queue_.top().seq;
+    issue(lane.queue_.top());
+    ++lane.events_;
+    ++lane.since_scan_;
+    publish(index, *in, false);
+  }
+  return true;
+}
+
+// The lanes in turn on this thread, each running as far as its bound allows: every promise is
+// published after every event with the queue's distances (as if every lane waited).
+void Controller::run_lanes_in_turn() {
+  const size_t n = lanes_.size();
+  for (auto& l : lanes_) {
+    l->wake_.at.store(kNever);
+    l->wake_.waiting.store(true);
+  }
+  std::vector<std::vector<Ps>> in(n, std::vector<Ps>(n, 0));
+  std::vector<std::vector<long long>> taken(n, std::vector<long long>(n, 0));
+  auto promises = [&] {
+    long long sum = 0;
+    for (auto& l : lanes_) sum += l->promises_;
+    return sum;
+  };
+  for (int idle = 0; !all_done_.load();) {
+    bool ran = false;
+    const long long before = promises();
+    for (size_t i = 0; i < n; ++i) ran = lane_window(static_cast<int>(i), &in[i], &taken[i]) || ran;
+    idle = ran || promises() != before ? 0 : idle + 1;
+    if (idle < 2) continue;  // a round with every promise fresh
+    // No lane can run: each parks at the event of every chip or with nothing left (the last
+    // runs that event or ends the run).
+    const long long epoch = global_epoch_.load();
+    for (size_t i = 0; i < n && !all_done_.load() && global_epoch_.load() == epoch; ++i) {
+      lane_now_ = lanes_[i].get();
+      const Ps g = global_at_.load();
+      const bool empty = lanes_[i]->queue_.empty();
+      if (empty || (g >= 0 && lanes_[i]->queue_.top().ready >= g)) park(static_cast<int>(i), empty);
+    }
+    if (!all_done_.load() && global_epoch_.load() == epoch)
+      throw std::logic_error("controller: no lane can run (lanes in turn)");
+    idle = 0;
+  }
 }
 
 void Controller::run_lane(int index) {
@@ -265,30 +460,7 @@ void Controller::run_lane(int index) {
   long long epoch = global_epoch_.load();
   for (;;) {
     if (all_done_.load()) return;
-    Ps bound = lane_bound(index, &in, &taken);
-    if (absorb(index)) {
-      publish(index, in);
-      lane.absorbed_.value.store(lane.taken_, std::memory_order_release);
-      // Someone waiting for its messages to be taken may go on.
-      for (int o = 0; o < n; ++o)
-        if (o != index && lanes_[o]->wake_.sleeping.load()) {
-          lanes_[o]->wake_.seq.fetch_add(1);
-          std::lock_guard<std::mutex> hold(lanes_[o]->wake_.m);
-          lanes_[o]->wake_.cv.notify_one();
-        }
-    } else {
-      publish(index, in);
-    }
-    lane.stop_ = kNever;
-    if (!lane.queue_.empty() && lane.queue_.top().ready < bound) {
-      ++lane.activations_;
-      while (!lane.queue_.empty() && lane.queue_.top().ready < std::min(bound, lane.stop_)) {
-        issue(lane.queue_.top());
-        ++lane.events_;
-        publish(index, in);
-      }
-      continue;
-    }
+    if (lane_window(index, &in, &taken)) continue;
     // Nothing to run before the bound: park if nothing is left before the event of every chip
     // (or at all), then wait for a change: a promise, a message, a message of its own taken, the
     // event of every chip run, the end.
@@ -310,9 +482,12 @@ void Controller::run_lane(int index) {
       }
       return false;
     };
+    lane.wake_.at.store(next);
+    lane.wake_.waiting.store(true);
     bool go = false;
-    static const int kSpin = getenv("AIMC_SPIN") ? atoi(getenv("AIMC_SPIN")) : 2000;
-    static const int kYield = getenv("AIMC_YIELD") ? atoi(getenv("AIMC_YIELD")) : 0;
+    // Spin a little (the other lane is usually a few events from publishing), yield a few times,
+    // then sleep until woken.
+    constexpr int kSpin = 64, kYield = 4;
     for (int spin = 0; spin < kSpin && !go; ++spin) {
       go = changed();
       if (!go) cpu_relax();
@@ -328,37 +503,37 @@ void Controller::run_lane(int index) {
       const long long seq = lane.wake_.seq.load();
       if (!changed()) {
         std::unique_lock<std::mutex> hold(lane.wake_.m);
-        if (!lane.wake_.cv.wait_for(hold, std::chrono::milliseconds(2000), [&] { return lane.wake_.seq.load() != seq; })) {
-          fprintf(stderr, "STUCK lane %d next %lld g %lld parked %d sent %zu taken %lld delivered %lld inflight %lld running %d\n", index, (long long)next, (long long)global_at_.load(), parked_[index], lane.sent_.size(), lane.taken_, lane.mail_.delivered.load(), messages_in_flight_, (int)global_running_.load());
-          for (int o = 0; o < n; ++o) fprintf(stderr, "  lane %d promise to me %lld in %lld absorbed %lld sleeping %d at %lld\n", o, (long long)lanes_[o]->promise_[index].value.load(), (long long)in[o], (long long)lanes_[o]->absorbed_.value.load(), (int)lanes_[o]->wake_.sleeping.load(), (long long)lanes_[o]->wake_.at.load());
-          for (auto& s : lane.sent_) fprintf(stderr, "  sent lane %d seq %lld ready %lld\n", s.lane, s.seq, (long long)s.ready);
-        }
+        lane.wake_.cv.wait(hold, [&] { return lane.wake_.seq.load() != seq; });
       }
       lane.wake_.sleeping.store(false);
     }
+    lane.wake_.waiting.store(false);
     epoch = global_epoch_.load();
   }
 }
 
 // An event for lane `index` from another lane (a message, or a step when `msg` is empty).
-void Controller::deliver(int index, const Pending& p, int chip, Message msg) {
+void Controller::deliver(int index, const Pending& p, int chip, Message msg, int cls) {
   Lane& from = ln();
   const Ps latency = layout_.links->latency_ps();
   if (!global_running_.load() && p.ready < from.now_ + latency)
     throw std::logic_error("controller: a message to another chip sooner than one link latency");
-  // The other lane may answer from this event's time on, one link latency later at the soonest:
-  // this lane goes no further before it has heard from it.
-  from.stop_ = std::min(from.stop_, plus(p.ready, latency));
+  // What it causes there comes back no sooner than its distance back x the link latency: this
+  // lane goes no further before it has heard from the other.
+  const int n = static_cast<int>(lanes_.size());
+  const Ps back = p.ready + latency * dist_[static_cast<size_t>(msg && cls >= 0 ? cls : chip) * n +
+                                            static_cast<size_t>(from.index_)];
+  from.stop_ = std::min(from.stop_, back);
   Lane& to = *lanes_[index];
   long long seq;
   {
     std::lock_guard<std::mutex> hold(sync_);
-    to.mail_.inbox.push_back(Inbound{p, chip, std::move(msg)});
+    to.mail_.inbox.push_back(Inbound{p, chip, cls, std::move(msg)});
     ++messages_in_flight_;
     seq = to.mail_.delivered.load() + 1;
     to.mail_.delivered.store(seq);
   }
-  if (lanes_.size() == 2) from.sent_.push_back(Lane::Sent{index, seq, p.ready});
+  if (lanes_.size() == 2) from.sent_.push_back(Lane::Sent{index, seq, back});
   if (to.wake_.sleeping.load()) {
     to.wake_.seq.fetch_add(1);
     std::lock_guard<std::mutex> hold(to.wake_.m);

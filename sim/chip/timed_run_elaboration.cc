@@ -37,6 +37,7 @@ ControllerOptions controller_options(const SimOptions& options) {
   co.memo_parts = options.memo_parts;
   co.threads = std::max(1, options.threads);
   co.lane_of_chip = options.lane_of_chip;
+  co.lanes_in_turn = options.lanes_in_turn;
   co.host.enabled = options.host.enabled;
   co.host.bandwidth_gbps = options.host.bandwidth_gbps;
   co.host.latency_ns = options.host.latency_ns;

@@ -97,6 +97,8 @@ struct SimOptions {
   int threads = 1;
   /// Lane of each chip (sim::ControllerOptions::lane_of_chip; tests).
   std::vector<int> lane_of_chip;
+  /// The lanes in turn on one thread (sim::ControllerOptions::lanes_in_turn; tests).
+  bool lanes_in_turn = false;
 
   // ---- Host link -------------------------------------------------------------------------------
   /// The link between the host and chip 0 (proto::HostLinkConfig): each prompt's token ids

@@ -42,7 +42,8 @@ struct Case {
 };
 
 proto::SimReport run(const Case& c, int threads, std::vector<int> lanes = {},
-                     void (*edit)(proto::SystemConfig*) = nullptr) {
+                     void (*edit)(proto::SystemConfig*) = nullptr, bool in_turn = false,
+                     int tokens = 3) {
   proto::SystemConfig system = proto::load_system_config(kRoot + "/" + c.system);
   if (edit) edit(&system);
   // The bundled model's shape (its weights not loaded: no numbers, nothing forces one thread).
@@ -53,8 +54,9 @@ proto::SimReport run(const Case& c, int threads, std::vector<int> lanes = {},
   const proto::SystemPlan plan = mapping::make_system_plan(model, system, c.map);
   const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, system, plan, "dense");
   sim::SimOptions o;
-  o.prompt_tokens = 3;
-  o.decode_tokens = 3;
+  o.prompt_tokens = tokens;
+  o.decode_tokens = tokens;
+  o.lanes_in_turn = in_turn;
   o.batch = c.batch;
   o.threads = threads;
   o.lane_of_chip = std::move(lanes);
@@ -76,6 +78,7 @@ void check(const Case& c, void (*edit)(proto::SystemConfig*) = nullptr) {
   expect_same(one, run(c, 2, {}, edit), c.system + " at 2 threads");
   expect_same(one, run(c, 2, {0, 1}, edit), c.system + " at 2 threads, alternate chips");
   expect_same(one, run(c, 3, {2, 0, 1, 1}, edit), c.system + " at 3 threads, odd split");
+  expect_same(one, run(c, 2, {}, edit, true), c.system + ", two lanes in turn");
 }
 
 TEST(ParallelRun, PipelineOfTwoChipsIsTheSameOnAnyThreads) {
@@ -95,6 +98,22 @@ TEST(ParallelRun, HostLinkMultiHopRoutesAndPortsAreTheSameOnAnyThreads) {
   check({"configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k", {}, 4});
   check({"configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k", {}, 4},
         [](proto::SystemConfig* s) { s->mutable_links()->set_route_via_ports(true); });
+}
+
+// The lookahead by distance: on the 8B preset split in two (chips 0-15 and 16-31 of an 8 x 4
+// torus) the routes 15 -> 16 and 31 -> 0 cross the lanes through chips 8 and 24, whose own events
+// are 9 messages away from the other lane but whose hops of those routes are 1. With the lanes in
+// turn on one thread, each runs as far as its promises allow before the other runs (the furthest
+// any timing of threads could take it): a distance too long (a hop counted as an event of its
+// chip, say) lets a lane issue an event later than a message still to come, which the lane that
+// receives it reports as a logic error. The same with every other chip on the other lane.
+TEST(ParallelRun, LookaheadByDistanceLetsNoLaneRunPastAMessage) {
+  const Case c{"configs/systems/llama3-8b-hermes32.pbtxt", "llama-3.1-8b", {}, 16};
+  const proto::SimReport one = run(c, 1, {}, nullptr, false, 2);
+  ASSERT_GT(one.decode_tokens(), 0);
+  expect_same(one, run(c, 2, {}, nullptr, true, 2), "8B preset, two lanes in turn");
+  expect_same(one, run(c, 2, {0, 1}, nullptr, true, 2), "8B preset, alternate chips in turn");
+  expect_same(one, run(c, 2, {}, nullptr, false, 2), "8B preset at 2 threads");
 }
 
 TEST(ParallelRun, GatedChipsRunOnOneThreadWithTheSameReport) {
