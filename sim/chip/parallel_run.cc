@@ -231,9 +231,8 @@ Ps Controller::lane_bound(int index, std::vector<Ps>* in, std::vector<long long>
                          [&](const Lane::Sent& s) { return s.lane == o && s.seq <= taken; }),
           lane.sent_.end());
   }
-  // With two lanes, what this lane's messages not yet taken may cause comes back one link
-  // latency after each (with more, the promises count it).
-  const Ps latency = layout_.links->latency_ps();
+  // With two lanes, what this lane's messages not yet taken may cause comes back no sooner than
+  // each one's distance back x the link latency (with more, the promises count it).
   if (n == 2)
     for (const Lane::Sent& s : lane.sent_) b = std::min(b, s.back);
   const Ps g = global_at_.load();
