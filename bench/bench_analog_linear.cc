@@ -11,6 +11,7 @@
 // prints them). Each benchmark's label names the kernel level.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <ctime>
 #include <vector>
 
@@ -95,20 +96,36 @@ void BM_ProgramLayer(benchmark::State& state) {
 // noise or ADC (accumulators of one tile overwritten, as the read's readout consumes them).
 class PackedTiles {
  public:
+  /// Tiles of 256 x 256 at most holding seeded random weights (out x in), packed here.
   PackedTiles(int out, int in, int batch)
       : rows_(aimc::arch::balanced_split(in, 256)),
         cols_(aimc::arch::balanced_split(out, 256)),
         row_off_(aimc::arch::split_offsets(rows_)),
-        col_off_(aimc::arch::split_offsets(cols_)),
         acc_(static_cast<size_t>(batch) * 256) {
     const Matrix w = Matrix::Random(out, in) * 0.05f;
+    const std::vector<int> col_off = aimc::arch::split_offsets(cols_);
     for (size_t i = 0; i < rows_.size(); ++i) {
       for (size_t j = 0; j < cols_.size(); ++j) {
-        packed_.emplace_back(aimc::arch::packed_floats(cols_[j], rows_[i]));
-        aimc::arch::pack_weights(w.block(col_off_[j], row_off_[i], cols_[j], rows_[i]),
-                                 packed_.back().data());
+        owned_.emplace_back(aimc::arch::packed_floats(cols_[j], rows_[i]));
+        aimc::arch::pack_weights(w.block(col_off[j], row_off_[i], cols_[j], rows_[i]),
+                                 owned_.back().data());
+        tiles_.push_back(owned_.back().data());
       }
     }
+  }
+  /// The tiles of `layer` itself, as its read streams them (borrowed: `layer` outlives this).
+  PackedTiles(const aimc::arch::AnalogLinear& layer, int batch) {
+    int widest = 0;
+    for (int j = 0; j < layer.output_tiles(); ++j) {
+      cols_.push_back(layer.tile_cols(j));
+      widest = std::max(widest, layer.tile_cols(j));
+    }
+    for (int i = 0; i < layer.input_tiles(); ++i) {
+      rows_.push_back(layer.tile_rows(i));
+      row_off_.push_back(layer.input_offset(i));
+      for (int j = 0; j < layer.output_tiles(); ++j) tiles_.push_back(layer.packed_tile(i, j));
+    }
+    acc_.resize(static_cast<size_t>(batch) * widest);
   }
   /// Every tile's product of x (batch x in, column-major).
   void run(const Matrix& x) {
@@ -116,7 +133,7 @@ class PackedTiles {
     for (size_t i = 0; i < rows_.size(); ++i) {
       for (size_t j = 0; j < cols_.size(); ++j) {
         aimc::arch::packed_product(x.data() + static_cast<size_t>(row_off_[i]) * batch, batch,
-                                   batch, packed_[i * cols_.size() + j].data(), cols_[j], rows_[i],
+                                   batch, tiles_[i * cols_.size() + j], cols_[j], rows_[i],
                                    acc_.data(), batch);
       }
     }
@@ -125,8 +142,9 @@ class PackedTiles {
   }
 
  private:
-  std::vector<int> rows_, cols_, row_off_, col_off_;
-  std::vector<std::vector<float>> packed_;
+  std::vector<int> rows_, cols_, row_off_;
+  std::vector<std::vector<float>> owned_;
+  std::vector<const float*> tiles_;  // tile (i, j) at i * cols_.size() + j
   std::vector<float> acc_;
 };
 
@@ -162,7 +180,7 @@ void BM_ReadOverProduct(benchmark::State& state) {
   aimc::arch::AnalogLinear layer(n, w, nullptr, ranges, 1);
   const Matrix x = Matrix::Random(batch, in);
   Matrix y;
-  std::vector<float> acc(static_cast<size_t>(batch) * n.cols);
+  PackedTiles product(layer, batch);
   double analog_s = 0, packed_s = 0;
   int64_t calls = 0;
   const auto read = [&] {
@@ -174,15 +192,7 @@ void BM_ReadOverProduct(benchmark::State& state) {
   };
   const auto multiply = [&] {
     const double t0 = thread_cpu_seconds();
-    for (int i = 0; i < layer.input_tiles(); ++i) {
-      for (int j = 0; j < layer.output_tiles(); ++j) {
-        aimc::arch::packed_product(x.data() + static_cast<size_t>(layer.input_offset(i)) * batch,
-                                   batch, batch, layer.packed_tile(i, j), layer.tile_cols(j),
-                                   layer.tile_rows(i), acc.data(), batch);
-      }
-    }
-    benchmark::DoNotOptimize(acc.data());
-    benchmark::ClobberMemory();
+    product.run(x);
     packed_s += thread_cpu_seconds() - t0;
   };
   for (auto _ : state) {
