@@ -152,7 +152,10 @@ po::options_description run_flags() {
       "memo-parts", po::bool_switch(),
       "approximate and faster on large systems: replay each layer part's first read (latency, "
       "counts, busy time) instead of simulating every tile read; mesh contention between layers "
-      "is not modelled (docs/performance.md)");
+      "is not modelled (docs/performance.md)")(
+      "no-replay", po::bool_switch(),
+      "simulate every part read as it is issued instead of gathering and replaying them (the "
+      "same report, slower; for comparisons and debugging; docs/systems.md section 8)");
   return options;
 }
 
@@ -292,6 +295,7 @@ SimOptions sim_options_from_flags(const po::variables_map& vm, const RunRequest&
   sim_options.decode_tokens = r.decode;
   sim_options.batch = r.batch;
   sim_options.memo_parts = vm["memo-parts"].as<bool>();
+  sim_options.replay = !vm["no-replay"].as<bool>();
   // A system's timed run on --threads threads when given (0 = all cores; same results on any
   // number; docs/systems.md section 8), else on one: two gain no time yet on the presets
   // (docs/performance.md, "Systems of chips").
@@ -408,7 +412,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                    "[--seeds N] [--prompt-tokens P] [--decode-tokens D] [--out DIR] "
                    "[--trace FILE] [--batch B] [--arrivals poisson|TRACE.csv --rate R "
                    "--requests N --max-batch M] [--batch-curve B1,B2,...] [--split KIND] "
-                   "[--lm-head WHERE] [--chips N|auto] [--memo-parts]",
+                   "[--lm-head WHERE] [--chips N|auto] [--memo-parts] [--no-replay]",
                    options, positional, args, &vm, out)) {
     return 0;
   }

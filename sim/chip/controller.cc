@@ -120,6 +120,7 @@ arch::ActionCounts Controller::chip_counts(int phase, int chip) const {
 
 void Controller::set_trace(arch::SpanSink* sink) {
   sink_ = sink;
+  traced_ = sink != nullptr;
   trace_track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
   if (trace_track_ < 0) sink_ = nullptr;
 }
@@ -191,6 +192,7 @@ void Controller::wake() {
       run_parallel();
       return;
     }
+    lanes_[0]->replay_ = replay_allowed();
   }
   lane_now_ = lanes_[0].get();
   Lane& lane = ln();
@@ -202,7 +204,11 @@ void Controller::wake() {
     for (Chip* chip : layout_.chips) chip->noc().routers().fold_until(lane.queue_.top().ready);
   const Ps now = static_cast<Ps>(sc_core::sc_time_stamp().value());  // resolution 1 ps
   const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
-  while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon) issue(lane.queue_.top());
+  // The window ends with no group of reads open (close_group queues their outputs).
+  do {
+    while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon) issue(lane.queue_.top());
+    if (lane.group_open_) close_group();
+  } while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon);
   if (!lane.queue_.empty()) {
     const Ps next = std::max(lane.queue_.top().ready, now + 1);
     next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
@@ -214,6 +220,11 @@ void Controller::wake() {
 // Takes the first event `p` (the top of the calling lane's queue) off the queue and issues it.
 void Controller::issue(const Pending& top) {
   Lane& lane = ln();
+  // A group of reads closes before any other event (the loop then reads the top again).
+  if (lane.group_open_ && !joins_group(top)) {
+    close_group();
+    return;
+  }
   const Pending p = top;
   if (p.burst >= 0) {
     // The burst's next output takes its place in the queue (one sift instead of two).
@@ -908,6 +919,12 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   size_t tiles = 0;
   for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
   if (tiles == 0) return ready;
+  if (ln().replay_) {
+    if (ready == ln().now_ && ln().cur_chip_ == p.chip)
+      return defer_read(p, replica, src_node, out_node, c, static_cast<long long>(tiles),
+                        std::move(last));
+    if (ln().group_open_) close_group();
+  }
   // Those read already go now (once every tile has been read), the others as one burst in the
   // queue; sequence numbers are taken in read order, as one job each would.
   const int join = ln().cur_join_;

@@ -93,6 +93,10 @@ struct ControllerOptions {
     double latency_ns = 1000;
   };
   HostLink host;
+  /// Exact replay of part reads (sim::SimOptions::replay): the reads of a layer's parts issued
+  /// on a chip at one time run together, before the chip's next event (docs/systems.md section
+  /// 8); the results are those of a run without it. Off: each read runs when it is issued.
+  bool replay = true;
 };
 
 /// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
@@ -398,6 +402,32 @@ class Controller : public sc_core::sc_module {
   // time order), and `last` runs once on the latest arrival (or `ready`) when all have arrived.
   arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                      arch::ActionCounts* c, ReadSpans* spans, Then last = nullptr);
+  // Exact replay (sim/chip/replay.cc). A part read with `last` issued on a chip at the time of
+  // the event being issued joins the chip's group of reads at that time (opened if none): it
+  // takes its sequence numbers and its place in its join now and runs with the group, which
+  // closes before any other event (close_group) as the read would have run when issued.
+  struct GroupMember {
+    const Part* part = nullptr;
+    int replica = 0, src_node = 0, out_node = 0;
+    int join = 0, phase = 0;
+    long long seq = 0, tiles = 0;          // its first sequence number, and how many it took
+    arch::ActionCounts* counts = nullptr;  // where its reads count
+    arch::ActionCounts* ledger = nullptr;  // the context it was issued in
+    Then last;
+  };
+  struct ReadGroup {
+    int chip = 0;
+    arch::Ps t = 0;
+    std::vector<GroupMember> members;
+  };
+  // Whether the run may gather reads (one lane, no trace, no power gating, no memo_parts,
+  // reductions at the layer's DPU).
+  bool replay_allowed() const;
+  arch::Ps defer_read(const Part& p, int replica, int src_node, int out_node, arch::ActionCounts* c,
+                      long long tiles, Then last);
+  // Whether the queue's event `p` joins the open group (a step reading a part on its chip then).
+  bool joins_group(const Pending& p) const;
+  void close_group();
   template <typename Out>
   void read_groups(const Part& p, int replica, int src_node, arch::Ps ready, arch::ActionCounts* c,
                    Out&& out);
@@ -577,6 +607,7 @@ class Controller : public sc_core::sc_module {
   };
   std::vector<int> reduction_;  // per chip: proto::PartialSumReduction
   arch::SpanSink* sink_ = nullptr;
+  bool traced_ = false;  // a trace sink was given (the controller's track or not)
   int trace_track_ = -1;
   double decode_wall_start_s_ = 0;
   double decode_cpu_start_s_ = 0;
@@ -668,6 +699,11 @@ class Controller : public sc_core::sc_module {
     std::vector<arch::Ps> scanned_;  // per lane: a promise from the last scan of its queue
     long long since_scan_ = 0;
     int lazy_ = 0;
+    // Exact replay (sim/chip/replay.cc): whether its reads may be gathered, and the group being
+    // gathered.
+    bool replay_ = false;
+    bool group_open_ = false;
+    ReadGroup group_;
   };
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<int> lane_of_;  // per chip of the links (every chip, used or not)

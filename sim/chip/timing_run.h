@@ -92,6 +92,9 @@ struct SimOptions {
   /// read is simulated (the default; the golden numbers). A part replica sharing a tile with
   /// another (mapping.allow_tile_sharing) is read in full every time.
   bool memo_parts = false;
+  /// Exact replay of part reads (docs/systems.md section 8): the same report as without it.
+  /// Off (`run --no-replay`): for comparisons and debugging.
+  bool replay = true;
   /// Threads of a system's timed run (>= 1; sim::ControllerOptions::threads): the same results
   /// on any number.
   int threads = 1;

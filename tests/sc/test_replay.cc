@@ -1,0 +1,147 @@
+// Exact replay of part reads (sim/chip/replay.cc, docs/systems.md section 8): a run with it gives
+// the report of a run without it (SimOptions::replay = false, `run --no-replay`) bit for bit but
+// for what measures the simulator itself: chip presets, the 8B system at a batch, Phi-3 on 16
+// chips with the host link, layers split over chips (by output and by input), request mode, the
+// gated 8B (replay off by rule) and NorthPole.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include "mapping/system_mapper.h"
+#include "proto/chip_config_io.h"
+#include "proto/system_config_io.h"
+#include "sim/chip/run_numerics.h"
+#include "sim/chip/timing_run.h"
+#include "sim/serving/arrivals.h"
+#include "workloads/dataset.h"
+#include "workloads/shape_cards.h"
+#include "workloads/transformer_weights.h"
+
+namespace aimc {
+namespace {
+
+const std::string kRoot = AIMC_SOURCE_DIR;
+
+// The report without what measures the simulator itself (wall and CPU time).
+proto::SimReport results(proto::SimReport r) {
+  r.clear_wall_s();
+  r.clear_wall_s_per_decode_token();
+  r.clear_tile_reads_per_wall_s();
+  r.clear_cpu_s_per_decode_token();
+  return r;
+}
+
+const workloads::TransformerWeights& bundled() {
+  static const workloads::TransformerWeights w =
+      workloads::load_transformer(kRoot + "/workloads/models/tinyllama-bytes");
+  return w;
+}
+
+workloads::ModelConfig model_of(const std::string& name) {
+  return name == "tinyllama-bytes" ? bundled().config : workloads::shape_card(name);
+}
+
+void expect_same(const proto::SimReport& a, const proto::SimReport& b, const std::string& what) {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(d.Compare(results(a), results(b))) << what << ": " << diff.substr(0, 2000);
+}
+
+// `o` with replay on and off.
+template <typename Simulate>
+void check(const std::string& what, sim::SimOptions o, Simulate simulate) {
+  o.replay = false;
+  const proto::SimReport off = simulate(o);
+  ASSERT_GT(off.decode_tokens() + off.requests().requests(), 0) << what;
+  o.replay = true;
+  expect_same(off, simulate(o), what + ", replay on");
+}
+
+sim::SimOptions tokens(int P, int D, int batch) {
+  sim::SimOptions o;
+  o.prompt_tokens = P;
+  o.decode_tokens = D;
+  o.batch = batch;
+  return o;
+}
+
+void check_system(const std::string& path, const std::string& model_name, sim::SimOptions o,
+                  const mapping::SystemMapOptions& map = {}, bool host = false) {
+  const proto::SystemConfig system = proto::load_system_config(kRoot + "/" + path);
+  const workloads::ModelConfig model = model_of(model_name);
+  const proto::SystemPlan plan = mapping::make_system_plan(model, system, map);
+  const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, system, plan, "dense");
+  if (host) o.host = sim::host_link(system);
+  check(path + " " + model_name, o,
+        [&](const sim::SimOptions& x) { return sim::simulate(system, model, plan, chips, x); });
+}
+
+TEST(Replay, ChipPresetsGiveTheSameReport) {
+  for (const char* preset : {"default", "hermes", "ibm34", "isaac", "llama1b"}) {
+    const proto::ChipConfig chip =
+        proto::load_chip_config(kRoot + "/configs/" + std::string(preset) + ".pbtxt");
+    check(preset, tokens(4, 4, 2), [&](const sim::SimOptions& x) {
+      return sim::simulate(chip, bundled().config, "dense", x);
+    });
+  }
+}
+
+TEST(Replay, RunWithWeightsGivesTheSameReportAndNumbers) {
+  const proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/default.pbtxt");
+  const workloads::TokenIds calib =
+      workloads::load_tokens(kRoot + "/workloads/data/kjv-calib.txt", bundled().config.vocab_size);
+  const workloads::LayerInputRanges ranges = sim::chip_input_ranges(chip, bundled(), calib);
+  sim::SimOptions o = tokens(3, 3, 2);
+  o.weights = &bundled();
+  o.input_ranges = &ranges;
+  o.record_logits = true;
+  check("default with weights", o, [&](const sim::SimOptions& x) {
+    return sim::simulate(chip, bundled().config, "dense", x);
+  });
+}
+
+TEST(Replay, RequestModeGivesTheSameReport) {
+  const proto::ChipConfig chip = proto::load_chip_config(kRoot + "/configs/hermes.pbtxt");
+  sim::SimOptions o;
+  o.requests = sim::poisson_arrivals(20000, 24, 4, 4, 7);
+  o.max_batch = 4;
+  check("hermes, requests", o, [&](const sim::SimOptions& x) {
+    return sim::simulate(chip, bundled().config, "dense", x);
+  });
+  check_system("tests/fixtures/systems/two-small.pbtxt", "tinyllama-bytes", o);
+}
+
+TEST(Replay, Llama8bPresetGivesTheSameReport) {
+  check_system("configs/systems/llama3-8b-hermes32.pbtxt", "llama-3.1-8b", tokens(2, 3, 6));
+}
+
+TEST(Replay, GatedLlama8bPresetGivesTheSameReport) {
+  check_system("configs/systems/llama3-8b-hermes32-gated.pbtxt", "llama-3.1-8b", tokens(2, 2, 4));
+}
+
+TEST(Replay, Phi3WithTheHostLinkGivesTheSameReport) {
+  check_system("configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k", tokens(3, 3, 4), {},
+               true);
+}
+
+TEST(Replay, LayersSplitOverChipsGiveTheSameReport) {
+  mapping::SystemMapOptions map;
+  for (mapping::SplitKind split : {mapping::SplitKind::kOutput, mapping::SplitKind::kInput}) {
+    map.split = split;
+    check_system("tests/fixtures/systems/split-blocks.pbtxt", "tinyllama-bytes", tokens(3, 3, 2),
+                 map, true);
+  }
+}
+
+TEST(Replay, NorthPoleGivesTheSameReport) {
+  mapping::SystemMapOptions map;
+  map.lm_head = mapping::LmHeadPlacement::kTiles;
+  check_system("configs/systems/northpole16.pbtxt", "llama-3.2-3b", tokens(2, 2, 4), map);
+}
+
+}  // namespace
+}  // namespace aimc
