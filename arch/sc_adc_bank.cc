@@ -2,11 +2,12 @@
 #include "arch/sc_adc_bank.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace aimc::arch {
 
-ScAdcBank::ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec, AdcBankState* slot)
-    : ScComponent(name),
+ScAdcBank::ScAdcBank(std::string name, const AdcBankSpec& spec, AdcBankState* slot)
+    : name_(std::move(name)),
       spec_(spec),
       own_(slot ? nullptr : std::make_unique<AdcBankState>()),
       state_(slot ? slot : own_.get()),

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <systemc>
 #include <vector>
 
@@ -57,11 +58,14 @@ inline Ps convert_on(const AdcBankSpec& spec, AdcBankState& state, Ps ready, int
   return end;
 }
 
-/// A bank of `groups` x `adcs_per_group` ADCs.
-class ScAdcBank : public ScComponent {
+/// A bank of `groups` x `adcs_per_group` ADCs. Not a SystemC module: the chip's banks are one
+/// (ScAdcBankGroup, arch/sc_tile_group.h), which makes a bank's own object only when something
+/// needs it.
+class ScAdcBank : public Component {
  public:
-  /// A bank whose state lives in `slot` (nullptr: a slot of its own).
-  ScAdcBank(sc_core::sc_module_name name, const AdcBankSpec& spec, AdcBankState* slot = nullptr);
+  /// A bank named `name` whose state lives in `slot` (nullptr: a slot of its own).
+  ScAdcBank(std::string name, const AdcBankSpec& spec, AdcBankState* slot = nullptr);
+  const char* name() const override { return name_.c_str(); }
 
   /// Converts `columns` column samples that are ready at `ready`: the earliest-free group does
   /// ceil(columns / adcs_per_group) rounds of one conversion each. Returns when the last
@@ -93,6 +97,7 @@ class ScAdcBank : public ScComponent {
   }
 
  private:
+  std::string name_;
   AdcBankSpec spec_;
   std::unique_ptr<AdcBankState> own_;  // when built without a slot
   AdcBankState* state_;

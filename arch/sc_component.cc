@@ -3,7 +3,7 @@
 
 namespace aimc::arch {
 
-void ScComponent::set_trace(SpanSink* sink) {
+void Component::set_trace(SpanSink* sink) {
   sink_ = sink;
   track_ = (sink && sink->wants(name())) ? sink->track(name()) : -1;
   if (track_ < 0) sink_ = nullptr;

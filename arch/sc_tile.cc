@@ -5,11 +5,12 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace aimc::arch {
 
-ScTile::ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank, TileState* slot)
-    : ScComponent(name),
+ScTile::ScTile(std::string name, const TileSpec& spec, ScAdcBank* bank, TileState* slot)
+    : name_(std::move(name)),
       spec_(spec),
       bank_(bank),
       own_(slot ? nullptr : std::make_unique<TileState>()),

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <systemc>
 #include <utility>
 #include <vector>
@@ -129,13 +130,16 @@ inline Ps wake_on(const TileSpec& spec, const TileState& state, Ps begin, Log&& 
 }
 
 /// One tile. Reads of one tile execute in request order; a read starts when its input is in
-/// the input buffer and the integrator (and a sample-and-hold slot) is free.
-class ScTile : public ScComponent {
+/// the input buffer and the integrator (and a sample-and-hold slot) is free. Not a SystemC
+/// module: the chip's tiles are one (ScTileGroup, arch/sc_tile_group.h), which makes a tile's
+/// own object only when something needs it.
+class ScTile : public Component {
  public:
-  /// A tile converting on `bank` (nullptr: bound later with bind()), its state in `slot`
-  /// (nullptr: a slot of its own).
-  ScTile(sc_core::sc_module_name name, const TileSpec& spec, ScAdcBank* bank = nullptr,
+  /// A tile named `name` converting on `bank` (nullptr: bound later with bind()), its state in
+  /// `slot` (nullptr: a slot of its own).
+  ScTile(std::string name, const TileSpec& spec, ScAdcBank* bank = nullptr,
          TileState* slot = nullptr);
+  const char* name() const override { return name_.c_str(); }
   /// Wires the tile's columns to the ADC bank that converts them.
   void bind(ScAdcBank* bank) { bank_ = bank; }
 
@@ -217,6 +221,7 @@ class ScTile : public ScComponent {
  private:
   friend class TileArray;  // reads tiles through their state, recording into gated_
 
+  std::string name_;
   TileSpec spec_;
   ScAdcBank* bank_;
   std::unique_ptr<TileState> own_;  // when built without a slot

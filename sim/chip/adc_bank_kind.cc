@@ -1,10 +1,10 @@
 // Component kind "adc_bank" (sim/chip/component_registry.h). The ADC banks: one per
-// adc.tiles_per_bank consecutive tiles, bound to them (built after the tiles), their state in the
-// chip's tile array.
-#include <algorithm>
+// adc.tiles_per_bank consecutive tiles, bound to them (built after the tiles), all of them one
+// component (arch::ScAdcBankGroup), their state in the chip's tile array.
 #include <memory>
+#include <string>
 
-#include "arch/sc_adc_bank.h"
+#include "arch/sc_tile_group.h"
 #include "sim/chip/chip_specs.h"
 #include "sim/chip/chip_top.h"
 #include "sim/chip/component_registry.h"
@@ -19,14 +19,10 @@ void build(const proto::ChipConfig& config, Chip* chip) {
   const int banks = (tiles + per_bank - 1) / per_bank;
   arch::TileArray& array = chip->tile_array();
   array.init_banks(spec, banks, per_bank);
-  for (int b = 0; b < banks; ++b) {
-    auto* bank =
-        chip->add("adc_bank", std::make_unique<arch::ScAdcBank>(
-                                  instance_name("adc_bank", b).c_str(), spec, array.bank_slot(b)));
-    array.set_bank(b, bank);
-    for (int t = b * per_bank; t < std::min(tiles, (b + 1) * per_bank); ++t)
-      chip->tile(t).bind(bank);
-  }
+  auto* group =
+      chip->add("adc_bank", std::make_unique<arch::ScAdcBankGroup>(
+                                "adc_banks", std::string(chip->name()) + ".", spec, banks, &array));
+  chip->tiles().bind(group, per_bank);
 }
 
 }  // namespace

@@ -14,13 +14,17 @@ Chip::Chip(sc_core::sc_module_name name, const proto::ChipConfig& config,
   dpu_nodes_ = nodes.empty() ? sim::dpu_nodes(config) : nodes;
   by_kind_.resize(component_kinds().size());
   tiles_ = &components("tile");
+  adc_banks_ = &components("adc_bank");
   dpus_ = &components("dpu");
   noc_ = &components("noc");
   kv_sram_ = &components("kv_sram");
   dram_ = &components("dram");
   for (const ComponentKind& kind : component_kinds()) kind.build(config, this);
-  if (noc_->size() != 1 || kv_sram_->size() != 1 || dram_->size() != 1)
-    throw std::logic_error("chip: expected one noc, one kv_sram and one dram");
+  if (tiles_->size() != 1 || adc_banks_->size() != 1 || noc_->size() != 1 ||
+      kv_sram_->size() != 1 || dram_->size() != 1)
+    throw std::logic_error(
+        "chip: expected one tile group, one ADC bank group, one noc, one "
+        "kv_sram and one dram");
 }
 
 int Chip::kind_index(const std::string& kind) const {
@@ -54,19 +58,8 @@ void Chip::set_trace(arch::SpanSink* sink) {
 
 void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
   arch::GatedTime t[2], a[2], r[2];
-  for (int i = 0; i < tile_count(); ++i) {
-    arch::ScTile& tile = this->tile(i);
-    // A tile neither read nor replayed (memo_parts) holds no weights:
-    // energy.p_tile_gated_leak_fraction
-    if (tile.reads() == 0 && !tile.replayed()) continue;
-    tile.close(end);
-    tile.split_gated(split, t);
-  }
-  for (arch::ScComponent* c : components("adc_bank")) {
-    auto* bank = static_cast<arch::ScAdcBank*>(c);
-    bank->close(end);
-    arch::split_gated(bank->gated(), split, a);
-  }
+  tiles().close(end, split, t);
+  adc_banks().close(end, split, a);
   noc().close(end);
   noc().routers().split(split, r);
   for (int p = 0; p < 2; ++p) {
@@ -80,9 +73,7 @@ void Chip::close_gating(arch::Ps end, arch::Ps split, arch::GatingUse out[2]) {
 }
 
 double Chip::tile_reads() const {
-  double r = 0;
-  for (const arch::ScComponent* t : *tiles_) r += static_cast<const arch::ScTile*>(t)->reads();
-  return r;
+  return tiles().reads();
 }
 
 std::vector<std::pair<std::string, std::pair<double, double>>> Chip::busy_and_units() const {
@@ -120,14 +111,18 @@ std::vector<std::pair<std::string, double>> Chip::busy_by_component() const {
   const auto& kinds = component_kinds();
   for (size_t k = 0; k < kinds.size(); ++k)
     for (const arch::ScComponent* c : by_kind_[k])
-      v.push_back({instance_label(kinds[k].label, c->basename()), c->busy_ps() / c->units()});
+      for (int i = 0; i < c->instances(); ++i)
+        v.push_back({instance_label(kinds[k].label, c->instance_basename(i)),
+                     c->instance_busy_ps(i) / c->instance_units(i)});
   return v;
 }
 
 std::vector<double> Chip::busy_values() const {
   std::vector<double> v;
   for (const auto& list : by_kind_)
-    for (const arch::ScComponent* c : list) v.push_back(c->busy_ps() / c->units());
+    for (const arch::ScComponent* c : list)
+      for (int i = 0; i < c->instances(); ++i)
+        v.push_back(c->instance_busy_ps(i) / c->instance_units(i));
   return v;
 }
 
@@ -139,10 +134,13 @@ std::pair<std::string, double> Chip::busiest(double window_ps,
   size_t i = 0;
   for (size_t k = 0; k < kinds.size(); ++k) {
     for (const arch::ScComponent* c : by_kind_[k]) {
-      const double u =
-          (c->busy_ps() / c->units() - (i < before.size() ? before[i] : 0)) / window_ps;
-      if (u > top.second) top = {instance_label(kinds[k].label, c->basename()), u};
-      ++i;
+      for (int n = 0; n < c->instances(); ++n) {
+        const double u =
+            (c->instance_busy_ps(n) / c->instance_units(n) - (i < before.size() ? before[i] : 0)) /
+            window_ps;
+        if (u > top.second) top = {instance_label(kinds[k].label, c->instance_basename(n)), u};
+        ++i;
+      }
     }
   }
   return top;

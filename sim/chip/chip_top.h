@@ -15,6 +15,7 @@
 #include "arch/sc_noc.h"
 #include "arch/sc_tile.h"
 #include "arch/sc_tile_array.h"
+#include "arch/sc_tile_group.h"
 #include "proto/chip_config.pb.h"
 
 namespace aimc::sim {
@@ -49,8 +50,14 @@ class Chip : public sc_core::sc_module {
   const std::vector<arch::ScComponent*>& components(const std::string& kind) const;
 
   // Typed access for the controller (which decides what each component does when).
-  int tile_count() const { return static_cast<int>(tiles_->size()); }
-  arch::ScTile& tile(int i) { return static_cast<arch::ScTile&>(*(*tiles_)[i]); }
+  /// The tiles and the ADC banks (the kinds "tile" and "adc_bank", one component each).
+  arch::ScTileGroup& tiles() const { return static_cast<arch::ScTileGroup&>(*tiles_->front()); }
+  arch::ScAdcBankGroup& adc_banks() const {
+    return static_cast<arch::ScAdcBankGroup&>(*adc_banks_->front());
+  }
+  int tile_count() const { return tiles().count(); }
+  /// Tile i's own object (made on first use: the fast path, tile_array(), needs none).
+  arch::ScTile& tile(int i) { return tiles().tile(i); }
   /// The state of the tiles and ADC banks (the kinds "tile" and "adc_bank" keep it there);
   /// tile_array().read(i, ...) is tile(i).read(...) while tile_array().direct().
   arch::TileArray& tile_array() { return tile_array_; }
@@ -69,9 +76,9 @@ class Chip : public sc_core::sc_module {
   std::vector<std::pair<std::string, double>> utilization(double time_ps) const;
   /// Busy time (ps) and units of every kind with a Utilization field: (field, (busy, units)).
   std::vector<std::pair<std::string, std::pair<double, double>>> busy_and_units() const;
-  /// Busy time so far of every single component per unit (each tile, ADC bank (per ADC), DPU,
-  /// the mesh links as one (per link), the KV-cache SRAM, DRAM), in ps, named by the kind's label
-  /// and the instance number ("tile 3", "DRAM").
+  /// Busy time so far of every single component instance per unit (each tile, ADC bank (per ADC),
+  /// DPU, the mesh links as one (per link), the KV-cache SRAM, DRAM), in ps, named by the kind's
+  /// label and the instance number ("tile 3", "DRAM").
   std::vector<std::pair<std::string, double>> busy_by_component() const;
   /// The busy times of busy_by_component() without their names (cheap to snapshot).
   std::vector<double> busy_values() const;
@@ -100,6 +107,7 @@ class Chip : public sc_core::sc_module {
   std::vector<std::unique_ptr<arch::ScComponent>> owned_;
   std::vector<std::vector<arch::ScComponent*>> by_kind_;  // indexed like component_kinds()
   const std::vector<arch::ScComponent*>* tiles_;
+  const std::vector<arch::ScComponent*>* adc_banks_;
   const std::vector<arch::ScComponent*>* dpus_;
   const std::vector<arch::ScComponent*>* noc_;
   const std::vector<arch::ScComponent*>* kv_sram_;

@@ -501,7 +501,7 @@ void Controller::stream_gating() {
   for (Chip* chip : layout_.chips) {
     arch::GatedUnits& routers = chip->noc().routers();
     if (routers.spec().enabled && !routers.streaming()) routers.stream_from(split);
-    for (int t = 0; t < chip->tile_count(); ++t) chip->tile(t).stream_gating(split);
+    chip->tiles().stream_gating(split);
   }
   fold_routers_ = false;
 }

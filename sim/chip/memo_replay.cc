@@ -201,7 +201,8 @@ void Controller::record_uses(const Part& p, int replica, Chip& scratch, Ps at,
 void Controller::settle_memos() {
   for (PartMemo& m : memos_) {
     if (m.pending == 0) continue;
-    for (const auto& [component, ps] : m.busy) component->add_busy(ps * m.pending);
+    for (const PartMemo::Busy& b : m.busy)
+      b.component->add_instance_busy(b.instance, b.ps * m.pending);
     m.pending = 0;
   }
 }
@@ -211,8 +212,9 @@ void Controller::calibrate(const Part& p, int replica, int src_node, int out_nod
   Calibration& cal = *calibration_of_[p.chip];
   const std::vector<arch::ScComponent*> real = chip.components();
   const std::vector<arch::ScComponent*> scratch = cal.chip->components();
-  std::vector<double> before(scratch.size());
-  for (size_t k = 0; k < scratch.size(); ++k) before[k] = scratch[k]->busy_ps();
+  std::vector<double> before;
+  for (const arch::ScComponent* c : scratch)
+    for (int i = 0; i < c->instances(); ++i) before.push_back(c->instance_busy_ps(i));
   const double reads = cal.chip->tile_reads();
   // After everything the scratch chip did so far: every resource is idle.
   const Ps at = cal.clock;
@@ -246,9 +248,12 @@ void Controller::calibrate(const Part& p, int replica, int src_node, int out_nod
   m->in_span = spans.last_in - at;
   m->first_out = spans.first_out - at;
   m->reads = cal.chip->tile_reads() - reads;
-  for (size_t k = 0; k < scratch.size(); ++k)
-    if (scratch[k]->busy_ps() != before[k])
-      m->busy.push_back({real[k], scratch[k]->busy_ps() - before[k]});
+  for (size_t k = 0, n = 0; k < scratch.size(); ++k) {
+    for (int i = 0; i < scratch[k]->instances(); ++i, ++n) {
+      const double busy = scratch[k]->instance_busy_ps(i);
+      if (busy != before[n]) m->busy.push_back({real[k], i, busy - before[n]});
+    }
+  }
   const arch::TileSpec ts = tile_spec(chip.config());
   const arch::AdcBankSpec as = adc_bank_spec(chip.config());
   for (const RowGroup& g : p.replicas[replica])

@@ -34,7 +34,12 @@ struct PartMemo {
   arch::Ps in_span = 0, first_out = 0;  // last input at a tile; first output at the DPU
   arch::Ps out_occ = 0;                 // the partial outputs' flits through the DPU's port
   arch::ActionCounts counts;
-  std::vector<std::pair<arch::ScComponent*, double>> busy;
+  struct Busy {
+    arch::ScComponent* component;
+    int instance;  // of the component (ScComponent::instances())
+    double ps;
+  };
+  std::vector<Busy> busy;
   double reads = 0;
   long long pending = 0;  // replays whose busy time is not credited yet
   // Power gating: the gated units the read uses, and how much longer the read takes when

@@ -1,8 +1,10 @@
 // Component kind "tile" (sim/chip/component_registry.h). The crossbar tiles: tile.count of them,
-// tile i at mesh node i, its state in the chip's tile array.
+// tile i at mesh node i, all of them one component (arch::ScTileGroup), their state in the chip's
+// tile array.
 #include <memory>
+#include <string>
 
-#include "arch/sc_tile.h"
+#include "arch/sc_tile_group.h"
 #include "sim/chip/chip_specs.h"
 #include "sim/chip/chip_top.h"
 #include "sim/chip/component_registry.h"
@@ -15,10 +17,8 @@ void build(const proto::ChipConfig& config, Chip* chip) {
   const int tiles = static_cast<int>(config.tile().count());
   arch::TileArray& array = chip->tile_array();
   array.init_tiles(spec, tiles);
-  for (int i = 0; i < tiles; ++i)
-    array.set_tile(
-        i, chip->add("tile", std::make_unique<arch::ScTile>(instance_name("tile", i).c_str(), spec,
-                                                            nullptr, array.tile_slot(i))));
+  chip->add("tile", std::make_unique<arch::ScTileGroup>("tiles", std::string(chip->name()) + ".",
+                                                        spec, tiles, &array));
 }
 
 }  // namespace
