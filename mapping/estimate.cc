@@ -122,10 +122,33 @@ namespace {
 // Column slices of one copy: col_begin -> (columns, the tiles whose partial sums add up).
 using ColumnSlices = std::map<long long, std::pair<int, std::vector<int>>>;
 
+// Per tile of one copy, indexed by tile: latest input arrival and partial-sum delivery
+// (cycles), summed reads (ns); `tiles` lists the tiles with values, in the order first seen.
+// Kept over the copies of a plan (a std::map per copy cost more than the estimate's arithmetic
+// on chips of thousands of tiles).
+struct TileTimes {
+  std::vector<double> arrive, leave, read;
+  std::vector<int> tiles;
+  std::vector<char> seen;
+
+  // Forgets the last copy's values.
+  void clear() {
+    for (int t : tiles) arrive[t] = leave[t] = read[t] = 0, seen[t] = 0;
+    tiles.clear();
+  }
+  void touch(int tile) {
+    if (static_cast<size_t>(tile) >= seen.size()) {
+      const size_t n = std::max<size_t>(tile + 1, 2 * seen.size());
+      arrive.resize(n, 0), leave.resize(n, 0), read.resize(n, 0), seen.resize(n, 0);
+    }
+    if (!seen[tile]) seen[tile] = 1, tiles.push_back(tile);
+  }
+};
+
 // REDUCE_IN_NETWORK: the partial sums' bit-hops and each tile's delivery time (cycles).
 void in_network_partials(const proto::ChipConfig& chip, const Mesh& mesh,
                          const ColumnSlices& columns, int dpu, CopyCost& cost,
-                         std::map<int, double>& leave_cycles) {
+                         std::vector<double>& leave_cycles) {
   const long long link = chip.noc().link_width_bits();
   const long long hop_cycles = chip.noc().hop_latency_cycles();
   const int out_bits = output_bits_per_element(chip);
@@ -166,7 +189,7 @@ void in_network_partials(const proto::ChipConfig& chip, const Mesh& mesh,
 // the near DPU's adds included.
 void near_dpu_partials(const proto::MappingPlan& plan, const proto::ChipConfig& chip,
                        const Mesh& mesh, const ColumnSlices& columns, int dpu, CopyCost& cost,
-                       std::map<int, double>& leave_cycles) {
+                       std::vector<double>& leave_cycles) {
   const long long link = chip.noc().link_width_bits();
   const long long hop_cycles = chip.noc().hop_latency_cycles();
   const int out_bits = output_bits_per_element(chip);
@@ -203,10 +226,10 @@ void near_dpu_partials(const proto::MappingPlan& plan, const proto::ChipConfig& 
 // The cost of one copy of a layer (its `blocks` in the plan) when its input comes from mesh node
 // `source` and its partial sums go to the DPU at node `dpu`: bit-hops of the input slices and
 // partial sums, and its latency (the slowest tile's input arrival, reads and delivery, then the
-// DPU's reduction).
+// DPU's reduction). `times` is scratch space.
 CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip, const Mesh& mesh,
                    const proto::LayerPlacement& layer, const std::vector<int>& blocks, int source,
-                   int dpu) {
+                   int dpu, TileTimes& times) {
   const double clock = chip.clock_ghz();
   const long long link = chip.noc().link_width_bits();
   const long long hop_cycles = chip.noc().hop_latency_cycles();
@@ -219,8 +242,8 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
   ColumnSlices columns;
   // Input slices: every tile of one row_tile gets the same slice (one multicast tree).
   std::map<int, std::pair<long long, std::vector<int>>> slices;  // row_tile -> (bits, tiles)
-  // Per tile: latest input arrival, summed reads, latest partial-sum delivery (cycles/ns).
-  std::map<int, double> arrive_cycles, read_ns, leave_cycles;
+  times.clear();
+  std::vector<double>& leave_cycles = times.leave;
   for (int b : blocks) {
     const proto::BlockPlacement& block = plan.blocks(b);
     const int tile = static_cast<int>(block.tile());
@@ -235,14 +258,15 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
     column.first = cols;
     column.second.push_back(tile);
     const double arrive = hop_cycles * mesh.hops(source, tile) + ceil_div(slice_bits, link);
-    arrive_cycles[tile] = std::max(arrive_cycles[tile], arrive);
+    times.touch(tile);
+    times.arrive[tile] = std::max(times.arrive[tile], arrive);
     if (reduction == proto::REDUCE_AT_LAYER_DPU) {
       cost.output_bit_hops += static_cast<double>(partial_bits) * mesh.hops(tile, dpu);
       const double leave = hop_cycles * mesh.hops(tile, dpu) + ceil_div(partial_bits, link);
       leave_cycles[tile] = std::max(leave_cycles[tile], leave);
     }
     // Blocks of one layer that share a tile are read one after another.
-    read_ns[tile] += block_read_ns(chip, rows, cols);
+    times.read[tile] += block_read_ns(chip, rows, cols);
   }
   for (auto& [row_tile, slice] : slices) {
     std::vector<int>& tiles = slice.second;
@@ -265,9 +289,9 @@ CopyCost copy_cost(const proto::MappingPlan& plan, const proto::ChipConfig& chip
   } else {
     near_dpu_partials(plan, chip, mesh, columns, dpu, cost, leave_cycles);
   }
-  for (const auto& [tile, read] : read_ns) {
-    cost.latency_ns =
-        std::max(cost.latency_ns, (arrive_cycles[tile] + leave_cycles[tile]) / clock + read);
+  for (int tile : times.tiles) {
+    cost.latency_ns = std::max(
+        cost.latency_ns, (times.arrive[tile] + leave_cycles[tile]) / clock + times.read[tile]);
   }
   cost.latency_ns += after_ns;
   return cost;
@@ -288,6 +312,7 @@ proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::C
   proto::PlanEstimate estimate;
   double critical_path_ns = 0;
   std::map<int, std::pair<double, int>> stages;  // stage -> (latency, copies)
+  TileTimes times;
   for (int l = 0; l < plan.layers_size(); ++l) {
     const proto::LayerPlacement& layer = plan.layers(l);
     if (!layer.on_tiles() || copies[l].empty()) continue;
@@ -297,7 +322,7 @@ proto::PlanEstimate estimate_plan(const proto::MappingPlan& plan, const proto::C
     const int dpu = static_cast<int>(layer.dpu_node());
     double input_sum = 0, output_sum = 0, latency = 0;
     for (const auto& [replica, blocks] : copies[l]) {
-      const CopyCost cost = copy_cost(plan, chip, mesh, layer, blocks, source, dpu);
+      const CopyCost cost = copy_cost(plan, chip, mesh, layer, blocks, source, dpu, times);
       input_sum += cost.input_bit_hops;
       output_sum += cost.output_bit_hops;
       latency = std::max(latency, cost.latency_ns);

@@ -3,6 +3,7 @@
 #include "mapping/placement_strategy.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 namespace aimc::mapping {
@@ -35,19 +36,34 @@ std::vector<int> column_major(std::vector<int> tiles, const Mesh& mesh) {
 }
 
 void assign_nearest_dpus(const PlacementInput& input, Placement* placement) {
-  const size_t dpus = input.dpu_nodes.size();
-  std::vector<long long> cost(input.layers.size() * dpus, 0);
+  // A block's cost at DPU d is cols x (|dx| + |dy|): summed over a layer's blocks, the columns
+  // of the layer in each mesh column and row (two histograms) give every DPU's cost exactly in
+  // width + height steps instead of one per block.
+  const Mesh& mesh = input.mesh;
+  int rows = mesh.height;
+  for (const PlacedBlock& b : placement->blocks) rows = std::max(rows, mesh.y(b.slot.tile) + 1);
+  for (int node : input.dpu_nodes) rows = std::max(rows, mesh.y(node) + 1);
+  const size_t w = static_cast<size_t>(mesh.width), h = static_cast<size_t>(rows);
+  std::vector<long long> in_x(input.layers.size() * w, 0), in_y(input.layers.size() * h, 0);
   for (const PlacedBlock& b : placement->blocks) {
     if (b.replica != 0) continue;
     const long long cols = input.layers[b.layer].col_sizes[b.col_tile];
-    for (size_t d = 0; d < dpus; ++d) {
-      cost[b.layer * dpus + d] += cols * input.mesh.hops(b.slot.tile, input.dpu_nodes[d]);
-    }
+    in_x[b.layer * w + mesh.x(b.slot.tile)] += cols;
+    in_y[b.layer * h + mesh.y(b.slot.tile)] += cols;
   }
   for (size_t l = 0; l < input.layers.size(); ++l) {
     if (!input.layers[l].on_tiles) continue;
-    const auto first = cost.begin() + l * dpus;
-    placement->layer_dpu[l] = static_cast<int>(std::min_element(first, first + dpus) - first);
+    long long best = 0;
+    for (size_t d = 0; d < input.dpu_nodes.size(); ++d) {
+      const int dx = mesh.x(input.dpu_nodes[d]), dy = mesh.y(input.dpu_nodes[d]);
+      long long cost = 0;
+      for (size_t x = 0; x < w; ++x) cost += in_x[l * w + x] * std::abs(static_cast<int>(x) - dx);
+      for (size_t y = 0; y < h; ++y) cost += in_y[l * h + y] * std::abs(static_cast<int>(y) - dy);
+      if (d == 0 || cost < best) {  // the first of equal costs
+        best = cost;
+        placement->layer_dpu[l] = static_cast<int>(d);
+      }
+    }
   }
 }
 

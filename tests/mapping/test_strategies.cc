@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -29,6 +30,60 @@ proto::ChipConfig chip_for(const workloads::ModelConfig& model, int slack = 0, i
   size_chip_for(model, &chip, slack);
   chip.mutable_dpu()->set_count(dpus);
   return chip;
+}
+
+TEST(Strategies, NearestDpuIsTheDirectSumOfColumnsTimesHops) {
+  // assign_nearest_dpus sums each layer's columns per mesh column and row; against the direct
+  // sum of columns x hops over copy 0's blocks, DPU by DPU (the first of equal costs), on
+  // seeded random placements: meshes up to 16 x 16, some tiles beyond the mesh's rows, DPUs on
+  // shared nodes (ties), copies other than 0 (ignored) and digital layers (left alone).
+  std::mt19937 rng(11);
+  int layers_checked = 0, ties = 0;
+  for (int round = 0; round < 200; ++round) {
+    PlacementInput input;
+    input.mesh = {1 + static_cast<int>(rng() % 16), 1 + static_cast<int>(rng() % 16)};
+    const int nodes = input.mesh.nodes() + static_cast<int>(rng() % 8);
+    for (int d = 1 + static_cast<int>(rng() % 6); d > 0; --d)
+      input.dpu_nodes.push_back(static_cast<int>(rng() % nodes));
+    if (rng() % 4 == 0) input.dpu_nodes.push_back(input.dpu_nodes.front());
+    const int layers = 1 + static_cast<int>(rng() % 5);
+    for (int l = 0; l < layers; ++l) {
+      LayerPartition layer;
+      layer.on_tiles = rng() % 5 != 0;
+      for (int c = 1 + static_cast<int>(rng() % 4); c > 0; --c)
+        layer.col_sizes.push_back(1 + static_cast<int>(rng() % 512));
+      input.layers.push_back(layer);
+    }
+    Placement placement = empty_placement(input);
+    for (int b = static_cast<int>(rng() % 40); b > 0; --b) {
+      PlacedBlock block;
+      block.layer = static_cast<int>(rng() % layers);
+      block.col_tile = static_cast<int>(rng() % input.layers[block.layer].col_sizes.size());
+      block.replica = rng() % 4 == 0 ? 1 : 0;
+      block.slot.tile = static_cast<int>(rng() % nodes);
+      placement.blocks.push_back(block);
+    }
+    for (int l = 0; l < layers; ++l) placement.layer_dpu[l] = input.layers[l].on_tiles ? -1 : 7;
+    assign_nearest_dpus(input, &placement);
+    for (int l = 0; l < layers; ++l) {
+      if (!input.layers[l].on_tiles) {
+        EXPECT_EQ(placement.layer_dpu[l], 7);
+        continue;
+      }
+      std::vector<long long> cost(input.dpu_nodes.size(), 0);
+      for (const PlacedBlock& b : placement.blocks)
+        if (b.layer == l && b.replica == 0)
+          for (size_t d = 0; d < cost.size(); ++d)
+            cost[d] += static_cast<long long>(input.layers[l].col_sizes[b.col_tile]) *
+                       input.mesh.hops(b.slot.tile, input.dpu_nodes[d]);
+      const auto best = std::min_element(cost.begin(), cost.end());
+      ties += std::count(cost.begin(), cost.end(), *best) > 1;
+      EXPECT_EQ(placement.layer_dpu[l], best - cost.begin()) << "round " << round << " layer " << l;
+      ++layers_checked;
+    }
+  }
+  EXPECT_GT(layers_checked, 300);
+  EXPECT_GT(ties, 20);
 }
 
 TEST(Strategies, RegistryListsEveryStrategyWithADescription) {
