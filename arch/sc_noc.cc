@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "arch/rng.h"
 
@@ -180,7 +182,7 @@ void ScNoc::trace_link(int link, Ps start, Ps end) {
   if (tr >= 0) sink_->span(tr, "transfer", start, end);
 }
 
-Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
+Ps ScNoc::unicast_impl(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
   if (src == dst || bits <= 0) return ready;
   const Ps occ = flits_ps(bits);
   const int y = row_of(src), x = src - y * spec_.mesh_x;
@@ -234,10 +236,12 @@ Ps ScNoc::unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts)
   }
   bit_hops_ += bits * h;
   if (counts) counts->noc_bit_hops += bits * h;
+  reach(head + occ);  // every link it held is free by then
   return head + occ;
 }
 
-void ScNoc::set_exit_links(bool on) {
+void ScNoc::set_exit_links_impl(bool on) {
+  ++epoch_;
   for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) {
     settle(seg);
     exits_[seg] = Exit{};  // a fresh start: the links' state is whole
@@ -250,7 +254,7 @@ void ScNoc::set_exit_links(bool on) {
   }
 }
 
-Ps ScNoc::free_at(int link) {
+Ps ScNoc::free_at_impl(int link) {
   if (link < 2 * nodes_ && !exits_.empty())
     settle((link >= nodes_) * spec_.mesh_y + row_of(link % nodes_));
   return link_free_[link];
@@ -355,6 +359,7 @@ bool ScNoc::dominated(int seg) {
 void ScNoc::pin(int link) {
   if (link >= 2 * nodes_ || pinned_[link]) return;
   pinned_[link] = 1;
+  ++epoch_;
   const int node = link % nodes_, y = row_of(node), x = node - y * spec_.mesh_x;
   const int seg = (link >= nodes_) * spec_.mesh_y + y;
   Exit& e = exits_[seg];
@@ -387,7 +392,7 @@ Ps ScNoc::unicast_per_hop(Ps ready, int src, int dst, Ps occ) {
   return head;
 }
 
-void ScNoc::build_tree(int src, const int* dsts, int n, McTree* tree) {
+void ScNoc::build_tree_impl(int src, const int* dsts, int n, McTree* tree) {
   grow_tree(src, dsts, n, tree);
   if (shadowing()) register_flow(tree);
 }
@@ -501,33 +506,39 @@ void ScNoc::multicast_gated(Ps ready, const McTree& tree, Ps occ, Ps* arrivals) 
   add_link_busy(occ, static_cast<int>(tree.hops.size()));
 }
 
-void ScNoc::multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
-                      ActionCounts* counts) {
+void ScNoc::multicast_impl(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
+                           ActionCounts* counts) {
   if (!spec_.multicast) {
-    for (int i = 0; i < n; ++i) arrivals[i] = unicast(ready, src, dsts[i], bits, counts);
+    for (int i = 0; i < n; ++i) arrivals[i] = unicast_impl(ready, src, dsts[i], bits, counts);
     return;
   }
   grow_tree(src, dsts, n, &scratch_tree_);
-  multicast(ready, scratch_tree_, bits, arrivals, counts);
+  multicast_tree(ready, scratch_tree_, bits, arrivals, counts);
 }
 
-void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
-                      ActionCounts* counts) {
+void ScNoc::multicast_tree(Ps ready, const McTree& tree, double bits, Ps* arrivals,
+                           ActionCounts* counts) {
   const int n = static_cast<int>(tree.dsts.size());
   if (!spec_.multicast) {
-    for (int i = 0; i < n; ++i) arrivals[i] = unicast(ready, tree.src, tree.dsts[i], bits, counts);
+    for (int i = 0; i < n; ++i)
+      arrivals[i] = unicast_impl(ready, tree.src, tree.dsts[i], bits, counts);
     return;
   }
   const Ps occ = flits_ps(bits);
   if (tree.owner == this && tree.flow >= 0 && !sink_ && !routers_.spec().enabled) {
-    multicast_flow(ready, tree.flow, bits, arrivals, counts);
+    multicast_flow_impl(ready, tree.flow, bits, arrivals, counts);
     return;
   }
+  // Every link of the tree leads to some destination, which its flits reach after it is free.
+  auto reach_all = [&] {
+    for (int i = 0; i < n; ++i) reach(arrivals[i]);
+  };
   if (!sink_ && routers_.spec().enabled && tree.runs.size() + tree.hops.empty() > 0) {
     multicast_gated(ready, tree, occ, arrivals);
     const double links_used = static_cast<double>(tree.hops.size());
     bit_hops_ += bits * links_used;
     if (counts) counts->noc_bit_hops += bits * links_used;
+    reach_all();
     return;
   }
   const size_t slots = tree.hops.size() + 1;
@@ -569,9 +580,11 @@ void ScNoc::multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals,
   const double links_used = static_cast<double>(tree.hops.size());
   bit_hops_ += bits * links_used;
   if (counts) counts->noc_bit_hops += bits * links_used;
+  reach_all();
 }
 
-void ScNoc::multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts) {
+void ScNoc::multicast_flow_impl(Ps ready, int flow, double bits, Ps* arrivals,
+                                ActionCounts* counts) {
   // A registered tree: only its links that are not shadowed.
   const Ps occ = flits_ps(bits);
   Plan* plan = plans_[flow];
@@ -580,17 +593,25 @@ void ScNoc::multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, Action
   const Ps hop = hop_ps_;
   Plan::Real* r = plan->real();
   const int reals = plan->reals;
+  Ps latest = 0;  // the latest start
   for (int k = 0; k < reals; ++k) {
     const Ps head = r[k].parent < 0 ? ready : r[r[k].parent].start + r[k].hops * hop;
     const Ps start = std::max(head, free[r[k].link]);
     free[r[k].link] = start + occ;
     r[k].start = start;
+    latest = std::max(latest, start);
   }
+
   plan->last_occ = occ;
   add_link_busy(occ, plan->links);
   const Plan::Dst* d = plan->dst();
   for (int i = 0, n = plan->dsts; i < n; ++i)
     arrivals[i] = d[i].parent < 0 ? ready : r[d[i].parent].start + d[i].hops * hop + occ;
+  if (plan->tail_hops >= 0) {
+    reach(latest + plan->tail_hops * hop + occ);
+  } else if (plan->tail_hops == Plan::kTailLong) {
+    for (int i = 0, n = plan->dsts; i < n; ++i) reach(arrivals[i]);
+  }
   const double links = plan->links;
   bit_hops_ += bits * links;
   if (counts) counts->noc_bit_hops += bits * links;
@@ -644,8 +665,8 @@ void ScNoc::reduction_tree(const Ps* ready, const int* srcs, int n, int dst) {
   });
 }
 
-Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
-                 ActionCounts* counts) {
+Ps ScNoc::reduce_impl(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
+                      ActionCounts* counts) {
   if (n <= 0) return 0;
   const Ps occ = flits_ps(bits);
   reduction_tree(ready, srcs, n, dst);
@@ -680,6 +701,7 @@ Ps ScNoc::reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, 
   }
   bit_hops_ += bits * links_used;
   adds_ += adds;
+  reach(done);  // the sum's tail reaches dst after every link of the in-tree is free
   if (counts) {
     counts->noc_bit_hops += bits * links_used;
     counts->noc_adds += adds;
@@ -699,6 +721,7 @@ const ComponentTraits& ScNoc::traits() {
 }
 
 void ScNoc::register_flow(McTree* tree) {
+  ++epoch_;
   const int id = static_cast<int>(flows_.size());
   flows_.emplace_back();
   plans_.push_back(nullptr);
@@ -763,6 +786,7 @@ void* ScNoc::plan_room(int reals, int dsts) {
 }
 
 ScNoc::Plan* ScNoc::compile(Flow* f) {
+  ++epoch_;
   const int hops = static_cast<int>(f->link.size());
   // The last start of every link of the flow, from the links it reserved.
   const Plan* old = f->plan;
@@ -815,6 +839,10 @@ ScNoc::Plan* ScNoc::compile(Flow* f) {
     Plan::Dst* dst = new (d + i) Plan::Dst;
     dst->parent = s < 0 ? -1 : f->gov[s - 1];
     dst->hops = s < 0 ? 0 : f->gov_hops[s - 1] + 1;
+    if (s >= 0 && plan->tail_hops != Plan::kTailLong)
+      plan->tail_hops = dst->hops > std::numeric_limits<int16_t>::max()
+                            ? Plan::kTailLong
+                            : static_cast<int16_t>(std::max<int>(plan->tail_hops, dst->hops));
   }
   f->plan = plan;
   const int id = static_cast<int>(f - flows_.data());
@@ -825,6 +853,7 @@ ScNoc::Plan* ScNoc::compile(Flow* f) {
 }
 
 Ps ScNoc::unshadow(int link) {
+  ++epoch_;
   // Every transfer over the link came over the link before it and never waited there: its
   // free time is the latest start + occupancy of the trees over it (starts only grow along a
   // link, so a tree's last run over it is the latest of that tree). The trees' plans are
@@ -850,12 +879,136 @@ int ScNoc::shadowed_links() const {
 }
 
 void ScNoc::set_trace(SpanSink* sink) {
-  if (sink) set_exit_links(false);
+  touch();
+  ++epoch_;
+  if (sink) set_exit_links_impl(false);
   // Traced transfers record every link's span: no link stays shadowed.
   for (int link = 0; link < static_cast<int>(link_pred_.size()); ++link)
     if (link_pred_[link] >= 0) unshadow(link);
   sink_ = sink;
   link_track_.assign(link_free_.size(), -2);
+}
+
+void ScNoc::fire_touch_hook() {
+  in_hook_ = true;
+  hook_armed_ = false;
+  hook_(hook_ctx_);
+  in_hook_ = false;
+  hook_armed_ = hook_wanted_ && hook_;
+}
+
+namespace {
+// Whether `x` is a whole number that doubles add exactly (|x| < 2^53).
+bool whole(double x) {
+  return std::floor(x) == x && std::fabs(x) < 9007199254740992.0;
+}
+}  // namespace
+
+void ScNoc::capture_begin() {
+  if (capturing_) throw std::logic_error(std::string(name()) + ": capture_begin twice");
+  capturing_ = true;
+  for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) settle(seg);
+  cap_free_ = link_free_;
+  cap_off_.resize(flows_.size() + 1);
+  cap_occ_.resize(flows_.size());
+  cap_start_.clear();
+  for (size_t f = 0; f < flows_.size(); ++f) {
+    Plan* p = plans_[f];
+    cap_off_[f] = cap_start_.size();
+    cap_occ_[f] = p->last_occ;
+    const Plan::Real* r = p->real();
+    for (int k = 0; k < p->reals; ++k) cap_start_.push_back(r[k].start);
+  }
+  cap_off_[flows_.size()] = cap_start_.size();
+  cap_bit_hops_ = bit_hops_;
+  cap_busy_ps_ = busy_ps_;
+  cap_adds_ = adds_;
+  cap_epoch_ = epoch_;
+  // The horizon of the group alone from here on (horizon() stays a bound: the larger of both).
+  capture_floor_ = horizon();
+  horizon_ = kNoTime;
+}
+
+bool ScNoc::capture_end(Ps t0, NocDelta* d) {
+  if (!capturing_) throw std::logic_error(std::string(name()) + ": capture_end without begin");
+  capturing_ = false;
+  const Ps floor = capture_floor_, group = horizon_;
+  horizon_ = std::max(horizon_, capture_floor_);
+  capture_floor_ = kNoTime;
+  if (epoch_ != cap_epoch_ || floor > t0 || sink_ || routers_.spec().enabled) return false;
+  for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) settle(seg);
+  *d = NocDelta{};
+  d->epoch = epoch_;
+  const int links = static_cast<int>(link_free_.size());
+  seg_mark_.assign(exits_.size(), 0);
+  for (int l = 0; l < links; ++l) {
+    const Ps f = link_free_[l];
+    if (f == cap_free_[l]) continue;
+    if (f < t0) return false;  // reserved before t0: not a shift of the group's start
+    d->links.push_back({l, f - t0});
+    if (l < 2 * nodes_ && !exits_.empty()) {
+      const int seg = (l >= nodes_) * spec_.mesh_y + row_of(l % nodes_);
+      if (!seg_mark_[seg]) {
+        seg_mark_[seg] = 1;
+        d->segments.push_back(seg);
+      }
+    }
+  }
+  for (size_t f = 0; f < flows_.size(); ++f) {
+    Plan* p = plans_[f];
+    const Ps* was = cap_start_.data() + cap_off_[f];
+    // A plan that ran wrote every start (each at t0 or later, after every old one: an old start
+    // plus its occupancy is a free time, at most t0) and its occupancy, which another mesh's
+    // plan (or this one's later) may hold another of: it is taken whole.
+    const Plan::Real* r = p->real();
+    bool ran = p->last_occ != cap_occ_[f];
+    for (int k = 0; k < p->reals && !ran; ++k) ran = r[k].start != was[k];
+    if (!ran) continue;
+    d->occs.push_back({static_cast<int>(f), p->last_occ});
+    for (int k = 0; k < p->reals; ++k) {
+      if (r[k].start < t0) return false;
+      d->starts.push_back({static_cast<int>(f), k, r[k].start - t0});
+    }
+  }
+  d->bit_hops = bit_hops_ - cap_bit_hops_;
+  d->busy_ps = busy_ps_ - cap_busy_ps_;
+  d->adds = adds_ - cap_adds_;
+  for (double x : {bit_hops_, busy_ps_, adds_, d->bit_hops, d->busy_ps, d->adds})
+    if (!whole(x)) return false;
+  d->has_horizon = group != kNoTime;
+  d->horizon = d->has_horizon ? group - t0 : 0;
+  return true;
+}
+
+void ScNoc::apply(const NocDelta& d, Ps t) {
+  if (horizon() > t)
+    throw std::logic_error(std::string(name()) + ": apply at " + std::to_string(t) +
+                           " before the mesh is quiet (horizon " + std::to_string(horizon()) + ")");
+  if (d.epoch != epoch_)
+    throw std::logic_error(std::string(name()) + ": apply of a delta of another structure epoch");
+  if (capturing_) throw std::logic_error(std::string(name()) + ": apply while capturing");
+  // Segments it writes: their deferred records first (they end by the horizon), then lazy ones
+  // are checked again once written.
+  for (int seg : d.segments) settle(seg);
+  Ps* free = link_free_.data();
+  for (const NocDelta::Link& l : d.links) {
+    if (free[l.link] < 0)
+      throw std::logic_error(std::string(name()) + ": apply to a shadowed link");
+    free[l.link] = t + l.free;
+  }
+  for (int seg : d.segments) {
+    Exit& e = exits_[seg];
+    if (e.mode == kLazy && !dominated(seg)) {
+      e.mode = kDirect;
+      e.recheck = kRecheck;
+    }
+  }
+  for (const NocDelta::Occ& o : d.occs) plans_[o.flow]->last_occ = o.occ;
+  for (const NocDelta::Start& s : d.starts) plans_[s.flow]->real()[s.real].start = t + s.start;
+  bit_hops_ += d.bit_hops;
+  busy_ps_ += d.busy_ps;
+  adds_ += d.adds;
+  if (d.has_horizon) reach(t + d.horizon);
 }
 
 }  // namespace aimc::arch

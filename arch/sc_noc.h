@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <systemc>
@@ -66,6 +67,32 @@ struct McTree {
   std::vector<Run> runs;
 };
 
+/// What a group of operations on a quiet mesh did to it (ScNoc::capture_end), to be applied to
+/// the same mesh later from another quiet start (ScNoc::apply): only the entries it changed, times
+/// relative to the group's start, statistics as increments.
+struct NocDelta {
+  struct Link {
+    int link = 0;
+    Ps free = 0;  ///< free time - t0
+  };
+  struct Start {
+    int flow = 0, real = 0;  ///< a registered flow's plan and its real link (Plan::real() index)
+    Ps start = 0;            ///< its last start - t0
+  };
+  struct Occ {
+    int flow = 0;
+    Ps occ = 0;  ///< the plan's last occupancy (a duration, not shifted)
+  };
+  uint64_t epoch = 0;         ///< ScNoc::structure_epoch() it was captured under
+  std::vector<Link> links;    ///< explicit link free times changed (deferred records settled)
+  std::vector<int> segments;  ///< exit segments (rows of one direction) whose links changed
+  std::vector<Start> starts;  ///< plans' last starts changed
+  std::vector<Occ> occs;      ///< plans' last occupancies changed
+  double bit_hops = 0, busy_ps = 0, adds = 0;  ///< statistics' increments (whole numbers)
+  bool has_horizon = false;  ///< the group returned some time (else it changed nothing)
+  Ps horizon = 0;            ///< the latest time the group's operations returned - t0
+};
+
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
 /// it crosses is occupied for ceil(bits / link_width) cycles, starting when the head gets there
 /// and the link is free.
@@ -111,23 +138,38 @@ class ScNoc : public ScComponent {
 
   /// Sends `bits` from node `src` to node `dst`, ready at `ready`; returns the arrival time of
   /// the tail. src == dst costs nothing. Counts bit-hops.
-  Ps unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts);
+  Ps unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
+    touch();
+    return unicast_impl(ready, src, dst, bits, counts);
+  }
   /// Sends the same `bits` from `src` to each of `n` nodes `dsts`; `arrivals[i]` receives the
   /// tail arrival at dsts[i]. With multicast, each link of the XY tree carries the data once.
   void multicast(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
-                 ActionCounts* counts);
+                 ActionCounts* counts) {
+    touch();
+    multicast_impl(ready, src, dsts, n, bits, arrivals, counts);
+  }
   /// The XY tree of a multicast from `src` to the `n` nodes `dsts` (for multicast(tree)),
   /// registered as a flow of this mesh (its shadowed links are skipped, see above) unless a
   /// trace, router gating or unicast-only multicast make that moot.
-  void build_tree(int src, const int* dsts, int n, McTree* tree);
+  void build_tree(int src, const int* dsts, int n, McTree* tree) {
+    touch();
+    build_tree_impl(src, dsts, n, tree);
+  }
   /// multicast() along a tree from build_tree(): the same reservations, in the same order.
-  void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts);
+  void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts) {
+    touch();
+    multicast_tree(ready, tree, bits, arrivals, counts);
+  }
   /// Whether a tree registered by this mesh (McTree::owner) is run from its flow now: then
   /// multicast(ready, tree, ...) is multicast_flow(ready, tree.flow, ...).
   bool runs_flows() const { return shadowing(); }
   /// multicast() along the registered tree of flow `flow` (McTree::flow of a tree this mesh
   /// registered), when runs_flows(): `arrivals` per destination of the tree, in its order.
-  void multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts);
+  void multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts) {
+    touch();
+    multicast_flow_impl(ready, flow, bits, arrivals, counts);
+  }
   /// Hints the caches at what multicast_flow(flow) reads (no other effect).
   void prefetch_flow(int flow) const {
     const auto* p = reinterpret_cast<const char*>(plans_[flow]);
@@ -136,12 +178,18 @@ class ScNoc : public ScComponent {
   /// Exit links (see the class comment): on by default where there is no trace and no router
   /// gating; off (every deferred reservation made first) reserves every row link as it is
   /// crossed, for tests and benchmarks.
-  void set_exit_links(bool on);
+  void set_exit_links(bool on) {
+    touch();
+    set_exit_links_impl(on);
+  }
   bool exit_links() const { return exit_links_; }
   /// Through runs whose links before the exit were deferred (a statistic for tests).
   long long deferred_runs() const { return deferred_runs_; }
   /// The free time of `link` (deferred reservations on it made first); for tests.
-  Ps free_at(int link);
+  Ps free_at(int link) {
+    touch();
+    return free_at_impl(link);
+  }
   /// Distinct for every mesh of the process (a mesh at the address of one destroyed has
   /// another).
   uint64_t serial() const { return serial_; }
@@ -154,7 +202,47 @@ class ScNoc : public ScComponent {
   /// (noc_adds: n - 1 merges of `elems` elements for n distinct sources; a source listed twice
   /// adds in its own router).
   Ps reduce(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
-            ActionCounts* counts);
+            ActionCounts* counts) {
+    touch();
+    return reduce_impl(ready, srcs, n, dst, bits, elems, counts);
+  }
+
+  // ---- Quiet replay (see the class comment) ----
+  /// An upper bound of every free time the mesh holds (explicit, deferred or shadowed; router
+  /// gating aside): the latest time an operation returned. Never decreases.
+  Ps horizon() const { return std::max(horizon_, capture_floor_); }
+  /// Changes whenever what later operations compute changes otherwise than through free times:
+  /// a flow registered, a plan compiled or marked stale, a link unshadowed or pinned, exit links
+  /// switched, a trace attached.
+  uint64_t structure_epoch() const { return epoch_; }
+  /// Starts recording what the next operations change: settles every deferred record and takes
+  /// a snapshot of the links' free times, the plans and the statistics.
+  void capture_begin();
+  /// Ends the recording of a group that started at `t0` (every operation ready at t0 or later,
+  /// horizon() <= t0 at capture_begin()): settles, fills `d` with what changed relative to t0
+  /// and returns true; false (`d` unusable) when structure_epoch() changed meanwhile, the mesh
+  /// was not quiet at t0, something changed before t0, a statistic is not a whole number, or the
+  /// mesh is traced or has gated routers. Throws std::logic_error without capture_begin().
+  bool capture_end(Ps t0, NocDelta* d);
+  /// Leaves the mesh as the captured group's operations, run from `t` (each ready time shifted
+  /// by t - t0), would: free times, plans' last starts and occupancies, statistics, horizon().
+  /// Throws std::logic_error unless horizon() <= t and structure_epoch() == d.epoch. Calls no
+  /// touch hook. O(entries of d).
+  void apply(const NocDelta& d, Ps t);
+  /// A hook the mesh calls first thing in every public operation that reads or changes its
+  /// links (unicast, both multicasts, multicast_flow, reduce, build_tree, free_at,
+  /// set_exit_links, set_trace, close), while armed (not the statistics' getters, not the cache
+  /// hints, not capture/apply). The hook runs disarmed (operations it calls do not call it
+  /// again) and may disarm it for good (arm_touch_hook(false) from inside).
+  void set_touch_hook(void (*fn)(void*), void* ctx) {
+    hook_ = fn;
+    hook_ctx_ = ctx;
+  }
+  void arm_touch_hook(bool on) {
+    hook_wanted_ = on;
+    hook_armed_ = on && !in_hook_ && hook_;
+  }
+  bool touch_hook_armed() const { return hook_wanted_; }
 
   /// Hints the caches at the link state that unicast(src, dst) will read (no other effect).
   void prefetch_route(int src, int dst) const {
@@ -200,7 +288,10 @@ class ScNoc : public ScComponent {
   void set_trace(SpanSink* sink) override;
 
   /// Closes the run at `end` (power gating: idle routers stay off until then).
-  void close(Ps end) { routers_.close(end); }
+  void close(Ps end) {
+    touch();
+    routers_.close(end);
+  }
   /// The routers' off intervals (power gating), of all routers.
   const std::vector<GatedInterval>& gated() const { return routers_.intervals(); }
   /// The routers' gating state, one unit per node (the memo of layer parts replays into it).
@@ -215,6 +306,42 @@ class ScNoc : public ScComponent {
   }
 
  private:
+  /// Calls the touch hook when armed (one predictable branch when not).
+  void touch() {
+    if (__builtin_expect(hook_armed_, false)) fire_touch_hook();
+  }
+  void fire_touch_hook();
+  void (*hook_)(void*) = nullptr;
+  void* hook_ctx_ = nullptr;
+  bool hook_armed_ = false, hook_wanted_ = false, in_hook_ = false;
+  /// The operations (the public ones without the touch hook, which they call among themselves).
+  Ps unicast_impl(Ps ready, int src, int dst, double bits, ActionCounts* counts);
+  void multicast_impl(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,
+                      ActionCounts* counts);
+  void build_tree_impl(int src, const int* dsts, int n, McTree* tree);
+  void multicast_tree(Ps ready, const McTree& tree, double bits, Ps* arrivals,
+                      ActionCounts* counts);
+  void multicast_flow_impl(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts);
+  Ps reduce_impl(const Ps* ready, const int* srcs, int n, int dst, double bits, double elems,
+                 ActionCounts* counts);
+  void set_exit_links_impl(bool on);
+  Ps free_at_impl(int link);
+  /// Raises the horizon to `t` (an operation returned it).
+  void reach(Ps t) { horizon_ = std::max(horizon_, t); }
+  static constexpr Ps kNoTime = std::numeric_limits<Ps>::min();
+  Ps horizon_ = 0;
+  Ps capture_floor_ = kNoTime;  // while capturing: the horizon at capture_begin()
+  uint64_t epoch_ = 0;
+  /// The capture's snapshot (capture_begin): free times, per flow its plan's last starts (from
+  /// cap_off_[flow] on) and last occupancy, statistics, epoch.
+  bool capturing_ = false;
+  std::vector<Ps> cap_free_;
+  std::vector<Ps> cap_start_;
+  std::vector<size_t> cap_off_;
+  std::vector<Ps> cap_occ_;
+  double cap_bit_hops_ = 0, cap_busy_ps_ = 0, cap_adds_ = 0;
+  uint64_t cap_epoch_ = 0;
+  std::vector<uint8_t> seg_mark_;  // capture_end scratch
   /// The mesh row of `node` (node / mesh_x, by a multiplication when row_magic_ allows).
   int row_of(int node) const {
     return row_magic_ ? static_cast<int>((static_cast<uint64_t>(node) * row_magic_) >> 40)
@@ -345,6 +472,12 @@ class ScNoc : public ScComponent {
     };
     int reals = 0, dsts = 0, links = 0;
     bool stale = false;
+    /// The most hops a destination lies after the real link it comes from (-1: every
+    /// destination is the source; kTailLong: too many for the field, the arrivals' maximum is
+    /// taken instead): no link of the tree is free after the latest real start + that many
+    /// hops + the occupancy (each leads to a destination, reached once it is free).
+    int16_t tail_hops = -1;
+    static constexpr int16_t kTailLong = -2;
     Ps last_occ = -1;
     Real* real() { return reinterpret_cast<Real*>(this + 1); }
     Dst* dst() { return reinterpret_cast<Dst*>(real() + reals); }

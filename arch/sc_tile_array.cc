@@ -2,7 +2,9 @@
 #include "arch/sc_tile_array.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace aimc::arch {
 
@@ -21,6 +23,128 @@ void TileArray::init_banks(const AdcBankSpec& spec, int banks, int tiles_per_ban
   bank_of_.assign(banks, nullptr);
   bank_per_ = std::max(1, spec.adcs_per_group);
   plain_ = tile_spec_.analog && !tile_spec_.gating && spec.groups == 1 && !spec.gating.enabled;
+}
+
+}  // namespace aimc::arch
+
+namespace aimc::arch {
+namespace {
+// Whether `x` is a whole number that doubles add exactly (|x| < 2^53).
+bool whole(double x) {
+  return std::floor(x) == x && std::fabs(x) < 9007199254740992.0;
+}
+}  // namespace
+
+void TileArray::fire_touch_hook() {
+  in_hook_ = true;
+  hook_armed_ = false;
+  hook_(hook_ctx_);
+  in_hook_ = false;
+  hook_armed_ = hook_wanted_ && hook_;
+}
+
+void TileArray::capture_begin() {
+  if (capturing_) throw std::logic_error("TileArray: capture_begin twice");
+  capturing_ = true;
+  cap_tiles_ = tiles_;
+  cap_banks_ = banks_;
+  capture_floor_ = horizon();
+  horizon_ = kNoTime;
+}
+
+bool TileArray::capture_end(Ps t0, TileDelta* d) {
+  if (!capturing_) throw std::logic_error("TileArray: capture_end without capture_begin");
+  capturing_ = false;
+  const Ps floor = capture_floor_, group = horizon_;
+  horizon_ = std::max(horizon_, capture_floor_);
+  capture_floor_ = kNoTime;
+  if (!replayable() || floor > t0) return false;
+  *d = TileDelta{};
+  bank_mark_.assign(banks_.size(), 0);
+  const TileSpec& spec = tile_spec_;
+  for (size_t i = 0; i < tiles_.size(); ++i) {
+    const TileState& now = tiles_[i];
+    const TileState& was = cap_tiles_[i];
+    if (now.reads == was.reads && now.integrator_free == was.integrator_free &&
+        now.slot_free[0] == was.slot_free[0] && now.slot_free[1] == was.slot_free[1] &&
+        now.last_end == was.last_end && now.busy_ps == was.busy_ps &&
+        now.next_slot == was.next_slot)
+      continue;
+    TileDelta::Tile e;
+    e.tile = static_cast<int>(i);
+    e.parity = was.next_slot;
+    e.next_slot = now.next_slot;
+    e.reads = now.reads - was.reads;
+    e.busy_ps = now.busy_ps - was.busy_ps;
+    // The slots written: every integration writes the slot of the parity it finds (all of the
+    // first's when single-buffered), and one that differs was written.
+    if (spec.analog && e.reads > 0) {
+      const double integrations = e.reads * spec.integrations;
+      e.slots = spec.double_buffered && integrations >= 2 ? 3 : 1 << was.next_slot;
+    }
+    for (int s = 0; s < 2; ++s)
+      if (now.slot_free[s] != was.slot_free[s]) e.slots |= 1 << s;
+    for (int s = 0; s < 2; ++s) {
+      if (!(e.slots >> s & 1)) continue;
+      if (now.slot_free[s] < t0) return false;
+      e.slot_free[s] = now.slot_free[s] - t0;
+    }
+    if (now.integrator_free < t0 || now.last_end < t0) return false;
+    e.integrator_free = now.integrator_free - t0;
+    e.last_end = now.last_end - t0;
+    for (double x : {now.reads, now.busy_ps, e.reads, e.busy_ps})
+      if (!whole(x)) return false;
+    d->tiles.push_back(e);
+    // An analog read converts on its bank (even no columns: the group's free time moves).
+    if (spec.analog) bank_mark_[bank_index(static_cast<int>(i))] = 1;
+  }
+  for (size_t b = 0; b < banks_.size(); ++b) {
+    const AdcBankState& now = banks_[b];
+    const AdcBankState& was = cap_banks_[b];
+    if (!bank_mark_[b] && now.group_free == was.group_free && now.busy_ps == was.busy_ps &&
+        now.conversions == was.conversions)
+      continue;
+    if (now.group_free < t0) return false;
+    TileDelta::Bank e;
+    e.bank = static_cast<int>(b);
+    e.group_free = now.group_free - t0;
+    e.busy_ps = now.busy_ps - was.busy_ps;
+    e.conversions = now.conversions - was.conversions;
+    for (double x : {now.busy_ps, now.conversions, e.busy_ps, e.conversions})
+      if (!whole(x)) return false;
+    d->banks.push_back(e);
+  }
+  d->has_horizon = group != kNoTime;
+  d->horizon = d->has_horizon ? group - t0 : 0;
+  return true;
+}
+
+void TileArray::apply(const TileDelta& d, Ps t) {
+  if (horizon() > t)
+    throw std::logic_error("TileArray: apply at " + std::to_string(t) +
+                           " before the tiles are quiet (horizon " + std::to_string(horizon()) +
+                           ")");
+  if (capturing_) throw std::logic_error("TileArray: apply while capturing");
+  if (!replayable()) throw std::logic_error("TileArray: apply to an array reads cannot replay");
+  for (const TileDelta::Tile& e : d.tiles) {
+    TileState& s = tiles_[e.tile];
+    // The other parity: the group's slot s is this tile's slot s ^ 1.
+    const int flip = s.next_slot ^ e.parity;
+    for (int k = 0; k < 2; ++k)
+      if (e.slots >> k & 1) s.slot_free[k ^ flip] = t + e.slot_free[k];
+    s.next_slot = e.next_slot ^ flip;
+    s.integrator_free = t + e.integrator_free;
+    s.last_end = std::max(s.last_end, t + e.last_end);
+    s.reads += e.reads;
+    s.busy_ps += e.busy_ps;
+  }
+  for (const TileDelta::Bank& e : d.banks) {
+    AdcBankState& b = banks_[e.bank];
+    b.group_free = t + e.group_free;
+    b.busy_ps += e.busy_ps;
+    b.conversions += e.conversions;
+  }
+  if (d.has_horizon) horizon_ = std::max(horizon_, t + d.horizon);
 }
 
 }  // namespace aimc::arch

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "arch/action_counts.h"
@@ -15,6 +17,29 @@
 #include "arch/sc_tile.h"
 
 namespace aimc::arch {
+
+/// What a group of reads on a quiet tile array did to it (TileArray::capture_end), to be applied
+/// later from another quiet start (TileArray::apply): the tiles and banks it read, their times
+/// relative to the group's start, statistics as increments.
+struct TileDelta {
+  struct Tile {
+    int tile = 0;
+    int parity = 0;     ///< its next_slot when the group began
+    int next_slot = 0;  ///< and after it
+    int slots = 0;      ///< which slot_free entries the group wrote (bit s: slot_free[s])
+    Ps integrator_free = 0, slot_free[2] = {0, 0}, last_end = 0;  ///< - t0
+    double reads = 0, busy_ps = 0;                                ///< increments
+  };
+  struct Bank {
+    int bank = 0;
+    Ps group_free = 0;                    ///< - t0
+    double busy_ps = 0, conversions = 0;  ///< increments
+  };
+  std::vector<Tile> tiles;
+  std::vector<Bank> banks;
+  bool has_horizon = false;  ///< some read ran
+  Ps horizon = 0;            ///< the latest time a read returned - t0
+};
 
 class TileArray {
  public:
@@ -58,7 +83,77 @@ class TileArray {
   }
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
-    if (plain_) return read_plain(tile, ready, rows, cols, counts);
+    if (__builtin_expect(hook_armed_, false)) fire_touch_hook();
+    if (plain_) {
+      // One group per bank: the conversions end in order, the last one after every slot, the
+      // integrator and the bank are free.
+      const Ps end = read_plain(tile, ready, rows, cols, counts);
+      horizon_ = std::max(horizon_, end);
+      return end;
+    }
+    const Ps end = read_general(tile, ready, rows, cols, counts);
+    reach_read(tile, end);
+    return end;
+  }
+
+  // ---- Quiet replay (arch/sc_noc.h has the argument; the same holds for tiles and banks) ----
+  /// An upper bound of every busy-until time of the tiles and banks read through read() (their
+  /// integrators, sample-and-hold slots, last ends and ADC groups; not reads through the tiles'
+  /// own ScTile::read, which a traced chip takes). Never decreases.
+  Ps horizon() const { return std::max(horizon_, capture_floor_); }
+  /// Starts recording what the next reads change (a snapshot of every tile and bank).
+  void capture_begin();
+  /// Ends the recording of a group that started at `t0` (every read ready at t0 or later,
+  /// horizon() <= t0 at capture_begin()): fills `d` with the tiles and banks read, relative to
+  /// t0, and returns true; false (`d` unusable) when the array is not direct(), its tiles or
+  /// banks are gated, a bank has more than one group, it was not quiet at t0, something changed
+  /// before t0 or a statistic is not a whole number. Throws std::logic_error without
+  /// capture_begin().
+  bool capture_end(Ps t0, TileDelta* d);
+  /// Leaves the array as the captured reads, run from `t` (each ready time shifted by t - t0),
+  /// would, on either double-buffer parity of each tile: a tile whose next_slot differs from the
+  /// capture's takes the roles of its two slots swapped (its slots are free before any read of
+  /// the group needs them, so only their labels differ). Throws std::logic_error unless
+  /// horizon() <= t (or when the array is not one capture_end() accepts). Calls no touch hook.
+  void apply(const TileDelta& d, Ps t);
+  /// A hook read() calls first thing while armed (as ScNoc::set_touch_hook).
+  void set_touch_hook(void (*fn)(void*), void* ctx) {
+    hook_ = fn;
+    hook_ctx_ = ctx;
+  }
+  void arm_touch_hook(bool on) {
+    hook_wanted_ = on;
+    hook_armed_ = on && !in_hook_ && hook_;
+  }
+  bool touch_hook_armed() const { return hook_wanted_; }
+
+ private:
+  void fire_touch_hook();
+  void (*hook_)(void*) = nullptr;
+  void* hook_ctx_ = nullptr;
+  bool hook_armed_ = false, hook_wanted_ = false, in_hook_ = false;
+  static constexpr Ps kNoTime = std::numeric_limits<Ps>::min();
+  Ps horizon_ = 0;
+  Ps capture_floor_ = kNoTime;  // while capturing: the horizon at capture_begin()
+  bool capturing_ = false;
+  std::vector<TileState> cap_tiles_;
+  std::vector<AdcBankState> cap_banks_;
+  std::vector<uint8_t> bank_mark_;  // capture_end scratch
+  /// Whether capture_end() and apply() can stand for reads of this array.
+  bool replayable() const {
+    return direct() && !tile_spec_.gating && bank_spec_.groups == 1 && !bank_spec_.gating.enabled;
+  }
+  /// A read by read_on() (gating, shared groups) may end a conversion before an earlier one
+  /// (the earlier woke the bank, or waited for a busy group): the horizon also takes both slots,
+  /// which hold the latest conversion of each (an integration waits for its slot's conversion
+  /// before: the conversions into one slot end in order; single-buffered, all do). The groups
+  /// hold conversions of some read, each in a slot of its tile when it ended; the integrator is
+  /// free by the last conversion (digital tiles: by the end).
+  void reach_read(int tile, Ps end) {
+    const TileState& s = tiles_[tile];
+    horizon_ = std::max({horizon_, end, s.slot_free[0], s.slot_free[1]});
+  }
+  Ps read_general(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
     const int b = bank_index(tile);
     Ps begin = 0;
     return read_on(
@@ -73,7 +168,6 @@ class TileArray {
         });
   }
 
- private:
   // The power gating of bank `bank` (none when the banks are not gated).
   struct Gate {
     TileArray* array;
