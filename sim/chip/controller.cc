@@ -193,6 +193,7 @@ void Controller::wake() {
       return;
     }
     lanes_[0]->replay_ = replay_allowed();
+    if (lanes_[0]->replay_) setup_replay();
   }
   lane_now_ = lanes_[0].get();
   Lane& lane = ln();
@@ -210,7 +211,14 @@ void Controller::wake() {
     if (lane.group_open_) close_group();
   } while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon);
   if (!lane.queue_.empty()) {
-    const Ps next = std::max(lane.queue_.top().ready, now + 1);
+    Ps next = std::max(lane.queue_.top().ready, now + 1);
+    // The partial outputs of replayed groups are events of the exact run too.
+    for (int chip : replaying_) {
+      const ChipReplay& r = replay_chips_[chip];
+      const std::vector<Ps>& outs = replay_memos_[r.memo].outs;
+      const auto it = std::upper_bound(outs.begin(), outs.end(), horizon - r.t);
+      if (it != outs.end()) next = std::min(next, std::max(r.t + *it, now + 1));
+    }
     next_trigger(sc_core::sc_time(static_cast<double>(next - now), sc_core::SC_PS));
   } else {
     end_run();
@@ -236,6 +244,7 @@ void Controller::issue(const Pending& top) {
       lane.queue_.pop();
     }
     lane.now_ = p.ready;
+    lane.cur_seq_ = p.seq;
     lane.cur_chip_ = b.chip;
     // The next event's partial output and route are fetched while this one is sent (cache
     // hints only), when it is a burst's.
@@ -249,6 +258,7 @@ void Controller::issue(const Pending& top) {
   }
   lane.queue_.pop();
   lane.now_ = p.ready;
+  lane.cur_seq_ = p.seq;
   if (p.job >= 0) {
     run_job(p);
     return;
@@ -268,6 +278,7 @@ void Controller::issue(const Pending& top) {
 
 // The run has ended: the ledgers summed per chip, each token's end over the lanes.
 void Controller::end_run() {
+  if (replayed_part_reads_ > 0) check_replayed_counts();
   merge_ledgers();
   for (size_t t = 0; t < tokens_.size(); ++t) tokens_[t].end = token_end(static_cast<int>(t));
 }
@@ -379,14 +390,16 @@ Ps Controller::at(Ps when, Then fn) {
 
 Ps Controller::send_partial(int b, int tile, double bits, Ps out) {
   Burst& burst = ln().bursts_[b];
-  const int chip = burst.chip;
-  arch::ScNoc& noc = layout_.chips[chip]->noc();
-  const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, counts(chip));
-  burst.all = std::max(burst.all, arrived);
-  if (--burst.left > 0) return arrived;
-  const Then last = std::move(burst.last);
-  burst.last = nullptr;
-  return last(burst.all);
+  if (__builtin_expect(burst.capture >= 0, 0)) return send_captured(b, tile, bits, out);
+  arch::ScNoc& noc = layout_.chips[burst.chip]->noc();
+  const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, burst.sends);
+  // (Again: the mesh may have simulated a replayed group first, taking bursts.)
+  Burst& after = ln().bursts_[b];
+  after.all = std::max(after.all, arrived);
+  if (--after.left > 0) return arrived;
+  const Then last = std::move(after.last);
+  after.last = nullptr;
+  return last(after.all);
 }
 
 Ps Controller::dpu_at(int chip, int dpu, Ps ready, const arch::DpuWork& w, const char* what,
@@ -485,6 +498,7 @@ void Controller::start_decode(Ps floor) {
 }
 
 void Controller::phase_split() {
+  materialize_all();  // the busy values at the decode's start are read
   stream_gating();
   settle_memos();
   if (on_decode_start) on_decode_start(prefill_end_);
@@ -887,6 +901,13 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
   }
 }
 
+void Controller::read_items(const Part& p, int replica, int src_node, Ps ready, long long seq,
+                            std::vector<Burst::Item>* items) {
+  read_groups(p, replica, src_node, ready, &discard_, [&](Ps out, Ps, int tile, double bits) {
+    items->push_back({out, seq++, tile, bits});
+  });
+}
+
 // Every row group's input multicast from `src_node`, its tiles' reads and their partial outputs
 // sent to `out_node`; returns when the last has arrived.
 Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int out_node,
@@ -920,11 +941,22 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
   if (tiles == 0) return ready;
   if (ln().replay_) {
-    if (ready == ln().now_ && ln().cur_chip_ == p.chip)
+    if (ready == ln().now_ && ln().cur_chip_ == p.chip && quiet(p.chip, ready))
       return defer_read(p, replica, src_node, out_node, c, static_cast<long long>(tiles),
                         std::move(last));
     if (ln().group_open_) close_group();
+    // The chip's replayed or recorded group first (not from inside this read's operations).
+    if (replay_chips_[p.chip].state != ChipReplay::State::kNone) touched(&hook_contexts_[p.chip]);
   }
+  Ps all_in = ready;
+  start_burst(p, replica, src_node, ready, out_node, c, std::move(last), &all_in);
+  return all_in;
+}
+
+int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, int out_node,
+                            arch::ActionCounts* c, Then last, Ps* all_in) {
+  size_t tiles = 0;
+  for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
   // Those read already go now (once every tile has been read), the others as one burst in the
   // queue; sequence numbers are taken in read order, as one job each would.
   const int join = ln().cur_join_;
@@ -940,12 +972,14 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     burst.left = static_cast<int>(tiles);
     burst.last = std::move(last);
     burst.done = 0;
+    burst.capture = -1;
     // The context each of its outputs is sent in (set_context of its step).
     const Join& j = ln().joins_[join];
     burst.phase = tokens_[j.token].decode ? 1 : 0;
     const int ledger = steps_of(j.token)[j.step].ledger;
     burst.ledger =
         multi_ ? &chip_ledgers_[burst.phase][p.chip][ledger] : &ledgers_[burst.phase][ledger];
+    burst.sends = burst.ledger;
   }
   ln().sent_now_.clear();
   std::vector<Burst::Item>& items = ln().bursts_[b].items;
@@ -956,21 +990,22 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
       items.push_back({out, next_seq(ln().cur_chip_), tile, bits});
     }
   });
-  Ps all_in = ready;
+  Ps all = ready;
   for (const TileRead& r : ln().sent_now_)
-    all_in = std::max(all_in, send_partial(b, r.tile, r.bits, r.out));
+    all = std::max(all, send_partial(b, r.tile, r.bits, r.out));
   Burst& burst = ln().bursts_[b];
   if (burst.items.empty()) {
     ln().free_bursts_.push_back(b);
-    return all_in;
+    *all_in = all;
+    return -1;
   }
-  all_in = std::max(all_in, ln().now_);
+  *all_in = std::max(all, ln().now_);
   sort_burst(&burst.items);
   // The burst is one part of its step: it finishes with its last output (run_burst).
   ++ln().joins_[join].pending;
   const Join& j = ln().joins_[join];
   ln().queue_.push(Pending{burst.items[0].out, burst.items[0].seq, j.token, j.step, -1, b});
-  return all_in;
+  return b;
 }
 
 Ps Controller::run_linear(int token, const Layer& l, int src_dpu, Ps ready) {

@@ -97,6 +97,9 @@ struct ControllerOptions {
   /// on a chip at one time run together, before the chip's next event (docs/systems.md section
   /// 8); the results are those of a run without it. Off: each read runs when it is issued.
   bool replay = true;
+  /// For tests: every replayed group is simulated in full at its first member's end (as when
+  /// something else uses the chip's mesh or tiles before the group has ended).
+  bool replay_materialize_always = false;
 };
 
 /// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
@@ -189,6 +192,8 @@ class Controller : public sc_core::sc_module {
   void settle_gating();
   /// Tile reads replayed from a memo (memo_parts), not in the tiles' own read counts.
   double memo_reads() const { return memo_reads_; }
+  /// Part reads replayed exactly (ControllerOptions::replay; a count, no effect on the results).
+  long long replayed_part_reads() const { return replayed_part_reads_; }
   /// Bits x links crossed over the chip-to-chip links, by phase.
   double link_bit_hops(int phase) const;
   /// The host link's directions (null when it is not modelled) and its bits by phase.
@@ -402,32 +407,6 @@ class Controller : public sc_core::sc_module {
   // time order), and `last` runs once on the latest arrival (or `ready`) when all have arrived.
   arch::Ps read_part(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                      arch::ActionCounts* c, ReadSpans* spans, Then last = nullptr);
-  // Exact replay (sim/chip/replay.cc). A part read with `last` issued on a chip at the time of
-  // the event being issued joins the chip's group of reads at that time (opened if none): it
-  // takes its sequence numbers and its place in its join now and runs with the group, which
-  // closes before any other event (close_group) as the read would have run when issued.
-  struct GroupMember {
-    const Part* part = nullptr;
-    int replica = 0, src_node = 0, out_node = 0;
-    int join = 0, phase = 0;
-    long long seq = 0, tiles = 0;          // its first sequence number, and how many it took
-    arch::ActionCounts* counts = nullptr;  // where its reads count
-    arch::ActionCounts* ledger = nullptr;  // the context it was issued in
-    Then last;
-  };
-  struct ReadGroup {
-    int chip = 0;
-    arch::Ps t = 0;
-    std::vector<GroupMember> members;
-  };
-  // Whether the run may gather reads (one lane, no trace, no power gating, no memo_parts,
-  // reductions at the layer's DPU).
-  bool replay_allowed() const;
-  arch::Ps defer_read(const Part& p, int replica, int src_node, int out_node, arch::ActionCounts* c,
-                      long long tiles, Then last);
-  // Whether the queue's event `p` joins the open group (a step reading a part on its chip then).
-  bool joins_group(const Pending& p) const;
-  void close_group();
   template <typename Out>
   void read_groups(const Part& p, int replica, int src_node, arch::Ps ready, arch::ActionCounts* c,
                    Out&& out);
@@ -545,6 +524,9 @@ class Controller : public sc_core::sc_module {
     // The context its outputs are sent in (set_context of its step).
     int phase = 0;
     arch::ActionCounts* ledger = nullptr;
+    arch::ActionCounts* sends = nullptr;  // where its outputs' mesh transfers count
+    int capture = -1;                     // the chip of the group recording it, or -1
+    int member = 0;                       // its member there
   };
   // Sends a burst's next partial output (`p`, just taken from the queue).
   void run_burst(const Pending& p);
@@ -553,6 +535,112 @@ class Controller : public sc_core::sc_module {
   // Sends one partial output of burst `b` (from `tile`, `bits`, ready at `out`); returns its
   // arrival, or for the last to arrive what the burst's `last` returns.
   arch::Ps send_partial(int b, int tile, double bits, arch::Ps out);
+  // Exact replay (sim/chip/replay.cc). A part read with `last` issued on a quiet chip (nothing
+  // held on its mesh, tiles and ADC banks after now) at the time of the event being issued joins
+  // the chip's group of reads at that time (opened if none): it takes its sequence numbers and
+  // its place in its join now, and the group closes before any other event (close_group). A
+  // group seen before (same chip, parts, replicas, nodes; same mesh structure) is replayed:
+  // its counts added, one placeholder per member at its last partial output's place in the
+  // queue runs `last` as the burst would, and after the last one the recorded changes of the
+  // mesh and tiles are applied, shifted to the group's time; anything else touching the chip's
+  // mesh or tiles before then simulates the group in full first (materialize). A group not seen
+  // before runs in full and is recorded.
+  struct GroupMember {
+    const Part* part = nullptr;
+    int replica = 0, src_node = 0, out_node = 0;
+    int join = 0, phase = 0;
+    long long seq = 0, tiles = 0;          // its first sequence number, and how many it took
+    arch::ActionCounts* counts = nullptr;  // where its reads count
+    arch::ActionCounts* ledger = nullptr;  // the context it was issued in
+    Then last;
+  };
+  struct ReadGroup {
+    int chip = 0;
+    arch::Ps t = 0;
+    std::vector<GroupMember> members;
+  };
+  // What a group did from a quiet start at t0 (times relative to t0).
+  struct ReplayMemo {
+    arch::NocDelta noc;
+    arch::TileDelta tiles;
+    struct Member {
+      arch::Ps last_out = 0;   // its last partial output in the queue's order: ready time
+      long long last_seq = 0;  // and sequence number less the member's first
+      arch::Ps all = 0;        // the latest arrival of its partial outputs
+      arch::Ps done = 0;       // the latest end of its outputs but the last (- t0 when none)
+      arch::ActionCounts counts;
+    };
+    std::vector<Member> members;
+    std::vector<arch::Ps> outs;  // every partial output's ready time, sorted
+  };
+  struct Signature {
+    int memo = -1;
+    int failures = 0;  // recordings that failed
+  };
+  // A chip's group after its close: being recorded, or replayed and not ended yet.
+  struct ChipReplay {
+    enum class State { kNone, kCapture, kReplayed };
+    State state = State::kNone;
+    arch::Ps t = 0;
+    long long gen = 0;  // counts the groups replayed (a placeholder of an older one does nothing)
+    int memo = -1;
+    Signature* sig = nullptr;
+    uint64_t epoch = 0;  // kCapture: the mesh's structure epoch at its start
+    int left = 0;        // members not ended
+    std::vector<GroupMember> members;
+    std::vector<int> bursts;                 // kCapture: each member's burst (-1: ended)
+    std::vector<char> ran;                   // kReplayed: its placeholder ran
+    std::vector<arch::ActionCounts> counts;  // kCapture: each member's counts
+    ReplayMemo rec;                          // kCapture: the record
+  };
+  struct HookContext {
+    Controller* ctl = nullptr;
+    int chip = 0;
+  };
+  // Whether the run may replay (one lane, no trace, no power gating, no memo_parts, reductions
+  // at the layer's DPU).
+  bool replay_allowed() const;
+  void setup_replay();
+  bool quiet(int chip, arch::Ps t);
+  arch::Ps defer_read(const Part& p, int replica, int src_node, int out_node, arch::ActionCounts* c,
+                      long long tiles, Then last);
+  // Whether the queue's event `p` joins the open group (a step reading a part on its chip then).
+  bool joins_group(const Pending& p) const;
+  void close_group();
+  // Runs the group's members in full (recording them when `r` is being captured).
+  void run_group(ReadGroup* g, ChipReplay* r);
+  void replay_group(ReadGroup* g, ChipReplay* r);
+  void replay_last(int chip, long long gen, int member);
+  // A burst of a group being recorded sends its partial output (send_partial's work).
+  arch::Ps send_captured(int b, int tile, double bits, arch::Ps out);
+  void end_capture(int chip);
+  void abandon_capture(int chip);
+  // The chip's mesh or tiles are about to be used by something else than its group.
+  static void touched(void* ctx);
+  void materialize(int chip);
+  // The reads of a part replica from `ready` (counted to discard_), its partial outputs with
+  // sequence numbers from `seq` in read order.
+  void read_items(const Part& p, int replica, int src_node, arch::Ps ready, long long seq,
+                  std::vector<Burst::Item>* items);
+  void materialize_sends(int chip, std::vector<std::vector<Burst::Item>>* items, arch::Ps now,
+                         long long seq_now);
+  void materialize_all();
+  // A replayed group's counts were added at once, not as its reads ran: the same sums only if
+  // every count is a whole number (throws std::logic_error otherwise).
+  void check_replayed_counts() const;
+  void arm_hooks(int chip, bool on);
+  std::vector<long long> signature_key(const ReadGroup& g) const;
+  // A burst with `last`: its outputs read before now sent now, the others queued; returns the
+  // burst (-1 when every output was sent) and sets `*all_in` as read_part returns.
+  int start_burst(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
+                  arch::ActionCounts* c, Then last, arch::Ps* all_in);
+  std::map<std::vector<long long>, Signature> signatures_;
+  std::vector<ReplayMemo> replay_memos_;
+  std::vector<ChipReplay> replay_chips_;  // per chip
+  std::vector<HookContext> hook_contexts_;
+  std::vector<int> replaying_;  // chips with a replayed group not ended (for the window)
+  arch::ActionCounts discard_;  // counts of a group simulated again (counted once already)
+  long long replayed_part_reads_ = 0;
   long long kv_bits_per_token_ = 0, kv_bits_per_token_block_ = 0;
   std::vector<long long> kv_capacity_tokens_;  // per chip
   // Counting: the ledger of the step being executed; per-chip scratch counts of a system.
@@ -640,8 +728,9 @@ class Controller : public sc_core::sc_module {
     std::vector<Burst> bursts_;
     std::vector<int> free_joins_, free_jobs_, free_bursts_;
     int cur_join_ = -1;
-    arch::Ps now_ = 0;  // ready time of the step or job being issued
-    int cur_chip_ = 0;  // chip of the event being issued
+    arch::Ps now_ = 0;       // ready time of the step or job being issued
+    long long cur_seq_ = 0;  // and its sequence number
+    int cur_chip_ = 0;       // chip of the event being issued
     int cur_phase_ = 0;
     arch::ActionCounts* cur_ledger_ = nullptr;
     // Scratch.

@@ -36,6 +36,7 @@ ControllerOptions controller_options(const SimOptions& options) {
   co.max_batch = options.max_batch;
   co.memo_parts = options.memo_parts;
   co.replay = options.replay;
+  co.replay_materialize_always = options.replay_materialize_always;
   co.threads = std::max(1, options.threads);
   co.lane_of_chip = options.lane_of_chip;
   co.lanes_in_turn = options.lanes_in_turn;

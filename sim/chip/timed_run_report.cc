@@ -361,6 +361,8 @@ void report_statistics(const Run& run, const Phases& ph, proto::SimReport* r) {
     add_statistic("trace.spans_dropped", "count", static_cast<double>(run.trace->dropped()), r);
   }
   add_statistic("controller.activations", "count", static_cast<double>(run.ctl->activations()), r);
+  add_statistic("controller.replayed_part_reads", "count",
+                static_cast<double>(run.ctl->replayed_part_reads()), r);
 }
 
 void report_mapping_and_speed(const Run& run, const Phases& ph, proto::SimReport* r) {
