@@ -89,8 +89,8 @@ struct NocDelta {
   std::vector<Start> starts;  ///< plans' last starts changed
   std::vector<Occ> occs;      ///< plans' last occupancies changed
   double bit_hops = 0, busy_ps = 0, adds = 0;  ///< statistics' increments (whole numbers)
-  bool has_horizon = false;  ///< the group returned some time (else it changed nothing)
-  Ps horizon = 0;            ///< the latest time the group's operations returned - t0
+  bool has_horizon = false;  ///< the group raised the horizon (else it changed nothing)
+  Ps horizon = 0;            ///< the horizon the group's operations raised it to - t0
 };
 
 /// The mesh. Transfers are cut-through: the head advances one hop per hop latency, and each link
@@ -132,6 +132,25 @@ struct NocDelta {
 /// maxima of whole numbers, so the same times at every level). Links a multicast tree or a
 /// reduction takes (pinned) keep a row's links from being lazy before E: their paths reserve links
 /// directly.
+///
+/// Quiet replay (no trace, no router gating): horizon() bounds every free time the mesh holds,
+/// explicit, deferred or shadowed. Each operation raises it to the latest time it returns or a
+/// bound of it: a unicast's arrival comes after each link it held is free again (a link's
+/// start + occupancy is at most the next link's start, the last one's at most the arrival; a
+/// deferred link starts, once replayed, d hops before the exit at the latest, as the walk would
+/// have it); every link of a tree or a reduction lies on the way to a destination, reached
+/// after the link is free (along a registered tree: the latest start on a link it reserves +
+/// the most hops from such a link to a destination + the occupancy bounds every arrival).
+/// When horizon() <= t0 ("quiet") and a group of operations all ready at t0 or later runs,
+/// max(head, free) is the head wherever a free time from before t0 is read: what the group
+/// does is a function of its ready times alone, and from another quiet start t the same
+/// shifted by t - t0. capture_begin/capture_end record it (the entries it changed, relative to
+/// t0: link free times with the deferred records settled, the plans' last starts and last
+/// occupancy, from which the shadowed links' free times follow; statistics as whole-number
+/// increments) and apply() writes it shifted, as long as structure_epoch() (the flows, plans,
+/// shadowed and pinned links, exit links switched on or off) is the capture's. Exit segments
+/// may end in another mode than the run's (both are exact): a lazy segment apply() writes to is
+/// settled first and checked again. Router gating and deferred_runs() are not part of it.
 class ScNoc : public ScComponent {
  public:
   ScNoc(sc_core::sc_module_name name, const NocSpec& spec);
@@ -209,7 +228,9 @@ class ScNoc : public ScComponent {
 
   // ---- Quiet replay (see the class comment) ----
   /// An upper bound of every free time the mesh holds (explicit, deferred or shadowed; router
-  /// gating aside): the latest time an operation returned. Never decreases.
+  /// gating aside): the latest time an operation returned, or a bound of it (a multicast
+  /// along a flow: its latest real start + the most hops to a destination + the occupancy).
+  /// Never decreases.
   Ps horizon() const { return std::max(horizon_, capture_floor_); }
   /// Changes whenever what later operations compute changes otherwise than through free times:
   /// a flow registered, a plan compiled or marked stale, a link unshadowed or pinned, exit links
