@@ -90,8 +90,10 @@ sim::SimOptions tokens(int P, int D, int batch) {
 }
 
 double check_system(const std::string& path, const std::string& model_name, sim::SimOptions o,
-                    const mapping::SystemMapOptions& map = {}, bool host = false) {
-  const proto::SystemConfig system = proto::load_system_config(kRoot + "/" + path);
+                    const mapping::SystemMapOptions& map = {}, bool host = false,
+                    bool ports = false) {
+  proto::SystemConfig system = proto::load_system_config(kRoot + "/" + path);
+  if (ports) system.mutable_links()->set_route_via_ports(true);
   const workloads::ModelConfig model = model_of(model_name);
   const proto::SystemPlan plan = mapping::make_system_plan(model, system, map);
   const mapping::SystemChipPlans chips = mapping::make_chip_plans(model, system, plan, "dense");
@@ -152,6 +154,14 @@ TEST(Replay, GatedLlama8bPresetGivesTheSameReport) {
 TEST(Replay, Phi3WithTheHostLinkGivesTheSameReport) {
   check_system("configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k", tokens(3, 3, 4), {},
                true);
+}
+
+// Data crossing each chip's mesh to and from the link ports: transfers that are not the chip's
+// reads use the mesh while groups are replayed (each such use materializes the group first).
+TEST(Replay, Phi3WithPathsToThePortsGivesTheSameReport) {
+  EXPECT_GT(check_system("configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k",
+                         tokens(3, 3, 4), {}, true, true),
+            0);
 }
 
 TEST(Replay, LayersSplitOverChipsGiveTheSameReport) {
