@@ -889,14 +889,6 @@ void ScNoc::set_trace(SpanSink* sink) {
   link_track_.assign(link_free_.size(), -2);
 }
 
-void ScNoc::fire_touch_hook() {
-  in_hook_ = true;
-  hook_armed_ = false;
-  hook_(hook_ctx_);
-  in_hook_ = false;
-  hook_armed_ = hook_wanted_ && hook_;
-}
-
 namespace {
 // Whether `x` is a whole number that doubles add exactly (|x| < 2^53).
 bool whole(double x) {

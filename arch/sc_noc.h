@@ -15,6 +15,7 @@
 #include "arch/power_gating.h"
 #include "arch/sc_common.h"
 #include "arch/sc_component.h"
+#include "arch/touch_hook.h"
 
 namespace aimc::arch {
 
@@ -255,15 +256,9 @@ class ScNoc : public ScComponent {
   /// set_exit_links, set_trace, close), while armed (not the statistics' getters, not the cache
   /// hints, not capture/apply). The hook runs disarmed (operations it calls do not call it
   /// again) and may disarm it for good (arm_touch_hook(false) from inside).
-  void set_touch_hook(void (*fn)(void*), void* ctx) {
-    hook_ = fn;
-    hook_ctx_ = ctx;
-  }
-  void arm_touch_hook(bool on) {
-    hook_wanted_ = on;
-    hook_armed_ = on && !in_hook_ && hook_;
-  }
-  bool touch_hook_armed() const { return hook_wanted_; }
+  void set_touch_hook(void (*fn)(void*), void* ctx) { hook_.set(fn, ctx); }
+  void arm_touch_hook(bool on) { hook_.arm(on); }
+  bool touch_hook_armed() const { return hook_.wanted(); }
 
   /// Hints the caches at the link state that unicast(src, dst) will read (no other effect).
   void prefetch_route(int src, int dst) const {
@@ -328,13 +323,8 @@ class ScNoc : public ScComponent {
 
  private:
   /// Calls the touch hook when armed (one predictable branch when not).
-  void touch() {
-    if (__builtin_expect(hook_armed_, false)) fire_touch_hook();
-  }
-  void fire_touch_hook();
-  void (*hook_)(void*) = nullptr;
-  void* hook_ctx_ = nullptr;
-  bool hook_armed_ = false, hook_wanted_ = false, in_hook_ = false;
+  void touch() { hook_.touch(); }
+  TouchHook hook_;
   /// The operations (the public ones without the touch hook, which they call among themselves).
   Ps unicast_impl(Ps ready, int src, int dst, double bits, ActionCounts* counts);
   void multicast_impl(Ps ready, int src, const int* dsts, int n, double bits, Ps* arrivals,

@@ -35,14 +35,6 @@ bool whole(double x) {
 }
 }  // namespace
 
-void TileArray::fire_touch_hook() {
-  in_hook_ = true;
-  hook_armed_ = false;
-  hook_(hook_ctx_);
-  in_hook_ = false;
-  hook_armed_ = hook_wanted_ && hook_;
-}
-
 void TileArray::capture_begin() {
   if (capturing_) throw std::logic_error("TileArray: capture_begin twice");
   capturing_ = true;

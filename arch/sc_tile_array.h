@@ -15,6 +15,7 @@
 #include "arch/sc_adc_bank.h"
 #include "arch/sc_common.h"
 #include "arch/sc_tile.h"
+#include "arch/touch_hook.h"
 
 namespace aimc::arch {
 
@@ -83,7 +84,7 @@ class TileArray {
   }
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
-    if (__builtin_expect(hook_armed_, false)) fire_touch_hook();
+    hook_.touch();
     if (plain_) {
       // One group per bank: the conversions end in order, the last one after every slot, the
       // integrator and the bank are free.
@@ -117,21 +118,12 @@ class TileArray {
   /// horizon() <= t (or when the array is not one capture_end() accepts). Calls no touch hook.
   void apply(const TileDelta& d, Ps t);
   /// A hook read() calls first thing while armed (as ScNoc::set_touch_hook).
-  void set_touch_hook(void (*fn)(void*), void* ctx) {
-    hook_ = fn;
-    hook_ctx_ = ctx;
-  }
-  void arm_touch_hook(bool on) {
-    hook_wanted_ = on;
-    hook_armed_ = on && !in_hook_ && hook_;
-  }
-  bool touch_hook_armed() const { return hook_wanted_; }
+  void set_touch_hook(void (*fn)(void*), void* ctx) { hook_.set(fn, ctx); }
+  void arm_touch_hook(bool on) { hook_.arm(on); }
+  bool touch_hook_armed() const { return hook_.wanted(); }
 
  private:
-  void fire_touch_hook();
-  void (*hook_)(void*) = nullptr;
-  void* hook_ctx_ = nullptr;
-  bool hook_armed_ = false, hook_wanted_ = false, in_hook_ = false;
+  TouchHook hook_;
   static constexpr Ps kNoTime = std::numeric_limits<Ps>::min();
   Ps horizon_ = 0;
   Ps capture_floor_ = kNoTime;  // while capturing: the horizon at capture_begin()

@@ -17,21 +17,10 @@
 #include "proto/user_error.h"
 #include "sim/chip/chip_specs.h"
 #include "sim/chip/radix_sort.h"
+#include "sim/chip/take_slot.h"
 
 namespace aimc::sim {
 namespace {
-
-// A slot of a pool (joins, jobs, fans): the last one freed, or a new one at the end.
-template <typename Pool>
-int take_slot(Pool& pool, std::vector<int>& free) {
-  if (free.empty()) {
-    pool.emplace_back();
-    return static_cast<int>(pool.size()) - 1;
-  }
-  const int k = free.back();
-  free.pop_back();
-  return k;
-}
 
 using arch::Ps;
 

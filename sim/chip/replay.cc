@@ -17,24 +17,13 @@
 #include <tuple>
 
 #include "sim/chip/controller.h"
+#include "sim/chip/take_slot.h"
 
 namespace aimc::sim {
 
 using arch::Ps;
 
 namespace {
-
-// A slot of a pool (as in controller.cc): the last one freed, or a new one at the end.
-template <typename Pool>
-int take_slot(Pool& pool, std::vector<int>& free) {
-  if (free.empty()) {
-    pool.emplace_back();
-    return static_cast<int>(pool.size()) - 1;
-  }
-  const int k = free.back();
-  free.pop_back();
-  return k;
-}
 
 // Recordings of one group that may fail (something else used the chip meanwhile) before the
 // group is no longer recorded.

@@ -13,6 +13,7 @@
 #include "mapping/system_mapper.h"
 #include "proto/system_config_io.h"
 #include "sim/chip/timing_run.h"
+#include "tests/sc/run_measures.h"
 #include "workloads/shape_cards.h"
 #include "workloads/transformer_weights.h"
 
@@ -25,16 +26,8 @@ const std::string kRoot = AIMC_SOURCE_DIR;
 // controller's process, which the threads change, and the part reads replayed, which one lane
 // does and several do not: sim/chip/replay.cc).
 proto::SimReport results(proto::SimReport r) {
-  r.clear_wall_s();
-  r.clear_wall_s_per_decode_token();
-  r.clear_tile_reads_per_wall_s();
-  r.clear_cpu_s_per_decode_token();
-  auto* stats = r.mutable_statistics();
-  for (int i = stats->size() - 1; i >= 0; --i)
-    if (stats->Get(i).name() == "controller.activations" ||
-        stats->Get(i).name() == "controller.replayed_part_reads")
-      stats->DeleteSubrange(i, 1);
-  return r;
+  return sim::testing::without_run_measures(
+      std::move(r), {"controller.activations", "controller.replayed_part_reads"});
 }
 
 struct Case {

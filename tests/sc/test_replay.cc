@@ -16,6 +16,7 @@
 #include "sim/chip/run_numerics.h"
 #include "sim/chip/timing_run.h"
 #include "sim/serving/arrivals.h"
+#include "tests/sc/run_measures.h"
 #include "workloads/dataset.h"
 #include "workloads/shape_cards.h"
 #include "workloads/transformer_weights.h"
@@ -36,14 +37,7 @@ double replayed(const proto::SimReport& r) {
 // The report without what measures the simulator itself (wall and CPU time) and the count of
 // replayed reads.
 proto::SimReport results(proto::SimReport r) {
-  r.clear_wall_s();
-  r.clear_wall_s_per_decode_token();
-  r.clear_tile_reads_per_wall_s();
-  r.clear_cpu_s_per_decode_token();
-  auto* stats = r.mutable_statistics();
-  for (int i = stats->size() - 1; i >= 0; --i)
-    if (stats->Get(i).name() == kReplayed) stats->DeleteSubrange(i, 1);
-  return r;
+  return sim::testing::without_run_measures(std::move(r), {kReplayed});
 }
 
 const workloads::TransformerWeights& bundled() {
