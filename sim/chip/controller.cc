@@ -938,38 +938,43 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
     if (replay_chips_[p.chip].state != ChipReplay::State::kNone) touched(&hook_contexts_[p.chip]);
   }
   Ps all_in = ready;
-  start_burst(p, replica, src_node, ready, out_node, c, std::move(last), &all_in);
+  start_burst(p, replica, src_node, ready, out_node, c, static_cast<int>(tiles), std::move(last),
+              &all_in);
   return all_in;
 }
 
-int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, int out_node,
-                            arch::ActionCounts* c, Then last, Ps* all_in) {
-  size_t tiles = 0;
-  for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
-  // Those read already go now (once every tile has been read), the others as one burst in the
-  // queue; sequence numbers are taken in read order, as one job each would.
-  const int join = ln().cur_join_;
+int Controller::open_burst(int join, int chip, int out_node, Ps all, int left, Then last, int phase,
+                           arch::ActionCounts* ledger) {
   const int b = take_slot(ln().bursts_, ln().free_bursts_);
-  {
-    Burst& burst = ln().bursts_[b];
-    burst.items.clear();
-    burst.join = join;
-    burst.chip = p.chip;
-    burst.out_node = out_node;
-    burst.next = 0;
-    burst.all = ready;
-    burst.left = static_cast<int>(tiles);
-    burst.last = std::move(last);
-    burst.done = 0;
-    burst.capture = -1;
-    // The context each of its outputs is sent in (set_context of its step).
-    const Join& j = ln().joins_[join];
-    burst.phase = tokens_[j.token].decode ? 1 : 0;
-    const int ledger = steps_of(j.token)[j.step].ledger;
-    burst.ledger =
-        multi_ ? &chip_ledgers_[burst.phase][p.chip][ledger] : &ledgers_[burst.phase][ledger];
-    burst.sends = burst.ledger;
-  }
+  Burst& burst = ln().bursts_[b];
+  burst.items.clear();
+  burst.join = join;
+  burst.chip = chip;
+  burst.out_node = out_node;
+  burst.next = 0;
+  burst.all = all;
+  burst.left = left;
+  burst.last = std::move(last);
+  burst.done = 0;
+  burst.capture = -1;
+  burst.phase = phase;
+  burst.ledger = ledger;
+  burst.sends = ledger;
+  return b;
+}
+
+int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, int out_node,
+                            arch::ActionCounts* c, int tiles, Then last, Ps* all_in) {
+  // Those read already go now (once every tile has been read), the others as one burst in the
+  // queue; sequence numbers are taken in read order, as one job each would. Its outputs are sent
+  // in the context of its step (set_context).
+  const int join = ln().cur_join_;
+  const Join& step = ln().joins_[join];
+  const int phase = tokens_[step.token].decode ? 1 : 0;
+  const int ledger = steps_of(step.token)[step.step].ledger;
+  const int b =
+      open_burst(join, p.chip, out_node, ready, tiles, std::move(last), phase,
+                 multi_ ? &chip_ledgers_[phase][p.chip][ledger] : &ledgers_[phase][ledger]);
   ln().sent_now_.clear();
   std::vector<Burst::Item>& items = ln().bursts_[b].items;
   read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {

@@ -615,6 +615,9 @@ class Controller : public sc_core::sc_module {
   arch::Ps send_captured(int b, int tile, double bits, arch::Ps out);
   void end_capture(int chip);
   void abandon_capture(int chip);
+  // Ends the recording of the chip's group (either way): hooks off, the mesh's and tiles'
+  // captures closed, each member's counts to its ledger; whether the record can be kept.
+  bool close_capture(int chip);
   // The chip's mesh or tiles are about to be used by something else than its group.
   static void touched(void* ctx);
   void materialize(int chip);
@@ -633,7 +636,10 @@ class Controller : public sc_core::sc_module {
   // A burst with `last`: its outputs read before now sent now, the others queued; returns the
   // burst (-1 when every output was sent) and sets `*all_in` as read_part returns.
   int start_burst(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
-                  arch::ActionCounts* c, Then last, arch::Ps* all_in);
+                  arch::ActionCounts* c, int tiles, Then last, arch::Ps* all_in);
+  // A new burst of no items yet (sent in `phase`, counted to `ledger`): returns its slot.
+  int open_burst(int join, int chip, int out_node, arch::Ps all, int left, Then last, int phase,
+                 arch::ActionCounts* ledger);
   std::map<std::vector<long long>, Signature> signatures_;
   std::vector<ReplayMemo> replay_memos_;
   std::vector<ChipReplay> replay_chips_;  // per chip

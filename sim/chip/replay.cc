@@ -189,7 +189,8 @@ void Controller::run_group(ReadGroup* g, ChipReplay* r) {
     --lane.joins_[m.join].pending;  // the burst counts again
     Ps all_in = 0;
     const int b = start_burst(*m.part, m.replica, m.src_node, g->t, m.out_node,
-                              capture ? &r->counts[i] : m.counts, std::move(m.last), &all_in);
+                              capture ? &r->counts[i] : m.counts, static_cast<int>(m.tiles),
+                              std::move(m.last), &all_in);
     if (b < 0 || all_in != g->t || seqs_[g->chip] != m.seq + m.tiles)
       throw std::logic_error("controller: a gathered part read did not run as when issued");
     seqs_[g->chip] = next;
@@ -240,7 +241,7 @@ Ps Controller::send_captured(int b, int tile, double bits, Ps out) {
 
 // The group's last partial output was sent: the record is kept if the mesh and tiles accept it
 // and its counts are whole numbers; the counts go to the ledgers.
-void Controller::end_capture(int chip) {
+bool Controller::close_capture(int chip) {
   ChipReplay& r = replay_chips_[chip];
   Chip& c = *layout_.chips[chip];
   arm_hooks(chip, false);
@@ -250,12 +251,18 @@ void Controller::end_capture(int chip) {
   for (size_t i = 0; i < r.members.size(); ++i) {
     *r.members[i].counts += r.counts[i];
     ok = ok && whole(r.counts[i]);
-    r.rec.members[i].counts = r.counts[i];
   }
+  return ok;
+}
+
+void Controller::end_capture(int chip) {
+  ChipReplay& r = replay_chips_[chip];
+  const bool ok = close_capture(chip);
   if (ok) {
+    for (size_t i = 0; i < r.members.size(); ++i) r.rec.members[i].counts = r.counts[i];
     r.sig->memo = static_cast<int>(replay_memos_.size());
     replay_memos_.push_back(std::move(r.rec));
-  } else if (c.noc().structure_epoch() == r.epoch) {
+  } else if (layout_.chips[chip]->noc().structure_epoch() == r.epoch) {
     ++r.sig->failures;  // (the mesh's structure still settling is no failure of the group)
   }
   r.members.clear();
@@ -265,13 +272,8 @@ void Controller::end_capture(int chip) {
 // goes on as it is (its counts to the ledgers from here on).
 void Controller::abandon_capture(int chip) {
   ChipReplay& r = replay_chips_[chip];
-  Chip& c = *layout_.chips[chip];
-  arm_hooks(chip, false);
-  r.state = ChipReplay::State::kNone;
-  c.noc().capture_end(r.t, &r.rec.noc);
-  c.tile_array().capture_end(r.t, &r.rec.tiles);
+  close_capture(chip);
   for (size_t i = 0; i < r.members.size(); ++i) {
-    *r.members[i].counts += r.counts[i];
     if (r.bursts[i] < 0) continue;
     Burst& burst = ln().bursts_[r.bursts[i]];
     burst.capture = -1;
@@ -432,22 +434,12 @@ void Controller::materialize_sends(int chip, std::vector<std::vector<Burst::Item
     if (ran) continue;
     if (k == its.size())
       throw std::logic_error("controller: a replayed group's member ended before its placeholder");
-    const GroupMember& m = r.members[i];
-    const int b = take_slot(lane.bursts_, lane.free_bursts_);
+    GroupMember& m = r.members[i];
+    const int b = open_burst(m.join, chip, m.out_node, r.t, static_cast<int>(its.size()),
+                             std::move(m.last), m.phase, m.ledger);
     Burst& burst = lane.bursts_[b];
     burst.items.assign(its.begin() + static_cast<long>(k), its.end());
-    burst.join = m.join;
-    burst.chip = chip;
-    burst.out_node = m.out_node;
-    burst.next = 0;
-    burst.all = r.t;
-    burst.left = static_cast<int>(its.size());
-    burst.last = std::move(r.members[i].last);
-    burst.done = 0;
-    burst.phase = m.phase;
-    burst.ledger = m.ledger;
-    burst.sends = &discard_;
-    burst.capture = -1;
+    burst.sends = &discard_;  // counted once already
     bursts[i] = b;
   }
   std::sort(sent.begin(), sent.end());
