@@ -972,22 +972,31 @@ bool ScNoc::capture_end(Ps t0, NocDelta* d) {
   return true;
 }
 
+Ps ScNoc::held_by(const NocDelta& d) {
+  if (d.epoch != epoch_ || capturing_) return std::numeric_limits<Ps>::max();
+  for (int seg : d.segments) settle(seg);
+  Ps held = kNoTime;
+  for (const NocDelta::Link& l : d.links) {
+    const Ps f = link_free_[l.link];
+    if (f < 0) return std::numeric_limits<Ps>::max();
+    held = std::max(held, f);
+  }
+  return held;
+}
+
 void ScNoc::apply(const NocDelta& d, Ps t) {
-  if (horizon() > t)
-    throw std::logic_error(std::string(name()) + ": apply at " + std::to_string(t) +
-                           " before the mesh is quiet (horizon " + std::to_string(horizon()) + ")");
   if (d.epoch != epoch_)
     throw std::logic_error(std::string(name()) + ": apply of a delta of another structure epoch");
   if (capturing_) throw std::logic_error(std::string(name()) + ": apply while capturing");
-  // Segments it writes: their deferred records first (they end by the horizon), then lazy ones
-  // are checked again once written.
-  for (int seg : d.segments) settle(seg);
+  // Segments it writes: their deferred records first (held_by), then lazy ones are checked
+  // again once written.
+  const Ps held = held_by(d);
+  if (held > t)
+    throw std::logic_error(std::string(name()) + ": apply at " + std::to_string(t) +
+                           " while a link it writes is held until " + std::to_string(held) +
+                           " (or shadowed)");
   Ps* free = link_free_.data();
-  for (const NocDelta::Link& l : d.links) {
-    if (free[l.link] < 0)
-      throw std::logic_error(std::string(name()) + ": apply to a shadowed link");
-    free[l.link] = t + l.free;
-  }
+  for (const NocDelta::Link& l : d.links) free[l.link] = t + l.free;
   for (int seg : d.segments) {
     Exit& e = exits_[seg];
     if (e.mode == kLazy && !dominated(seg)) {
@@ -1001,6 +1010,43 @@ void ScNoc::apply(const NocDelta& d, Ps t) {
   busy_ps_ += d.busy_ps;
   adds_ += d.adds;
   if (d.has_horizon) reach(t + d.horizon);
+}
+
+void ScNoc::footprint(const NocDelta& d, std::vector<uint64_t>* bits) const {
+  bits->assign((link_free_.size() + 63) / 64, 0);
+  uint64_t* b = bits->data();
+  auto mark = [b](int link) { b[link >> 6] |= uint64_t{1} << (link & 63); };
+  for (const NocDelta::Link& l : d.links) mark(l.link);
+  for (int seg : d.segments) {
+    const int first = (seg >= spec_.mesh_y) * nodes_ + (seg % spec_.mesh_y) * spec_.mesh_x;
+    for (int k = 0; k < spec_.mesh_x; ++k) mark(first + k);
+  }
+  for (const NocDelta::Occ& o : d.occs)
+    for (int link : flows_[o.flow].link) mark(link);
+}
+
+bool ScNoc::route_guarded(int src, int dst, double bits) const {
+  if (src == dst || bits <= 0) return false;  // the unicast does nothing
+  if (std::floor(bits) != bits || bits >= 9007199254740992.0 || sink_ || routers_.spec().enabled)
+    return true;
+  const Ps* free = link_free_.data();
+  auto meets = [&](int link, int stride, int n) {
+    for (; n > 0; --n, link += stride)
+      if (guarded(link) || free[link] < 0) return true;
+    return false;
+  };
+  const int y = row_of(src), x = src - y * spec_.mesh_x;
+  const int dy = row_of(dst), dx = dst - dy * spec_.mesh_x;
+  return meets((dx > x ? 0 : 1) * nodes_ + src, dx > x ? 1 : -1, std::abs(dx - x)) ||
+         meets((dy > y ? 2 : 3) * nodes_ + dx * spec_.mesh_y + y, dy > y ? 1 : -1,
+               std::abs(dy - y));
+}
+
+bool ScNoc::flow_guarded(int flow, double bits) const {
+  if (std::floor(bits) != bits || bits >= 9007199254740992.0 || plans_[flow]->stale) return true;
+  for (int link : flows_[flow].link)
+    if (guarded(link)) return true;
+  return false;
 }
 
 }  // namespace aimc::arch

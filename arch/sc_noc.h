@@ -159,7 +159,7 @@ class ScNoc : public ScComponent {
   /// Sends `bits` from node `src` to node `dst`, ready at `ready`; returns the arrival time of
   /// the tail. src == dst costs nothing. Counts bit-hops.
   Ps unicast(Ps ready, int src, int dst, double bits, ActionCounts* counts) {
-    touch();
+    touch_route(src, dst, bits);
     return unicast_impl(ready, src, dst, bits, counts);
   }
   /// Sends the same `bits` from `src` to each of `n` nodes `dsts`; `arrivals[i]` receives the
@@ -178,7 +178,10 @@ class ScNoc : public ScComponent {
   }
   /// multicast() along a tree from build_tree(): the same reservations, in the same order.
   void multicast(Ps ready, const McTree& tree, double bits, Ps* arrivals, ActionCounts* counts) {
-    touch();
+    if (tree.owner == this && tree.flow >= 0 && shadowing())
+      touch_flow(tree.flow, bits);
+    else
+      touch();
     multicast_tree(ready, tree, bits, arrivals, counts);
   }
   /// Whether a tree registered by this mesh (McTree::owner) is run from its flow now: then
@@ -187,7 +190,7 @@ class ScNoc : public ScComponent {
   /// multicast() along the registered tree of flow `flow` (McTree::flow of a tree this mesh
   /// registered), when runs_flows(): `arrivals` per destination of the tree, in its order.
   void multicast_flow(Ps ready, int flow, double bits, Ps* arrivals, ActionCounts* counts) {
-    touch();
+    touch_flow(flow, bits);
     multicast_flow_impl(ready, flow, bits, arrivals, counts);
   }
   /// Hints the caches at what multicast_flow(flow) reads (no other effect).
@@ -248,9 +251,30 @@ class ScNoc : public ScComponent {
   bool capture_end(Ps t0, NocDelta* d);
   /// Leaves the mesh as the captured group's operations, run from `t` (each ready time shifted
   /// by t - t0), would: free times, plans' last starts and occupancies, statistics, horizon().
-  /// Throws std::logic_error unless horizon() <= t and structure_epoch() == d.epoch. Calls no
-  /// touch hook. O(entries of d).
+  /// Throws std::logic_error unless held_by(d) <= t and structure_epoch() == d.epoch (links
+  /// outside the delta may be held later: see footprint below). Calls no touch hook.
+  /// O(entries of d).
   void apply(const NocDelta& d, Ps t);
+  /// Footprint replay: the links the captured group writes (d.links) are the only ones whose
+  /// free times it reads but for shadowed links, which never delay a head (the class comment)
+  /// and whose implied free times follow from the plans' last starts. So when every link of
+  /// d.links is free by t (after the deferred records of d.segments are replayed), the group run
+  /// from t does what it did from t0, shifted, whatever other links hold: held_by(d) is the
+  /// latest free time of d.links (those segments' records replayed first), the largest Ps when
+  /// d cannot be applied (another structure epoch, a capture under way, a link shadowed).
+  Ps held_by(const NocDelta& d);
+  /// The footprint of `d`: one bit per link (link l: bit l % 64 of word l / 64), set for the
+  /// links of d.links, every link of its segments (their records are replayed as a whole) and
+  /// every link of the trees of its flows (d.occs).
+  void footprint(const NocDelta& d, std::vector<uint64_t>* bits) const;
+  /// While armed with a guard (the footprint of a delta being replayed), the touch hook fires
+  /// only for an operation that may read or write a link of the footprint: a unicast whose
+  /// route crosses one, or a shadowed link (it would change the structure), or whose bits are
+  /// not a whole number (the statistics would then depend on the order of the adds); a
+  /// multicast along a registered flow whose tree has one or whose plan is stale; every other
+  /// operation. The same operations on other links commute with the group's. null: every
+  /// operation fires. The footprint must outlive the guard.
+  void guard(const uint64_t* footprint) { guard_ = footprint; }
   /// A hook the mesh calls first thing in every public operation that reads or changes its
   /// links (unicast, both multicasts, multicast_flow, reduce, build_tree, free_at,
   /// set_exit_links, set_trace, close), while armed (not the statistics' getters, not the cache
@@ -324,6 +348,19 @@ class ScNoc : public ScComponent {
  private:
   /// Calls the touch hook when armed (one predictable branch when not).
   void touch() { hook_.touch(); }
+  /// unicast()'s and multicast_flow()'s: the hook only when the operation meets the guard.
+  void touch_route(int src, int dst, double bits) {
+    if (__builtin_expect(hook_.armed(), false) && (!guard_ || route_guarded(src, dst, bits)))
+      hook_.touch();
+  }
+  void touch_flow(int flow, double bits) {
+    if (__builtin_expect(hook_.armed(), false) && (!guard_ || flow_guarded(flow, bits)))
+      hook_.touch();
+  }
+  bool route_guarded(int src, int dst, double bits) const;
+  bool flow_guarded(int flow, double bits) const;
+  bool guarded(int link) const { return (guard_[link >> 6] >> (link & 63)) & 1; }
+  const uint64_t* guard_ = nullptr;
   TouchHook hook_;
   /// The operations (the public ones without the touch hook, which they call among themselves).
   Ps unicast_impl(Ps ready, int src, int dst, double bits, ActionCounts* counts);

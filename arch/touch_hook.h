@@ -17,6 +17,8 @@ class TouchHook {
     armed_ = on && !in_hook_ && fn_;
   }
   bool wanted() const { return wanted_; }
+  /// Whether touch() calls the hook now.
+  bool armed() const { return armed_; }
   /// Calls the hook when armed; it runs disarmed (what it calls does not call it again).
   void touch() {
     if (__builtin_expect(armed_, false)) fire();

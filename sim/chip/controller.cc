@@ -361,6 +361,7 @@ void Controller::run_burst(const Pending& p) {
   Burst& after = ln().bursts_[p.burst];
   after.done = std::max(after.done, done);
   if (!last) return;
+  --ln().chip_bursts_[after.chip];
   ln().free_bursts_.push_back(p.burst);
   finish(join, after.done);
 }
@@ -930,7 +931,7 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   for (const RowGroup& g : p.replicas[replica]) tiles += g.tiles.size();
   if (tiles == 0) return ready;
   if (ln().replay_) {
-    if (ready == ln().now_ && ln().cur_chip_ == p.chip && quiet(p.chip, ready))
+    if (ready == ln().now_ && ln().cur_chip_ == p.chip && gathers(p.chip, ready))
       return defer_read(p, replica, src_node, out_node, c, static_cast<long long>(tiles),
                         std::move(last));
     if (ln().group_open_) close_group();
@@ -946,6 +947,9 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
 int Controller::open_burst(int join, int chip, int out_node, Ps all, int left, Then last, int phase,
                            arch::ActionCounts* ledger) {
   const int b = take_slot(ln().bursts_, ln().free_bursts_);
+  std::vector<int>& live = ln().chip_bursts_;
+  if (static_cast<size_t>(chip) >= live.size()) live.resize(static_cast<size_t>(chip) + 1, 0);
+  ++live[chip];
   Burst& burst = ln().bursts_[b];
   burst.items.clear();
   burst.join = join;
@@ -989,6 +993,7 @@ int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, 
     all = std::max(all, send_partial(b, r.tile, r.bits, r.out));
   Burst& burst = ln().bursts_[b];
   if (burst.items.empty()) {
+    --ln().chip_bursts_[burst.chip];
     ln().free_bursts_.push_back(b);
     *all_in = all;
     return -1;

@@ -100,6 +100,9 @@ struct ControllerOptions {
   /// For tests: every replayed group is simulated in full at its first member's end (as when
   /// something else uses the chip's mesh or tiles before the group has ended).
   bool replay_materialize_always = false;
+  /// For tests: off, groups gather and replay only on a quiet chip (not on one whose mesh
+  /// holds links of other transfers away from the group's).
+  bool replay_footprint = true;
 };
 
 /// The chips a controller drives. One chip: chips = {chip}, plans = {plan}, no links.
@@ -571,7 +574,8 @@ class Controller : public sc_core::sc_module {
       arch::ActionCounts counts;
     };
     std::vector<Member> members;
-    std::vector<arch::Ps> outs;  // every partial output's ready time, sorted
+    std::vector<arch::Ps> outs;       // every partial output's ready time, sorted
+    std::vector<uint64_t> footprint;  // its mesh links (ScNoc::footprint), at its first replay
   };
   struct Signature {
     int memo = -1;
@@ -601,7 +605,10 @@ class Controller : public sc_core::sc_module {
   // at the layer's DPU).
   bool replay_allowed() const;
   void setup_replay();
-  bool quiet(int chip, arch::Ps t);
+  // Whether a part read issued on the chip at `t` joins its group: quiet, or (the group may
+  // then be replayed if its links are free by t, ScNoc::held_by) nothing in flight on its tiles
+  // and no burst of it pending, only mesh links held by other transfers.
+  bool gathers(int chip, arch::Ps t);
   arch::Ps defer_read(const Part& p, int replica, int src_node, int out_node, arch::ActionCounts* c,
                       long long tiles, Then last);
   // Whether the queue's event `p` joins the open group (a step reading a part on its chip then).
@@ -733,6 +740,7 @@ class Controller : public sc_core::sc_module {
     std::vector<Job> jobs_;
     std::vector<Burst> bursts_;
     std::vector<int> free_joins_, free_jobs_, free_bursts_;
+    std::vector<int> chip_bursts_;  // per chip: its bursts not ended (exact replay's gathering)
     int cur_join_ = -1;
     arch::Ps now_ = 0;       // ready time of the step or job being issued
     long long cur_seq_ = 0;  // and its sequence number

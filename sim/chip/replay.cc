@@ -10,7 +10,11 @@
 // group uses those resources until it ends, so the result is the same; when something else does
 // (the chip's touch hooks, or a read of the chip), the group is first simulated in full as of
 // its time, its outputs sent up to the current event and the others queued as bursts
-// (materialize), and the exact run goes on.
+// (materialize), and the exact run goes on. A chip whose tiles are free and which has no burst
+// pending gathers its reads too when its mesh still holds other transfers' links: a group seen
+// before is replayed if the links it writes are free by its time (ScNoc::held_by), else run in
+// full unrecorded; while a group is replayed the mesh's hook fires only for operations that may
+// meet its links (ScNoc::guard, the record's footprint), the others commute with it.
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -61,13 +65,17 @@ void Controller::setup_replay() {
   }
 }
 
-bool Controller::quiet(int chip, Ps t) {
+bool Controller::gathers(int chip, Ps t) {
   if (replay_chips_[chip].state != ChipReplay::State::kNone) return false;
   Chip& c = *layout_.chips[chip];
-  return c.noc().horizon() <= t && c.tile_array().horizon() <= t;
+  if (c.tile_array().horizon() > t) return false;
+  const std::vector<int>& live = ln().chip_bursts_;
+  if (c.noc().horizon() <= t) return true;
+  return opt_.replay_footprint && (static_cast<size_t>(chip) >= live.size() || live[chip] == 0);
 }
 
 void Controller::arm_hooks(int chip, bool on) {
+  if (!on) layout_.chips[chip]->noc().guard(nullptr);
   layout_.chips[chip]->noc().arm_touch_hook(on);
   layout_.chips[chip]->tile_array().arm_touch_hook(on);
 }
@@ -143,11 +151,15 @@ void Controller::close_group() {
   if (sig.memo >= 0 &&
       replay_memos_[sig.memo].noc.epoch != layout_.chips[g.chip]->noc().structure_epoch())
     sig.memo = -1;  // the mesh's flows or plans changed: record it again
-  if (sig.memo >= 0) {
+  // A quiet chip replays or records; one whose mesh holds links of other transfers replays
+  // when none of them is a link the group writes, else runs the group unrecorded.
+  arch::ScNoc& noc = layout_.chips[g.chip]->noc();
+  const bool quiet_noc = noc.horizon() <= g.t;
+  if (sig.memo >= 0 && (quiet_noc || noc.held_by(replay_memos_[sig.memo].noc) <= g.t)) {
     r.memo = sig.memo;
     replay_group(&g, &r);
   } else {
-    r.sig = sig.failures < kMaxFailures ? &sig : nullptr;
+    r.sig = quiet_noc && sig.failures < kMaxFailures ? &sig : nullptr;
     run_group(&g, &r);
   }
   g.members.clear();
@@ -312,7 +324,7 @@ void Controller::touched(void* ctx) {
 // queue; the chip's hooks watch for anything else until the last has run.
 void Controller::replay_group(ReadGroup* g, ChipReplay* r) {
   Lane& lane = ln();
-  const ReplayMemo& memo = replay_memos_[r->memo];
+  ReplayMemo& memo = replay_memos_[r->memo];
   r->state = ChipReplay::State::kReplayed;
   r->t = g->t;
   const long long gen = ++r->gen;
@@ -336,6 +348,10 @@ void Controller::replay_group(ReadGroup* g, ChipReplay* r) {
   g->members.clear();
   replaying_.push_back(chip);
   arm_hooks(chip, true);
+  // Other transfers away from its links go on.
+  arch::ScNoc& noc = layout_.chips[chip]->noc();
+  if (memo.footprint.empty()) noc.footprint(memo.noc, &memo.footprint);
+  noc.guard(memo.footprint.data());
 }
 
 // Member `member`'s last partial output: what run_burst does for it (`last` on the latest

@@ -37,6 +37,7 @@ ControllerOptions controller_options(const SimOptions& options) {
   co.memo_parts = options.memo_parts;
   co.replay = options.replay;
   co.replay_materialize_always = options.replay_materialize_always;
+  co.replay_footprint = options.replay_footprint;
   co.threads = std::max(1, options.threads);
   co.lane_of_chip = options.lane_of_chip;
   co.lanes_in_turn = options.lanes_in_turn;

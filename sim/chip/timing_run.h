@@ -95,8 +95,9 @@ struct SimOptions {
   /// Exact replay of part reads (docs/systems.md section 8): the same report as without it.
   /// Off (`run --no-replay`): for comparisons and debugging.
   bool replay = true;
-  /// For tests (sim::ControllerOptions::replay_materialize_always).
+  /// For tests (sim::ControllerOptions::replay_materialize_always, replay_footprint).
   bool replay_materialize_always = false;
+  bool replay_footprint = true;
   /// Threads of a system's timed run (>= 1; sim::ControllerOptions::threads): the same results
   /// on any number.
   int threads = 1;

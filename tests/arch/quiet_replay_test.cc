@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -442,15 +443,188 @@ TEST(QuietReplay, MeshApplyNeedsAQuietMeshOfTheSameEpoch) {
   rig.run(*noc, trees, op, t0, &out);
   NocDelta d;
   ASSERT_TRUE(noc->capture_end(t0, &d));
-  const Ps h = noc->horizon();
-  EXPECT_GT(h, t0);
-  EXPECT_THROW(noc->apply(d, h - 1), std::logic_error);
-  noc->apply(d, h);
-  EXPECT_EQ(noc->horizon(), h + (h - t0));
+  // It applies from when the links it writes are free (held_by), not before.
+  const Ps h = noc->horizon(), held = noc->held_by(d);
+  EXPECT_GT(held, t0);
+  EXPECT_LE(held, h);
+  EXPECT_THROW(noc->apply(d, held - 1), std::logic_error);
+  noc->apply(d, held);
+  EXPECT_EQ(noc->horizon(), std::max(h, held + (h - t0)));
   McTree extra;
   std::vector<int> dst = {1, 2};
   noc->build_tree(40, dst.data(), 2, &extra);
+  EXPECT_EQ(noc->held_by(d), std::numeric_limits<Ps>::max());
   EXPECT_THROW(noc->apply(d, noc->horizon()), std::logic_error);
+}
+
+// A rig whose trees 0-5 lie in rows 0-3 and trees 6-11 in rows 4-7 (sources in the DPUs'
+// column), and operations confined to one of those halves (`half` 0 or 1) or anywhere (2).
+NocRig split_rig(std::mt19937_64& rng) {
+  NocRig rig;
+  for (int k = 0; k < 12; ++k) {
+    const int lo = k < 6 ? 0 : 4;
+    rig.tree_src.push_back((lo + static_cast<int>(rng() % 4)) * rig.spec.mesh_x + rig.dpu_col);
+    std::vector<int> d;
+    for (int j = 2 + static_cast<int>(rng() % 6); j > 0; --j)
+      d.push_back((lo + static_cast<int>(rng() % 4)) * rig.spec.mesh_x +
+                  static_cast<int>(rng() % rig.spec.mesh_x));
+    rig.tree_dsts.push_back(d);
+  }
+  return rig;
+}
+
+NocOp split_op(const NocRig& rig, std::mt19937_64& rng, int kinds, int half) {
+  NocOp op = rig.random_op(rng, kinds, 12);
+  if (half == 2) return op;
+  const int mx = rig.spec.mesh_x, lo = 4 * half;
+  auto node = [&](int n) { return (lo + (n / mx) % 4) * mx + n % mx; };
+  op.src = node(op.src);
+  if (op.kind == NocOp::kUnicast)
+    op.dst = kinds == 4 ? op.src - op.src % mx + op.dst % mx : node(op.dst);
+  if (op.kind == NocOp::kToDpu || op.kind == NocOp::kReduce) op.dst = node(op.dst);
+  for (int& n : op.nodes) n = node(n);
+  op.tree = 6 * half + op.tree % 6;
+  if (op.kind == NocOp::kFreeAt) op.src = 0;
+  return op;
+}
+
+TEST(QuietReplay, MeshDeltaAppliedAmongOtherTransfersEqualsTheOperationsRun) {
+  // Footprint replay: a group in the mesh's upper half (partial outputs, multicasts along its
+  // trees, reductions) captured on A from a quiet t0; twins B and C whose history ends with
+  // other transfers that hold links past t1 (the mesh is not quiet at t1): in the lower half,
+  // or anywhere. When B.held_by(d) <= t1, B takes the delta with its guard armed while a
+  // further batch from t1 on runs (in the lower half or anywhere): the operations the guard
+  // lets through run on B before the delta is applied, the first it stops applies it (the
+  // controller materializes there) and runs after it; C runs the group at t1, then the batch.
+  // Results and states are equal bit for bit, C's group results are A's shifted. When
+  // held_by(d) > t1 the group run from t1 is sometimes not a shift of A's (the condition is
+  // needed), and the batch run before the group (a guard letting everything through) sometimes
+  // gives other results (so is the guard).
+  long long footprint = 0, held = 0, held_differs = 0, through = 0, stopped = 0, mismatches = 0,
+            unguarded_differs = 0;
+  for (int seed = 1; seed <= 16; ++seed) {
+    std::mt19937_64 rng(seed);
+    NocRig rig = split_rig(rng);
+    std::vector<NocOp> group, other;
+    for (int k = 0; k < 30; ++k) group.push_back(split_op(rig, rng, 4, 0));
+    for (int k = 0; k < 16; ++k) other.push_back(split_op(rig, rng, 2, k < 12 ? 1 : 2));
+    // The warm-up gives every mesh the structure of the group and of the other transfers.
+    std::vector<NocOp> warm = group;
+    warm.insert(warm.end(), other.begin(), other.end());
+    for (int k = 0; k < 300; ++k) warm.push_back(split_op(rig, rng, 4, k % 2));
+    for (int t = 0; t < 12; ++t) {
+      NocOp op;
+      op.kind = NocOp::kFlow;
+      op.tree = t;
+      warm.push_back(op);
+    }
+    std::vector<McTree> ta;
+    auto a = rig.make(&ta);
+    std::mt19937_64 times_a(100 + seed);
+    const Ps end_a = run_history(rig, *a, ta, warm, times_a, 0);
+    const Ps t0 = std::max(end_a, a->horizon()) + 1000;
+    std::vector<Ps> out_a;
+    a->capture_begin();
+    for (const NocOp& op : group) rig.run(*a, ta, op, t0, &out_a);
+    NocDelta d;
+    ASSERT_TRUE(a->capture_end(t0, &d));
+    for (int variant = 0; variant < 8; ++variant) {
+      std::vector<McTree> tb, tc, te;
+      auto b = rig.make(&tb);
+      auto c = rig.make(&tc);
+      auto e = rig.make(&te);
+      std::mt19937_64 times_b(200 + seed), times_c(200 + seed), times_e(200 + seed);
+      const Ps clock = run_history(rig, *b, tb, warm, times_b, 0);
+      run_history(rig, *c, tc, warm, times_c, 0);
+      run_history(rig, *e, te, warm, times_e, 0);
+      // The other transfers (those anywhere in odd variants), some of them long, after the
+      // horizon; t1 among them.
+      const Ps start = std::max(clock, b->horizon()) + 1000;
+      std::vector<NocOp> hold;
+      for (size_t k = 0; k < other.size(); ++k) {
+        if (k >= 12 && variant % 2 == 0) break;
+        NocOp op = other[k];
+        op.bits *= 1 + static_cast<int>(rng() % 8);
+        op.off = static_cast<Ps>(rng() % 20000);
+        hold.push_back(op);
+      }
+      std::vector<Ps> ob, oc, oe;
+      for (const NocOp& op : hold) {
+        rig.run(*b, tb, op, start, &ob);
+        rig.run(*c, tc, op, start, &oc);
+        rig.run(*e, te, op, start, &oe);
+      }
+      const Ps t1 = start + 2000 * variant + static_cast<Ps>(rng() % 2000);
+      if (b->held_by(d) > t1) {
+        ++held;
+        std::vector<Ps> out_c;
+        for (const NocOp& op : group) rig.run(*c, tc, op, t1, &out_c);
+        bool differs = out_c.size() != out_a.size();
+        for (size_t i = 0; i < out_c.size() && !differs; ++i)
+          differs = out_c[i] != out_a[i] + (t1 - t0);
+        held_differs += differs;
+        continue;
+      }
+      footprint += b->horizon() > t1;
+      // The batch: every kind but new trees and free-time reads, from t1 on, overlapping the
+      // group's traffic and the other transfers'.
+      std::vector<NocOp> batch;
+      for (int k = 0; k < 60; ++k) {
+        NocOp op = k < 20 ? split_op(rig, rng, 2, 1)
+                          : split_op(rig, rng, 4 + 2 * (k % 2), variant < 4 || k % 3 ? 1 : 2);
+        op.off = static_cast<Ps>(rng() % 40000);
+        batch.push_back(op);
+      }
+      struct Hook {
+        ScNoc* noc;
+        const NocDelta* d;
+        Ps t;
+        bool applied = false;
+      } hook{b.get(), &d, t1};
+      b->set_touch_hook(
+          [](void* p) {
+            Hook& h = *static_cast<Hook*>(p);
+            h.noc->guard(nullptr);
+            h.noc->arm_touch_hook(false);
+            h.noc->apply(*h.d, h.t);
+            h.applied = true;
+          },
+          &hook);
+      std::vector<uint64_t> fp;
+      b->footprint(d, &fp);
+      b->arm_touch_hook(true);
+      b->guard(fp.data());
+      std::vector<Ps> fb, fc, gc, fe;
+      for (const NocOp& op : batch) {
+        const bool was = hook.applied;
+        rig.run(*b, tb, op, t1, &fb);
+        through += !hook.applied;
+        stopped += hook.applied && !was;
+      }
+      if (!hook.applied) {
+        b->guard(nullptr);
+        b->arm_touch_hook(false);
+        b->apply(d, t1);
+      }
+      for (const NocOp& op : group) rig.run(*c, tc, op, t1, &gc);
+      for (size_t i = 0; i < gc.size() && i < out_a.size(); ++i)
+        mismatches += gc[i] != out_a[i] + (t1 - t0);
+      mismatches += gc.size() != out_a.size();
+      for (const NocOp& op : batch) rig.run(*c, tc, op, t1, &fc);
+      mismatches += fb != fc;
+      mismatches += noc_state(*b) != noc_state(*c);
+      // The batch before the group, as a replay without the guard would have it.
+      for (const NocOp& op : batch) rig.run(*e, te, op, t1, &fe);
+      unguarded_differs += fe != fc;
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(footprint, 10);  // applied while the mesh was not quiet
+  EXPECT_GT(through, 300);   // operations away from the group's links ran before it
+  EXPECT_GT(stopped, 10);
+  EXPECT_GT(held, 10);
+  EXPECT_GT(held_differs, 0);
+  EXPECT_GT(unguarded_differs, 0);
 }
 
 TEST(QuietReplay, MeshTouchHookFiresFirstInEveryOperationWhileArmed) {

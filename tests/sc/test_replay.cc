@@ -138,6 +138,22 @@ TEST(Replay, Llama8bPresetReplaysItsDecodeWithTheSameReport) {
       check_system("configs/systems/llama3-8b-hermes32.pbtxt", "llama-3.1-8b", tokens(2, 3, 6)), 0);
 }
 
+// Footprint replay: most groups of the 8B's decode start on a chip whose mesh still holds
+// links of other transfers (the previous token's); those away from the group's links replay
+// too (the group writes no link held after its start), the others run in full. Off, fewer reads
+// replay; both give the report of a run without replay.
+TEST(Replay, Llama8bPresetReplaysGroupsAmongOtherTransfersWithTheSameReport) {
+  sim::SimOptions o = tokens(2, 3, 6);
+  o.replay_footprint = false;
+  const double quiet_only =
+      check_system("configs/systems/llama3-8b-hermes32.pbtxt", "llama-3.1-8b", o);
+  o.replay_footprint = true;
+  const double with_footprint =
+      check_system("configs/systems/llama3-8b-hermes32.pbtxt", "llama-3.1-8b", o);
+  EXPECT_GT(quiet_only, 0);
+  EXPECT_GT(with_footprint, 1.2 * quiet_only);
+}
+
 // Power gating: no replay (the rule), the same report.
 TEST(Replay, GatedLlama8bPresetGivesTheSameReport) {
   EXPECT_EQ(check_system("configs/systems/llama3-8b-hermes32-gated.pbtxt", "llama-3.1-8b",
@@ -151,7 +167,8 @@ TEST(Replay, Phi3WithTheHostLinkGivesTheSameReport) {
 }
 
 // Data crossing each chip's mesh to and from the link ports: transfers that are not the chip's
-// reads use the mesh while groups are replayed (each such use materializes the group first).
+// reads use the mesh while groups are replayed (each such use of a group's links materializes
+// it first).
 TEST(Replay, Phi3WithPathsToThePortsGivesTheSameReport) {
   EXPECT_GT(check_system("configs/systems/phi3-mini-hermes16.pbtxt", "phi-3-mini-4k",
                          tokens(3, 3, 4), {}, true, true),
