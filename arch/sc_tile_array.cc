@@ -35,6 +35,29 @@ bool whole(double x) {
 }
 }  // namespace
 
+bool TileArray::add_plain_counts(const ReadSums& s, ActionCounts* c) const {
+  const TileSpec& spec = tile_spec_;
+  const long long n = spec.integrations;
+  // read_plain()'s terms, each a whole number, summed over the reads.
+  const double sram = static_cast<double>(2 * s.rows * spec.dac_bits + 2 * s.cols * spec.out_bits);
+  const double conversions = static_cast<double>(n * s.cols);
+  const double drives = static_cast<double>(s.rows * n);
+  const double cells = static_cast<double>(s.cells * n);
+  const double posts = static_cast<double>(s.cols);
+  auto fits = [](double x, double add) { return whole(x) && x >= 0 && whole(x + add); };
+  if (!fits(c->sram_bits, sram) || !fits(c->adc_conversions, conversions) ||
+      !fits(c->dac_drives, drives) || !fits(c->cell_reads, cells) ||
+      !fits(c->tile_post_ops, posts) || (spec.shift_add && !fits(c->shift_adds, conversions)))
+    return false;
+  c->sram_bits += sram;
+  c->adc_conversions += conversions;
+  c->dac_drives += drives;
+  c->cell_reads += cells;
+  c->tile_post_ops += posts;
+  if (spec.shift_add) c->shift_adds += conversions;
+  return true;
+}
+
 void TileArray::capture_begin() {
   if (capturing_) throw std::logic_error("TileArray: capture_begin twice");
   capturing_ = true;

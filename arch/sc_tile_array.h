@@ -42,6 +42,11 @@ struct TileDelta {
   Ps horizon = 0;            ///< the latest time a read returned - t0
 };
 
+/// Sums over some reads of their rows, converted columns and cells (rows x columns).
+struct ReadSums {
+  long long rows = 0, cols = 0, cells = 0;
+};
+
 class TileArray {
  public:
   /// Room for `tiles` tiles of `spec`, tile i's state in tile_slot(i). Call once, first.
@@ -82,6 +87,12 @@ class TileArray {
       __builtin_prefetch(reinterpret_cast<const char*>(&log) + sizeof log - 1, 1);
     }
   }
+  /// Whether every read() takes read_plain() (whose counts add_plain_counts() can add at once).
+  bool plain() const { return plain_; }
+  /// What read_plain() adds to the counts over reads summing to `s`, added to `c` at once when
+  /// that leaves it as the reads one by one would (every field it adds to is a whole number and
+  /// stays below 2^53: each partial sum is exact); returns whether it did.
+  bool add_plain_counts(const ReadSums& s, ActionCounts* c) const;
   /// ScTile::read of tile `tile` (what tile(tile).read() returns and changes, spans aside).
   Ps read(int tile, Ps ready, int rows, int cols, ActionCounts* counts) {
     hook_.touch();

@@ -196,7 +196,8 @@ void Controller::wake() {
   const Ps horizon = now + static_cast<Ps>(opt_.quantum_ns * 1000.0);
   // The window ends with no group of reads open (close_group queues their outputs).
   do {
-    while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon) issue(lane.queue_.top());
+    while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon)
+      issue(lane.queue_.top(), horizon);
     if (lane.group_open_) close_group();
   } while (!lane.queue_.empty() && lane.queue_.top().ready <= horizon);
   if (!lane.queue_.empty()) {
@@ -214,16 +215,69 @@ void Controller::wake() {
   }
 }
 
-// Takes the first event `p` (the top of the calling lane's queue) off the queue and issues it.
-void Controller::issue(const Pending& top) {
+// Takes the first event `top` (the top of the calling lane's queue) off the queue and issues
+// it; a burst's partial output is followed by the next events while they are bursts' outputs
+// ready by `until` (what the caller's loop would issue next; until < 0: none).
+void Controller::issue(const Pending& top, Ps until) {
   Lane& lane = ln();
   // A group of reads closes before any other event (the loop then reads the top again).
   if (lane.group_open_ && !joins_group(top)) {
     close_group();
     return;
   }
+  if (top.burst >= 0) {
+    send_outputs(top, until);
+    return;
+  }
   const Pending p = top;
-  if (p.burst >= 0) {
+  lane.queue_.pop();
+  lane.now_ = p.ready;
+  lane.cur_seq_ = p.seq;
+  if (p.job >= 0) {
+    run_job(p);
+    return;
+  }
+  const std::vector<Step>& st = steps_of(p.token);
+  lane.cur_chip_ = st[p.step].chip;
+  if (st[p.step].kind == Kind::kSend) {
+    send_step(p.token, p.step);
+    return;
+  }
+  lane.cur_join_ = open_join(p.token, p.step);
+  const int join = lane.cur_join_;
+  const Ps done = execute(p.token, st[p.step], p.ready);
+  flush_counts();
+  finish(join, done);
+}
+
+// Sends a burst's next partial output (`p`, just taken from the queue).
+inline void Controller::run_burst(const Pending& p) {
+  Burst& b = ln().bursts_[p.burst];
+  const Burst::Item& item = b.items[b.next];
+  const int tile = item.tile, join = b.join;
+  const double bits = item.bits;
+  const bool last = ++b.next == b.items.size();
+  ln().cur_join_ = join;
+  ln().cur_phase_ = b.phase;
+  ln().cur_ledger_ = b.ledger;
+  const Ps done = send_partial(p.burst, tile, bits, p.ready);
+  flush_counts();
+  // The step's part ends with the burst's latest (finish() once: its join waits for the burst
+  // as one part, and only the latest of their ends counts).
+  Burst& after = ln().bursts_[p.burst];
+  after.done = std::max(after.done, done);
+  if (!last) return;
+  --ln().chip_bursts_[after.chip];
+  ln().free_bursts_.push_back(p.burst);
+  finish(join, after.done);
+}
+
+// The partial output `top` of a burst, then the next events while the queue's top is a burst's
+// output ready by `until` and no group of reads is open: issue() of each in turn, without the
+// way back through the caller's loop.
+void Controller::send_outputs(Pending p, Ps until) {
+  Lane& lane = ln();
+  for (;;) {
     // The burst's next output takes its place in the queue (one sift instead of two).
     const Burst& b = lane.bursts_[p.burst];
     if (b.next + 1 < b.items.size()) {
@@ -243,26 +297,11 @@ void Controller::issue(const Pending& top) {
       layout_.chips[nb.chip]->noc().prefetch_route(n.tile, nb.out_node);
     }
     run_burst(p);
-    return;
+    if (lane.group_open_ || lane.queue_.empty()) return;
+    const Pending& next = lane.queue_.top();
+    if (next.burst < 0 || next.ready > until) return;
+    p = next;
   }
-  lane.queue_.pop();
-  lane.now_ = p.ready;
-  lane.cur_seq_ = p.seq;
-  if (p.job >= 0) {
-    run_job(p);
-    return;
-  }
-  const std::vector<Step>& st = steps_of(p.token);
-  lane.cur_chip_ = st[p.step].chip;
-  if (st[p.step].kind == Kind::kSend) {
-    send_step(p.token, p.step);
-    return;
-  }
-  lane.cur_join_ = open_join(p.token, p.step);
-  const int join = lane.cur_join_;
-  const Ps done = execute(p.token, st[p.step], p.ready);
-  flush_counts();
-  finish(join, done);
 }
 
 // The run has ended: the ledgers summed per chip, each token's end over the lanes.
@@ -343,27 +382,6 @@ void Controller::run_job(const Pending& p) {
   const Ps done = fn(p.ready);
   flush_counts();
   finish(join, done);
-}
-
-void Controller::run_burst(const Pending& p) {
-  Burst& b = ln().bursts_[p.burst];
-  const Burst::Item& item = b.items[b.next];
-  const int tile = item.tile, join = b.join;
-  const double bits = item.bits;
-  const bool last = ++b.next == b.items.size();
-  ln().cur_join_ = join;
-  ln().cur_phase_ = b.phase;
-  ln().cur_ledger_ = b.ledger;
-  const Ps done = send_partial(p.burst, tile, bits, p.ready);
-  flush_counts();
-  // The step's part ends with the burst's latest (finish() once: its join waits for the burst
-  // as one part, and only the latest of their ends counts).
-  Burst& after = ln().bursts_[p.burst];
-  after.done = std::max(after.done, done);
-  if (!last) return;
-  --ln().chip_bursts_[after.chip];
-  ln().free_bursts_.push_back(p.burst);
-  finish(join, after.done);
 }
 
 Ps Controller::at(Ps when, Then fn) {
@@ -852,6 +870,13 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
   const bool direct = array.direct();
   const std::vector<RowGroup>& groups = p.replicas[replica];
   prefetch_groups(groups, src_node, noc);
+  // Plain reads' counts are the same whole numbers for every read of the part: added once for
+  // all (the same sums), the reads then count nothing.
+  arch::ActionCounts* const rc = direct && c && array.plain() &&
+                                         static_cast<size_t>(replica) < p.sums.size() &&
+                                         array.add_plain_counts(p.sums[replica], c)
+                                     ? nullptr
+                                     : c;
   for (size_t k = 0; k < groups.size(); ++k) {
     const RowGroup& g = groups[k];
     if (k + 1 < groups.size()) {
@@ -884,8 +909,8 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     }
     for (int i = 0; i < n; ++i) {
       const Ps done =
-          direct ? array.read(g.tiles[i], ln().arrivals_[i], g.rows, g.cols_phys[i], c)
-                 : chip.tile(g.tiles[i]).read(ln().arrivals_[i], g.rows, g.cols_phys[i], c);
+          direct ? array.read(g.tiles[i], ln().arrivals_[i], g.rows, g.cols_phys[i], rc)
+                 : chip.tile(g.tiles[i]).read(ln().arrivals_[i], g.rows, g.cols_phys[i], rc);
       out(done, ln().arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
     }
   }

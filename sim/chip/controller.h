@@ -267,6 +267,7 @@ class Controller : public sc_core::sc_module {
     int chip = 0;
     int dpu = 0;                                  // reduces the part's partial outputs on its chip
     std::vector<std::vector<RowGroup>> replicas;  // replica -> row groups
+    std::vector<arch::ReadSums> sums;             // replica -> its tiles' reads, summed
     long long in = 0, out = 0;                    // inputs it reads, outputs it returns
     long long row_begin = -1;                     // its first input row
     std::vector<std::vector<ColSlice>> slices;    // replica -> column slices (reductions away
@@ -830,7 +831,8 @@ class Controller : public sc_core::sc_module {
   bool parallel_ = false;  // the lanes run on threads of their own
   void end_run();
   arch::Ps token_end(int token) const;
-  void issue(const Pending& p);
+  void issue(const Pending& top, arch::Ps until);
+  void send_outputs(Pending p, arch::Ps until);
   void run_parallel();
   void run_lane(int lane);
   // One window of lane `lane` (lanes_in_turn): false when it had nothing to run.

@@ -178,6 +178,15 @@ void Controller::finish_parts() {
       for (auto& rep : p.replicas)
         if (rep.empty()) rep = p.replicas[0];
       if (p.replicas[0].empty()) continue;
+      for (const auto& rep : p.replicas) {
+        arch::ReadSums& sum = p.sums.emplace_back();
+        for (const RowGroup& g : rep)
+          for (int cols : g.cols_phys) {
+            sum.rows += g.rows;
+            sum.cols += cols;
+            sum.cells += static_cast<long long>(g.rows) * cols;
+          }
+      }
       for (const RowGroup& g : p.replicas[0]) p.in += g.rows;
       for (int o : p.replicas[0][0].outs) p.out += o;
       kept.push_back(std::move(p));

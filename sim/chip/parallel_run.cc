@@ -406,7 +406,7 @@ bool Controller::lane_window(int index, std::vector<Ps>* in, std::vector<long lo
   while (!lane.queue_.empty() && lane.queue_.top().ready < std::min(bound, lane.stop_)) {
     lane.last_ready_ = lane.queue_.top().ready;
     lane.last_seq_ = lane.queue_.top().seq;
-    issue(lane.queue_.top());
+    issue(lane.queue_.top(), -1);  // one event at a time (each published)
     ++lane.events_;
     ++lane.since_scan_;
     publish(index, *in, false);

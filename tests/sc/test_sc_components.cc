@@ -3,6 +3,7 @@
 // modules only once.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -345,6 +346,68 @@ TEST(TileArray, ReadsAsTheTilesAndBanksThemselves) {
     return o.str();
   });
   EXPECT_EQ(got, "12 0 1");
+}
+
+TEST(TileArray, PlainCountsAddedAtOnceAreTheReadsOneByOne) {
+  // The controller adds the counts of a layer part's plain reads at once (add_plain_counts) and
+  // reads with no counts: the counts must be those of the reads one by one, bit for bit, for
+  // PWM and bit-serial tiles; and it must refuse (adding nothing) where a field is not a whole
+  // number or a sum would reach 2^53 (where the order of the sums could matter).
+  const std::string got = sim::run_isolated([&] {
+    std::mt19937_64 rng(29);
+    std::ostringstream o;
+    for (int kind = 0; kind < 3; ++kind) {
+      arch::TileSpec ts = hermes_tile(kind == 1 ? 4 : 1);
+      if (kind == 1) ts.double_buffered = false;
+      if (kind == 2) ts.integrations = 8, ts.shift_add = true, ts.t_integration_ps = 1000;
+      const std::string tag = "pc" + std::to_string(kind) + "_";
+      arch::TileArray one, all;
+      std::vector<std::unique_ptr<arch::ScTile>> tiles;
+      std::vector<std::unique_ptr<arch::ScAdcBank>> banks;
+      for (arch::TileArray* a : {&one, &all}) {
+        a->init_tiles(ts, 4);
+        a->init_banks(hermes_bank(), 4, 1);
+        for (int t = 0; t < 4; ++t) {
+          const std::string n = tag + std::to_string(tiles.size());
+          banks.push_back(
+              std::make_unique<arch::ScAdcBank>((n + "b").c_str(), hermes_bank(), a->bank_slot(t)));
+          a->set_bank(t, banks.back().get());
+          tiles.push_back(std::make_unique<arch::ScTile>((n + "t").c_str(), ts, banks.back().get(),
+                                                         a->tile_slot(t)));
+          a->set_tile(t, tiles.back().get());
+        }
+      }
+      arch::ActionCounts c1, ca;
+      c1.sram_bits = ca.sram_bits = 12345;  // counts from before, whole numbers
+      arch::ReadSums sums;
+      std::vector<std::array<int, 3>> reads;
+      for (int k = 0; k < 500; ++k) {
+        const int rows = 1 + static_cast<int>(rng() % 512),
+                  cols = 1 + static_cast<int>(rng() % 512);
+        reads.push_back({static_cast<int>(rng() % 4), rows, cols});
+        sums.rows += rows;
+        sums.cols += cols;
+        sums.cells += static_cast<long long>(rows) * cols;
+      }
+      const bool added = all.plain() && all.add_plain_counts(sums, &ca);
+      int mismatches = 0;
+      Ps now = 0;
+      for (const auto& r : reads) {
+        now += static_cast<Ps>(rng() % 50000);
+        mismatches +=
+            one.read(r[0], now, r[1], r[2], &c1) != all.read(r[0], now, r[1], r[2], nullptr);
+      }
+      arch::ActionCounts half = ca, big = ca;
+      half.cell_reads += 0.5;
+      big.dac_drives = 9007199254740991.0;  // 2^53 - 1
+      const arch::ActionCounts h0 = half, b0 = big;
+      o << added << mismatches << (std::memcmp(&c1, &ca, sizeof ca) == 0)
+        << all.add_plain_counts(sums, &half) << (std::memcmp(&half, &h0, sizeof h0) == 0)
+        << all.add_plain_counts(sums, &big) << (std::memcmp(&big, &b0, sizeof b0) == 0) << " ";
+    }
+    return o.str();
+  });
+  EXPECT_EQ(got, "1010101 1010101 1010101 ");
 }
 
 arch::NocSpec mesh8() {
