@@ -280,9 +280,13 @@ void Controller::send_outputs(Pending p, Ps until) {
   for (;;) {
     // The burst's next output takes its place in the queue (one sift instead of two).
     const Burst& b = lane.bursts_[p.burst];
+    Pending put = p;
+    put.seq = -1;  // (no output of the burst)
     if (b.next + 1 < b.items.size()) {
       const Burst::Item& n = b.items[b.next + 1];
-      lane.queue_.replace_top(Pending{n.out, n.seq, p.token, p.step, -1, p.burst});
+      put.ready = n.out;
+      put.seq = n.seq;
+      lane.queue_.replace_top(put);
     } else {
       lane.queue_.pop();
     }
@@ -294,13 +298,16 @@ void Controller::send_outputs(Pending p, Ps until) {
     if (!lane.queue_.empty() && lane.queue_.top().burst >= 0) {
       const Burst& nb = lane.bursts_[lane.queue_.top().burst];
       const Burst::Item& n = nb.items[nb.next + (lane.queue_.top().burst == p.burst)];
-      layout_.chips[nb.chip]->noc().prefetch_route(n.tile, nb.out_node);
+      nb.noc->prefetch_route(n.tile, nb.out_node);
     }
     run_burst(p);
     if (lane.group_open_ || lane.queue_.empty()) return;
     const Pending& next = lane.queue_.top();
     if (next.burst < 0 || next.ready > until) return;
-    p = next;
+    // The output put in the queue above, still its top (most often): taken from here rather
+    // than read back from the top, whose parts were just stored one by one (a read of the
+    // whole would wait for them).
+    p = next.seq == put.seq && next.burst == put.burst ? put : next;
   }
 }
 
@@ -399,8 +406,7 @@ Ps Controller::at(Ps when, Then fn) {
 Ps Controller::send_partial(int b, int tile, double bits, Ps out) {
   Burst& burst = ln().bursts_[b];
   if (__builtin_expect(burst.capture >= 0, 0)) return send_captured(b, tile, bits, out);
-  arch::ScNoc& noc = layout_.chips[burst.chip]->noc();
-  const Ps arrived = noc.unicast(out, tile, burst.out_node, bits, burst.sends);
+  const Ps arrived = burst.noc->unicast(out, tile, burst.out_node, bits, burst.sends);
   // (Again: the mesh may have simulated a replayed group first, taking bursts.)
   Burst& after = ln().bursts_[b];
   after.all = std::max(after.all, arrived);
@@ -888,6 +894,7 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     }
     const int n = static_cast<int>(g.tiles.size());
     if (static_cast<int>(ln().arrivals_.size()) < n) ln().arrivals_.resize(n);
+    Ps* const arrivals = ln().arrivals_.data();
     // The tiles' and ADC banks' state is fetched while the input travels (cache hints only).
     // With gated tiles, each tile's record of off intervals too (fetched while the row group
     // before was read, but for the first), and then where the next interval goes.
@@ -897,8 +904,7 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
     } else {
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(false);
     }
-    multicast_group(g, src_node, noc, ready, static_cast<double>(g.rows) * dac_bits_,
-                    ln().arrivals_.data(), c);
+    multicast_group(g, src_node, noc, ready, static_cast<double>(g.rows) * dac_bits_, arrivals, c);
     if (direct) {
       if (k == 0)
         for (int i = 0; i < n; ++i) array.prefetch_gating(g.tiles[i], true);
@@ -908,10 +914,9 @@ void Controller::read_groups(const Part& p, int replica, int src_node, Ps ready,
       for (int i = 0; i < n; ++i) chip.tile(g.tiles[i]).prefetch(true);
     }
     for (int i = 0; i < n; ++i) {
-      const Ps done =
-          direct ? array.read(g.tiles[i], ln().arrivals_[i], g.rows, g.cols_phys[i], rc)
-                 : chip.tile(g.tiles[i]).read(ln().arrivals_[i], g.rows, g.cols_phys[i], rc);
-      out(done, ln().arrivals_[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
+      const Ps done = direct ? array.read(g.tiles[i], arrivals[i], g.rows, g.cols_phys[i], rc)
+                             : chip.tile(g.tiles[i]).read(arrivals[i], g.rows, g.cols_phys[i], rc);
+      out(done, arrivals[i], g.tiles[i], static_cast<double>(g.outs[i]) * act_bits_);
     }
   }
 }
@@ -980,6 +985,7 @@ int Controller::open_burst(int join, int chip, int out_node, Ps all, int left, T
   burst.join = join;
   burst.chip = chip;
   burst.out_node = out_node;
+  burst.noc = &layout_.chips[chip]->noc();
   burst.next = 0;
   burst.all = all;
   burst.left = left;
@@ -1004,13 +1010,21 @@ int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, 
   const int b =
       open_burst(join, p.chip, out_node, ready, tiles, std::move(last), phase,
                  multi_ ? &chip_ledgers_[phase][p.chip][ledger] : &ledgers_[phase][ledger]);
-  ln().sent_now_.clear();
-  std::vector<Burst::Item>& items = ln().bursts_[b].items;
+  Lane& lane = ln();
+  lane.sent_now_.clear();
+  std::vector<Burst::Item>& items = lane.bursts_[b].items;
+  const Ps now = lane.now_;
+  long long& seq = seqs_[lane.cur_chip_];  // next_seq()
   read_groups(p, replica, src_node, ready, c, [&](Ps out, Ps in, int tile, double bits) {
-    if (out <= ln().now_) {
-      ln().sent_now_.push_back({out, in, tile, bits});
+    if (out <= now) {
+      lane.sent_now_.push_back({out, in, tile, bits});
     } else {
-      items.push_back({out, next_seq(ln().cur_chip_), tile, bits});
+      // Field by field (no whole item through the stack).
+      Burst::Item& it = items.emplace_back();
+      it.out = out;
+      it.seq = seq++;
+      it.tile = tile;
+      it.bits = bits;
     }
   });
   Ps all = ready;

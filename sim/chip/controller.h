@@ -519,6 +519,7 @@ class Controller : public sc_core::sc_module {
       double bits = 0;
     };
     int join = 0, chip = 0, out_node = 0;
+    arch::ScNoc* noc = nullptr;  // its chip's mesh
     size_t next = 0;
     std::vector<Item> items;
     arch::Ps all = 0;
