@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arch/rng.h"
+#include "arch/snapshot_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -404,9 +405,14 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
   tree->mesh_x = spec_.mesh_x;
   tree->mesh_y = spec_.mesh_y;
   tree->dsts.assign(dsts, dsts + n);
-  tree->hops.clear();
+  // The hops gather in scratch and go to the tree at their exact size (a registered tree is
+  // kept for the run: grown in place it would hold up to twice the room).
+  std::vector<McTree::Hop>& hops = hop_scratch_;
+  hops.clear();
   tree->dst_end.clear();
   tree->dst_slot.clear();
+  tree->dst_end.reserve(n);
+  tree->dst_slot.reserve(n);
   tree->forwards = false;
   if (++stamp_ == 0) {
     std::fill(node_stamp_.begin(), node_stamp_.end(), 0);
@@ -441,14 +447,15 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
       hop.from = node;
       hop.to = next;
       hop.slot = node_slot_[node];
-      tree->hops.push_back(hop);
+      hops.push_back(hop);
       node = next;
       node_stamp_[node] = stamp_;
-      node_slot_[node] = static_cast<int>(tree->hops.size());
+      node_slot_[node] = static_cast<int>(hops.size());
     }
-    tree->dst_end.push_back(static_cast<int>(tree->hops.size()));
+    tree->dst_end.push_back(static_cast<int>(hops.size()));
     tree->dst_slot.push_back(dst == src ? -1 : node_slot_[dst]);
   }
+  tree->hops.assign(hops.begin(), hops.end());
   tree->runs.clear();
   if (routers_.spec().enabled) find_runs(tree);
   pin_tree(*tree);
@@ -900,10 +907,12 @@ void ScNoc::capture_begin() {
   if (capturing_) throw std::logic_error(std::string(name()) + ": capture_begin twice");
   capturing_ = true;
   for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) settle(seg);
-  cap_free_ = link_free_;
+  take_snapshot(link_free_, &cap_free_);
+  take_room(&cap_off_);
+  take_room(&cap_occ_);
+  take_room(&cap_start_);
   cap_off_.resize(flows_.size() + 1);
   cap_occ_.resize(flows_.size());
-  cap_start_.clear();
   for (size_t f = 0; f < flows_.size(); ++f) {
     Plan* p = plans_[f];
     cap_off_[f] = cap_start_.size();
@@ -921,15 +930,32 @@ void ScNoc::capture_begin() {
   horizon_ = kNoTime;
 }
 
-bool ScNoc::capture_end(Ps t0, NocDelta* d) {
+bool ScNoc::capture_end(Ps t0, NocDelta* out) {
   if (!capturing_) throw std::logic_error(std::string(name()) + ": capture_end without begin");
   capturing_ = false;
   const Ps floor = capture_floor_, group = horizon_;
   horizon_ = std::max(horizon_, capture_floor_);
   capture_floor_ = kNoTime;
-  if (epoch_ != cap_epoch_ || floor > t0 || sink_ || routers_.spec().enabled) return false;
+  const bool ok = epoch_ == cap_epoch_ && floor <= t0 && !sink_ && !routers_.spec().enabled &&
+                  diff(t0, group, out);
+  release_snapshot(&cap_free_);
+  release_snapshot(&cap_start_);
+  release_snapshot(&cap_off_);
+  release_snapshot(&cap_occ_);
+  return ok;
+}
+
+bool ScNoc::diff(Ps t0, Ps group, NocDelta* out) {
   for (int seg = 0; seg < static_cast<int>(exits_.size()); ++seg) settle(seg);
-  *d = NocDelta{};
+  *out = NocDelta{};
+  // The entries gather in scratch shared by every mesh of the thread, then go to `out` at their
+  // exact size (a record is kept for the run; grown in place it would leave room unused).
+  static thread_local NocDelta scratch;
+  NocDelta* d = &scratch;
+  d->links.clear();
+  d->segments.clear();
+  d->starts.clear();
+  d->occs.clear();
   d->epoch = epoch_;
   const int links = static_cast<int>(link_free_.size());
   seg_mark_.assign(exits_.size(), 0);
@@ -969,6 +995,16 @@ bool ScNoc::capture_end(Ps t0, NocDelta* d) {
     if (!whole(x)) return false;
   d->has_horizon = group != kNoTime;
   d->horizon = d->has_horizon ? group - t0 : 0;
+  out->epoch = d->epoch;
+  out->links.assign(d->links.begin(), d->links.end());
+  out->segments.assign(d->segments.begin(), d->segments.end());
+  out->starts.assign(d->starts.begin(), d->starts.end());
+  out->occs.assign(d->occs.begin(), d->occs.end());
+  out->bit_hops = d->bit_hops;
+  out->busy_ps = d->busy_ps;
+  out->adds = d->adds;
+  out->has_horizon = d->has_horizon;
+  out->horizon = d->horizon;
   return true;
 }
 

@@ -390,6 +390,9 @@ class ScNoc : public ScComponent {
   double cap_bit_hops_ = 0, cap_busy_ps_ = 0, cap_adds_ = 0;
   uint64_t cap_epoch_ = 0;
   std::vector<uint8_t> seg_mark_;  // capture_end scratch
+  /// capture_end()'s record of a capture the mesh accepts (`group`: the horizon the group
+  /// raised, kNoTime when none); false when something in it cannot be replayed.
+  bool diff(Ps t0, Ps group, NocDelta* out);
   /// The mesh row of `node` (node / mesh_x, by a multiplication when row_magic_ allows).
   int row_of(int node) const {
     return row_magic_ ? static_cast<int>((static_cast<uint64_t>(node) * row_magic_) >> 40)
@@ -577,6 +580,7 @@ class ScNoc : public ScComponent {
   std::vector<Ps> slot_time_;   // multicast scratch: head time per tree slot
   std::vector<int> node_slot_;  // build_tree scratch: tree slot of each stamped node
   McTree scratch_tree_;
+  std::vector<McTree::Hop> hop_scratch_;  // grow_tree scratch
   // Per-multicast scratch: the time the head reached each node in the current tree.
   std::vector<Ps> node_time_;
   std::vector<uint32_t> node_stamp_;

@@ -1,6 +1,8 @@
 // The state arrays of a chip's tiles and ADC banks.
 #include "arch/sc_tile_array.h"
 
+#include "arch/snapshot_pool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -61,8 +63,8 @@ bool TileArray::add_plain_counts(const ReadSums& s, ActionCounts* c) const {
 void TileArray::capture_begin() {
   if (capturing_) throw std::logic_error("TileArray: capture_begin twice");
   capturing_ = true;
-  cap_tiles_ = tiles_;
-  cap_banks_ = banks_;
+  take_snapshot(tiles_, &cap_tiles_);
+  take_snapshot(banks_, &cap_banks_);
   capture_floor_ = horizon();
   horizon_ = kNoTime;
 }
@@ -73,8 +75,26 @@ bool TileArray::capture_end(Ps t0, TileDelta* d) {
   const Ps floor = capture_floor_, group = horizon_;
   horizon_ = std::max(horizon_, capture_floor_);
   capture_floor_ = kNoTime;
-  if (!replayable() || floor > t0) return false;
   *d = TileDelta{};
+  // The entries gather in scratch shared by every array of the thread, then go to `d` at their
+  // exact size: a record is kept for the run, and grown in place it would leave up to half its
+  // room unused.
+  static thread_local TileDelta scratch;
+  scratch.tiles.clear();
+  scratch.banks.clear();
+  const bool ok =
+      replayable() && floor <= t0 && diff_tiles(t0, &scratch) && diff_banks(t0, &scratch);
+  release_snapshot(&cap_tiles_);
+  release_snapshot(&cap_banks_);
+  if (!ok) return false;
+  d->tiles.assign(scratch.tiles.begin(), scratch.tiles.end());
+  d->banks.assign(scratch.banks.begin(), scratch.banks.end());
+  d->has_horizon = group != kNoTime;
+  d->horizon = d->has_horizon ? group - t0 : 0;
+  return true;
+}
+
+bool TileArray::diff_tiles(Ps t0, TileDelta* d) {
   bank_mark_.assign(banks_.size(), 0);
   const TileSpec& spec = tile_spec_;
   for (size_t i = 0; i < tiles_.size(); ++i) {
@@ -113,6 +133,10 @@ bool TileArray::capture_end(Ps t0, TileDelta* d) {
     // An analog read converts on its bank (even no columns: the group's free time moves).
     if (spec.analog) bank_mark_[bank_index(static_cast<int>(i))] = 1;
   }
+  return true;
+}
+
+bool TileArray::diff_banks(Ps t0, TileDelta* d) {
   for (size_t b = 0; b < banks_.size(); ++b) {
     const AdcBankState& now = banks_[b];
     const AdcBankState& was = cap_banks_[b];
@@ -129,8 +153,6 @@ bool TileArray::capture_end(Ps t0, TileDelta* d) {
       if (!whole(x)) return false;
     d->banks.push_back(e);
   }
-  d->has_horizon = group != kNoTime;
-  d->horizon = d->has_horizon ? group - t0 : 0;
   return true;
 }
 

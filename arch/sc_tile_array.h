@@ -142,6 +142,10 @@ class TileArray {
   std::vector<TileState> cap_tiles_;
   std::vector<AdcBankState> cap_banks_;
   std::vector<uint8_t> bank_mark_;  // capture_end scratch
+  /// capture_end's entries of the tiles (marking their banks) and of the banks that changed,
+  /// appended to `d`; false when one cannot be replayed.
+  bool diff_tiles(Ps t0, TileDelta* d);
+  bool diff_banks(Ps t0, TileDelta* d);
   /// Whether capture_end() and apply() can stand for reads of this array.
   bool replayable() const {
     return direct() && !tile_spec_.gating && bank_spec_.groups == 1 && !bank_spec_.gating.enabled;

@@ -651,6 +651,7 @@ class Controller : public sc_core::sc_module {
                  arch::ActionCounts* ledger);
   std::map<std::vector<long long>, Signature> signatures_;
   std::vector<ReplayMemo> replay_memos_;
+  std::vector<int> free_memos_;           // slots of replay_memos_ whose memo went stale (emptied)
   std::vector<ChipReplay> replay_chips_;  // per chip
   std::vector<HookContext> hook_contexts_;
   std::vector<int> replaying_;  // chips with a replayed group not ended (for the window)

@@ -149,8 +149,13 @@ void Controller::close_group() {
   ChipReplay& r = replay_chips_[g.chip];
   Signature& sig = signatures_[signature_key(g)];
   if (sig.memo >= 0 &&
-      replay_memos_[sig.memo].noc.epoch != layout_.chips[g.chip]->noc().structure_epoch())
-    sig.memo = -1;  // the mesh's flows or plans changed: record it again
+      replay_memos_[sig.memo].noc.epoch != layout_.chips[g.chip]->noc().structure_epoch()) {
+    // The mesh's flows or plans changed: record it again. No replay holds the memo (the chip
+    // gathers only with no replayed group, and memos are per chip): its room goes back.
+    replay_memos_[sig.memo] = ReplayMemo{};
+    free_memos_.push_back(sig.memo);
+    sig.memo = -1;
+  }
   // A quiet chip replays or records; one whose mesh holds links of other transfers replays
   // when none of them is a link the group writes, else runs the group unrecorded.
   arch::ScNoc& noc = layout_.chips[g.chip]->noc();
@@ -272,8 +277,8 @@ void Controller::end_capture(int chip) {
   const bool ok = close_capture(chip);
   if (ok) {
     for (size_t i = 0; i < r.members.size(); ++i) r.rec.members[i].counts = r.counts[i];
-    r.sig->memo = static_cast<int>(replay_memos_.size());
-    replay_memos_.push_back(std::move(r.rec));
+    r.sig->memo = take_slot(replay_memos_, free_memos_);
+    replay_memos_[r.sig->memo] = std::move(r.rec);
   } else if (layout_.chips[chip]->noc().structure_epoch() == r.epoch) {
     ++r.sig->failures;  // (the mesh's structure still settling is no failure of the group)
   }
