@@ -444,8 +444,6 @@ void ScNoc::grow_tree(int src, const int* dsts, int n, McTree* tree) {
       const int link = next_link(node, path_[k], &next);
       McTree::Hop hop;
       hop.link = link;
-      hop.from = node;
-      hop.to = next;
       hop.slot = node_slot_[node];
       hops.push_back(hop);
       node = next;
@@ -466,7 +464,9 @@ void ScNoc::find_runs(McTree* tree) const {
   int dst = 0;
   for (int k = 0; k < hops; ++k) {
     const McTree::Hop& h = tree->hops[k];
-    const int step = h.to - h.from;
+    int from, to;
+    link_nodes(h.link, &from, &to);
+    const int step = to - from;
     const int dir = step == 1 ? 0 : step == -1 ? 1 : step > 0 ? 2 : 3;
     while (tree->dst_end[dst] <= k) ++dst;  // hop k leads to destination `dst`
     // A hop goes on the run before when it leaves the node the hop before reached, in the
@@ -480,7 +480,7 @@ void ScNoc::find_runs(McTree* tree) const {
         continue;
       }
     }
-    tree->runs.push_back({k, 1, h.slot, h.link, link_step(dir), h.from, step});
+    tree->runs.push_back({k, 1, h.slot, h.link, link_step(dir), from, step});
   }
 }
 
@@ -578,8 +578,10 @@ void ScNoc::multicast_tree(Ps ready, const McTree& tree, double bits, Ps* arriva
       for (const int end = tree.dst_end[i]; k < end; ++k) {
         const McTree::Hop& h = hop[k];
         const Ps start = reserve(h.link, time[h.slot], occ);
-        routers_.busy_until(h.from, start + occ);
-        time[k + 1] = routers_.wake(h.to, start + hop_ps_);
+        int from, to;
+        link_nodes(h.link, &from, &to);
+        routers_.busy_until(from, start + occ);
+        time[k + 1] = routers_.wake(to, start + hop_ps_);
       }
       arrivals[i] = tree_arrival(tree, i, ready, time, occ);
     }

@@ -39,10 +39,8 @@ struct NocSpec {
 /// multicast reserves them, each with the tree slot its head leaves from.
 struct McTree {
   struct Hop {
-    int link = 0;  ///< where the link keeps its state (ScNoc::link_index)
-    int from = 0;  ///< the node it leaves
-    int to = 0;    ///< the node it reaches
-    int slot = 0;  ///< tree slot of `from` (0 = the source, k + 1 = the node hop k reached)
+    int link = 0;  ///< where the link keeps its state (ScNoc::link_index; its nodes follow)
+    int slot = 0;  ///< tree slot of the node it leaves (0 = the source, k + 1 = hop k's end)
   };
   // What a multicast along a registered tree reads first, side by side.
   /// The mesh that registered the tree as a flow of its own (ScNoc::build_tree), and where it
@@ -404,6 +402,13 @@ class ScNoc : public ScComponent {
   /// side by side (then the north links), so that a route's links are neighbours.
   int link_index(int node, int dir) const;
   void link_of(int link, int* node, int* dir) const;
+  /// The node `link` leaves and the node it reaches.
+  void link_nodes(int link, int* from, int* to) const {
+    int dir;
+    link_of(link, from, &dir);
+    const int step[4] = {1, -1, spec_.mesh_x, -spec_.mesh_x};
+    *to = *from + step[dir];
+  }
   /// Adds the busy time of `links` links each held `occ`.
   void add_link_busy(Ps occ, int links);
   /// The occupancy of `bits` on a link, ceil(bits / link_width) cycles (the last one kept).
