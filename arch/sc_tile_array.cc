@@ -1,12 +1,12 @@
 // The state arrays of a chip's tiles and ADC banks.
 #include "arch/sc_tile_array.h"
 
-#include "arch/snapshot_pool.h"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "arch/snapshot_pool.h"
 
 namespace aimc::arch {
 
