@@ -422,8 +422,13 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
 
   // A system's plans hold a block placement per tile (a million on the 70B preset): left to the
   // process's end, which frees them at once, rather than destroyed one by one after the run
-  // (about a second).
-  const RunPlan& run_plan = *std::make_unique<RunPlan>(plan_run(vm, r, out)).release();
+  // (about a second). Held by a static pointer, so that they stay reachable (no leak for the
+  // sanitizers) and a later command in the same process frees the earlier plans.
+  static RunPlan* kept_plan = nullptr;
+  delete kept_plan;
+  kept_plan = nullptr;
+  kept_plan = new RunPlan(plan_run(vm, r, out));
+  const RunPlan& run_plan = *kept_plan;
   const proto::MappingPlan& plan = run_plan.plan;
   if (vm.count("trace") && !vm.count("arrivals")) {
     // A system's chips are bounded like chip 0, each.
