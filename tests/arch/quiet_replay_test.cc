@@ -50,6 +50,17 @@ struct NocOp {
   double bits = 256;
 };
 
+// One multicast along each of the first `trees` registered trees (a warm-up's last operations:
+// every plan compiled).
+void add_flow_multicasts(std::vector<NocOp>* ops, int trees) {
+  for (int t = 0; t < trees; ++t) {
+    NocOp op;
+    op.kind = NocOp::kFlow;
+    op.tree = t;
+    ops->push_back(op);
+  }
+}
+
 struct NocRig {
   NocSpec spec = mesh_spec();
   int nodes() const { return spec.mesh_x * spec.mesh_y; }
@@ -294,12 +305,7 @@ TEST(QuietReplay, MeshDeltaAppliedEqualsTheOperationsRunShifted) {
     for (int k = 0; k < 40; ++k) group.push_back(rig.random_op(rng, 4, 12));
     std::vector<NocOp> warm = group;
     for (int k = 0; k < 300; ++k) warm.push_back(rig.random_op(rng, 4, 12));
-    for (int t = 0; t < 12; ++t) {
-      NocOp op;
-      op.kind = NocOp::kFlow;
-      op.tree = t;
-      warm.push_back(op);
-    }
+    add_flow_multicasts(&warm, 12);
     // The end of the history: partial outputs only (segments lazy again, records pending).
     std::vector<NocOp> tail;
     for (int k = 0; k < 1500; ++k) tail.push_back(rig.random_op(rng, 1, 12));
@@ -512,12 +518,7 @@ TEST(QuietReplay, MeshDeltaAppliedAmongOtherTransfersEqualsTheOperationsRun) {
     std::vector<NocOp> warm = group;
     warm.insert(warm.end(), other.begin(), other.end());
     for (int k = 0; k < 300; ++k) warm.push_back(split_op(rig, rng, 4, k % 2));
-    for (int t = 0; t < 12; ++t) {
-      NocOp op;
-      op.kind = NocOp::kFlow;
-      op.tree = t;
-      warm.push_back(op);
-    }
+    add_flow_multicasts(&warm, 12);
     std::vector<McTree> ta;
     auto a = rig.make(&ta);
     std::mt19937_64 times_a(100 + seed);
