@@ -267,8 +267,7 @@ inline void Controller::run_burst(const Pending& p) {
   Burst& after = ln().bursts_[p.burst];
   after.done = std::max(after.done, done);
   if (!last) return;
-  --ln().chip_bursts_[after.chip];
-  ln().free_bursts_.push_back(p.burst);
+  close_burst(p.burst);
   finish(join, after.done);
 }
 
@@ -974,12 +973,16 @@ Ps Controller::read_part(const Part& p, int replica, int src_node, Ps ready, int
   return all_in;
 }
 
+// A burst all of whose outputs were sent: its slot back, its chip's count of live bursts less one.
+void Controller::close_burst(int b) {
+  --ln().chip_bursts_[ln().bursts_[b].chip];
+  ln().free_bursts_.push_back(b);
+}
+
 int Controller::open_burst(int join, int chip, int out_node, Ps all, int left, Then last, int phase,
                            arch::ActionCounts* ledger) {
   const int b = take_slot(ln().bursts_, ln().free_bursts_);
-  std::vector<int>& live = ln().chip_bursts_;
-  if (static_cast<size_t>(chip) >= live.size()) live.resize(static_cast<size_t>(chip) + 1, 0);
-  ++live[chip];
+  ++ln().chip_bursts_[chip];
   Burst& burst = ln().bursts_[b];
   burst.items.clear();
   burst.join = join;
@@ -1032,8 +1035,7 @@ int Controller::start_burst(const Part& p, int replica, int src_node, Ps ready, 
     all = std::max(all, send_partial(b, r.tile, r.bits, r.out));
   Burst& burst = ln().bursts_[b];
   if (burst.items.empty()) {
-    --ln().chip_bursts_[burst.chip];
-    ln().free_bursts_.push_back(b);
+    close_burst(b);
     *all_in = all;
     return -1;
   }

@@ -647,6 +647,8 @@ class Controller : public sc_core::sc_module {
   int start_burst(const Part& p, int replica, int src_node, arch::Ps ready, int out_node,
                   arch::ActionCounts* c, int tiles, Then last, arch::Ps* all_in);
   // A new burst of no items yet (sent in `phase`, counted to `ledger`): returns its slot.
+  // Frees a burst whose outputs have all been sent (the twin of open_burst).
+  void close_burst(int b);
   int open_burst(int join, int chip, int out_node, arch::Ps all, int left, Then last, int phase,
                  arch::ActionCounts* ledger);
   std::map<std::vector<long long>, Signature> signatures_;

@@ -58,6 +58,7 @@ void Controller::make_lanes() {
     lanes_.back()->ends_.assign(tokens_.size(), 0);
     lanes_.back()->promise_.reset(new Lane::Shared[n]);
     lanes_.back()->index_ = i;
+    lanes_.back()->chip_bursts_.assign(seqs_.size(), 0);
   }
   lane_now_ = lanes_[0].get();
   lane_of_.assign(seqs_.size(), 0);  // until a parallel run splits the chips

@@ -69,9 +69,8 @@ bool Controller::gathers(int chip, Ps t) {
   if (replay_chips_[chip].state != ChipReplay::State::kNone) return false;
   Chip& c = *layout_.chips[chip];
   if (c.tile_array().horizon() > t) return false;
-  const std::vector<int>& live = ln().chip_bursts_;
   if (c.noc().horizon() <= t) return true;
-  return opt_.replay_footprint && (static_cast<size_t>(chip) >= live.size() || live[chip] == 0);
+  return opt_.replay_footprint && ln().chip_bursts_[chip] == 0;
 }
 
 void Controller::arm_hooks(int chip, bool on) {
